@@ -1,0 +1,155 @@
+// SPDX-License-Identifier: Apache-2.0
+// dotpinctl pin fetch HOST:PORT --name AUTH_NAME [--ca FILE]
+#include <charconv>
+#include <sstream>
+
+#include "control/cert_view.h"
+#include "control/command.h"
+#include "pinning/pin_file.h"
+#include "tls/chain_fetch.h"
+
+namespace dotpin::ctl {
+namespace {
+
+std::string upstream_name_from(std::string_view auth_name, const Endpoint& ep) {
+  std::string base(auth_name.empty() ? ep.host : auth_name);
+  std::string out;
+  for (const char c : base) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
+    out += ok ? c : '-';
+  }
+  while (!out.empty() && out.back() == '-') out.pop_back();
+  return out.substr(0, 63).empty() ? std::string("upstream") : out.substr(0, 63);
+}
+
+/// The pin-file snippet: the leaf key as primary; a backup to fill in (a spare key, or the
+/// issuing CA as a weaker alternative).
+std::string snippet(const std::string& name, const std::string& address, const std::string& auth_name,
+                    const PinDigest& leaf, const PinDigest* issuer) {
+  std::ostringstream s;
+  s << "[[upstream]]\n"
+    << "name = \"" << name << "\"\n"
+    << "address = \"" << address << "\"\n";
+  if (!auth_name.empty()) s << "auth_name = \"" << auth_name << "\"\n";
+  s << "mode = \"enforce\"\n\n"
+    << "[[upstream.pin]]\n"
+    << "label = \"primary\"\n"
+    << "sha256 = \"" << pin_base64(leaf) << "\"\n\n"
+    << "# Add a backup pin before deploying (RFC 7469 section 4.3): the pin of a spare key kept offline,\n"
+    << "#   openssl pkey -in spare.key -pubout | dotpinctl pin compute -\n"
+    << "# [[upstream.pin]]\n"
+    << "# label = \"backup\"\n"
+    << "# sha256 = \"<pin of the spare key>\"\n";
+  if (issuer) {
+    s << "# or, weaker (accepts any key that CA certifies), the issuing CA's key:\n"
+      << "# sha256 = \"" << pin_base64(*issuer) << "\"\n";
+  }
+  return s.str();
+}
+
+}  // namespace
+
+int run_pin_fetch(Invocation& inv) {
+  auto fail_with = [&](const std::string& msg) {
+    if (inv.json) {
+      inv.out << nlohmann::json{{"ok", false}, {"error", msg}}.dump() << "\n";
+    } else {
+      inv.err << "dotpinctl: pin fetch: " << msg << "\n";
+    }
+    return kExitFailure;
+  };
+  auto server = parse_endpoint(inv.args[0], kDotPort, /*allow_names=*/true);
+  if (!server) return fail_with(server.error());
+  tls::FetchOptions opts;
+  opts.server = *server;
+  opts.sni = inv.value("name").value_or("");
+  opts.ca_file = inv.value("ca").value_or("");
+  if (auto t = inv.value("timeout")) {
+    double seconds = 0;
+    const auto [end, ec] = std::from_chars(t->data(), t->data() + t->size(), seconds);
+    if (ec != std::errc{} || end != t->data() + t->size() || seconds <= 0 || seconds > 300)
+      return fail_with("--timeout must be a number of seconds in (0, 300]");
+    opts.timeout = std::chrono::milliseconds(static_cast<long>(seconds * 1000));
+  }
+  if (opts.sni.empty() && server->family == 0) opts.sni = server->host;
+
+  auto fetched = tls::fetch_chain(opts);
+  if (!fetched) return fail_with(fetched.error());
+
+  const UnixTime now = now_utc();
+  std::vector<Result<Certificate>> certs;
+  for (const auto& der : fetched->chain) certs.push_back(parse_certificate(der));
+  if (!certs[0]) return fail_with("leaf certificate: " + certs[0].error());
+
+  std::vector<KeyView> views;
+  for (std::size_t i = 0; i < certs.size(); ++i) {
+    if (!certs[i]) continue;
+    KeyView v;
+    const std::string role = i == 0 ? "leaf" : certs[i]->self_issued ? "root" : "CA";
+    v.heading = "  [" + std::to_string(i) + "] " + role;
+    v.cert = &*certs[i];
+    v.key = key_description(certs[i]->key_type, certs[i]->key_bits);
+    v.pin = spki_sha256(certs[i]->spki);
+    views.push_back(v);
+  }
+  const PinDigest* issuer_pin = views.size() > 1 ? &views[1].pin : nullptr;
+  // A host name given on the command line is replaced by the address actually used: pin files
+  // name upstreams by address so that reaching them never depends on DNS.
+  const std::string name = inv.value("upstream-name").value_or(upstream_name_from(opts.sni, *server));
+  const std::string text = snippet(name, fetched->peer, opts.sni, views[0].pin, issuer_pin);
+
+  if (inv.json) {
+    nlohmann::json chain = nlohmann::json::array();
+    for (std::size_t i = 0; i < views.size(); ++i) {
+      auto j = to_json(views[i], now);
+      j["index"] = i;
+      chain.push_back(std::move(j));
+    }
+    nlohmann::json pkix = {{"checked", fetched->pkix_checked}};
+    if (fetched->pkix_checked) {
+      pkix["ok"] = fetched->pkix_ok;
+      if (!fetched->pkix_ok) pkix["error"] = fetched->pkix_error;
+    }
+    inv.out << nlohmann::json{{"ok", true},
+                              {"peer", fetched->peer},
+                              {"sni", opts.sni},
+                              {"protocol", fetched->protocol},
+                              {"cipher", fetched->cipher},
+                              {"pkix", pkix},
+                              {"chain", chain},
+                              {"recommended_pin", pin_base64(views[0].pin)},
+                              {"snippet", text}}
+                   .dump(2)
+            << "\n";
+    return kExitOk;
+  }
+  auto& o = inv.out;
+  o << "Connected to " << fetched->peer << " (" << fetched->protocol << ", " << fetched->cipher << ")"
+    << (opts.sni.empty() ? std::string(", no SNI") : ", SNI " + opts.sni) << "\n";
+  if (!fetched->pkix_checked) {
+    o << "PKIX: not checked (no --ca); the pins below are only as good as the path you fetched them over\n";
+  } else if (fetched->pkix_ok) {
+    o << "PKIX: chain and name valid against " << opts.ca_file << "\n";
+  } else {
+    o << "PKIX: FAILED against " << opts.ca_file << ": " << fetched->pkix_error << "\n";
+  }
+  o << "\nPresented chain (" << fetched->chain.size() << " certificates, leaf first):\n";
+  for (const KeyView& v : views) print_text(o, v, now, false);
+  for (std::size_t i = 0; i < certs.size(); ++i)
+    if (!certs[i]) o << "  [" << i << "] unparsable: " << certs[i].error() << "\n";
+  o << "\nWhich key to pin:\n"
+       "  leaf [0]       tightest: only this server key is accepted. Rotating the key needs the new\n"
+       "                 key's pin deployed first, so keep a backup pin for a spare key.\n";
+  if (issuer_pin) {
+    o << "  issuing CA [1] survives leaf key rotations, but accepts any certificate that CA issues\n"
+         "                 (for any name): weaker, and it changes when the CA rotates.\n";
+  } else {
+    o << "  (the server sent no intermediate; a CA pin would need the CA certificate itself)\n";
+  }
+  o << "Recommended: pin the leaf as primary and a spare key as backup.\n\n"
+       "Pin-file snippet:\n\n"
+    << text;
+  return kExitOk;
+}
+
+}  // namespace dotpin::ctl

@@ -1,0 +1,68 @@
+// SPDX-License-Identifier: Apache-2.0
+/// @file command.h
+/// @brief The dotpinctl command table: every command's name, usage, options and handler.
+///
+/// One table drives argument parsing, `--help` and dispatch. The daemon's control socket (control
+/// plane issue) serves its commands from the same table and codec.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <ostream>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace dotpin::ctl {
+
+/// Process exit codes shared by every command.
+enum ExitCode : int {
+  kExitOk = 0,
+  kExitWarnings = 1,  ///< completed, with warnings (pins check)
+  kExitFailure = 2,   ///< errors, bad usage, unreachable server...
+};
+
+struct OptionSpec {
+  std::string_view name;        ///< without the leading "--"
+  std::string_view value_name;  ///< empty for a flag; else shown in help ("FILE")
+  std::string_view help;
+  bool repeatable = false;
+};
+
+/// A parsed command line, handed to a command's handler with the streams to write to.
+struct Invocation {
+  std::vector<std::string> args;                            ///< positional arguments
+  std::map<std::string, std::vector<std::string>> options;  ///< option -> values ("" for flags)
+  bool json = false;
+  std::ostream& out;
+  std::ostream& err;
+
+  [[nodiscard]] bool has(std::string_view name) const { return options.contains(std::string(name)); }
+  [[nodiscard]] std::optional<std::string> value(std::string_view name) const;
+  [[nodiscard]] std::vector<std::string> values(std::string_view name) const;
+};
+
+struct Command {
+  std::string_view name;   ///< "pin compute"
+  std::string_view usage;  ///< positional part: "FILE..."
+  std::string_view summary;
+  std::string_view description;
+  std::vector<OptionSpec> options;
+  std::size_t min_args = 0;
+  std::size_t max_args = 0;  ///< SIZE_MAX for "any number"
+  int (*run)(Invocation&) = nullptr;
+};
+
+/// Every command dotpinctl knows.
+std::span<const Command> command_table();
+
+/// Runs dotpinctl with @p argv (argv[0] excluded). Returns the exit code. Never throws.
+int run_cli(std::span<const std::string> argv, std::ostream& out, std::ostream& err);
+
+// Handlers, one file each.
+int run_pin_compute(Invocation& inv);
+int run_pin_fetch(Invocation& inv);
+int run_pins_check(Invocation& inv);
+
+}  // namespace dotpin::ctl

@@ -1,0 +1,191 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "control/command.h"
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <climits>
+#include <exception>
+
+#include "dotpin_version.h"
+
+namespace dotpin::ctl {
+
+std::optional<std::string> Invocation::value(std::string_view name) const {
+  const auto it = options.find(std::string(name));
+  if (it == options.end() || it->second.empty()) return std::nullopt;
+  return it->second.back();
+}
+
+std::vector<std::string> Invocation::values(std::string_view name) const {
+  const auto it = options.find(std::string(name));
+  return it == options.end() ? std::vector<std::string>{} : it->second;
+}
+
+std::span<const Command> command_table() {
+  static const std::vector<Command> table = {
+      {"pin compute", "FILE...", "print the pin-sha256 of every certificate or public key in files",
+       "Reads PEM (one or more blocks: a chain) or DER files, '-' for standard input. For each\n"
+       "certificate prints subject, issuer, key, validity and pin-sha256; for a PUBLIC KEY block\n"
+       "(a spare key for a backup pin: openssl pkey -in KEY -pubout) prints its pin.",
+       {{"hex", "", "also print the pin in hex"}},
+       1, SIZE_MAX, run_pin_compute},
+      {"pin fetch", "HOST:PORT", "connect to a DoT server and show the chain it presents, with pins",
+       "Connects with TLS 1.3/1.2 (SNI = --name), prints each certificate of the presented chain\n"
+       "with its pin, says which element to pin, and prints an [[upstream]] snippet for the pin file.\n"
+       "The chain is shown even if it does not validate; with --ca the PKIX result is shown too.\n"
+       "Check what you fetched out of band: a pin learnt over an attacked path pins the attacker.",
+       {{"name", "AUTH_NAME", "authentication domain name: sent as SNI, checked with --ca"},
+        {"ca", "FILE", "PEM CA bundle to validate the chain and name against"},
+        {"timeout", "SECONDS", "connect + handshake deadline (default 5)"},
+        {"upstream-name", "NAME", "name for the snippet's [[upstream]] (default: from --name)"}},
+       1, 1, run_pin_fetch},
+      {"pins check", "FILE", "validate and lint a pin file",
+       "Parses the pin file and reports every error with file:line, then lints it: single pin (no\n"
+       "backup), no or one pin valid now, pin windows ending soon, report mode, duplicate addresses.\n"
+       "Exit status: 0 clean, 1 warnings only, 2 errors.",
+       {{"warn-days", "DAYS", "warn about pin windows ending within DAYS days (default 30)"},
+        {"at", "TIME", "lint as of TIME (2027-06-01 or 2027-06-01T00:00:00Z) instead of now"}},
+       1, 1, run_pins_check},
+  };
+  return table;
+}
+
+namespace {
+
+void print_usage(std::ostream& out) {
+  out << "usage: dotpinctl [--json] COMMAND [ARGS...]\n\n"
+         "dotpin's operator tool: compute and fetch SPKI pins, check pin files.\n\ncommands:\n";
+  for (const Command& c : command_table()) {
+    std::string head = "  " + std::string(c.name) + " " + std::string(c.usage);
+    head.resize(std::max<std::size_t>(head.size() + 2, 28), ' ');
+    out << head << c.summary << "\n";
+  }
+  out << "\nglobal options:\n  --json     machine-readable output\n  --help     help (also after a command)\n"
+         "  --version  print the version\n";
+}
+
+void print_command_help(const Command& c, std::ostream& out) {
+  out << "usage: dotpinctl " << c.name;
+  if (!c.options.empty()) out << " [OPTIONS]";
+  out << " " << c.usage << "\n\n" << c.summary << ".\n\n" << c.description << "\n\noptions:\n";
+  for (const OptionSpec& o : c.options) {
+    std::string head = "  --" + std::string(o.name);
+    if (!o.value_name.empty()) head += " " + std::string(o.value_name);
+    head.resize(std::max<std::size_t>(head.size() + 2, 26), ' ');
+    out << head << o.help << (o.repeatable ? " (repeatable)" : "") << "\n";
+  }
+  out << "  --json                  machine-readable output\n  --help                  this help\n";
+}
+
+/// Reports a usage error in the requested format.
+int usage_error(bool json, std::ostream& out, std::ostream& err, const std::string& msg, const Command* c) {
+  if (json) {
+    out << nlohmann::json{{"ok", false}, {"error", msg}}.dump() << "\n";
+  } else {
+    err << "dotpinctl: " << msg << "\n";
+    err << (c ? "try 'dotpinctl " + std::string(c->name) + " --help'" : std::string("try 'dotpinctl --help'"))
+        << "\n";
+  }
+  return kExitFailure;
+}
+
+}  // namespace
+
+int run_cli(std::span<const std::string> argv, std::ostream& out, std::ostream& err) {
+  bool json = std::ranges::find(argv, std::string("--json")) != argv.end();
+  bool help = std::ranges::find(argv, std::string("--help")) != argv.end() ||
+              std::ranges::find(argv, std::string("-h")) != argv.end();
+  std::vector<std::string> words;
+  for (const auto& a : argv)
+    if (a != "--json" && a != "--help" && a != "-h") words.push_back(a);
+
+  if (!words.empty() && words[0] == "--version") {
+    out << (json ? nlohmann::json{{"version", DOTPIN_VERSION}}.dump() : "dotpinctl " DOTPIN_VERSION) << "\n";
+    return kExitOk;
+  }
+  // Longest command name that prefixes the words ("pins check" before "pins").
+  const Command* cmd = nullptr;
+  std::size_t used = 0;
+  for (const Command& c : command_table()) {
+    std::vector<std::string> parts;
+    std::string_view rest = c.name;
+    while (!rest.empty()) {
+      const auto sp = rest.find(' ');
+      parts.emplace_back(rest.substr(0, sp));
+      rest = sp == std::string_view::npos ? std::string_view{} : rest.substr(sp + 1);
+    }
+    if (parts.size() <= words.size() && std::equal(parts.begin(), parts.end(), words.begin()) && parts.size() > used) {
+      cmd = &c;
+      used = parts.size();
+    }
+  }
+  if (!cmd) {
+    if (words.empty() || help) {
+      print_usage(help ? out : err);
+      return help ? kExitOk : kExitFailure;
+    }
+    // A known group with a missing or wrong verb gets the group's commands listed.
+    std::string group = words[0];
+    std::string known;
+    for (const Command& c : command_table())
+      if (std::string_view(c.name).starts_with(group + " ")) known += (known.empty() ? "" : ", ") + std::string(c.name);
+    if (!known.empty()) {
+      return usage_error(json, out, err,
+                         words.size() > 1 ? "unknown command '" + group + " " + words[1] + "' (known: " + known + ")"
+                                          : "'" + group + "' needs a command: " + known,
+                         nullptr);
+    }
+    return usage_error(json, out, err, "unknown command '" + words[0] + "'", nullptr);
+  }
+  if (help) {
+    print_command_help(*cmd, out);
+    return kExitOk;
+  }
+
+  Invocation inv{{}, {}, json, out, err};
+  for (std::size_t i = used; i < words.size(); ++i) {
+    const std::string& w = words[i];
+    if (!w.starts_with("--") || w == "--") {
+      if (w == "--") {
+        for (++i; i < words.size(); ++i) inv.args.push_back(words[i]);
+        break;
+      }
+      inv.args.push_back(w);
+      continue;
+    }
+    std::string name = w.substr(2);
+    std::optional<std::string> inline_value;
+    if (const auto eq = name.find('='); eq != std::string::npos) {
+      inline_value = name.substr(eq + 1);
+      name.resize(eq);
+    }
+    const auto spec = std::ranges::find_if(cmd->options, [&](const OptionSpec& o) { return o.name == name; });
+    if (spec == cmd->options.end()) return usage_error(json, out, err, "unknown option '--" + name + "'", cmd);
+    if (inv.has(name) && !spec->repeatable) return usage_error(json, out, err, "--" + name + " given twice", cmd);
+    std::string value;
+    if (!spec->value_name.empty()) {
+      if (inline_value) {
+        value = *inline_value;
+      } else if (i + 1 < words.size()) {
+        value = words[++i];
+      } else {
+        return usage_error(json, out, err, "--" + name + " needs a value (" + std::string(spec->value_name) + ")", cmd);
+      }
+    } else if (inline_value) {
+      return usage_error(json, out, err, "--" + name + " takes no value", cmd);
+    }
+    inv.options[name].push_back(std::move(value));
+  }
+  if (inv.args.size() < cmd->min_args)
+    return usage_error(json, out, err, "missing argument: " + std::string(cmd->usage), cmd);
+  if (inv.args.size() > cmd->max_args)
+    return usage_error(json, out, err, "too many arguments (expected " + std::string(cmd->usage) + ")", cmd);
+  try {
+    return cmd->run(inv);
+  } catch (const std::exception& e) {
+    return usage_error(json, out, err, std::string("internal error: ") + e.what(), nullptr);
+  }
+}
+
+}  // namespace dotpin::ctl

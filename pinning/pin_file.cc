@@ -1,0 +1,269 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "pinning/pin_file.h"
+
+#include <toml++/toml.h>
+
+#include <algorithm>
+#include <set>
+
+#include "pinning/pem.h"
+
+namespace dotpin {
+namespace {
+
+bool is_name_char(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+         c == '_' || c == '.';
+}
+
+bool valid_identifier(std::string_view s, std::size_t max) {
+  return !s.empty() && s.size() <= max && std::ranges::all_of(s, is_name_char);
+}
+
+/// A host name as RFC 1123 allows it: LDH labels of 1-63 octets, 253 in all, optional final dot.
+bool valid_hostname(std::string_view s) {
+  if (s.ends_with('.')) s.remove_suffix(1);
+  if (s.empty() || s.size() > 253) return false;
+  std::size_t start = 0;
+  while (start <= s.size()) {
+    const std::size_t dot = std::min(s.find('.', start), s.size());
+    const std::string_view label = s.substr(start, dot - start);
+    if (label.empty() || label.size() > 63 || label.front() == '-' || label.back() == '-') return false;
+    for (const char c : label)
+      if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-')) return false;
+    start = dot + 1;
+  }
+  return true;
+}
+
+/// Collects diagnostics for one file.
+class Parser {
+ public:
+  explicit Parser(std::string source) : source_(std::move(source)) {}
+
+  void error(const toml::source_region& where, std::string message, const std::string& upstream = {}) {
+    errors_.push_back(Diagnostic{Severity::kError, source_, static_cast<int>(where.begin.line),
+                                 static_cast<int>(where.begin.column), std::move(message), upstream});
+  }
+
+  std::optional<PinTable> parse(const toml::table& root) {
+    PinTable table;
+    table.source = source_;
+    bool saw_upstream = false;
+    for (auto&& [key, node] : root) {
+      if (key.str() == "version") {
+        const auto v = node.value<std::int64_t>();
+        if (!v || *v != 1) error(node.source(), "version must be 1 (the only pin-file format so far)");
+      } else if (key.str() == "upstream") {
+        saw_upstream = true;
+        const toml::array* arr = node.as_array();
+        if (!arr || !arr->is_array_of_tables()) {
+          error(node.source(), "'upstream' must be an array of tables: write [[upstream]]");
+          continue;
+        }
+        for (const toml::node& u : *arr) parse_upstream(*u.as_table(), table);
+      } else {
+        error(key.source(), "unknown key '" + std::string(key.str()) + "' (expected [[upstream]] tables)");
+      }
+    }
+    if (!saw_upstream && errors_.empty())
+      errors_.push_back(Diagnostic{Severity::kError, source_, 0, 0, "no [[upstream]] table", {}});
+    if (!errors_.empty()) return std::nullopt;
+    return table;
+  }
+
+  std::vector<Diagnostic> take_errors() { return std::move(errors_); }
+
+ private:
+  std::optional<std::string> string_field(const toml::node& node, std::string_view key, const std::string& up) {
+    const auto v = node.value<std::string>();
+    if (!v) error(node.source(), "'" + std::string(key) + "' must be a string", up);
+    return v;
+  }
+
+  /// A TOML offset date-time ("2027-06-01T00:00:00Z") or a date (midnight UTC).
+  std::optional<UnixTime> date_field(const toml::node& node, std::string_view key, const std::string& up) {
+    using namespace std::chrono;
+    if (const auto* d = node.as_date()) {
+      const toml::date v = d->get();
+      const year_month_day ymd{year{v.year}, month{v.month}, day{v.day}};
+      if (ymd.ok()) return UnixTime{sys_days{ymd}};
+    } else if (const auto* dt = node.as_date_time()) {
+      const toml::date_time v = dt->get();
+      if (!v.offset) {
+        error(node.source(), "'" + std::string(key) + "' needs a UTC offset, e.g. 2027-06-01T00:00:00Z", up);
+        return std::nullopt;
+      }
+      const year_month_day ymd{year{v.date.year}, month{v.date.month}, day{v.date.day}};
+      if (ymd.ok())
+        return UnixTime{sys_days{ymd}} + hours{v.time.hour} + minutes{v.time.minute} + seconds{v.time.second} -
+               minutes{v.offset->minutes};
+    } else if (node.is_string()) {
+      error(node.source(),
+            "'" + std::string(key) + "' must be a TOML date-time without quotes, e.g. " + std::string(key) +
+                " = 2027-06-01T00:00:00Z",
+            up);
+      return std::nullopt;
+    }
+    error(node.source(), "'" + std::string(key) + "' must be a date-time such as 2027-06-01T00:00:00Z", up);
+    return std::nullopt;
+  }
+
+  void parse_upstream(const toml::table& t, PinTable& table) {
+    UpstreamPins up;
+    up.line = static_cast<int>(t.source().begin.line);
+    const std::size_t errors_before = errors_.size();
+    // The name first, so that later messages can say which upstream they concern.
+    if (const toml::node* n = t.get("name")) {
+      if (auto s = string_field(*n, "name", {})) {
+        if (!valid_identifier(*s, 63))
+          error(n->source(), "name '" + *s + "' must be 1-63 characters of letters, digits, '-', '_', '.'");
+        up.name = *s;
+      }
+    } else {
+      error(t.source(), "[[upstream]] has no 'name'");
+    }
+    const std::string& who = up.name;
+    bool have_address = false;
+    const toml::node* pin_node = nullptr;
+    for (auto&& [key, node] : t) {
+      const std::string_view k = key.str();
+      if (k == "name") continue;
+      if (k == "address") {
+        if (auto s = string_field(node, k, who)) {
+          auto ep = parse_endpoint(*s, kDotPort, /*allow_names=*/false);
+          if (!ep) {
+            error(node.source(), "address " + ep.error(), who);
+          } else {
+            up.address = *ep;
+            have_address = true;
+          }
+        }
+      } else if (k == "auth_name") {
+        if (auto s = string_field(node, k, who)) {
+          if (!valid_hostname(*s)) error(node.source(), "auth_name '" + *s + "' is not a valid host name", who);
+          up.auth_name = *s;
+        }
+      } else if (k == "mode") {
+        if (auto s = string_field(node, k, who)) {
+          if (auto m = pin_mode_from_string(*s)) {
+            up.mode = *m;
+          } else {
+            error(node.source(), "mode '" + *s + "' is not one of: enforce, report", who);
+          }
+        }
+      } else if (k == "pin") {
+        pin_node = &node;
+      } else {
+        error(key.source(),
+              "unknown key '" + std::string(k) + "' (expected name, address, auth_name, mode, pin)", who);
+      }
+    }
+    if (!have_address && errors_.size() == errors_before) error(t.source(), "no 'address'", who);
+    if (pin_node) {
+      parse_pins(*pin_node, up);
+    } else {
+      error(t.source(), "no pins: add at least a primary and a backup [[upstream.pin]]", who);
+    }
+    if (!up.name.empty() && table.find(up.name)) {
+      error(t.source(), "duplicate upstream name (first defined at line " +
+                            std::to_string(table.find(up.name)->line) + ")", who);
+    }
+    table.upstreams.push_back(std::move(up));
+  }
+
+  void parse_pins(const toml::node& node, UpstreamPins& up) {
+    const toml::array* arr = node.as_array();
+    if (!arr || !arr->is_array_of_tables()) {
+      error(node.source(), "'pin' must be an array of tables: [[upstream.pin]] or pin = [{ sha256 = \"...\" }]",
+            up.name);
+      return;
+    }
+    if (arr->empty()) error(node.source(), "empty pin list", up.name);
+    for (const toml::node& pn : *arr) {
+      const toml::table& pt = *pn.as_table();
+      Pin pin;
+      pin.line = static_cast<int>(pt.source().begin.line);
+      bool have_digest = false;
+      for (auto&& [key, value] : pt) {
+        const std::string_view k = key.str();
+        if (k == "sha256") {
+          if (auto s = string_field(value, k, up.name)) {
+            std::string why;
+            if (auto d = parse_pin_base64(*s, &why)) {
+              pin.digest = *d;
+              have_digest = true;
+            } else {
+              error(value.source(), "bad sha256 pin: " + why, up.name);
+            }
+          }
+        } else if (k == "label") {
+          if (auto s = string_field(value, k, up.name)) {
+            if (!valid_identifier(*s, 32))
+              error(value.source(), "label must be 1-32 characters of letters, digits, '-', '_', '.'", up.name);
+            pin.label = *s;
+          }
+        } else if (k == "not_before") {
+          pin.not_before = date_field(value, k, up.name);
+        } else if (k == "not_after") {
+          pin.not_after = date_field(value, k, up.name);
+        } else {
+          error(key.source(),
+                "unknown pin key '" + std::string(k) + "' (expected sha256, label, not_before, not_after)",
+                up.name);
+        }
+      }
+      if (!have_digest) {
+        if (!pt.contains("sha256")) error(pt.source(), "pin has no 'sha256'", up.name);
+        continue;
+      }
+      if (pin.not_before && pin.not_after && *pin.not_after <= *pin.not_before) {
+        error(pt.source(),
+              "pin " + pin.display_name() + ": not_after (" + format_utc(*pin.not_after) +
+                  ") is not after not_before (" + format_utc(*pin.not_before) + ")",
+              up.name);
+      }
+      for (const Pin& other : up.pins) {
+        if (other.digest == pin.digest)
+          error(pt.source(), "pin " + pin_base64(pin.digest) + " repeats the pin at line " + std::to_string(other.line),
+                up.name);
+      }
+      up.pins.push_back(std::move(pin));
+    }
+  }
+
+  std::string source_;
+  std::vector<Diagnostic> errors_;
+};
+
+}  // namespace
+
+PinFileResult parse_pin_file(std::string_view text, const std::string& source) {
+  PinFileResult result;
+  toml::table root;
+  try {
+    root = toml::parse(text, source);
+  } catch (const toml::parse_error& e) {
+    result.errors.push_back(Diagnostic{Severity::kError, source, static_cast<int>(e.source().begin.line),
+                                       static_cast<int>(e.source().begin.column),
+                                       "TOML syntax: " + std::string(e.description()), {}});
+    return result;
+  }
+  Parser parser(source);
+  result.table = parser.parse(root);
+  result.errors = parser.take_errors();
+  std::ranges::stable_sort(result.errors, [](const Diagnostic& a, const Diagnostic& b) { return a.line < b.line; });
+  return result;
+}
+
+PinFileResult load_pin_file(const std::string& path) {
+  auto text = read_file(path);
+  if (!text) {
+    PinFileResult r;
+    r.errors.push_back(Diagnostic{Severity::kError, path, 0, 0, text.error().substr(path.size() + 2), {}});
+    return r;
+  }
+  return parse_pin_file(*text, path);
+}
+
+}  // namespace dotpin

@@ -1,0 +1,25 @@
+// SPDX-License-Identifier: Apache-2.0
+/// @file pin_lint.h
+/// @brief Warnings about a pin table that loads but is risky to run with.
+#pragma once
+
+#include <vector>
+
+#include "pinning/diagnostic.h"
+#include "pinning/pin_set.h"
+
+namespace dotpin {
+
+struct LintOptions {
+  int warn_days = 30;  ///< warn when a pin window ends within this many days
+};
+
+/// Lints @p table as of @p now. Every result has Severity::kWarning:
+///  - an upstream with a single pin (RFC 7469 §4.3 asks for a backup pin outside the live chain);
+///  - no pin valid now, or only one valid now while others exist;
+///  - a pin window that has ended, or ends within LintOptions::warn_days;
+///  - `report` mode (mismatching upstreams are used);
+///  - two upstreams with the same address.
+std::vector<Diagnostic> lint_pin_table(const PinTable& table, UnixTime now, const LintOptions& options = {});
+
+}  // namespace dotpin

@@ -1,0 +1,51 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "pinning/spki_pin.h"
+
+// wolfSSL wants its build options before any of its headers.
+#include <wolfssl/options.h>
+#include <wolfssl/wolfcrypt/hash.h>
+
+#include "common/encoding.h"
+
+namespace dotpin {
+
+PinDigest spki_sha256(std::span<const std::uint8_t> spki_der) noexcept {
+  PinDigest out{};
+  // wc_Sha256Hash only fails on a NULL or allocation error, neither of which can happen here.
+  (void)wc_Sha256Hash(spki_der.data(), static_cast<word32>(spki_der.size()), out.data());
+  return out;
+}
+
+std::string pin_base64(const PinDigest& pin) { return base64_encode(pin); }
+
+std::string pin_hex(const PinDigest& pin) { return hex_encode(pin); }
+
+std::optional<PinDigest> parse_pin_base64(std::string_view text, std::string* why) {
+  auto set = [&](std::string msg) {
+    if (why) *why = std::move(msg);
+    return std::nullopt;
+  };
+  if (text.starts_with("pin-sha256=")) return set("write only the base64 value, without pin-sha256=");
+  auto bytes = base64_decode(text);
+  if (!bytes) {
+    if (text.size() == 64 && hex_decode(text)) return set("looks like hex; pins are written in base64");
+    return set("not valid base64");
+  }
+  if (bytes->size() != 32) {
+    std::string msg = "decodes to " + std::to_string(bytes->size()) + " bytes; a SHA-256 pin has 32";
+    if (bytes->size() == 20) msg += " (is it a SHA-1 pin?)";
+    return set(std::move(msg));
+  }
+  PinDigest d{};
+  std::copy(bytes->begin(), bytes->end(), d.begin());
+  return d;
+}
+
+bool pins_equal(const PinDigest& a, const PinDigest& b) noexcept {
+  // Accumulate differences over every byte; volatile keeps the compiler from short-circuiting.
+  volatile std::uint8_t diff = 0;
+  for (std::size_t i = 0; i < a.size(); ++i) diff = static_cast<std::uint8_t>(diff | (a[i] ^ b[i]));
+  return diff == 0;
+}
+
+}  // namespace dotpin

@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# Makes a throw-away PKI for dotpin's tests in OUTDIR:
+#   root.{key,crt}            self-signed root CA (ECDSA P-256)
+#   issuing.{key,crt}         intermediate CA signed by the root
+#   leaf-<kind>.{key,crt}     server certificates for dns.dotpin.test signed by the intermediate,
+#                             kind in: rsa2048 rsa3072 rsa4096 p256 p384 ed25519
+#   impostor.{key,crt}        another P-256 key for the same name from the same intermediate
+#   other-name.{key,crt}      a genuine-CA certificate for another name (wrong.dotpin.test)
+#   expired.{key,crt}         a leaf whose validity ended in 2020
+#   spare.{key,pub}           a spare key with no certificate (for backup pins)
+#   <name>.chain.pem          leaf + intermediate, what a server presents
+#   <name>.pin                the expected pin-sha256, computed by the openssl pipeline of RFC 7469
+#   ca-bundle.pem             root CA, for PKIX checks
+# Re-running into the same OUTDIR is a no-op once OUTDIR/.done exists.
+set -euo pipefail
+out=${1:?usage: make-test-pki.sh OUTDIR}
+mkdir -p "$out"
+cd "$out"
+[ -f .done ] && exit 0
+name=dns.dotpin.test
+
+pin_of() {  # certificate or public key PEM -> base64 pin, the reference way
+  local kind=$1 file=$2
+  if [ "$kind" = cert ]; then
+    openssl x509 -in "$file" -pubkey -noout
+  else
+    cat "$file"
+  fi | openssl pkey -pubin -outform der | openssl dgst -sha256 -binary | base64
+}
+
+keygen() {  # kind file
+  case $1 in
+    rsa*) openssl genpkey -algorithm RSA -pkeyopt "rsa_keygen_bits:${1#rsa}" -out "$2" 2>/dev/null ;;
+    p256) openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$2" ;;
+    p384) openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-384 -out "$2" ;;
+    ed25519) openssl genpkey -algorithm ED25519 -out "$2" ;;
+    *) echo "unknown key kind $1" >&2; exit 2 ;;
+  esac
+}
+
+cat > ca.ext <<'X'
+basicConstraints = critical, CA:TRUE
+keyUsage = critical, keyCertSign, cRLSign
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid
+X
+
+keygen p256 root.key
+openssl req -x509 -new -key root.key -subj "/O=dotpin tests/CN=dotpin test root CA" -days 3650 \
+  -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" -out root.crt
+keygen p256 issuing.key
+openssl req -new -key issuing.key -subj "/O=dotpin tests/CN=dotpin test issuing CA" -out issuing.csr
+openssl x509 -req -in issuing.csr -CA root.crt -CAkey root.key -CAcreateserial -days 3000 \
+  -extfile ca.ext -out issuing.crt 2>/dev/null
+
+leaf() {  # file-stem kind cn days-or-dates
+  local stem=$1 kind=$2 cn=$3
+  keygen "$kind" "$stem.key"
+  cat > "$stem.ext" <<X
+basicConstraints = critical, CA:FALSE
+keyUsage = critical, digitalSignature, keyEncipherment
+extendedKeyUsage = serverAuth
+subjectAltName = DNS:$cn
+X
+  openssl req -new -key "$stem.key" -subj "/O=dotpin tests/CN=$cn" -out "$stem.csr"
+  if [ "${4:-}" = expired ]; then
+    # OpenSSL 3.0's x509 has no -not_before/-not_after; the ca command sets explicit dates.
+    mkdir -p ca-db && : > ca-db/index.txt && echo 1000 > ca-db/serial
+    cat > ca-db/ca.cnf <<X
+[ca]
+default_ca = d
+[d]
+database = ca-db/index.txt
+serial = ca-db/serial
+new_certs_dir = ca-db
+default_md = sha256
+policy = p
+unique_subject = no
+[p]
+commonName = supplied
+organizationName = optional
+X
+    openssl ca -batch -config ca-db/ca.cnf -cert issuing.crt -keyfile issuing.key -in "$stem.csr" \
+      -startdate 20190101000000Z -enddate 20200101000000Z -extfile "$stem.ext" -out "$stem.crt" 2>/dev/null
+  else
+    openssl x509 -req -in "$stem.csr" -CA issuing.crt -CAkey issuing.key -CAcreateserial -days 825 \
+      -extfile "$stem.ext" -out "$stem.crt" 2>/dev/null
+  fi
+  cat "$stem.crt" issuing.crt > "$stem.chain.pem"
+  pin_of cert "$stem.crt" > "$stem.pin"
+}
+
+for kind in rsa2048 rsa3072 rsa4096 p256 p384 ed25519; do leaf "leaf-$kind" "$kind" "$name"; done
+leaf impostor p256 "$name"
+leaf other-name p256 wrong.dotpin.test
+leaf expired p256 "$name" expired
+keygen p256 spare.key
+openssl pkey -in spare.key -pubout -out spare.pub
+pin_of key spare.pub > spare.pin
+pin_of cert root.crt > root.pin
+pin_of cert issuing.crt > issuing.pin
+cp root.crt ca-bundle.pem
+rm -f ./*.csr ./*.ext
+touch .done

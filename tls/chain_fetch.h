@@ -1,0 +1,41 @@
+// SPDX-License-Identifier: Apache-2.0
+/// @file chain_fetch.h
+/// @brief Connects to a TLS server once and returns the certificate chain it presents.
+///
+/// For operators and tools (`dotpinctl pin fetch`), not the data path: it uses a blocking socket
+/// with a deadline. The chain is returned whatever it is (untrusted, expired, wrong name) so that
+/// the operator can see what the server presents; whether it validated against a CA file and the
+/// name is reported alongside.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "common/endpoint.h"
+#include "common/result.h"
+
+namespace dotpin::tls {
+
+struct FetchOptions {
+  Endpoint server;               ///< IP literal or host name, and port
+  std::string sni;               ///< server name to send (and check, with ca_file); may be empty
+  std::string ca_file;           ///< PEM CA bundle for a PKIX check; empty: no check
+  std::chrono::milliseconds timeout{5000};  ///< for connect and handshake together
+};
+
+struct FetchedChain {
+  std::vector<std::vector<std::uint8_t>> chain;  ///< DER, leaf first, as presented
+  std::string protocol;                          ///< "TLSv1.3"
+  std::string cipher;
+  std::string peer;                              ///< address actually connected to
+  bool pkix_checked = false;                     ///< ca_file was given
+  bool pkix_ok = false;                          ///< chain and name validated against ca_file
+  std::string pkix_error;                        ///< why not, when pkix_checked && !pkix_ok
+};
+
+/// Connects, completes a TLS 1.2/1.3 handshake with SNI, and returns the presented chain.
+Result<FetchedChain> fetch_chain(const FetchOptions& options);
+
+}  // namespace dotpin::tls

@@ -1,0 +1,20 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "tls/wolfssl_init.h"
+
+#include <wolfssl/options.h>
+#include <wolfssl/ssl.h>
+
+#include <cstdlib>
+#include <mutex>
+
+namespace dotpin::tls {
+
+void ensure_wolfssl_initialised() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    wolfSSL_Init();
+    std::atexit([] { wolfSSL_Cleanup(); });
+  });
+}
+
+}  // namespace dotpin::tls
