@@ -26,11 +26,10 @@ std::optional<PinDigest> parse_pin_base64(std::string_view text, std::string* wh
     return std::nullopt;
   };
   if (text.starts_with("pin-sha256=")) return set("write only the base64 value, without pin-sha256=");
+  // 64 hex digits are also valid base64 (of 48 bytes), so look for hex first.
+  if (text.size() == 64 && hex_decode(text)) return set("looks like hex; pins are written in base64");
   auto bytes = base64_decode(text);
-  if (!bytes) {
-    if (text.size() == 64 && hex_decode(text)) return set("looks like hex; pins are written in base64");
-    return set("not valid base64");
-  }
+  if (!bytes) return set("not valid base64");
   if (bytes->size() != 32) {
     std::string msg = "decodes to " + std::to_string(bytes->size()) + " bytes; a SHA-256 pin has 32";
     if (bytes->size() == 20) msg += " (is it a SHA-1 pin?)";

@@ -1,0 +1,96 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "pinning/pin_lint.h"
+
+#include <gtest/gtest.h>
+
+namespace dotpin {
+namespace {
+
+using namespace std::chrono_literals;
+
+const UnixTime kNow = *parse_utc("2027-01-01T00:00:00Z");
+
+Pin make_pin(std::uint8_t fill, std::string label, std::optional<UnixTime> nb = {}, std::optional<UnixTime> na = {}) {
+  Pin p;
+  p.digest.fill(fill);
+  p.label = std::move(label);
+  p.not_before = nb;
+  p.not_after = na;
+  p.line = 10 + fill;
+  return p;
+}
+
+UpstreamPins make_upstream(std::string name, std::vector<Pin> pins, std::string addr = "192.0.2.1") {
+  UpstreamPins u;
+  u.name = std::move(name);
+  u.address = *parse_endpoint(addr, 853, false);
+  u.pins = std::move(pins);
+  u.line = 3;
+  return u;
+}
+
+std::vector<std::string> lint(const PinTable& t, int warn_days = 30) {
+  std::vector<std::string> out;
+  for (const auto& d : lint_pin_table(t, kNow, LintOptions{warn_days})) {
+    EXPECT_EQ(d.severity, Severity::kWarning);
+    out.push_back(d.upstream + "@" + std::to_string(d.line) + ": " + d.message);
+  }
+  return out;
+}
+
+bool has(const std::vector<std::string>& v, const std::string& needle) {
+  for (const auto& s : v)
+    if (s.find(needle) != std::string::npos) return true;
+  return false;
+}
+
+TEST(PinLint, CleanTableHasNoWarnings) {
+  PinTable t;
+  t.upstreams.push_back(make_upstream("a", {make_pin(1, "primary"), make_pin(2, "backup")}));
+  EXPECT_TRUE(lint(t).empty()) << ::testing::PrintToString(lint(t));
+}
+
+TEST(PinLint, SinglePinWantsABackup) {
+  PinTable t;
+  t.upstreams.push_back(make_upstream("a", {make_pin(1, "primary")}));
+  const auto w = lint(t);
+  EXPECT_TRUE(has(w, "a@3: only one pin")) << ::testing::PrintToString(w);
+  EXPECT_TRUE(has(w, "RFC 7469"));
+}
+
+TEST(PinLint, OnlyOneValidNow) {
+  PinTable t;
+  t.upstreams.push_back(make_upstream("a", {make_pin(1, "primary"), make_pin(2, "next", kNow + 24h * 100)}));
+  EXPECT_TRUE(has(lint(t), "only one pin is valid now"));
+}
+
+TEST(PinLint, NoneValidNow) {
+  PinTable t;
+  t.upstreams.push_back(
+      make_upstream("a", {make_pin(1, "old", {}, kNow - 1s), make_pin(2, "next", kNow + 24h * 100)}));
+  const auto w = lint(t);
+  EXPECT_TRUE(has(w, "no pin is valid now")) << ::testing::PrintToString(w);
+  EXPECT_TRUE(has(w, "a@11: pin 'old' expired on 2026-12-31T23:59:59Z")) << ::testing::PrintToString(w);
+}
+
+TEST(PinLint, WindowEndingSoonHonoursThreshold) {
+  PinTable t;
+  t.upstreams.push_back(make_upstream("a", {make_pin(1, "p", {}, kNow + 24h * 10), make_pin(2, "b")}));
+  EXPECT_TRUE(has(lint(t, 30), "a@11: pin 'p' window ends in 10 days (2027-01-11T00:00:00Z)"));
+  EXPECT_FALSE(has(lint(t, 10), "window ends"));
+  EXPECT_TRUE(has(lint(t, 11), "window ends in 10 days"));
+}
+
+TEST(PinLint, ReportModeAndDuplicateAddresses) {
+  PinTable t;
+  auto a = make_upstream("a", {make_pin(1, "p"), make_pin(2, "b")});
+  a.mode = PinMode::kReport;
+  t.upstreams.push_back(a);
+  t.upstreams.push_back(make_upstream("c", {make_pin(1, "p"), make_pin(2, "b")}));
+  const auto w = lint(t);
+  EXPECT_TRUE(has(w, "a@3: mode 'report'"));
+  EXPECT_TRUE(has(w, "c@3: same address 192.0.2.1:853 as upstream 'a'"));
+}
+
+}  // namespace
+}  // namespace dotpin
