@@ -1,11 +1,13 @@
 // SPDX-License-Identifier: Apache-2.0
 // dotpinctl pin fetch HOST:PORT --name AUTH_NAME [--ca FILE]
 #include <charconv>
+#include <optional>
 #include <sstream>
 
 #include "control/cert_view.h"
 #include "control/command.h"
 #include "pinning/pin_file.h"
+#include "pinning/verifier.h"
 #include "tls/chain_fetch.h"
 
 namespace dotpin::ctl {
@@ -47,6 +49,29 @@ std::string snippet(const std::string& name, const std::string& address, const s
   return s.str();
 }
 
+/// The result of `--check`: the verdict of the pin set of one upstream of a pin file.
+struct CheckResult {
+  const UpstreamPins* upstream = nullptr;
+  PinVerdict verdict;
+};
+
+Result<CheckResult> check_against(const PinTable& table, const Invocation& inv, const std::string& peer,
+                                  const std::vector<std::vector<std::uint8_t>>& ders, UnixTime now) {
+  CheckResult r;
+  if (auto name = inv.value("upstream")) {
+    r.upstream = table.find(*name);
+    if (!r.upstream) return fail("--check: no upstream '", *name, "' in ", table.source);
+  } else {
+    for (const auto& u : table.upstreams)
+      if (u.address.to_string() == peer) r.upstream = &u;
+    if (!r.upstream && table.upstreams.size() == 1) r.upstream = &table.upstreams.front();
+    if (!r.upstream) return fail("--check: no upstream with address ", peer, " in ", table.source, "; name one with --upstream");
+  }
+  std::vector<DerBytes> chain(ders.begin(), ders.end());
+  r.verdict = verify_chain(chain, r.upstream->pins, now);
+  return r;
+}
+
 }  // namespace
 
 int run_pin_fetch(Invocation& inv) {
@@ -73,10 +98,30 @@ int run_pin_fetch(Invocation& inv) {
   }
   if (opts.sni.empty() && server->family == 0) opts.sni = server->host;
 
+  // Load the pin file before connecting, so that a bad file is reported without network traffic.
+  std::optional<PinTable> check_table;
+  if (auto path = inv.value("check")) {
+    PinFileResult parsed = load_pin_file(*path);
+    if (!parsed.table) {
+      std::string msg = "--check: " + std::to_string(parsed.errors.size()) + " error(s) in the pin file";
+      for (const auto& d : parsed.errors) msg += "\n  " + d.to_string();
+      return fail_with(msg);
+    }
+    check_table = std::move(parsed.table);
+  } else if (inv.has("upstream")) {
+    return fail_with("--upstream goes with --check");
+  }
+
   auto fetched = tls::fetch_chain(opts);
   if (!fetched) return fail_with(fetched.error());
 
   const UnixTime now = now_utc();
+  std::optional<CheckResult> check;
+  if (check_table) {
+    auto c = check_against(*check_table, inv, fetched->peer, fetched->chain, now);
+    if (!c) return fail_with(c.error());
+    check = *c;
+  }
   std::vector<Result<Certificate>> certs;
   for (const auto& der : fetched->chain) certs.push_back(parse_certificate(der));
   if (!certs[0]) return fail_with("leaf certificate: " + certs[0].error());
@@ -110,7 +155,20 @@ int run_pin_fetch(Invocation& inv) {
       pkix["ok"] = fetched->pkix_ok;
       if (!fetched->pkix_ok) pkix["error"] = fetched->pkix_error;
     }
+    nlohmann::json check_json = nullptr;
+    if (check) {
+      const PinVerdict& v = check->verdict;
+      check_json = {{"upstream", check->upstream->name},
+                    {"mode", std::string(to_string(check->upstream->mode))},
+                    {"verdict", std::string(to_string(v.code))},
+                    {"admitted", admits(check->upstream->mode, v)}};
+      if (v.matched()) {
+        check_json["matched_pin"] = check->upstream->pins[static_cast<std::size_t>(v.matched_pin)].label;
+        check_json["matched_element"] = v.matched_element;
+      }
+    }
     inv.out << nlohmann::json{{"ok", true},
+                              {"check", check_json},
                               {"peer", fetched->peer},
                               {"sni", opts.sni},
                               {"protocol", fetched->protocol},
@@ -121,7 +179,7 @@ int run_pin_fetch(Invocation& inv) {
                               {"snippet", text}}
                    .dump(2)
             << "\n";
-    return kExitOk;
+    return check && !admits(check->upstream->mode, check->verdict) ? kExitPinRefused : kExitOk;
   }
   auto& o = inv.out;
   o << "Connected to " << fetched->peer << " (" << fetched->protocol << ", " << fetched->cipher << ")"
@@ -145,6 +203,27 @@ int run_pin_fetch(Invocation& inv) {
          "                 (for any name): weaker, and it changes when the CA rotates.\n";
   } else {
     o << "  (the server sent no intermediate; a CA pin would need the CA certificate itself)\n";
+  }
+  if (check) {
+    const PinVerdict& v = check->verdict;
+    const UpstreamPins& up = *check->upstream;
+    o << "\nPin check against upstream '" << up.name << "' (mode " << to_string(up.mode) << "): ";
+    if (v.matched()) {
+      o << "MATCH: pin " << up.pins[static_cast<std::size_t>(v.matched_pin)].display_name() << " on element ["
+        << v.matched_element << "]\n";
+    } else {
+      o << "NO MATCH (" << to_string(v.code) << ")";
+      if (v.out_of_window_pin >= 0)
+        o << ": pin " << up.pins[static_cast<std::size_t>(v.out_of_window_pin)].display_name()
+          << " matches but is outside its window";
+      o << "\n  observed:";
+      for (std::size_t i = 0; i < v.observed_count; ++i)
+        o << " [" << i << "] " << (v.observed[i].parsed ? pin_base64(v.observed[i].digest) : std::string("unparsable"));
+      o << "\n  " << (admits(up.mode, v) ? "report mode: the resolver would connect and count the mismatch"
+                                          : "the resolver would refuse this connection before sending any query")
+        << "\n";
+    }
+    return admits(up.mode, v) ? kExitOk : kExitPinRefused;
   }
   o << "Recommended: pin the leaf as primary and a spare key as backup.\n\n"
        "Pin-file snippet:\n\n"

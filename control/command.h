@@ -21,6 +21,7 @@ enum ExitCode : int {
   kExitOk = 0,
   kExitWarnings = 1,  ///< completed, with warnings (pins check)
   kExitFailure = 2,   ///< errors, bad usage, unreachable server...
+  kExitPinRefused = 3,  ///< the presented chain does not satisfy the pin set (pin fetch --check)
 };
 
 struct OptionSpec {

@@ -34,9 +34,13 @@ std::span<const Command> command_table() {
        "Connects with TLS 1.3/1.2 (SNI = --name), prints each certificate of the presented chain\n"
        "with its pin, says which element to pin, and prints an [[upstream]] snippet for the pin file.\n"
        "The chain is shown even if it does not validate; with --ca the PKIX result is shown too.\n"
-       "Check what you fetched out of band: a pin learnt over an attacked path pins the attacker.",
+       "Check what you fetched out of band: a pin learnt over an attacked path pins the attacker.\n"
+       "With --check PINFILE the chain is verified against that upstream's pin set exactly as the\n"
+       "resolver would (exit 3 if it would refuse the connection).",
        {{"name", "AUTH_NAME", "authentication domain name: sent as SNI, checked with --ca"},
         {"ca", "FILE", "PEM CA bundle to validate the chain and name against"},
+        {"check", "PINFILE", "verify the chain against the pin set of the matching upstream in PINFILE"},
+        {"upstream", "NAME", "with --check: the upstream to verify against (default: by address)"},
         {"timeout", "SECONDS", "connect + handshake deadline (default 5)"},
         {"upstream-name", "NAME", "name for the snippet's [[upstream]] (default: from --name)"}},
        1, 1, run_pin_fetch},

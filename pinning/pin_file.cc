@@ -260,7 +260,10 @@ PinFileResult load_pin_file(const std::string& path) {
   auto text = read_file(path);
   if (!text) {
     PinFileResult r;
-    r.errors.push_back(Diagnostic{Severity::kError, path, 0, 0, text.error().substr(path.size() + 2), {}});
+    // read_file's message starts with the path, which the diagnostic already carries.
+    std::string message = text.error();
+    if (message.starts_with(path + ": ")) message.erase(0, path.size() + 2);
+    r.errors.push_back(Diagnostic{Severity::kError, path, 0, 0, std::move(message), {}});
     return r;
   }
   return parse_pin_file(*text, path);

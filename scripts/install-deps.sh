@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Installs everything dotpin needs to build, test, benchmark and run its demo on Debian 12, by
+# package name. Idempotent: apt is only called when a package is missing. Run as root.
+set -euo pipefail
+
+packages=(
+  # toolchain
+  g++ clang libclang-rt-14-dev meson ninja-build pkg-config python3
+  # libraries (the design card's, plus toml++ and nlohmann-json)
+  libdpdk-dev libwolfssl-dev liburing-dev libtomlplusplus-dev nlohmann-json3-dev
+  libgtest-dev libgmock-dev libbenchmark-dev
+  # real peers and clients for the integration tests and the demo
+  unbound knot-dnsutils dnsutils dnsperf openssl ca-certificates iproute2
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: all ${#packages[@]} packages present"
+  exit 0
+fi
+if [ "$(id -u)" -ne 0 ]; then
+  echo "install-deps: missing ${missing[*]}; run as root (apt-get install)" >&2
+  exit 1
+fi
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q
+# The unbound package may try to start its service; dotpin's tests run their own instances on
+# other ports, so a running system unbound does not matter, and where no init runs nothing starts.
+apt-get install -y -q --no-install-recommends "${missing[@]}"

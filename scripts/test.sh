@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# Sets up a fresh Debian 12 machine and runs every test dotpin has:
+#   1. unit + integration tests (warnings are errors)           build/
+#   2. the same again under AddressSanitizer + UBSan             build-asan/
+#   3. libFuzzer targets, FUZZ_SECONDS each (default 30), clang   build-fuzz/
+#   4. a smoke run of the micro-benchmarks (they must run; no timing is asserted)
+# Ends with one line "tests: N passed, N failed". Exit status 0 only if everything passed.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+src=$PWD
+fuzz_seconds=${FUZZ_SECONDS:-30}
+jobs=${JOBS:-2}
+
+scripts/install-deps.sh || exit 1
+
+passed=0
+failed=0
+failures=()
+count_meson() {  # build dir: adds its testlog.json results to the totals
+  local log="$1/meson-logs/testlog.json"
+  [ -f "$log" ] || return
+  local ok bad
+  ok=$(grep -c '"result": "OK"' "$log" || true)
+  bad=$(grep -c -E '"result": "(FAIL|TIMEOUT|ERROR|UNEXPECTEDPASS)"' "$log" || true)
+  passed=$((passed + ok))
+  failed=$((failed + bad))
+  [ "$bad" -eq 0 ] || failures+=("$1: $bad meson test(s) failed; see $1/meson-logs/testlog.txt")
+}
+
+setup() {  # dir, then meson options
+  local dir=$1; shift
+  if [ -f "$dir/build.ninja" ]; then
+    meson configure "$dir" "$@" >/dev/null
+  else
+    meson setup "$dir" "$@" >/dev/null
+  fi
+}
+
+step() { echo; echo "=== $*"; }
+
+step "build + unit and integration tests"
+if setup build -Dwerror=true && ninja -C build -j "$jobs"; then
+  meson test -C build --num-processes "$jobs" --print-errorlogs
+  count_meson build
+else
+  failed=$((failed + 1)); failures+=("build/ did not build")
+fi
+
+step "AddressSanitizer + UBSan: unit and integration tests"
+if setup build-asan -Dwerror=true -Db_sanitize=address,undefined -Dbenches=false && ninja -C build-asan -j "$jobs"; then
+  meson test -C build-asan --num-processes "$jobs" --print-errorlogs
+  count_meson build-asan
+else
+  failed=$((failed + 1)); failures+=("build-asan/ did not build")
+fi
+
+step "libFuzzer targets, ${fuzz_seconds}s each"
+if CXX=clang++ setup build-fuzz -Dwerror=true -Dfuzzers=true -Dtests=false -Dbenches=false \
+     -Db_sanitize=address,undefined -Db_lundef=false && ninja -C build-fuzz -j "$jobs"; then
+  if scripts/run-fuzzers.sh build-fuzz "$fuzz_seconds"; then
+    passed=$((passed + 3))
+  else
+    failed=$((failed + 1)); failures+=("a fuzz target crashed; inputs in fuzz-artifacts/")
+  fi
+else
+  failed=$((failed + 1)); failures+=("build-fuzz/ did not build")
+fi
+
+step "micro-benchmark smoke run"
+if build/bench/dotpin_pin_bench --benchmark_min_time=0.01 >/tmp/dotpin-bench-smoke.txt 2>&1; then
+  passed=$((passed + 1)); tail -n 5 /tmp/dotpin-bench-smoke.txt
+else
+  failed=$((failed + 1)); failures+=("bench/dotpin_pin_bench failed"); cat /tmp/dotpin-bench-smoke.txt
+fi
+
+echo
+for f in "${failures[@]}"; do echo "FAILED: $f"; done
+echo "tests: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
