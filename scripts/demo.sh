@@ -14,10 +14,17 @@ ninja -C build control/dotpinctl >/dev/null
 ctl=$src/build/control/dotpinctl
 
 work=$(mktemp -d /tmp/dotpin-demo.XXXXXX)
-pids=()
+# start_unbound runs in a command substitution (a subshell), so it records each server's PID in
+# a file under $work; cleanup stops exactly those processes.
 cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+  local pidfile pid
+  for pidfile in "$work"/*/server.pid; do
+    [ -f "$pidfile" ] || continue
+    pid=$(cat "$pidfile")
+    kill "$pid" 2>/dev/null || true
+    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -9 "$pid" 2>/dev/null || true
+  done
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -31,30 +38,9 @@ start_unbound() {  # name key chain -> port on stdout
   local name=$1 key=$2 chain=$3 port
   port=$(free_port)
   mkdir -p "$work/$name"
-  cat > "$work/$name/unbound.conf" <<CONF
-server:
-  interface: 127.0.0.1@$port
-  tls-port: $port
-  tls-service-key: "$key"
-  tls-service-pem: "$chain"
-  do-daemonize: no
-  chroot: ""
-  username: ""
-  directory: "$work/$name"
-  pidfile: "$work/$name/unbound.pid"
-  logfile: "$work/$name/unbound.log"
-  use-syslog: no
-  verbosity: 1
-  log-queries: yes
-  module-config: "iterator"
-  do-ip6: no
-  local-zone: "dotpin.test." static
-  local-data: "www.dotpin.test. 300 IN A 198.18.0.10"
-remote-control:
-  control-enable: no
-CONF
+  tests/pki/unbound-dot-conf.sh "$work/$name" "$port" "$key" "$chain" > "$work/$name/unbound.conf"
   unbound -d -c "$work/$name/unbound.conf" >"$work/$name/stderr.log" 2>&1 &
-  pids+=($!)
+  echo $! > "$work/$name/server.pid"
   for _ in $(seq 100); do
     (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && { echo "$port"; return; }
     sleep 0.1

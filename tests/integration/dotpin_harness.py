@@ -14,6 +14,7 @@ import time
 PKI = os.environ.get("DOTPIN_TEST_PKI", "")
 DOTPINCTL = os.environ.get("DOTPINCTL", "dotpinctl")
 AUTH_NAME = "dns.dotpin.test"
+UNBOUND_CONF = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pki", "unbound-dot-conf.sh")
 
 
 def pki(name):
@@ -77,27 +78,8 @@ class UnboundDot:
     def start(self):
         conf = os.path.join(self.dir, "unbound.conf")
         with open(conf, "w") as f:
-            f.write(f"""server:
-  interface: 127.0.0.1@{self.port}
-  tls-port: {self.port}
-  tls-service-key: "{self.key}"
-  tls-service-pem: "{self.chain}"
-  do-daemonize: no
-  chroot: ""
-  username: ""
-  directory: "{self.dir}"
-  pidfile: "{self.dir}/unbound.pid"
-  logfile: "{self.log}"
-  use-syslog: no
-  verbosity: 1
-  log-queries: yes
-  module-config: "iterator"
-  do-ip6: no
-  local-zone: "dotpin.test." static
-  local-data: "www.dotpin.test. 300 IN A {self.zone_a}"
-remote-control:
-  control-enable: no
-""")
+            subprocess.run([UNBOUND_CONF, self.dir, str(self.port), self.key, self.chain, self.zone_a],
+                           stdout=f, check=True)
         self.stderr = open(os.path.join(self.dir, "stderr.log"), "w")
         self.proc = subprocess.Popen(["unbound", "-d", "-c", conf], stdout=subprocess.DEVNULL, stderr=self.stderr)
         if not wait_for_tcp(self.port):
