@@ -75,14 +75,7 @@ Result<CheckResult> check_against(const PinTable& table, const Invocation& inv, 
 }  // namespace
 
 int run_pin_fetch(Invocation& inv) {
-  auto fail_with = [&](const std::string& msg) {
-    if (inv.json) {
-      inv.out << nlohmann::json{{"ok", false}, {"error", msg}}.dump() << "\n";
-    } else {
-      inv.err << "dotpinctl: pin fetch: " << msg << "\n";
-    }
-    return kExitFailure;
-  };
+  auto fail_with = [&](const std::string& msg) { return report_error(inv, "pin fetch", msg); };
   auto server = parse_endpoint(inv.args[0], kDotPort, /*allow_names=*/true);
   if (!server) return fail_with(server.error());
   tls::FetchOptions opts;

@@ -42,16 +42,14 @@ int run_pins_check(Invocation& inv) {
   if (auto d = inv.value("warn-days")) {
     const auto [end, ec] = std::from_chars(d->data(), d->data() + d->size(), lint.warn_days);
     if (ec != std::errc{} || end != d->data() + d->size() || lint.warn_days < 0 || lint.warn_days > 3650) {
-      inv.err << "dotpinctl: --warn-days must be a whole number of days from 0 to 3650\n";
-      return kExitFailure;
+      return report_error(inv, "pins check", "--warn-days must be a whole number of days from 0 to 3650");
     }
   }
   UnixTime now = now_utc();
   if (auto at = inv.value("at")) {
     const auto t = parse_utc(*at);
     if (!t) {
-      inv.err << "dotpinctl: --at wants 2027-06-01 or 2027-06-01T00:00:00Z\n";
-      return kExitFailure;
+      return report_error(inv, "pins check", "--at wants 2027-06-01 or 2027-06-01T00:00:00Z");
     }
     now = *t;
   }

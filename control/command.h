@@ -55,6 +55,10 @@ struct Command {
   int (*run)(Invocation&) = nullptr;
 };
 
+/// Reports a failure in the invocation's format (stderr text, or {"ok":false,"error":...} on stdout
+/// with --json) and returns kExitFailure. @p context prefixes the text form ("pin fetch").
+int report_error(Invocation& inv, std::string_view context, const std::string& message);
+
 /// Every command dotpinctl knows.
 std::span<const Command> command_table();
 

@@ -22,6 +22,15 @@ std::vector<std::string> Invocation::values(std::string_view name) const {
   return it == options.end() ? std::vector<std::string>{} : it->second;
 }
 
+int report_error(Invocation& inv, std::string_view context, const std::string& message) {
+  if (inv.json) {
+    inv.out << nlohmann::json{{"ok", false}, {"error", message}}.dump() << "\n";
+  } else {
+    inv.err << "dotpinctl: " << context << (context.empty() ? "" : ": ") << message << "\n";
+  }
+  return kExitFailure;
+}
+
 std::span<const Command> command_table() {
   static const std::vector<Command> table = {
       {"pin compute", "FILE...", "print the pin-sha256 of every certificate or public key in files",

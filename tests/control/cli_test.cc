@@ -123,7 +123,10 @@ TEST(Cli, PinsCheckAtAFutureDate) {
   EXPECT_EQ(r.code, kExitOk) << r.out;
   r = run({"pins", "check", f, "--at", "yesterday"});
   EXPECT_EQ(r.code, kExitFailure);
-  EXPECT_NE(r.err.find("--at wants"), std::string::npos);
+  EXPECT_NE(r.err.find("dotpinctl: pins check: --at wants"), std::string::npos) << r.err;
+  r = run({"--json", "pins", "check", f, "--warn-days", "-3"});
+  EXPECT_EQ(r.code, kExitFailure);
+  EXPECT_EQ(nlohmann::json::parse(r.out)["ok"], false) << r.out;
   std::remove(f.c_str());
 }
 
