@@ -1,0 +1,272 @@
+// SPDX-License-Identifier: Apache-2.0
+// DotConnection against an in-process wolfSSL server over memory buffers: authentication before the
+// first write, failure reasons, pinned ticket resumption, coalesced and pipelined queries.
+#include "tls/dot_connection.h"
+
+#include <gtest/gtest.h>
+
+#include <cstring>
+
+#include "tests/test_pki.h"
+#include "tests/tls/memory_dot_server.h"
+
+namespace dotpin::tls {
+namespace {
+
+using test::MemoryDotServer;
+using test::pki_dir;
+using test::reference_pin;
+
+const UnixTime kNow = now_utc();
+
+Pin pin_of(const std::string& stem, std::string label) {
+  Pin p;
+  p.digest = *parse_pin_base64(reference_pin(stem));
+  p.label = std::move(label);
+  return p;
+}
+
+UpstreamPins upstream_with(std::vector<Pin> pins, PinMode mode = PinMode::kEnforce) {
+  UpstreamPins u;
+  u.name = "lab";
+  u.auth_name = "dns.dotpin.test";
+  u.mode = mode;
+  u.pins = std::move(pins);
+  return u;
+}
+
+std::vector<std::uint8_t> query(std::uint16_t id) {
+  // Header (id, RD), one question www.dotpin.test. A IN.
+  std::vector<std::uint8_t> q{static_cast<std::uint8_t>(id >> 8), static_cast<std::uint8_t>(id), 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0};
+  for (const char* label : {"www", "dotpin", "test"}) {
+    q.push_back(static_cast<std::uint8_t>(std::strlen(label)));
+    q.insert(q.end(), label, label + std::strlen(label));
+  }
+  q.insert(q.end(), {0, 0, 1, 0, 1});
+  return q;
+}
+
+class DotConnectionTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    DOTPIN_REQUIRE_PKI();
+    auto plain = make_client_ctx("");
+    ASSERT_TRUE(plain.ok()) << plain.error();
+    pins_only_ = std::move(*plain);
+    auto with_ca = make_client_ctx(pki_dir() + "/ca-bundle.pem");
+    ASSERT_TRUE(with_ca.ok()) << with_ca.error();
+    pkix_ = std::move(*with_ca);
+  }
+
+  MemoryDotServer server(const std::string& stem) {
+    return MemoryDotServer(pki_dir() + "/" + stem + ".key", pki_dir() + "/" + stem + ".chain.pem");
+  }
+
+  std::vector<Pin> standard_pins() { return {pin_of("leaf-p256", "primary"), pin_of("spare", "backup")}; }
+
+  CtxPtr pins_only_, pkix_;
+};
+
+TEST_F(DotConnectionTest, GenuineUpstreamIsReadyAndAnswers) {
+  auto srv = server("leaf-p256");
+  auto up = upstream_with(standard_pins());
+  DotConnection c(pins_only_.get(), up, 1, false, nullptr);
+  auto s = srv.accept();
+  MemoryDotServer::pump(c, *s, kNow);
+  ASSERT_EQ(c.state(), DotConnection::State::kReady) << to_string(c.failure()) << " tls " << c.tls_error();
+  EXPECT_EQ(c.verdict().code, PinVerdictCode::kMatch);
+  EXPECT_EQ(c.verdict().matched_pin, 0);
+  EXPECT_FALSE(c.resumed());
+
+  // Three queries leave in one TLS write and come back as three messages.
+  const auto q1 = query(1), q2 = query(2), q3 = query(3);
+  const std::span<const std::uint8_t> batch[] = {q1, q2, q3};
+  ASSERT_TRUE(c.send(batch));
+  MemoryDotServer::pump(c, *s, kNow);
+  std::vector<std::uint16_t> ids;
+  ASSERT_EQ(c.receive([&](std::span<const std::uint8_t> m) {
+    EXPECT_TRUE(m[2] & 0x80);
+    ids.push_back(static_cast<std::uint16_t>(m[0] << 8 | m[1]));
+  }), IoState::kNeedRead);
+  EXPECT_EQ(ids, (std::vector<std::uint16_t>{1, 2, 3}));
+  EXPECT_EQ(s->queries, 3u);
+}
+
+TEST_F(DotConnectionTest, ImpostorIsRefusedBeforeAnyQueryIsWritten) {
+  auto srv = server("impostor");  // CA-valid for the same name, another key
+  auto up = upstream_with(standard_pins());
+  DotConnection c(pkix_.get(), up, 1, true, nullptr);
+  auto s = srv.accept();
+  MemoryDotServer::pump(c, *s, kNow);
+  ASSERT_EQ(c.state(), DotConnection::State::kFailed);
+  EXPECT_EQ(c.failure(), FailureReason::kPinMismatch);
+  ASSERT_EQ(c.verdict().observed_count, 2u);
+  EXPECT_EQ(pin_base64(c.verdict().observed[0].digest), reference_pin("impostor"));
+  const auto q = query(7);
+  const std::span<const std::uint8_t> batch[] = {q};
+  EXPECT_FALSE(c.send(batch));
+  MemoryDotServer::pump(c, *s, kNow);
+  EXPECT_EQ(s->app_bytes, 0u);
+  EXPECT_EQ(s->queries, 0u);
+}
+
+TEST_F(DotConnectionTest, BackupPinAndCaPinAreAccepted) {
+  auto srv = server("leaf-p256");
+  for (auto pins : {std::vector<Pin>{pin_of("leaf-rsa2048", "old"), pin_of("leaf-p256", "backup")},
+                    std::vector<Pin>{pin_of("spare", "backup"), pin_of("issuing", "ca")}}) {
+    auto up = upstream_with(pins);
+    DotConnection c(pins_only_.get(), up, 1, false, nullptr);
+    auto s = srv.accept();
+    MemoryDotServer::pump(c, *s, kNow);
+    EXPECT_EQ(c.state(), DotConnection::State::kReady) << to_string(c.failure());
+    EXPECT_EQ(c.verdict().matched_pin, 1);
+  }
+}
+
+TEST_F(DotConnectionTest, PinOutsideItsWindowIsRefused) {
+  auto srv = server("leaf-p256");
+  auto pins = standard_pins();
+  pins[0].not_after = kNow - std::chrono::seconds(1);
+  auto up = upstream_with(pins);
+  DotConnection c(pins_only_.get(), up, 1, false, nullptr);
+  auto s = srv.accept();
+  MemoryDotServer::pump(c, *s, kNow);
+  EXPECT_EQ(c.state(), DotConnection::State::kFailed);
+  EXPECT_EQ(c.failure(), FailureReason::kNoPinInWindow);
+}
+
+TEST_F(DotConnectionTest, ReportModeConnectsAndSaysSo) {
+  auto srv = server("impostor");
+  auto up = upstream_with(standard_pins(), PinMode::kReport);
+  DotConnection c(pins_only_.get(), up, 1, false, nullptr);
+  auto s = srv.accept();
+  MemoryDotServer::pump(c, *s, kNow);
+  EXPECT_EQ(c.state(), DotConnection::State::kReady);
+  EXPECT_TRUE(c.admitted_by_report_mode());
+  EXPECT_EQ(c.verdict().code, PinVerdictCode::kMismatch);
+}
+
+TEST_F(DotConnectionTest, NameMismatchIsRefusedEvenWhenThePinMatches) {
+  auto srv = server("other-name");  // genuine CA, certificate for wrong.dotpin.test
+  auto up = upstream_with({pin_of("other-name", "primary"), pin_of("spare", "backup")});
+  for (bool pkix : {false, true}) {
+    DotConnection c(pkix ? pkix_.get() : pins_only_.get(), up, 1, pkix, nullptr);
+    auto s = srv.accept();
+    MemoryDotServer::pump(c, *s, kNow);
+    EXPECT_EQ(c.state(), DotConnection::State::kFailed) << "pkix " << pkix;
+    EXPECT_EQ(c.failure(), FailureReason::kNameMismatch) << "pkix " << pkix;
+    EXPECT_EQ(s->app_bytes, 0u);
+  }
+}
+
+TEST_F(DotConnectionTest, PkixFailuresHaveTheirReasons) {
+  {
+    // A CA file that does not hold the issuer: unknown CA, although the pin would match.
+    auto ctx = make_client_ctx(pki_dir() + "/other-name.crt");
+    ASSERT_TRUE(ctx.ok());
+    auto srv = server("leaf-p256");
+    auto up = upstream_with(standard_pins());
+    DotConnection c(ctx->get(), up, 1, true, nullptr);
+    auto s = srv.accept();
+    MemoryDotServer::pump(c, *s, kNow);
+    EXPECT_EQ(c.state(), DotConnection::State::kFailed);
+    EXPECT_EQ(c.failure(), FailureReason::kUnknownCa) << c.tls_error();
+  }
+  {
+    auto srv = server("expired");
+    auto up = upstream_with({pin_of("expired", "primary"), pin_of("spare", "backup")});
+    DotConnection c(pkix_.get(), up, 1, true, nullptr);
+    auto s = srv.accept();
+    MemoryDotServer::pump(c, *s, kNow);
+    EXPECT_EQ(c.state(), DotConnection::State::kFailed);
+    EXPECT_EQ(c.failure(), FailureReason::kExpired) << c.tls_error();
+  }
+}
+
+TEST_F(DotConnectionTest, ResumptionOnlyWithinTheSamePinGeneration) {
+  auto srv = server("leaf-p256");
+  auto up = upstream_with(standard_pins());
+  TicketCache tickets;
+  auto exchange = [&](std::uint64_t generation, DotConnection& c, MemoryDotServer::Session& s) {
+    MemoryDotServer::pump(c, s, kNow);
+    ASSERT_EQ(c.state(), DotConnection::State::kReady) << to_string(c.failure());
+    (void)generation;
+    const auto q = query(9);
+    const std::span<const std::uint8_t> batch[] = {q};
+    ASSERT_TRUE(c.send(batch));
+    MemoryDotServer::pump(c, s, kNow);
+    int answers = 0;
+    c.receive([&](std::span<const std::uint8_t>) { ++answers; });
+    EXPECT_EQ(answers, 1);
+  };
+  {
+    DotConnection c(pins_only_.get(), up, 1, false, &tickets);
+    auto s = srv.accept();
+    exchange(1, c, *s);
+    EXPECT_FALSE(c.offered_resumption());
+    EXPECT_FALSE(c.resumed());
+  }
+  EXPECT_EQ(tickets.stored(), 1u);
+  {
+    DotConnection c(pins_only_.get(), up, 1, false, &tickets);
+    auto s = srv.accept();
+    exchange(1, c, *s);
+    EXPECT_TRUE(c.offered_resumption());
+    EXPECT_TRUE(c.resumed());
+  }
+  {
+    // A new pin-set generation: the old ticket is dropped, a full handshake verifies the pins again.
+    DotConnection c(pins_only_.get(), up, 2, false, &tickets);
+    auto s = srv.accept();
+    exchange(2, c, *s);
+    EXPECT_FALSE(c.offered_resumption());
+    EXPECT_FALSE(c.resumed());
+    EXPECT_EQ(c.verdict().code, PinVerdictCode::kMatch);
+  }
+  EXPECT_EQ(tickets.dropped_stale(), 1u);
+}
+
+TEST_F(DotConnectionTest, AThousandQueriesInFlightAllComeBack) {
+  auto srv = server("leaf-p256");
+  auto up = upstream_with(standard_pins());
+  DotConnection c(pins_only_.get(), up, 1, false, nullptr);
+  auto s = srv.accept();
+  MemoryDotServer::pump(c, *s, kNow);
+  ASSERT_EQ(c.state(), DotConnection::State::kReady);
+  std::vector<std::vector<std::uint8_t>> qs;
+  for (std::uint16_t id = 0; id < 1000; ++id) qs.push_back(query(id));
+  std::vector<std::span<const std::uint8_t>> batch(qs.begin(), qs.end());
+  ASSERT_TRUE(c.send(batch));
+  std::vector<bool> seen(1000, false);
+  std::size_t answers = 0;
+  for (int i = 0; i < 20 && answers < 1000; ++i) {
+    MemoryDotServer::pump(c, *s, kNow);
+    c.receive([&](std::span<const std::uint8_t> m) {
+      const std::uint16_t id = static_cast<std::uint16_t>(m[0] << 8 | m[1]);
+      ASSERT_LT(id, 1000);
+      EXPECT_FALSE(seen[id]);
+      seen[id] = true;
+      ++answers;
+    });
+  }
+  EXPECT_EQ(answers, 1000u);
+  EXPECT_EQ(s->queries, 1000u);
+}
+
+TEST_F(DotConnectionTest, MalformedResponseFailsTheConnection) {
+  auto srv = server("leaf-p256");
+  auto up = upstream_with(standard_pins());
+  DotConnection c(pins_only_.get(), up, 1, false, nullptr);
+  auto s = srv.accept();
+  s->malformed_reply = true;
+  MemoryDotServer::pump(c, *s, kNow);
+  const auto q = query(1);
+  const std::span<const std::uint8_t> batch[] = {q};
+  ASSERT_TRUE(c.send(batch));
+  MemoryDotServer::pump(c, *s, kNow);
+  EXPECT_EQ(c.receive([](std::span<const std::uint8_t>) { FAIL() << "no message expected"; }), IoState::kError);
+  EXPECT_EQ(c.failure(), FailureReason::kProtocol);
+}
+
+}  // namespace
+}  // namespace dotpin::tls

@@ -1,0 +1,168 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "tls/dot_connection.h"
+
+#include <wolfssl/options.h>
+#include <wolfssl/ssl.h>
+
+#include <array>
+
+#include "tls/wolfssl_init.h"
+
+namespace dotpin::tls {
+
+Result<CtxPtr> make_client_ctx(const std::string& ca_file) {
+  ensure_wolfssl_initialised();
+  CtxPtr ctx(wolfSSL_CTX_new(wolfSSLv23_client_method()));
+  if (!ctx) return fail("wolfSSL_CTX_new failed");
+  wolfSSL_CTX_SetMinVersion(ctx.get(), WOLFSSL_TLSV1_2);
+  wolfSSL_CTX_UseSessionTicket(ctx.get());
+  if (ca_file.empty()) {
+    wolfSSL_CTX_set_verify(ctx.get(), WOLFSSL_VERIFY_NONE, nullptr);
+  } else {
+    if (wolfSSL_CTX_load_verify_locations(ctx.get(), ca_file.c_str(), nullptr) != WOLFSSL_SUCCESS)
+      return fail(ca_file, ": cannot load CA certificates");
+    wolfSSL_CTX_set_verify(ctx.get(), WOLFSSL_VERIFY_PEER, nullptr);
+  }
+  return ctx;
+}
+
+DotConnection::DotConnection(WOLFSSL_CTX* ctx, const UpstreamPins& upstream, std::uint64_t generation, bool pkix,
+                             TicketCache* tickets)
+    : tls_(ctx), upstream_(upstream), generation_(generation), pkix_(pkix), tickets_(tickets) {
+  WOLFSSL* ssl = tls_.ssl();
+  if (!upstream_.auth_name.empty()) {
+    wolfSSL_UseSNI(ssl, WOLFSSL_SNI_HOST_NAME, upstream_.auth_name.data(),
+                   static_cast<unsigned short>(upstream_.auth_name.size()));
+  }
+  if (tickets_) {
+    if (WOLFSSL_SESSION* s = tickets_->usable(generation_)) {
+      offered_resumption_ = wolfSSL_set_session(ssl, s) == WOLFSSL_SUCCESS;
+    }
+  }
+}
+
+void DotConnection::fail(FailureReason reason) noexcept {
+  state_ = State::kFailed;
+  failure_ = reason;
+}
+
+IoState DotConnection::handshake(UnixTime now) {
+  if (state_ != State::kHandshaking) return state_ == State::kFailed ? IoState::kError : IoState::kDone;
+  const int ret = wolfSSL_connect(tls_.ssl());
+  if (ret != WOLFSSL_SUCCESS) {
+    const IoState st = tls_.state_after(ret);
+    if (st == IoState::kNeedRead || st == IoState::kNeedWrite) return st;
+    tls_error_ = tls_.last_error(ret);
+    fail(classify_tls_error(tls_error_));
+    return IoState::kError;
+  }
+  resumed_ = wolfSSL_session_reused(tls_.ssl()) == 1;
+  if (resumed_) {
+    // The ticket was stored after a full handshake that passed authentication under this very
+    // generation (TicketCache::usable() checked it), and the server proved it holds the ticket key.
+    state_ = State::kReady;
+  } else {
+    authenticate(now);
+  }
+  if (state_ == State::kFailed) {
+    // Tell the server we are done; nothing but this alert is written.
+    wolfSSL_shutdown(tls_.ssl());
+    return IoState::kError;
+  }
+  return IoState::kDone;
+}
+
+void DotConnection::authenticate(UnixTime now) {
+  WOLFSSL* ssl = tls_.ssl();
+  WOLFSSL_X509_CHAIN* chain = wolfSSL_get_peer_chain(ssl);
+  const int count = chain ? wolfSSL_get_chain_count(chain) : 0;
+  std::array<DerBytes, kMaxChainLength + 1> ders{};
+  const std::size_t n = std::min<std::size_t>(static_cast<std::size_t>(std::max(count, 0)), ders.size());
+  for (std::size_t i = 0; i < n; ++i) {
+    const int idx = static_cast<int>(i);
+    ders[i] = DerBytes(wolfSSL_get_chain_cert(chain, idx), static_cast<std::size_t>(wolfSSL_get_chain_length(chain, idx)));
+  }
+  verdict_ = verify_chain({ders.data(), n}, upstream_.pins, now);
+
+  if (!upstream_.auth_name.empty() && n > 0) {
+    // The name is checked on the leaf whether or not PKIX is on: pins and name must both pass.
+    WOLFSSL_X509* leaf = wolfSSL_X509_d2i(nullptr, ders[0].data(), static_cast<int>(ders[0].size()));
+    const bool name_ok =
+        leaf && wolfSSL_X509_check_host(leaf, upstream_.auth_name.c_str(), upstream_.auth_name.size(), 0, nullptr) ==
+                    WOLFSSL_SUCCESS;
+    wolfSSL_X509_free(leaf);
+    if (!name_ok) {
+      fail(FailureReason::kNameMismatch);
+      return;
+    }
+  }
+  if (verdict_.matched()) {
+    state_ = State::kReady;
+  } else if (upstream_.mode == PinMode::kReport) {
+    report_mismatch_ = true;
+    state_ = State::kReady;
+  } else {
+    fail(reason_for(verdict_.code));
+  }
+  (void)pkix_;  // PKIX itself was enforced by wolfSSL during the handshake when configured.
+}
+
+bool DotConnection::send(std::span<const std::span<const std::uint8_t>> messages) {
+  if (state_ != State::kReady) return false;
+  ByteQueue framed;
+  for (const auto& m : messages)
+    if (!append_framed(framed, m)) return false;
+  const auto data = framed.data();
+  std::size_t off = 0;
+  while (off < data.size()) {
+    const int ret = wolfSSL_write(tls_.ssl(), data.data() + off, static_cast<int>(data.size() - off));
+    if (ret <= 0) {
+      tls_error_ = tls_.last_error(ret);
+      fail(classify_tls_error(tls_error_));
+      return false;
+    }
+    off += static_cast<std::size_t>(ret);
+  }
+  return true;
+}
+
+void DotConnection::maybe_store_ticket() {
+  // Only sessions from a full handshake whose chain matched a pin are worth resuming; a session
+  // admitted by report mode is not, and a resumed one already is the cached one.
+  if (ticket_stored_ || !tickets_ || resumed_ || !verdict_.matched()) return;
+  if (WOLFSSL_SESSION* s = wolfSSL_get1_session(tls_.ssl())) {
+    tickets_->store(s, generation_);
+    ticket_stored_ = true;
+  }
+}
+
+IoState DotConnection::receive(const std::function<void(std::span<const std::uint8_t>)>& on_message) {
+  if (state_ != State::kReady) return IoState::kError;
+  std::array<std::uint8_t, 16384> buf;
+  for (;;) {
+    const int ret = wolfSSL_read(tls_.ssl(), buf.data(), static_cast<int>(buf.size()));
+    if (ret <= 0) {
+      const IoState st = tls_.state_after(ret);
+      if (st == IoState::kNeedRead || st == IoState::kNeedWrite) break;
+      tls_error_ = tls_.last_error(ret);
+      fail(tls_error_ == WOLFSSL_ERROR_ZERO_RETURN ? FailureReason::kReset : classify_tls_error(tls_error_));
+      return IoState::kError;
+    }
+    decoder_.feed({buf.data(), static_cast<std::size_t>(ret)});
+  }
+  // TLS 1.3 tickets arrive after the handshake, so the session is captured once data has flowed.
+  maybe_store_ticket();
+  std::span<const std::uint8_t> msg;
+  for (;;) {
+    const auto st = decoder_.next(msg);
+    if (st == FrameDecoder::Status::kNeedMore) break;
+    if (st == FrameDecoder::Status::kMalformed) {
+      fail(FailureReason::kProtocol);
+      return IoState::kError;
+    }
+    on_message(msg);
+  }
+  return IoState::kNeedRead;
+}
+
+}  // namespace dotpin::tls

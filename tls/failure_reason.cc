@@ -1,0 +1,57 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "tls/failure_reason.h"
+
+#include <wolfssl/options.h>
+#include <wolfssl/error-ssl.h>
+#include <wolfssl/wolfcrypt/error-crypt.h>
+
+namespace dotpin::tls {
+
+std::string_view to_string(FailureReason r) {
+  switch (r) {
+    case FailureReason::kNone: return "none";
+    case FailureReason::kPinMismatch: return "pin_mismatch";
+    case FailureReason::kNoPinInWindow: return "no_pin_in_window";
+    case FailureReason::kBadChain: return "bad_chain";
+    case FailureReason::kNameMismatch: return "name_mismatch";
+    case FailureReason::kUnknownCa: return "unknown_ca";
+    case FailureReason::kExpired: return "expired";
+    case FailureReason::kTlsAlert: return "tls_alert";
+    case FailureReason::kHandshakeFailed: return "handshake_failed";
+    case FailureReason::kHandshakeTimeout: return "handshake_timeout";
+    case FailureReason::kConnectRefused: return "connect_refused";
+    case FailureReason::kReset: return "reset";
+    case FailureReason::kProtocol: return "protocol";
+    case FailureReason::kCount_: break;
+  }
+  return "?";
+}
+
+FailureReason reason_for(PinVerdictCode code) {
+  switch (code) {
+    case PinVerdictCode::kMatch: return FailureReason::kNone;
+    case PinVerdictCode::kMismatch: return FailureReason::kPinMismatch;
+    case PinVerdictCode::kNoPinInWindow: return FailureReason::kNoPinInWindow;
+    case PinVerdictCode::kEmptyChain:
+    case PinVerdictCode::kChainTooLong:
+    case PinVerdictCode::kUnparsableChain: return FailureReason::kBadChain;
+  }
+  return FailureReason::kBadChain;
+}
+
+FailureReason classify_tls_error(int e) {
+  switch (e) {
+    case ASN_NO_SIGNER_E:
+    case ASN_SELF_SIGNED_E:
+    case ASN_SIG_CONFIRM_E: return FailureReason::kUnknownCa;
+    case ASN_AFTER_DATE_E:
+    case ASN_BEFORE_DATE_E: return FailureReason::kExpired;
+    case DOMAIN_NAME_MISMATCH: return FailureReason::kNameMismatch;
+    case FATAL_ERROR: return FailureReason::kTlsAlert;
+    case SOCKET_PEER_CLOSED_E:
+    case SOCKET_ERROR_E: return FailureReason::kReset;
+    default: return FailureReason::kHandshakeFailed;
+  }
+}
+
+}  // namespace dotpin::tls

@@ -1,0 +1,37 @@
+// SPDX-License-Identifier: Apache-2.0
+/// @file failure_reason.h
+/// @brief Why a DoT connection to an upstream failed or was refused: one counter per reason.
+#pragma once
+
+#include <string_view>
+
+#include "pinning/verifier.h"
+
+namespace dotpin::tls {
+
+enum class FailureReason {
+  kNone,
+  kPinMismatch,       ///< the chain holds none of the upstream's keys
+  kNoPinInWindow,     ///< the chain holds a pinned key whose window is closed
+  kBadChain,          ///< empty, too long or unparsable chain
+  kNameMismatch,      ///< the leaf is not valid for the authentication domain name
+  kUnknownCa,         ///< PKIX: no trusted issuer (only when a CA file is configured)
+  kExpired,           ///< PKIX: certificate outside its validity
+  kTlsAlert,          ///< the server sent a fatal alert
+  kHandshakeFailed,   ///< any other handshake error (version, cipher suite, malformed record)
+  kHandshakeTimeout,
+  kConnectRefused,
+  kReset,             ///< connection reset or closed by the server
+  kProtocol,          ///< malformed DNS framing or response from the upstream
+  kCount_,            ///< number of reasons (array size)
+};
+
+std::string_view to_string(FailureReason r);
+
+/// The failure reason that a refused pin verdict stands for.
+FailureReason reason_for(PinVerdictCode code);
+
+/// Classifies a wolfSSL error code from a failed handshake.
+FailureReason classify_tls_error(int wolfssl_error);
+
+}  // namespace dotpin::tls
