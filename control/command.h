@@ -69,5 +69,6 @@ int run_cli(std::span<const std::string> argv, std::ostream& out, std::ostream& 
 int run_pin_compute(Invocation& inv);
 int run_pin_fetch(Invocation& inv);
 int run_pins_check(Invocation& inv);
+int run_probe(Invocation& inv);
 
 }  // namespace dotpin::ctl

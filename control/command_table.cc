@@ -60,6 +60,16 @@ std::span<const Command> command_table() {
        {{"warn-days", "DAYS", "warn about pin windows ending within DAYS days (default 30)"},
         {"at", "TIME", "lint as of TIME (2027-06-01 or 2027-06-01T00:00:00Z) instead of now"}},
        1, 1, run_pins_check},
+      {"probe", "HOST:PORT QNAME [TYPE]", "send one query through the pinned DoT engine and print the answer",
+       "Connects the way the resolver does (io_uring, wolfSSL, pins checked before any query is\n"
+       "written), sends QNAME/TYPE (default A) with EDNS(0) padding, prints the answer like kdig.\n"
+       "Exit 0 on an answer; 3 when the upstream is refused (pin, name, CA), with the observed pins;\n"
+       "2 on other failures (refused connection, timeout).",
+       {{"name", "AUTH_NAME", "authentication domain name: SNI and name check"},
+        {"pin", "BASE64", "pin-sha256 of an acceptable key", true},
+        {"ca", "FILE", "also validate the chain against this CA bundle (PKIX)"},
+        {"timeout", "SECONDS", "deadline for connect, handshake and answer (default 5)"}},
+       2, 3, run_probe},
   };
   return table;
 }

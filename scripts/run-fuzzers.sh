@@ -12,16 +12,17 @@ trap 'rm -rf "$work"' EXIT
 pki="$build/tests/test-pki"
 [ -f "$pki/.done" ] || "$src/tests/pki/make-test-pki.sh" "$pki"
 
-mkdir -p "$work/certificate" "$work/pem" "$work/pin_file"
+mkdir -p "$work/certificate" "$work/pem" "$work/pin_file" "$work/dns_message"
 for crt in "$pki"/*.crt; do
   openssl x509 -in "$crt" -outform der -out "$work/certificate/$(basename "$crt" .crt).der"
   cp "$crt" "$work/pem/"
 done
 cp "$pki"/*.chain.pem "$pki"/spare.pub "$work/pem/"
 cp "$src"/tests/fuzz/corpus/pin_file/* "$work/pin_file/"
+cp "$src"/tests/fuzz/corpus/dns_message/* "$work/dns_message/"
 
 status=0
-for target in certificate pem pin_file; do
+for target in certificate pem pin_file dns_message; do
   bin="$build/tests/fuzz/fuzz_$target"
   echo "== fuzz_$target for ${seconds}s"
   # -rss_limit_mb keeps a runaway input from eating the machine; artifacts land in $work.

@@ -62,6 +62,8 @@ class DotConnection {
   [[nodiscard]] bool resumed() const noexcept { return resumed_; }
   [[nodiscard]] bool offered_resumption() const noexcept { return offered_resumption_; }
   [[nodiscard]] int tls_error() const noexcept { return tls_error_; }
+  /// "TLSv1.3" once the handshake is done.
+  [[nodiscard]] std::string protocol() const;
   MemoryTls& io() noexcept { return tls_; }
 
  private:

@@ -28,7 +28,7 @@ class MemoryTls {
   MemoryTls(const MemoryTls&) = delete;
   MemoryTls& operator=(const MemoryTls&) = delete;
 
-  [[nodiscard]] WOLFSSL* ssl() const noexcept { return ssl_; }
+  [[nodiscard]] WOLFSSL* ssl() const noexcept { return ssl_; }  // NOLINT: wolfSSL takes non-const
   ByteQueue& inbound() noexcept { return in_; }
   ByteQueue& outbound() noexcept { return out_; }
 
