@@ -35,6 +35,7 @@ class [[nodiscard]] Result {
   const T* operator->() const { return &value(); }
   T& operator*() & { return value(); }
   const T& operator*() const& { return value(); }
+  T&& operator*() && { return std::move(*this).value(); }
 
   [[nodiscard]] const std::string& error() const { return std::get<1>(v_).message; }
 

@@ -9,7 +9,7 @@ src=$(cd "$(dirname "$0")/.." && pwd)
 work=$(mktemp -d /tmp/dotpin-fuzz.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 
-pki="$build/tests/test-pki"
+pki="$build/tests/pki/test-pki"
 [ -f "$pki/.done" ] || "$src/tests/pki/make-test-pki.sh" "$pki"
 
 mkdir -p "$work/certificate" "$work/pem" "$work/pin_file" "$work/dns_message"
