@@ -142,7 +142,7 @@ int run_probe(Invocation& inv) {
   inv.out << ";; DoT session (" << conn.protocol() << "), pinned: " << matched
           << (ca.empty() ? "" : ", PKIX ok") << (up.auth_name.empty() ? "" : ", name " + up.auth_name) << "\n";
   inv.out << (text ? *text : ";; malformed answer: " + text.error() + "\n");
-  inv.out << "\n;; Received " << answer.size() << " B from " << server->to_string() << "@853(DoT) in "
+  inv.out << "\n;; Received " << answer.size() << " B from " << server->to_string() << " (DoT) in "
           << elapsed / 1000.0 << " ms\n";
   return kExitOk;
 }

@@ -90,4 +90,19 @@ set -e
 echo "exit status $code (3 = the pin set refuses this server)"
 [ "$code" -eq 3 ] || { echo "demo: expected the impostor to be refused" >&2; exit 1; }
 
+say "6. A real query through dotpin's DoT engine (io_uring + wolfSSL), pinned to primary + backup"
+primary=$("$ctl" --json pin compute "$pki/leaf-p256.crt" | python3 -c 'import json,sys; print(json.load(sys.stdin)["files"][0]["objects"][0]["pin_sha256"])')
+run "$ctl" probe "127.0.0.1:$genuine" www.dotpin.test A --name dns.dotpin.test --pin "$primary" --pin "$spare"
+
+say "7. The same query to the impostor: refused before the query is written"
+before=$(grep -c "www.dotpin.test" "$work/impostor/unbound.log" || true)
+set +e
+"$ctl" probe "127.0.0.1:$impostor" www.dotpin.test A --name dns.dotpin.test --pin "$primary" --pin "$spare" \
+  --ca "$pki/ca-bundle.pem"
+code=$?
+set -e
+after=$(grep -c "www.dotpin.test" "$work/impostor/unbound.log" || true)
+echo "exit status $code; queries in the impostor's own log before/after: $before/$after"
+[ "$code" -eq 3 ] && [ "$before" = "$after" ] || { echo "demo: the impostor got a query" >&2; exit 1; }
+
 say "Done: the genuine key is accepted, the CA-valid impostor is refused before any query"
