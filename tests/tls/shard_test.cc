@@ -1,0 +1,231 @@
+// SPDX-License-Identifier: Apache-2.0
+// DotShard over real loopback sockets and io_uring against in-process wolfSSL responders.
+#include "tls/shard.h"
+
+#include <gtest/gtest.h>
+
+#include <map>
+
+#include "common/dns_wire.h"
+#include "tests/test_pki.h"
+#include "tests/tls/socket_dot_responder.h"
+
+namespace dotpin::tls {
+namespace {
+
+using namespace std::chrono_literals;
+using test::pki_dir;
+using test::SocketDotResponder;
+using Clock = DotShard::Clock;
+
+std::string pki(const std::string& f) { return pki_dir() + "/" + f; }
+
+UpstreamPins upstream_at(const std::string& name, const std::string& address) {
+  UpstreamPins u;
+  u.name = name;
+  u.address = *parse_endpoint(address, 853, false);
+  u.auth_name = "dns.dotpin.test";
+  for (const char* stem : {"leaf-p256", "spare"}) {
+    Pin p;
+    p.digest = *parse_pin_base64(test::reference_pin(stem));
+    u.pins.push_back(p);
+  }
+  return u;
+}
+
+std::vector<std::uint8_t> query(std::uint16_t id, const std::string& name = "www.dotpin.test") {
+  dns::QueryOptions o;
+  o.id = id;
+  return *dns::build_query(name, dns::kTypeA, o);
+}
+
+struct Result {
+  std::vector<std::uint8_t> bytes;
+  DotShard::Outcome outcome;
+};
+
+class ShardTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    DOTPIN_REQUIRE_PKI();
+    ctx_ = std::move(*make_client_ctx(""));
+  }
+
+  std::unique_ptr<DotShard> make_shard(std::vector<const UpstreamPins*> ups, ShardOptions o = {}) {
+    std::vector<ShardUpstream> cfg;
+    for (const auto* u : ups) cfg.push_back({u, ctx_.get(), false});
+    return std::make_unique<DotShard>(reactor_, cfg, 1, o,
+                                      [this](std::uint64_t cookie, std::span<const std::uint8_t> r, DotShard::Outcome out) {
+                                        EXPECT_FALSE(results_.contains(cookie)) << "completed twice: " << cookie;
+                                        results_[cookie] = {{r.begin(), r.end()}, out};
+                                      });
+  }
+
+  /// Polls until @p n results are in or @p limit passes.
+  void run_until(DotShard& shard, std::size_t n, std::chrono::milliseconds limit = 10s) {
+    const auto end = Clock::now() + limit;
+    while (results_.size() < n && Clock::now() < end) shard.poll(Clock::now(), 2ms);
+  }
+
+  CtxPtr ctx_;
+  UringReactor reactor_{256};
+  std::map<std::uint64_t, Result> results_;
+};
+
+TEST_F(ShardTest, AnswersWithTheClientsOwnIdsEvenWhenTheyCollide) {
+  SocketDotResponder genuine(pki("leaf-p256.key"), pki("leaf-p256.chain.pem"));
+  const auto up = upstream_at("a", genuine.address());
+  auto shard = make_shard({&up});
+  // 200 queries, all with client ID 7, plus some others: the wire IDs must differ.
+  for (std::uint64_t i = 0; i < 200; ++i) ASSERT_TRUE(shard->submit(i, query(i < 150 ? 7 : static_cast<std::uint16_t>(i)), Clock::now()));
+  run_until(*shard, 200);
+  ASSERT_EQ(results_.size(), 200u);
+  for (auto& [cookie, r] : results_) {
+    ASSERT_EQ(r.outcome, DotShard::Outcome::kAnswer);
+    const auto h = dns::read_header(r.bytes);
+    ASSERT_TRUE(h.has_value());
+    EXPECT_EQ(h->id, cookie < 150 ? 7 : cookie);
+    EXPECT_TRUE(h->qr);
+  }
+  EXPECT_EQ(shard->stats(0).answers, 200u);
+  EXPECT_EQ(shard->stats(0).connections, 1u);
+  EXPECT_EQ(shard->stats(0).full_handshakes, 1u);
+  EXPECT_EQ(shard->pending(), 0u);
+}
+
+TEST_F(ShardTest, AThousandInFlightOnOneConnection) {
+  SocketDotResponder genuine(pki("leaf-p256.key"), pki("leaf-p256.chain.pem"));
+  const auto up = upstream_at("a", genuine.address());
+  ShardOptions o;
+  o.max_inflight_per_connection = 1024;
+  auto shard = make_shard({&up}, o);
+  for (std::uint64_t i = 0; i < 1000; ++i) ASSERT_TRUE(shard->submit(i, query(static_cast<std::uint16_t>(i)), Clock::now()));
+  run_until(*shard, 1000);
+  EXPECT_EQ(results_.size(), 1000u);
+  EXPECT_EQ(shard->stats(0).answers, 1000u);
+  EXPECT_EQ(shard->stats(0).connections, 1u);
+  EXPECT_EQ(genuine.queries.load(), 1000);
+}
+
+TEST_F(ShardTest, ImpostorInThePoolIsRefusedAndItsQueriesFailOver) {
+  SocketDotResponder impostor(pki("impostor.key"), pki("impostor.chain.pem"));
+  SocketDotResponder genuine(pki("leaf-p256.key"), pki("leaf-p256.chain.pem"));
+  const auto bad = upstream_at("impostor", impostor.address());
+  const auto good = upstream_at("genuine", genuine.address());
+  auto shard = make_shard({&bad, &good});
+  for (std::uint64_t i = 0; i < 100; ++i) ASSERT_TRUE(shard->submit(i, query(1), Clock::now()));
+  run_until(*shard, 100);
+  ASSERT_EQ(results_.size(), 100u);
+  for (auto& [cookie, r] : results_) EXPECT_EQ(r.outcome, DotShard::Outcome::kAnswer) << cookie;
+  const auto& s = shard->stats(0);
+  EXPECT_GE(s.failures[static_cast<std::size_t>(FailureReason::kPinMismatch)], 1u);
+  EXPECT_EQ(s.health, UpstreamHealth::kPinFailed);
+  EXPECT_EQ(pin_base64(s.last_refusal.observed[0].digest), test::reference_pin("impostor"));
+  EXPECT_GE(s.retries, 1u);
+  EXPECT_EQ(impostor.queries.load(), 0);  // refused before any query was written
+  EXPECT_EQ(shard->stats(1).answers, 100u);
+}
+
+TEST_F(ShardTest, OnlyAnImpostorMeansServfailWithExtendedError) {
+  SocketDotResponder impostor(pki("impostor.key"), pki("impostor.chain.pem"));
+  const auto bad = upstream_at("impostor", impostor.address());
+  auto shard = make_shard({&bad});
+  ASSERT_TRUE(shard->submit(1, query(0x4242), Clock::now()));
+  run_until(*shard, 1);
+  ASSERT_EQ(results_.size(), 1u);
+  const Result& r = results_[1];
+  EXPECT_EQ(r.outcome, DotShard::Outcome::kServfail);
+  const auto h = dns::read_header(r.bytes);
+  ASSERT_TRUE(h.has_value());
+  EXPECT_EQ(h->id, 0x4242);
+  EXPECT_EQ(h->rcode, 2u);
+  EXPECT_EQ(h->arcount, 1);  // the client spoke EDNS, so the EDE comes back in an OPT record
+  const std::string text(r.bytes.begin(), r.bytes.end());
+  EXPECT_NE(text.find("impostor pin_mismatch"), std::string::npos);
+  EXPECT_EQ(impostor.queries.load(), 0);
+  // Backing off now: the next query is answered at once, without a new connection attempt.
+  const auto conns = shard->stats(0).connections;
+  ASSERT_TRUE(shard->submit(2, query(1), Clock::now()));
+  run_until(*shard, 2, 1s);
+  EXPECT_EQ(results_[2].outcome, DotShard::Outcome::kServfail);
+  EXPECT_EQ(shard->stats(0).connections, conns);
+}
+
+TEST_F(ShardTest, UpstreamKilledMidLoadLosesNothing) {
+  SocketDotResponder a(pki("leaf-p256.key"), pki("leaf-p256.chain.pem"));
+  SocketDotResponder b(pki("leaf-p256.key"), pki("leaf-p256.chain.pem"));
+  a.delay_ms = 20;  // keep queries in flight on A when it dies
+  const auto ua = upstream_at("a", a.address());
+  const auto ub = upstream_at("b", b.address());
+  auto shard = make_shard({&ua, &ub});
+  std::uint64_t next = 0;
+  const auto start = Clock::now();
+  bool killed = false;
+  while (Clock::now() - start < 1500ms) {
+    for (int k = 0; k < 20 && next < 2000; ++k) ASSERT_TRUE(shard->submit(next++, query(3), Clock::now()));
+    shard->poll(Clock::now(), 1ms);
+    if (!killed && Clock::now() - start > 300ms) {
+      a.kill();
+      killed = true;
+    }
+  }
+  run_until(*shard, next);
+  EXPECT_EQ(results_.size(), next);  // every query completed exactly once: none lost, none hung
+  std::size_t answers = 0;
+  for (auto& [cookie, r] : results_) answers += r.outcome == DotShard::Outcome::kAnswer;
+  EXPECT_GT(answers, next * 8 / 10);  // the pool kept answering through B
+  EXPECT_GE(shard->stats(0).failures[static_cast<std::size_t>(FailureReason::kReset)], 1u);
+  EXPECT_EQ(shard->pending(), 0u);
+}
+
+TEST_F(ShardTest, SilentUpstreamTimesOutToServfail) {
+  SocketDotResponder silent(pki("leaf-p256.key"), pki("leaf-p256.chain.pem"));
+  silent.silent = true;
+  const auto up = upstream_at("s", silent.address());
+  ShardOptions o;
+  o.query_timeout = 300ms;
+  auto shard = make_shard({&up}, o);
+  for (std::uint64_t i = 0; i < 5; ++i) ASSERT_TRUE(shard->submit(i, query(9), Clock::now()));
+  run_until(*shard, 5, 3s);
+  ASSERT_EQ(results_.size(), 5u);
+  for (auto& [cookie, r] : results_) {
+    EXPECT_EQ(r.outcome, DotShard::Outcome::kServfail);
+    EXPECT_NE(std::string(r.bytes.begin(), r.bytes.end()).find("timed out"), std::string::npos);
+  }
+  EXPECT_EQ(shard->stats(0).timeouts, 5u);
+  EXPECT_EQ(shard->pending(), 0u);
+}
+
+TEST_F(ShardTest, RefusesBeyondItsBoundAndUnreadableQueries) {
+  SocketDotResponder genuine(pki("leaf-p256.key"), pki("leaf-p256.chain.pem"));
+  const auto up = upstream_at("a", genuine.address());
+  ShardOptions o;
+  o.max_pending = 10;
+  auto shard = make_shard({&up}, o);
+  for (std::uint64_t i = 0; i < 10; ++i) ASSERT_TRUE(shard->submit(i, query(1), Clock::now()));
+  EXPECT_FALSE(shard->submit(10, query(1), Clock::now()));
+  const std::uint8_t junk[] = {1, 2, 3};
+  EXPECT_FALSE(shard->submit(11, junk, Clock::now()));
+  run_until(*shard, 10);
+  EXPECT_EQ(results_.size(), 10u);
+}
+
+TEST_F(ShardTest, LowestLatencyPrefersTheFasterUpstream) {
+  SocketDotResponder slow(pki("leaf-p256.key"), pki("leaf-p256.chain.pem"));
+  SocketDotResponder fast(pki("leaf-p256.key"), pki("leaf-p256.chain.pem"));
+  slow.delay_ms = 30;
+  const auto us = upstream_at("slow", slow.address());
+  const auto uf = upstream_at("fast", fast.address());
+  ShardOptions o;
+  o.policy = ShardOptions::Policy::kLowestLatency;
+  auto shard = make_shard({&us, &uf}, o);
+  for (std::uint64_t i = 0; i < 200; ++i) {
+    ASSERT_TRUE(shard->submit(i, query(1), Clock::now()));
+    run_until(*shard, i + 1);
+  }
+  EXPECT_GT(shard->stats(1).answers, 150u) << "slow " << shard->stats(0).rtt_ewma_us << "us fast "
+                                            << shard->stats(1).rtt_ewma_us << "us";
+}
+
+}  // namespace
+}  // namespace dotpin::tls

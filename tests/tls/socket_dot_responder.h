@@ -1,0 +1,137 @@
+// SPDX-License-Identifier: Apache-2.0
+/// @file socket_dot_responder.h
+/// @brief A DoT responder on 127.0.0.1 for in-process tests of the shard: wolfSSL over blocking
+/// sockets, one thread per connection; it answers each query with its own bytes, QR set. Knobs:
+/// a delay before answering, silence (read, never answer), and kill() to drop everything at once.
+#pragma once
+
+#include <arpa/inet.h>
+#include <csignal>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <wolfssl/options.h>
+#include <wolfssl/ssl.h>
+
+#include <atomic>
+#include <chrono>
+#include <mutex>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "tls/dns_framing.h"
+#include "tls/memory_tls.h"
+#include "tls/wolfssl_init.h"
+
+namespace dotpin::test {
+
+class SocketDotResponder {
+ public:
+  SocketDotResponder(const std::string& key_file, const std::string& chain_file) {
+    tls::ensure_wolfssl_initialised();
+    // wolfSSL writes with plain send(): a peer that went away must not kill the test process.
+    std::signal(SIGPIPE, SIG_IGN);
+    ctx_.reset(wolfSSL_CTX_new(wolfSSLv23_server_method()));
+    if (!ctx_ || wolfSSL_CTX_use_PrivateKey_file(ctx_.get(), key_file.c_str(), WOLFSSL_FILETYPE_PEM) != WOLFSSL_SUCCESS ||
+        wolfSSL_CTX_use_certificate_chain_file(ctx_.get(), chain_file.c_str()) != WOLFSSL_SUCCESS)
+      throw std::runtime_error("cannot load " + key_file);
+    listener_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    const int one = 1;
+    setsockopt(listener_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (::bind(listener_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || ::listen(listener_, 64) != 0)
+      throw std::runtime_error("cannot listen");
+    socklen_t len = sizeof a;
+    getsockname(listener_, reinterpret_cast<sockaddr*>(&a), &len);
+    port_ = ntohs(a.sin_port);
+    acceptor_ = std::thread([this] { accept_loop(); });
+  }
+
+  ~SocketDotResponder() {
+    kill();
+    stop_ = true;
+    acceptor_.join();
+    ::close(listener_);
+    std::lock_guard lock(mu_);
+    for (auto& t : threads_) t.join();
+    for (const int fd : fds_) ::close(fd);
+  }
+
+  [[nodiscard]] std::uint16_t port() const { return port_; }
+  [[nodiscard]] std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
+  std::atomic<int> delay_ms{0};
+  std::atomic<bool> silent{false};
+  std::atomic<long> queries{0};
+  std::atomic<long> connections{0};
+
+  /// Closes every connection and refuses new ones from now on (the upstream "dies").
+  void kill() {
+    dead_ = true;
+    std::lock_guard lock(mu_);
+    for (const int fd : fds_) ::shutdown(fd, SHUT_RDWR);
+  }
+
+ private:
+  void accept_loop() {
+    while (!stop_) {
+      pollfd p{listener_, POLLIN, 0};
+      if (::poll(&p, 1, 20) <= 0) continue;
+      const int fd = ::accept4(listener_, nullptr, nullptr, SOCK_CLOEXEC);
+      if (fd < 0) continue;
+      if (dead_) {
+        ::close(fd);
+        continue;
+      }
+      ++connections;
+      const int nodelay = 1;
+      setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &nodelay, sizeof nodelay);
+      std::lock_guard lock(mu_);
+      fds_.push_back(fd);
+      threads_.emplace_back([this, fd] { serve(fd); });
+    }
+  }
+
+  void serve(int fd) {
+    WOLFSSL* ssl = wolfSSL_new(ctx_.get());
+    wolfSSL_set_fd(ssl, fd);
+    if (wolfSSL_accept(ssl) == WOLFSSL_SUCCESS) {
+      tls::FrameDecoder dec;
+      std::vector<std::uint8_t> buf(16384);
+      for (;;) {
+        const int n = wolfSSL_read(ssl, buf.data(), static_cast<int>(buf.size()));
+        if (n <= 0) break;
+        dec.feed({buf.data(), static_cast<std::size_t>(n)});
+        tls::ByteQueue out;
+        std::span<const std::uint8_t> m;
+        while (dec.next(m) == tls::FrameDecoder::Status::kMessage) {
+          ++queries;
+          if (silent) continue;
+          std::vector<std::uint8_t> a(m.begin(), m.end());
+          a[2] |= 0x80;
+          tls::append_framed(out, a);
+        }
+        if (const int d = delay_ms.load(); d > 0) std::this_thread::sleep_for(std::chrono::milliseconds(d));
+        if (!out.empty() && wolfSSL_write(ssl, out.data().data(), static_cast<int>(out.size())) <= 0) break;
+      }
+    }
+    wolfSSL_free(ssl);
+    ::shutdown(fd, SHUT_RDWR);
+  }
+
+  tls::CtxPtr ctx_;
+  int listener_ = -1;
+  std::uint16_t port_ = 0;
+  std::atomic<bool> stop_{false}, dead_{false};
+  std::mutex mu_;
+  std::vector<int> fds_;
+  std::vector<std::thread> threads_;
+  std::thread acceptor_;
+};
+
+}  // namespace dotpin::test

@@ -1,0 +1,384 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "tls/shard.h"
+
+#include <algorithm>
+#include <cctype>
+
+#include "common/dns_wire.h"
+
+namespace dotpin::tls {
+namespace {
+
+constexpr std::uint32_t kNone = UINT32_MAX;
+
+bool is_authentication_failure(FailureReason r) {
+  return r == FailureReason::kPinMismatch || r == FailureReason::kNoPinInWindow || r == FailureReason::kBadChain ||
+         r == FailureReason::kNameMismatch || r == FailureReason::kUnknownCa || r == FailureReason::kExpired;
+}
+
+/// The question section (name, type, class) of a message, or an empty span.
+std::span<const std::uint8_t> question_of(std::span<const std::uint8_t> msg) {
+  const auto h = dns::read_header(msg);
+  if (!h || h->qdcount != 1) return {};
+  dns::WireReader r(msg, 12);
+  (void)r.name();
+  r.skip(4);
+  if (!r.ok()) return {};
+  return msg.subspan(12, r.pos() - 12);
+}
+
+/// A response answers a query only if it repeats its question (names compared case-insensitively,
+/// RFC 4343: upstreams may not keep the 0x20 spelling).
+bool same_question(std::span<const std::uint8_t> a, std::span<const std::uint8_t> b) {
+  if (a.empty() || a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i)
+    if (std::tolower(a[i]) != std::tolower(b[i])) return false;
+  return true;
+}
+
+}  // namespace
+
+std::string_view to_string(UpstreamHealth h) {
+  switch (h) {
+    case UpstreamHealth::kUp: return "up";
+    case UpstreamHealth::kBackingOff: return "backing_off";
+    case UpstreamHealth::kPinFailed: return "pin_failed";
+  }
+  return "?";
+}
+
+struct DotShard::Slot {
+  std::uint64_t cookie = 0;
+  std::vector<std::uint8_t> query;  // carries the wire ID while on a connection
+  std::uint16_t client_id = 0;
+  std::uint16_t wire_id = 0;
+  Clock::time_point deadline{}, sent_at{};
+  int upstream = -1;
+  Conn* conn = nullptr;
+  std::size_t conn_pos = 0;
+  int attempts = 0;
+  bool live = false;
+  bool abandoned = false;  // answered with SERVFAIL on timeout; its wire ID stays reserved
+  bool queued = false;
+};
+
+struct DotShard::Conn {
+  explicit Conn(std::size_t capacity) : ids(capacity), by_id(65536, kNone) {}
+  std::unique_ptr<UpstreamLink> link;
+  IdTable ids;
+  std::vector<std::uint32_t> by_id;
+  std::vector<std::uint32_t> inflight;
+  std::vector<std::uint32_t> queue;
+  bool counted = false;
+};
+
+struct DotShard::Upstream {
+  ShardUpstream cfg;
+  TicketCache tickets;
+  std::vector<std::unique_ptr<Conn>> conns;
+  std::vector<std::unique_ptr<Conn>> graveyard;  // failed, waiting for their I/O to drain
+  UpstreamStats stats;
+  Clock::time_point retry_at{};
+  std::chrono::milliseconds backoff{0};
+};
+
+DotShard::DotShard(UringReactor& reactor, std::vector<ShardUpstream> upstreams, std::uint64_t pin_generation,
+                   ShardOptions options, CompletionFn on_complete)
+    : reactor_(reactor), generation_(pin_generation), options_(options), on_complete_(std::move(on_complete)) {
+  options_.max_inflight_per_connection = std::clamp<std::size_t>(options_.max_inflight_per_connection, 1, 65536);
+  for (auto& cfg : upstreams) {
+    auto u = std::make_unique<Upstream>();
+    u->cfg = cfg;
+    upstreams_.push_back(std::move(u));
+  }
+}
+
+DotShard::~DotShard() {
+  // Links drain their own I/O in their destructors; the slots simply go away.
+  for (auto& u : upstreams_) {
+    for (auto& c : u->conns) c->link->close();
+    u->conns.clear();
+    u->graveyard.clear();
+  }
+}
+
+const UpstreamStats& DotShard::stats(std::size_t upstream) const { return upstreams_.at(upstream)->stats; }
+
+int DotShard::choose_upstream(int exclude, Clock::time_point now) {
+  const int n = static_cast<int>(upstreams_.size());
+  auto usable = [&](int i) {
+    const Upstream& u = *upstreams_[static_cast<std::size_t>(i)];
+    return i != exclude && (u.stats.health == UpstreamHealth::kUp || u.retry_at <= now);
+  };
+  // Lowest latency exploits its measurements, but every 16th pick goes round robin so that an
+  // upstream with one bad sample (a slow first answer) is measured again instead of starved.
+  if (options_.policy == ShardOptions::Policy::kLowestLatency && (++picks_ % 16) != 0) {
+    int best = -1;
+    for (int i = 0; i < n; ++i) {
+      if (!usable(i)) continue;
+      // An upstream without a measurement yet is tried first, so that every one gets measured.
+      if (best < 0 || upstreams_[static_cast<std::size_t>(i)]->stats.rtt_ewma_us <
+                          upstreams_[static_cast<std::size_t>(best)]->stats.rtt_ewma_us)
+        best = i;
+    }
+    return best;
+  }
+  for (int k = 0; k < n; ++k) {
+    const int i = static_cast<int>((next_rr_ + static_cast<std::size_t>(k)) % static_cast<std::size_t>(n));
+    if (usable(i)) {
+      next_rr_ = static_cast<std::size_t>(i) + 1;
+      return i;
+    }
+  }
+  return -1;
+}
+
+DotShard::Conn* DotShard::usable_conn(Upstream& u, Clock::time_point now) {
+  Conn* best = nullptr;
+  for (auto& c : u.conns) {
+    if (c->ids.in_flight() >= options_.max_inflight_per_connection) continue;
+    if (!best || c->inflight.size() < best->inflight.size()) best = c.get();
+  }
+  if (u.conns.size() < options_.connections_per_upstream && (!best || !best->inflight.empty())) {
+    auto c = std::make_unique<Conn>(options_.max_inflight_per_connection);
+    c->link = std::make_unique<UpstreamLink>(reactor_, u.cfg.ctx, *u.cfg.pins, generation_, u.cfg.pkix, &u.tickets);
+    Conn* raw = c.get();
+    Upstream* up = &u;
+    c->link->on_message([this, up, raw](std::span<const std::uint8_t> m) { on_response(*up, *raw, m); });
+    ++u.stats.connections;
+    if (c->link->connection().offered_resumption()) ++u.stats.resumptions_offered;
+    c->link->start(now + options_.handshake_timeout);
+    u.conns.push_back(std::move(c));
+    best = raw;
+  }
+  return best;
+}
+
+bool DotShard::enqueue(std::uint32_t slot, int upstream, Clock::time_point now) {
+  Upstream& u = *upstreams_[static_cast<std::size_t>(upstream)];
+  Conn* c = usable_conn(u, now);
+  if (!c) return false;
+  const auto id = c->ids.alloc();
+  if (!id) return false;
+  Slot& s = slots_[slot];
+  s.upstream = upstream;
+  s.conn = c;
+  s.wire_id = *id;
+  s.query[0] = static_cast<std::uint8_t>(*id >> 8);
+  s.query[1] = static_cast<std::uint8_t>(*id);
+  c->by_id[*id] = slot;
+  s.conn_pos = c->inflight.size();
+  c->inflight.push_back(slot);
+  c->queue.push_back(slot);
+  s.queued = true;
+  ++u.stats.queries;
+  return true;
+}
+
+bool DotShard::submit(std::uint64_t cookie, std::span<const std::uint8_t> query, Clock::time_point now) {
+  if (slots_.size() - free_slots_.size() >= options_.max_pending) return false;
+  if (question_of(query).empty()) return false;
+  std::uint32_t slot;
+  if (!free_slots_.empty()) {
+    slot = free_slots_.back();
+    free_slots_.pop_back();
+  } else {
+    slot = static_cast<std::uint32_t>(slots_.size());
+    slots_.emplace_back();
+  }
+  Slot& s = slots_[slot];
+  s = Slot{};
+  s.live = true;
+  s.cookie = cookie;
+  s.query.assign(query.begin(), query.end());
+  s.client_id = static_cast<std::uint16_t>(query[0] << 8 | query[1]);
+  s.deadline = now + options_.query_timeout;
+  ++pending_count_;
+  const int u = choose_upstream(-1, now);
+  if (u < 0) {
+    fail_query(slot, EdeCode::kNoReachableAuthority, "dotpin: no pinned upstream available", now, false, -1);
+  } else if (!enqueue(slot, u, now)) {
+    fail_query(slot, EdeCode::kNoReachableAuthority, "dotpin: upstream connections full", now, true, u);
+  }
+  return true;
+}
+
+void DotShard::detach(Conn& c, std::uint32_t slot) {
+  Slot& s = slots_[slot];
+  const std::uint32_t last = c.inflight.back();
+  c.inflight[s.conn_pos] = last;
+  slots_[last].conn_pos = s.conn_pos;
+  c.inflight.pop_back();
+  c.by_id[s.wire_id] = kNone;
+  c.ids.release(s.wire_id);
+  if (s.queued) {
+    c.queue.erase(std::remove(c.queue.begin(), c.queue.end(), slot), c.queue.end());
+    s.queued = false;
+  }
+  s.conn = nullptr;
+}
+
+void DotShard::free_slot(std::uint32_t slot) {
+  Slot& s = slots_[slot];
+  if (!s.abandoned) --pending_count_;
+  s.live = false;
+  s.abandoned = false;
+  s.query.clear();
+  free_slots_.push_back(slot);
+}
+
+void DotShard::complete(std::uint32_t slot, std::span<const std::uint8_t> response, Outcome outcome) {
+  on_complete_(slots_[slot].cookie, response, outcome);
+}
+
+void DotShard::fail_query(std::uint32_t slot, EdeCode code, std::string_view why, Clock::time_point now,
+                          bool may_retry, int failed_upstream) {
+  Slot& s = slots_[slot];
+  ++s.attempts;
+  if (may_retry && options_.retry_once && s.attempts < 2 && now < s.deadline) {
+    const int other = choose_upstream(failed_upstream, now);
+    if (other >= 0 && enqueue(slot, other, now)) {
+      if (failed_upstream >= 0) ++upstreams_[static_cast<std::size_t>(failed_upstream)]->stats.retries;
+      return;
+    }
+  }
+  s.query[0] = static_cast<std::uint8_t>(s.client_id >> 8);
+  s.query[1] = static_cast<std::uint8_t>(s.client_id);
+  if (failed_upstream >= 0) ++upstreams_[static_cast<std::size_t>(failed_upstream)]->stats.servfails;
+  const auto sf = make_servfail(s.query, code, why);
+  complete(slot, sf ? std::span<const std::uint8_t>(*sf) : std::span<const std::uint8_t>{}, Outcome::kServfail);
+  free_slot(slot);
+}
+
+void DotShard::on_response(Upstream& u, Conn& c, std::span<const std::uint8_t> msg) {
+  const auto h = dns::read_header(msg);
+  const std::uint32_t slot = h ? c.by_id[h->id] : kNone;
+  if (slot == kNone || !h->qr) {
+    ++u.stats.unmatched;
+    return;
+  }
+  Slot& s = slots_[slot];
+  detach(c, slot);
+  if (s.abandoned) {  // its client already got SERVFAIL on timeout
+    free_slot(slot);
+    return;
+  }
+  const auto now = Clock::now();
+  if (!same_question(question_of(msg), question_of(s.query))) {
+    ++u.stats.unmatched;
+    fail_query(slot, EdeCode::kNetworkError, "dotpin: upstream answered another question", now, true, s.upstream);
+    return;
+  }
+  const double rtt = std::chrono::duration<double, std::micro>(now - s.sent_at).count();
+  u.stats.rtt_ewma_us = u.stats.rtt_ewma_us == 0 ? rtt : 0.9 * u.stats.rtt_ewma_us + 0.1 * rtt;
+  ++u.stats.answers;
+  u.stats.health = UpstreamHealth::kUp;
+  u.backoff = std::chrono::milliseconds{0};
+  std::vector<std::uint8_t>& out = s.query;  // reuse the slot's buffer for the client's copy
+  out.assign(msg.begin(), msg.end());
+  out[0] = static_cast<std::uint8_t>(s.client_id >> 8);
+  out[1] = static_cast<std::uint8_t>(s.client_id);
+  complete(slot, out, Outcome::kAnswer);
+  free_slot(slot);
+}
+
+void DotShard::handle_failed(Upstream& u, Conn& c, Clock::time_point now) {
+  const FailureReason reason = c.link->failure();
+  ++u.stats.failures[static_cast<std::size_t>(reason)];
+  const bool auth = is_authentication_failure(reason);
+  if (auth) u.stats.last_refusal = c.link->connection().verdict();
+  u.backoff = u.backoff.count() == 0 ? options_.backoff_initial : std::min(u.backoff * 2, options_.backoff_max);
+  std::uniform_real_distribution<double> jitter(0.5, 1.5);
+  u.retry_at = now + std::chrono::duration_cast<Clock::duration>(u.backoff * jitter(rng_));
+  u.stats.health = auth ? UpstreamHealth::kPinFailed : UpstreamHealth::kBackingOff;
+
+  const int ui = static_cast<int>(std::find_if(upstreams_.begin(), upstreams_.end(),
+                                               [&](const auto& p) { return p.get() == &u; }) -
+                                  upstreams_.begin());
+  const std::string why = "dotpin: upstream " + u.cfg.pins->name + " " + std::string(to_string(reason));
+  const auto slots = c.inflight;
+  for (const std::uint32_t slot : slots) {
+    Slot& s = slots_[slot];
+    c.by_id[s.wire_id] = kNone;
+    s.conn = nullptr;
+    s.queued = false;
+    if (s.abandoned) {
+      free_slot(slot);
+      continue;
+    }
+    fail_query(slot, auth ? EdeCode::kNoReachableAuthority : EdeCode::kNetworkError, why, now, true, ui);
+  }
+  c.inflight.clear();
+  c.queue.clear();
+}
+
+void DotShard::expire(Clock::time_point now) {
+  for (std::uint32_t slot = 0; slot < slots_.size(); ++slot) {
+    Slot& s = slots_[slot];
+    if (!s.live || s.abandoned || s.deadline > now) continue;
+    if (s.upstream >= 0) ++upstreams_[static_cast<std::size_t>(s.upstream)]->stats.timeouts;
+    Conn* c = s.conn;
+    if (c && s.queued) {
+      detach(*c, slot);  // never written: its ID can go back at once
+    }
+    s.query[0] = static_cast<std::uint8_t>(s.client_id >> 8);
+    s.query[1] = static_cast<std::uint8_t>(s.client_id);
+    if (s.upstream >= 0) ++upstreams_[static_cast<std::size_t>(s.upstream)]->stats.servfails;
+    const auto sf = make_servfail(s.query, EdeCode::kNetworkError, "dotpin: upstream timed out");
+    complete(slot, sf ? std::span<const std::uint8_t>(*sf) : std::span<const std::uint8_t>{}, Outcome::kServfail);
+    if (s.conn) {
+      // Written and unanswered: keep the wire ID reserved so a late answer cannot be taken for
+      // the answer to another query that reuses the ID.
+      --pending_count_;
+      s.abandoned = true;
+    } else {
+      free_slot(slot);
+    }
+  }
+}
+
+void DotShard::poll(Clock::time_point now, std::chrono::microseconds wait) {
+  reactor_.poll(wait);
+  for (auto& up : upstreams_) {
+    Upstream& u = *up;
+    std::erase_if(u.graveyard, [](const auto& c) { return !c->link->busy(); });
+    for (std::size_t i = 0; i < u.conns.size();) {
+      Conn& c = *u.conns[i];
+      c.link->tick(now);
+      if (c.link->state() == UpstreamLink::State::kFailed) {
+        handle_failed(u, c, now);
+        u.graveyard.push_back(std::move(u.conns[i]));
+        u.conns.erase(u.conns.begin() + static_cast<std::ptrdiff_t>(i));
+        continue;
+      }
+      if (c.link->ready()) {
+        if (!c.counted) {
+          c.counted = true;
+          const auto& conn = c.link->connection();
+          ++(conn.resumed() ? u.stats.resumptions : u.stats.full_handshakes);
+          if (conn.admitted_by_report_mode()) ++u.stats.report_mode_mismatches;
+          u.stats.health = UpstreamHealth::kUp;
+          u.backoff = std::chrono::milliseconds{0};
+        }
+        if (!c.queue.empty()) {
+          std::vector<std::span<const std::uint8_t>> batch;
+          batch.reserve(c.queue.size());
+          for (const std::uint32_t slot : c.queue) {
+            batch.emplace_back(slots_[slot].query);
+            slots_[slot].sent_at = now;
+            slots_[slot].queued = false;
+          }
+          c.queue.clear();
+          c.link->send(batch);  // on failure the link is failed and handled next pass
+        }
+      }
+      ++i;
+    }
+  }
+  if (now >= next_expiry_scan_) {
+    expire(now);
+    next_expiry_scan_ = now + std::chrono::milliseconds(10);
+  }
+}
+
+}  // namespace dotpin::tls

@@ -1,0 +1,119 @@
+// SPDX-License-Identifier: Apache-2.0
+/// @file shard.h
+/// @brief A DoT shard: one owner thread's connections to every upstream of a pool.
+///
+/// Queries are submitted with the client's own bytes and an opaque cookie; the shard picks an
+/// upstream (round robin or lowest latency among those not backing off), gives the query an ID that
+/// is unique on its connection, queues it, and on each poll writes every connection's queue in one
+/// TLS write (coalescing). Responses come back in any order, are matched by ID and question, get the
+/// client's ID back, and complete with the cookie. A connection that fails (refused pin, reset,
+/// timeout) puts its upstream into backoff with jitter; its queries are retried once on another
+/// upstream of the pool, or completed with SERVFAIL carrying an Extended DNS Error. There is no
+/// path to an unpinned or cleartext upstream. No locks: the owner thread does everything.
+#pragma once
+
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <random>
+#include <span>
+#include <vector>
+
+#include "tls/id_table.h"
+#include "tls/servfail.h"
+#include "tls/upstream_link.h"
+
+namespace dotpin::tls {
+
+struct ShardOptions {
+  enum class Policy { kRoundRobin, kLowestLatency };
+  Policy policy = Policy::kRoundRobin;
+  std::size_t connections_per_upstream = 1;
+  std::size_t max_inflight_per_connection = 1024;  ///< at most 65536
+  std::size_t max_pending = 65536;                 ///< queries in the shard; submit() refuses beyond
+  std::chrono::milliseconds query_timeout{2000};
+  std::chrono::milliseconds handshake_timeout{3000};
+  std::chrono::milliseconds backoff_initial{250};
+  std::chrono::milliseconds backoff_max{30000};
+  bool retry_once = true;
+};
+
+/// One upstream of the pool as the shard uses it. The pins and ctx must outlive the shard.
+struct ShardUpstream {
+  const UpstreamPins* pins = nullptr;
+  WOLFSSL_CTX* ctx = nullptr;
+  bool pkix = false;
+};
+
+enum class UpstreamHealth { kUp, kBackingOff, kPinFailed };
+std::string_view to_string(UpstreamHealth h);
+
+/// Counters of one upstream, written only by the owner thread.
+struct UpstreamStats {
+  std::uint64_t queries = 0, answers = 0, timeouts = 0, servfails = 0, retries = 0, unmatched = 0;
+  std::uint64_t connections = 0, full_handshakes = 0, resumptions_offered = 0, resumptions = 0;
+  std::uint64_t report_mode_mismatches = 0;
+  std::array<std::uint64_t, static_cast<std::size_t>(FailureReason::kCount_)> failures{};
+  double rtt_ewma_us = 0;
+  UpstreamHealth health = UpstreamHealth::kUp;
+  PinVerdict last_refusal{};  ///< observed pins of the last refused chain
+};
+
+class DotShard {
+ public:
+  using Clock = UpstreamLink::Clock;
+  enum class Outcome { kAnswer, kServfail };
+  /// @p response has the client's ID; it is valid only during the call.
+  using CompletionFn = std::function<void(std::uint64_t cookie, std::span<const std::uint8_t> response, Outcome)>;
+
+  DotShard(UringReactor& reactor, std::vector<ShardUpstream> upstreams, std::uint64_t pin_generation,
+           ShardOptions options, CompletionFn on_complete);
+  ~DotShard();
+
+  /// Takes a client's query. False (nothing kept) when the shard is full or the query has no
+  /// readable question: the caller answers SERVFAIL itself. Otherwise the query completes exactly
+  /// once through the completion function, possibly within this call (no usable upstream).
+  bool submit(std::uint64_t cookie, std::span<const std::uint8_t> query, Clock::time_point now);
+
+  /// One pass: runs I/O completions (waiting up to @p wait for one), handles failures and
+  /// timeouts, and writes every connection's queued queries.
+  void poll(Clock::time_point now, std::chrono::microseconds wait = std::chrono::microseconds{0});
+
+  [[nodiscard]] std::size_t pending() const noexcept { return pending_count_; }
+  [[nodiscard]] std::size_t upstream_count() const noexcept { return upstreams_.size(); }
+  [[nodiscard]] const UpstreamStats& stats(std::size_t upstream) const;
+
+ private:
+  struct Slot;
+  struct Conn;
+  struct Upstream;
+
+  int choose_upstream(int exclude, Clock::time_point now);
+  bool enqueue(std::uint32_t slot, int upstream, Clock::time_point now);
+  Conn* usable_conn(Upstream& u, Clock::time_point now);
+  void on_response(Upstream& u, Conn& c, std::span<const std::uint8_t> msg);
+  void handle_failed(Upstream& u, Conn& c, Clock::time_point now);
+  void expire(Clock::time_point now);
+  void fail_query(std::uint32_t slot, EdeCode code, std::string_view why, Clock::time_point now, bool may_retry,
+                  int failed_upstream);
+  void complete(std::uint32_t slot, std::span<const std::uint8_t> response, Outcome outcome);
+  void free_slot(std::uint32_t slot);
+  void detach(Conn& c, std::uint32_t slot);
+
+  UringReactor& reactor_;
+  std::vector<std::unique_ptr<Upstream>> upstreams_;
+  std::uint64_t generation_;
+  ShardOptions options_;
+  CompletionFn on_complete_;
+  std::vector<Slot> slots_;
+  std::vector<std::uint32_t> free_slots_;
+  std::size_t pending_count_ = 0;
+  std::size_t next_rr_ = 0;
+  std::uint64_t picks_ = 0;
+  Clock::time_point next_expiry_scan_{};
+  std::mt19937 rng_{std::random_device{}()};
+};
+
+}  // namespace dotpin::tls
