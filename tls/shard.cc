@@ -5,6 +5,7 @@
 #include <cctype>
 
 #include "common/dns_wire.h"
+#include "tls/edns_padding.h"
 
 namespace dotpin::tls {
 namespace {
@@ -60,6 +61,7 @@ struct DotShard::Slot {
   bool live = false;
   bool abandoned = false;  // answered with SERVFAIL on timeout; its wire ID stays reserved
   bool queued = false;
+  bool added_opt = false;  // the shard added the OPT record: remove it from what the client gets
 };
 
 struct DotShard::Conn {
@@ -178,6 +180,13 @@ bool DotShard::enqueue(std::uint32_t slot, int upstream, Clock::time_point now) 
 bool DotShard::submit(std::uint64_t cookie, std::span<const std::uint8_t> query, Clock::time_point now) {
   if (slots_.size() - free_slots_.size() >= options_.max_pending) return false;
   if (question_of(query).empty()) return false;
+  std::vector<std::uint8_t> wire;
+  bool added_opt = false;
+  if (options_.pad_block > 0) {
+    if (!pad_query(query, options_.pad_block, wire, added_opt)) return false;
+  } else {
+    wire.assign(query.begin(), query.end());
+  }
   std::uint32_t slot;
   if (!free_slots_.empty()) {
     slot = free_slots_.back();
@@ -190,7 +199,8 @@ bool DotShard::submit(std::uint64_t cookie, std::span<const std::uint8_t> query,
   s = Slot{};
   s.live = true;
   s.cookie = cookie;
-  s.query.assign(query.begin(), query.end());
+  s.query = std::move(wire);
+  s.added_opt = added_opt;
   s.client_id = static_cast<std::uint16_t>(query[0] << 8 | query[1]);
   s.deadline = now + options_.query_timeout;
   ++pending_count_;
@@ -242,12 +252,18 @@ void DotShard::fail_query(std::uint32_t slot, EdeCode code, std::string_view why
       return;
     }
   }
+  if (failed_upstream >= 0) ++upstreams_[static_cast<std::size_t>(failed_upstream)]->stats.servfails;
+  complete_servfail(slot, code, why);
+  free_slot(slot);
+}
+
+void DotShard::complete_servfail(std::uint32_t slot, EdeCode code, std::string_view why) {
+  Slot& s = slots_[slot];
   s.query[0] = static_cast<std::uint8_t>(s.client_id >> 8);
   s.query[1] = static_cast<std::uint8_t>(s.client_id);
-  if (failed_upstream >= 0) ++upstreams_[static_cast<std::size_t>(failed_upstream)]->stats.servfails;
-  const auto sf = make_servfail(s.query, code, why);
+  auto sf = make_servfail(s.query, code, why);
+  if (sf && s.added_opt) strip_opt(*sf);  // the client spoke no EDNS: no OPT (and so no EDE) for it
   complete(slot, sf ? std::span<const std::uint8_t>(*sf) : std::span<const std::uint8_t>{}, Outcome::kServfail);
-  free_slot(slot);
 }
 
 void DotShard::on_response(Upstream& u, Conn& c, std::span<const std::uint8_t> msg) {
@@ -278,6 +294,7 @@ void DotShard::on_response(Upstream& u, Conn& c, std::span<const std::uint8_t> m
   out.assign(msg.begin(), msg.end());
   out[0] = static_cast<std::uint8_t>(s.client_id >> 8);
   out[1] = static_cast<std::uint8_t>(s.client_id);
+  if (s.added_opt) strip_opt(out);
   complete(slot, out, Outcome::kAnswer);
   free_slot(slot);
 }
@@ -291,6 +308,18 @@ void DotShard::handle_failed(Upstream& u, Conn& c, Clock::time_point now) {
   std::uniform_real_distribution<double> jitter(0.5, 1.5);
   u.retry_at = now + std::chrono::duration_cast<Clock::duration>(u.backoff * jitter(rng_));
   u.stats.health = auth ? UpstreamHealth::kPinFailed : UpstreamHealth::kBackingOff;
+  if (options_.log) {
+    std::string line = "upstream " + u.cfg.pins->name + " (" + u.cfg.pins->address.to_string() +
+                       "): connection failed: " + std::string(to_string(reason));
+    if (auth) {
+      const PinVerdict& v = u.stats.last_refusal;
+      line += "; observed pins:";
+      for (std::size_t k = 0; k < v.observed_count; ++k)
+        line += " [" + std::to_string(k) + "] " + (v.observed[k].parsed ? pin_base64(v.observed[k].digest) : "unparsable");
+    }
+    line += "; backing off " + std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(u.retry_at - now).count()) + " ms";
+    options_.log(line);
+  }
 
   const int ui = static_cast<int>(std::find_if(upstreams_.begin(), upstreams_.end(),
                                                [&](const auto& p) { return p.get() == &u; }) -
@@ -321,11 +350,8 @@ void DotShard::expire(Clock::time_point now) {
     if (c && s.queued) {
       detach(*c, slot);  // never written: its ID can go back at once
     }
-    s.query[0] = static_cast<std::uint8_t>(s.client_id >> 8);
-    s.query[1] = static_cast<std::uint8_t>(s.client_id);
     if (s.upstream >= 0) ++upstreams_[static_cast<std::size_t>(s.upstream)]->stats.servfails;
-    const auto sf = make_servfail(s.query, EdeCode::kNetworkError, "dotpin: upstream timed out");
-    complete(slot, sf ? std::span<const std::uint8_t>(*sf) : std::span<const std::uint8_t>{}, Outcome::kServfail);
+    complete_servfail(slot, EdeCode::kNetworkError, "dotpin: upstream timed out");
     if (s.conn) {
       // Written and unanswered: keep the wire ID reserved so a late answer cannot be taken for
       // the answer to another query that reuses the ID.
@@ -356,7 +382,16 @@ void DotShard::poll(Clock::time_point now, std::chrono::microseconds wait) {
           c.counted = true;
           const auto& conn = c.link->connection();
           ++(conn.resumed() ? u.stats.resumptions : u.stats.full_handshakes);
-          if (conn.admitted_by_report_mode()) ++u.stats.report_mode_mismatches;
+          if (conn.admitted_by_report_mode()) {
+            ++u.stats.report_mode_mismatches;
+            if (options_.log) {
+              std::string line = "upstream " + u.cfg.pins->name + ": report mode: chain matches no pin (" +
+                                 std::string(to_string(conn.verdict().code)) + "), connected anyway; observed pins:";
+              for (std::size_t k = 0; k < conn.verdict().observed_count; ++k)
+                line += " [" + std::to_string(k) + "] " + pin_base64(conn.verdict().observed[k].digest);
+              options_.log(line);
+            }
+          }
           u.stats.health = UpstreamHealth::kUp;
           u.backoff = std::chrono::milliseconds{0};
         }

@@ -38,6 +38,12 @@ struct ShardOptions {
   std::chrono::milliseconds backoff_initial{250};
   std::chrono::milliseconds backoff_max{30000};
   bool retry_once = true;
+  /// Queries are padded to a multiple of this (RFC 8467: 128); 0 sends them as the client wrote them.
+  std::size_t pad_block = 128;
+  /// Where the shard reports connection failures and report-mode mismatches (one line each, with
+  /// the observed pins of a refused chain); empty: not logged. Failures are naturally rate-limited
+  /// by the per-upstream backoff.
+  std::function<void(std::string_view)> log;
 };
 
 /// One upstream of the pool as the shard uses it. The pins and ctx must outlive the shard.
@@ -99,6 +105,7 @@ class DotShard {
   void fail_query(std::uint32_t slot, EdeCode code, std::string_view why, Clock::time_point now, bool may_retry,
                   int failed_upstream);
   void complete(std::uint32_t slot, std::span<const std::uint8_t> response, Outcome outcome);
+  void complete_servfail(std::uint32_t slot, EdeCode code, std::string_view why);
   void free_slot(std::uint32_t slot);
   void detach(Conn& c, std::uint32_t slot);
 

@@ -129,7 +129,10 @@ TEST_F(ShardTest, ImpostorInThePoolIsRefusedAndItsQueriesFailOver) {
 TEST_F(ShardTest, OnlyAnImpostorMeansServfailWithExtendedError) {
   SocketDotResponder impostor(pki("impostor.key"), pki("impostor.chain.pem"));
   const auto bad = upstream_at("impostor", impostor.address());
-  auto shard = make_shard({&bad});
+  std::vector<std::string> log;
+  ShardOptions o;
+  o.log = [&](std::string_view line) { log.emplace_back(line); };
+  auto shard = make_shard({&bad}, o);
   ASSERT_TRUE(shard->submit(1, query(0x4242), Clock::now()));
   run_until(*shard, 1);
   ASSERT_EQ(results_.size(), 1u);
@@ -149,6 +152,32 @@ TEST_F(ShardTest, OnlyAnImpostorMeansServfailWithExtendedError) {
   run_until(*shard, 2, 1s);
   EXPECT_EQ(results_[2].outcome, DotShard::Outcome::kServfail);
   EXPECT_EQ(shard->stats(0).connections, conns);
+  ASSERT_EQ(log.size(), 1u);
+  EXPECT_NE(log[0].find("upstream impostor (127.0.0.1:"), std::string::npos) << log[0];
+  EXPECT_NE(log[0].find("pin_mismatch; observed pins: [0] " + test::reference_pin("impostor")), std::string::npos)
+      << log[0];
+}
+
+TEST_F(ShardTest, ClientsWithoutEdnsGetNoOptButTheWireIsPadded) {
+  SocketDotResponder genuine(pki("leaf-p256.key"), pki("leaf-p256.chain.pem"));
+  const auto up = upstream_at("a", genuine.address());
+  auto shard = make_shard({&up});
+  dns::QueryOptions o;
+  o.id = 5;
+  o.edns = false;
+  const auto plain = *dns::build_query("www.dotpin.test", dns::kTypeA, o);
+  ASSERT_TRUE(shard->submit(1, plain, Clock::now()));
+  o.edns = true;
+  o.pad_block = 0;
+  ASSERT_TRUE(shard->submit(2, *dns::build_query("www.dotpin.test", dns::kTypeA, o), Clock::now()));
+  run_until(*shard, 2);
+  ASSERT_EQ(results_.size(), 2u);
+  // The responder echoes what it got: the padded query. The client without EDNS gets it back
+  // without the OPT record the shard added; the EDNS client keeps its OPT (now padded).
+  EXPECT_EQ(dns::read_header(results_[1].bytes)->arcount, 0);
+  EXPECT_EQ(results_[1].bytes.size(), plain.size());
+  EXPECT_EQ(dns::read_header(results_[2].bytes)->arcount, 1);
+  EXPECT_EQ(results_[2].bytes.size() % 128, 0u);
 }
 
 TEST_F(ShardTest, UpstreamKilledMidLoadLosesNothing) {
