@@ -404,7 +404,13 @@ void DotShard::poll(Clock::time_point now, std::chrono::microseconds wait) {
             slots_[slot].queued = false;
           }
           c.queue.clear();
-          c.link->send(batch);  // on failure the link is failed and handled next pass
+          // On failure the link is failed and its queries are handled on the next pass.
+          if (options_.coalesce) {
+            c.link->send(batch);
+          } else {
+            for (const auto& q : batch)
+              if (!c.link->send(std::span(&q, 1))) break;
+          }
         }
       }
       ++i;

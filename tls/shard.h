@@ -38,6 +38,9 @@ struct ShardOptions {
   std::chrono::milliseconds backoff_initial{250};
   std::chrono::milliseconds backoff_max{30000};
   bool retry_once = true;
+  /// Write all queries queued on a connection in one TLS write per poll (true), or one write per
+  /// query (false: for measuring what coalescing is worth).
+  bool coalesce = true;
   /// Queries are padded to a multiple of this (RFC 8467: 128); 0 sends them as the client wrote them.
   std::size_t pad_block = 128;
   /// Where the shard reports connection failures and report-mode mismatches (one line each, with
