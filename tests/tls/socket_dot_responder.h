@@ -14,6 +14,7 @@
 #include <unistd.h>
 #include <wolfssl/options.h>
 #include <wolfssl/ssl.h>
+#include <wolfssl/wolfcrypt/ecc.h>
 
 #include <atomic>
 #include <chrono>
@@ -122,6 +123,9 @@ class SocketDotResponder {
     }
     wolfSSL_free(ssl);
     ::shutdown(fd, SHUT_RDWR);
+    // Debian's wolfSSL keeps a per-thread ECC fixed-point cache (FP_ECC): a thread that did ECC
+    // must free it before it exits.
+    wc_ecc_fp_free();
   }
 
   tls::CtxPtr ctx_;
