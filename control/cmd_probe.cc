@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // dotpinctl probe HOST:PORT --name AUTH_NAME --pin BASE64 [--pin ...] [--ca FILE] QNAME [TYPE]
-// One query through the DoT engine itself (io_uring reactor, upstream link, pinned connection):
-// what an operator runs to test a pin set before deploying it.
+// One query (or --count N, pipelined) through the DoT engine itself: the shard, its io_uring
+// reactor and pinned connections. What an operator runs to test a pin set before deploying it.
 #include <charconv>
 #include <random>
 
@@ -10,15 +10,15 @@
 #include "common/dns_wire.h"
 #include "control/command.h"
 #include "pinning/pin_file.h"
-#include "tls/upstream_link.h"
+#include "tls/shard.h"
+#include <algorithm>
 
 namespace dotpin::ctl {
 namespace {
 
-bool is_authentication_failure(tls::FailureReason r) {
-  using tls::FailureReason;
-  return r == FailureReason::kPinMismatch || r == FailureReason::kNoPinInWindow || r == FailureReason::kBadChain ||
-         r == FailureReason::kNameMismatch || r == FailureReason::kUnknownCa || r == FailureReason::kExpired;
+bool is_authentication_failure_name(std::string_view r) {
+  return r == "pin_mismatch" || r == "no_pin_in_window" || r == "bad_chain" || r == "name_mismatch" ||
+         r == "unknown_ca" || r == "expired";
 }
 
 }  // namespace
@@ -65,43 +65,93 @@ int run_probe(Invocation& inv) {
   auto query = dns::build_query(qname, qtype, qo);
   if (!query) return failed(query.error());
 
-  using Clock = tls::UpstreamLink::Clock;
-  const auto start = Clock::now();
-  const auto deadline = start + std::chrono::milliseconds(static_cast<long>(seconds * 1000));
-  tls::UringReactor reactor(64);
-  tls::UpstreamLink link(reactor, ctx->get(), up, 1, !ca.empty(), nullptr);
-  std::vector<std::uint8_t> answer;
-  link.on_message([&](std::span<const std::uint8_t> m) {
-    const auto h = dns::read_header(m);
-    if (h && h->qr && h->id == qo.id && answer.empty()) answer.assign(m.begin(), m.end());
-  });
-  bool sent = false;
-  Clock::time_point sent_at{};
-  link.start(deadline);
-  while (answer.empty() && link.state() != tls::UpstreamLink::State::kFailed && Clock::now() < deadline) {
-    reactor.poll(std::chrono::milliseconds(2));
-    link.tick(Clock::now());
-    if (link.ready() && !sent) {
-      const std::span<const std::uint8_t> batch[] = {*query};
-      sent = link.send(batch);
-      sent_at = Clock::now();
-    }
+  std::uint64_t count = 1;
+  if (auto c = inv.value("count")) {
+    const auto [end, ec] = std::from_chars(c->data(), c->data() + c->size(), count);
+    if (ec != std::errc{} || end != c->data() + c->size() || count == 0 || count > 10000000)
+      return failed("--count must be a whole number from 1 to 10000000");
   }
-  const tls::DotConnection& conn = link.connection();
-  const PinVerdict& v = conn.verdict();
+  const bool load = inv.has("count");
+
+  // The same engine the resolver runs: a shard over an io_uring reactor.
+  using Clock = tls::DotShard::Clock;
+  tls::UringReactor reactor(256);
+  tls::ShardOptions so;
+  so.query_timeout = std::chrono::milliseconds(static_cast<long>(seconds * 1000));
+  so.handshake_timeout = so.query_timeout;
+  so.max_inflight_per_connection = 4096;
+  std::vector<std::uint8_t> answer;
+  std::uint64_t answered = 0, servfails = 0, done = 0;
+  std::vector<Clock::time_point> sent_at;
+  std::vector<double> rtt_ms;
+  tls::DotShard shard(reactor, {{&up, ctx->get(), !ca.empty()}}, 1, so,
+                      [&](std::uint64_t cookie, std::span<const std::uint8_t> r, tls::DotShard::Outcome out) {
+                        ++done;
+                        if (out == tls::DotShard::Outcome::kAnswer) {
+                          ++answered;
+                          if (answer.empty()) answer.assign(r.begin(), r.end());
+                          rtt_ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - sent_at[cookie]).count());
+                        } else {
+                          ++servfails;
+                        }
+                      });
+  const std::uint64_t window = load ? 256 : 1;
+  sent_at.resize(count);
+  std::uint64_t submitted = 0;
+  const auto start = Clock::now();
+  // Bounded: every query completes by its own timeout, so the loop ends by itself.
+  const auto hard_stop = start + std::chrono::milliseconds(static_cast<long>(seconds * 1000)) * (1 + count / window) +
+                         std::chrono::seconds(5);
+  while (done < count && Clock::now() < hard_stop) {
+    while (submitted < count && submitted - done < window) {
+      sent_at[submitted] = Clock::now();
+      if (!shard.submit(submitted, *query, sent_at[submitted])) return failed("the engine refused the query");
+      ++submitted;
+    }
+    shard.poll(Clock::now(), std::chrono::milliseconds(1));
+  }
+  const double elapsed_s = std::chrono::duration<double>(Clock::now() - start).count();
+  const tls::UpstreamStats& st = shard.stats(0);
+  std::string reason;
+  for (std::size_t r = 0; r < st.failures.size(); ++r)
+    if (st.failures[r] > 0) reason = std::string(tls::to_string(static_cast<tls::FailureReason>(r)));
+  if (reason.empty() && st.timeouts > 0) reason = "timeout";
+  const PinVerdict& v = st.last_refusal;
+  const bool refused = is_authentication_failure_name(reason);
   auto observed_json = [&] {
     nlohmann::json arr = nlohmann::json::array();
     for (std::size_t k = 0; k < v.observed_count; ++k)
       arr.push_back(v.observed[k].parsed ? pin_base64(v.observed[k].digest) : std::string("unparsable"));
     return arr;
   };
-  if (answer.empty()) {
-    tls::FailureReason reason = link.failure();
-    if (reason == tls::FailureReason::kNone) reason = tls::FailureReason::kHandshakeTimeout;
-    const std::string what = link.state() == tls::UpstreamLink::State::kFailed
-                                 ? std::string(tls::to_string(reason))
-                                 : sent ? "query timed out" : "handshake timed out";
-    const int code = is_authentication_failure(reason) ? kExitPinRefused : kExitFailure;
+
+  if (load) {
+    std::sort(rtt_ms.begin(), rtt_ms.end());
+    auto pct = [&](double p) { return rtt_ms.empty() ? 0.0 : rtt_ms[static_cast<std::size_t>(p * (rtt_ms.size() - 1))]; };
+    const int code = servfails == 0 && done == count ? kExitOk : refused ? kExitPinRefused : kExitFailure;
+    nlohmann::json failures = nlohmann::json::object();
+    for (std::size_t r = 0; r < st.failures.size(); ++r)
+      if (st.failures[r] > 0) failures[std::string(tls::to_string(static_cast<tls::FailureReason>(r)))] = st.failures[r];
+    if (inv.json) {
+      inv.out << nlohmann::json{{"ok", code == kExitOk}, {"upstream", server->to_string()}, {"sent", submitted},
+                                {"completed", done}, {"answered", answered}, {"servfail", servfails},
+                                {"timeouts", st.timeouts}, {"seconds", elapsed_s}, {"qps", done / elapsed_s},
+                                {"p50_ms", pct(0.5)}, {"p99_ms", pct(0.99)}, {"connections", st.connections},
+                                {"failures", failures}, {"observed_pins", observed_json()}}
+                     .dump(2)
+              << "\n";
+    } else {
+      inv.out << "sent " << submitted << ", answered " << answered << ", SERVFAIL " << servfails << " in "
+              << elapsed_s << " s (" << static_cast<long>(done / elapsed_s) << " q/s); rtt p50 " << pct(0.5)
+              << " ms, p99 " << pct(0.99) << " ms; connections " << st.connections << "\n";
+      if (!failures.empty()) inv.out << "failures: " << failures.dump() << "\n";
+    }
+    return code;
+  }
+
+  if (answered == 0) {
+    const std::string what = reason.empty() ? "no answer" : reason;
+    const int code = refused ? kExitPinRefused : kExitFailure;
     if (inv.json) {
       inv.out << nlohmann::json{{"ok", false}, {"upstream", server->to_string()}, {"reason", what},
                                 {"observed_pins", observed_json()}}
@@ -109,41 +159,37 @@ int run_probe(Invocation& inv) {
               << "\n";
     } else {
       inv.err << "dotpinctl: probe: " << server->to_string()
-              << (is_authentication_failure(reason) ? ": upstream refused by the pin check: " : ": failed: ") << what
-              << "\n";
+              << (refused ? ": upstream refused by the pin check: " : ": failed: ") << what << "\n";
       for (std::size_t k = 0; k < v.observed_count; ++k)
         inv.err << "  observed [" << k << "] "
                 << (v.observed[k].parsed ? "pin-sha256=\"" + pin_base64(v.observed[k].digest) + "\"" : "unparsable")
                 << "\n";
-      if (is_authentication_failure(reason)) inv.err << "  no query was sent\n";
+      if (refused) inv.err << "  no query was sent\n";
     }
     return code;
   }
-  const auto elapsed = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - sent_at).count();
   auto text = dns::format_message(answer);
-  const std::string matched =
-      v.matched() ? up.pins[static_cast<std::size_t>(v.matched_pin)].label + " on element [" +
-                        std::to_string(v.matched_element) + "]"
-                  : std::string("none");
+  const PinVerdict& ok = st.last_accepted;
+  const std::string matched = ok.matched() ? up.pins[static_cast<std::size_t>(ok.matched_pin)].label + " on element [" +
+                                                 std::to_string(ok.matched_element) + "]"
+                                           : "none (report mode)";
   if (inv.json) {
     const auto h = dns::read_header(answer);
     inv.out << nlohmann::json{{"ok", true},
                               {"upstream", server->to_string()},
-                              {"protocol", conn.protocol()},
                               {"matched_pin", matched},
                               {"rcode", dns::rcode_to_string(h->rcode)},
                               {"answer_count", h->ancount},
                               {"answer", text ? *text : text.error()},
-                              {"rtt_us", elapsed}}
+                              {"rtt_ms", rtt_ms.front()}}
                    .dump(2)
             << "\n";
     return kExitOk;
   }
-  inv.out << ";; DoT session (" << conn.protocol() << "), pinned: " << matched
-          << (ca.empty() ? "" : ", PKIX ok") << (up.auth_name.empty() ? "" : ", name " + up.auth_name) << "\n";
+  inv.out << ";; DoT upstream " << server->to_string() << ", pinned: " << matched << (ca.empty() ? "" : ", PKIX ok")
+          << (up.auth_name.empty() ? "" : ", name " + up.auth_name) << "\n";
   inv.out << (text ? *text : ";; malformed answer: " + text.error() + "\n");
-  inv.out << "\n;; Received " << answer.size() << " B from " << server->to_string() << " (DoT) in "
-          << elapsed / 1000.0 << " ms\n";
+  inv.out << "\n;; Received " << answer.size() << " B in " << rtt_ms.front() << " ms\n";
   return kExitOk;
 }
 

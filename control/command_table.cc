@@ -64,11 +64,13 @@ std::span<const Command> command_table() {
        "Connects the way the resolver does (io_uring, wolfSSL, pins checked before any query is\n"
        "written), sends QNAME/TYPE (default A) with EDNS(0) padding, prints the answer like kdig.\n"
        "Exit 0 on an answer; 3 when the upstream is refused (pin, name, CA), with the observed pins;\n"
-       "2 on other failures (refused connection, timeout).",
+       "2 on other failures (refused connection, timeout). With --count: 0 only if every query was\n"
+       "answered; every query is answered or SERVFAILed, none is lost.",
        {{"name", "AUTH_NAME", "authentication domain name: SNI and name check"},
         {"pin", "BASE64", "pin-sha256 of an acceptable key", true},
         {"ca", "FILE", "also validate the chain against this CA bundle (PKIX)"},
-        {"timeout", "SECONDS", "deadline for connect, handshake and answer (default 5)"}},
+        {"timeout", "SECONDS", "deadline for connect, handshake and each answer (default 5)"},
+        {"count", "N", "send N queries, 256 in flight, and print a summary instead of the answer"}},
        2, 3, run_probe},
   };
   return table;

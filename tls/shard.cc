@@ -382,6 +382,7 @@ void DotShard::poll(Clock::time_point now, std::chrono::microseconds wait) {
           c.counted = true;
           const auto& conn = c.link->connection();
           ++(conn.resumed() ? u.stats.resumptions : u.stats.full_handshakes);
+          if (!conn.resumed()) u.stats.last_accepted = conn.verdict();
           if (conn.admitted_by_report_mode()) {
             ++u.stats.report_mode_mismatches;
             if (options_.log) {

@@ -68,6 +68,7 @@ struct UpstreamStats {
   double rtt_ewma_us = 0;
   UpstreamHealth health = UpstreamHealth::kUp;
   PinVerdict last_refusal{};  ///< observed pins of the last refused chain
+  PinVerdict last_accepted{};  ///< verdict of the last full handshake that was accepted
 };
 
 class DotShard {

@@ -3,14 +3,16 @@
 """dotpinctl probe: one query through the DoT engine (io_uring, wolfSSL, pin check before the first
 write) against real unbound DoT servers: genuine, CA-valid impostor, key rotation by restart."""
 
+import json
 import os
 import socket
+import subprocess
 import sys
 import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from dotpin_harness import AUTH_NAME, UnboundDot, ctl, ctl_json, pki, reference_pin  # noqa: E402
+from dotpin_harness import AUTH_NAME, DOTPINCTL, UnboundDot, ctl, ctl_json, pki, reference_pin  # noqa: E402
 
 
 def probe(port, *pins, name=AUTH_NAME, extra=(), qname="www.dotpin.test", qtype="A", json_out=False):
@@ -112,6 +114,41 @@ class ProbeKeyRotation(unittest.TestCase):
                 new.cleanup()
         finally:
             old.cleanup()
+
+
+class ProbeUnderLoad(unittest.TestCase):
+    def test_pipelined_queries_all_answered(self):
+        with UnboundDot(pki("leaf-p256.key"), pki("leaf-p256.chain.pem")) as s:
+            before = s.queries_logged()
+            code, j = ctl_json("probe", f"127.0.0.1:{s.port}", "www.dotpin.test", "--name", AUTH_NAME,
+                               "--pin", reference_pin("leaf-p256"), "--count", "2000", timeout=120)
+            self.assertEqual(code, 0, j)
+            self.assertEqual(j["answered"], 2000)
+            self.assertEqual(j["servfail"], 0)
+            self.assertEqual(j["connections"], 1)
+            time.sleep(0.2)
+            self.assertEqual(s.queries_logged() - before, 2000)  # unbound's own count agrees
+
+    def test_upstream_killed_mid_load_every_query_completes(self):
+        s = UnboundDot(pki("leaf-p256.key"), pki("leaf-p256.chain.pem")).start()
+        try:
+            proc = subprocess.Popen([DOTPINCTL, "--json", "probe", f"127.0.0.1:{s.port}", "www.dotpin.test",
+                                     "--name", AUTH_NAME, "--pin", reference_pin("leaf-p256"), "--count", "200000",
+                                     "--timeout", "2"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            deadline = time.monotonic() + 20
+            while s.queries_logged() < 500 and time.monotonic() < deadline and proc.poll() is None:
+                time.sleep(0.05)
+            s.stop()  # the upstream dies under load
+            out, err = proc.communicate(timeout=120)
+        finally:
+            s.cleanup()
+        j = json.loads(out)
+        self.assertEqual(proc.returncode, 2, err)
+        self.assertEqual(j["completed"], j["sent"])  # none lost, none hung
+        self.assertEqual(j["answered"] + j["servfail"], j["sent"])
+        self.assertGreater(j["answered"], 0)
+        self.assertGreater(j["servfail"], 0)
+        self.assertTrue(set(j["failures"]) & {"reset", "connect_refused"}, j["failures"])
 
 
 class ProbeFailures(unittest.TestCase):
