@@ -43,6 +43,10 @@ DotConnection::DotConnection(WOLFSSL_CTX* ctx, const UpstreamPins& upstream, std
 
 std::string DotConnection::protocol() const { return wolfSSL_get_version(tls_.ssl()); }
 
+void DotConnection::close_notify() {
+  if (state_ == State::kReady) wolfSSL_shutdown(tls_.ssl());
+}
+
 void DotConnection::fail(FailureReason reason) noexcept {
   state_ = State::kFailed;
   failure_ = reason;

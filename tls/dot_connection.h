@@ -54,6 +54,9 @@ class DotConnection {
   /// kNeedRead when all input is consumed, kError when the connection failed (failure() says why).
   IoState receive(const std::function<void(std::span<const std::uint8_t>)>& on_message);
 
+  /// Queues a TLS close_notify (for an orderly close of an idle connection).
+  void close_notify();
+
   [[nodiscard]] State state() const noexcept { return state_; }
   [[nodiscard]] FailureReason failure() const noexcept { return failure_; }
   [[nodiscard]] const PinVerdict& verdict() const noexcept { return verdict_; }

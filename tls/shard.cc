@@ -3,9 +3,10 @@
 
 #include <algorithm>
 #include <cctype>
+#include <optional>
 
 #include "common/dns_wire.h"
-#include "tls/edns_padding.h"
+#include "tls/edns_options.h"
 
 namespace dotpin::tls {
 namespace {
@@ -72,6 +73,7 @@ struct DotShard::Conn {
   std::vector<std::uint32_t> inflight;
   std::vector<std::uint32_t> queue;
   bool counted = false;
+  std::optional<std::chrono::milliseconds> keepalive;  // the server's idle timeout, if it said
 };
 
 struct DotShard::Upstream {
@@ -183,7 +185,7 @@ bool DotShard::submit(std::uint64_t cookie, std::span<const std::uint8_t> query,
   std::vector<std::uint8_t> wire;
   bool added_opt = false;
   if (options_.pad_block > 0) {
-    if (!pad_query(query, options_.pad_block, wire, added_opt)) return false;
+    if (!pad_query(query, options_.pad_block, wire, added_opt, options_.keepalive)) return false;
   } else {
     wire.assign(query.begin(), query.end());
   }
@@ -285,6 +287,9 @@ void DotShard::on_response(Upstream& u, Conn& c, std::span<const std::uint8_t> m
     fail_query(slot, EdeCode::kNetworkError, "dotpin: upstream answered another question", now, true, s.upstream);
     return;
   }
+  if (options_.keepalive && h->arcount > 0) {
+    if (const auto t = keepalive_timeout(msg)) c.keepalive = *t;
+  }
   const double rtt = std::chrono::duration<double, std::micro>(now - s.sent_at).count();
   u.stats.rtt_ewma_us = u.stats.rtt_ewma_us == 0 ? rtt : 0.9 * u.stats.rtt_ewma_us + 0.1 * rtt;
   ++u.stats.answers;
@@ -373,6 +378,14 @@ void DotShard::poll(Clock::time_point now, std::chrono::microseconds wait) {
       c.link->tick(now);
       if (c.link->state() == UpstreamLink::State::kFailed) {
         handle_failed(u, c, now);
+        u.graveyard.push_back(std::move(u.conns[i]));
+        u.conns.erase(u.conns.begin() + static_cast<std::ptrdiff_t>(i));
+        continue;
+      }
+      if (c.link->ready() && c.inflight.empty() && now - c.link->last_activity() >= c.keepalive.value_or(options_.idle_timeout)) {
+        // Idle: close in order (close_notify). The ticket stays, so the next connection resumes.
+        c.link->close_gracefully();
+        ++u.stats.idle_closes;
         u.graveyard.push_back(std::move(u.conns[i]));
         u.conns.erase(u.conns.begin() + static_cast<std::ptrdiff_t>(i));
         continue;

@@ -35,6 +35,11 @@ struct ShardOptions {
   std::size_t max_pending = 65536;                 ///< queries in the shard; submit() refuses beyond
   std::chrono::milliseconds query_timeout{2000};
   std::chrono::milliseconds handshake_timeout{3000};
+  /// An idle connection (nothing in flight) is closed after this, or after the server's
+  /// edns-tcp-keepalive timeout (RFC 7828) when it announced one.
+  std::chrono::milliseconds idle_timeout{10000};
+  /// Ask servers for their idle timeout with an empty edns-tcp-keepalive option in queries.
+  bool keepalive = true;
   std::chrono::milliseconds backoff_initial{250};
   std::chrono::milliseconds backoff_max{30000};
   bool retry_once = true;
@@ -62,7 +67,7 @@ std::string_view to_string(UpstreamHealth h);
 /// Counters of one upstream, written only by the owner thread.
 struct UpstreamStats {
   std::uint64_t queries = 0, answers = 0, timeouts = 0, servfails = 0, retries = 0, unmatched = 0;
-  std::uint64_t connections = 0, full_handshakes = 0, resumptions_offered = 0, resumptions = 0;
+  std::uint64_t connections = 0, full_handshakes = 0, resumptions_offered = 0, resumptions = 0, idle_closes = 0;
   std::uint64_t report_mode_mismatches = 0;
   std::array<std::uint64_t, static_cast<std::size_t>(FailureReason::kCount_)> failures{};
   double rtt_ewma_us = 0;

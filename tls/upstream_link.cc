@@ -65,6 +65,7 @@ bool UpstreamLink::start(Clock::time_point handshake_deadline) {
   const int one = 1;
   setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   state_ = State::kConnecting;
+  last_activity_ = Clock::now();
   return reactor_.connect(fd_, reinterpret_cast<const sockaddr*>(&addr_), addr_len_, &connect_req_.r);
 }
 
@@ -83,6 +84,18 @@ void UpstreamLink::fail(FailureReason reason) {
 void UpstreamLink::close() {
   if (state_ != State::kFailed && state_ != State::kClosed && fd_ >= 0) ::shutdown(fd_, SHUT_RDWR);
   if (state_ != State::kFailed) state_ = State::kClosed;
+}
+
+void UpstreamLink::close_gracefully() {
+  if (state_ != State::kReady) {
+    close();
+    return;
+  }
+  conn_.close_notify();
+  closing_ = true;
+  state_ = State::kClosed;
+  flush();
+  if (!send_req_.r.busy && fd_ >= 0) ::shutdown(fd_, SHUT_RDWR);  // nothing left to send
 }
 
 void UpstreamLink::connect_done(IoRequest* r, int res) {
@@ -107,7 +120,9 @@ void UpstreamLink::send_done(IoRequest* r, int res) {
     return;
   }
   self->send_off_ += static_cast<std::size_t>(res);
+  self->last_activity_ = Clock::now();
   self->flush();
+  if (self->closing_ && !self->send_req_.r.busy && self->fd_ >= 0) ::shutdown(self->fd_, SHUT_RDWR);
 }
 
 void UpstreamLink::recv_done(IoRequest* r, int res) {
@@ -118,6 +133,7 @@ void UpstreamLink::recv_done(IoRequest* r, int res) {
     self->fail(FailureReason::kReset);
     return;
   }
+  self->last_activity_ = Clock::now();
   self->conn_.io().inbound().append({self->recv_buf_.data(), static_cast<std::size_t>(res)});
   self->after_input();
   if (self->state_ == State::kHandshaking || self->state_ == State::kReady) self->arm_recv();

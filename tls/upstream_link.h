@@ -48,6 +48,11 @@ class UpstreamLink {
 
   /// Shuts the socket down; completions still in flight finish with errors (busy() until then).
   void close();
+  /// Orderly close of an idle connection: sends close_notify, then shuts the socket down once it
+  /// has left. The link ends in kClosed (not a failure).
+  void close_gracefully();
+  /// When bytes last moved in either direction.
+  [[nodiscard]] Clock::time_point last_activity() const noexcept { return last_activity_; }
 
   [[nodiscard]] State state() const noexcept { return state_; }
   [[nodiscard]] bool ready() const noexcept { return state_ == State::kReady; }
@@ -80,6 +85,8 @@ class UpstreamLink {
   State state_ = State::kIdle;
   FailureReason failure_ = FailureReason::kNone;
   Clock::time_point handshake_deadline_{};
+  Clock::time_point last_activity_{};
+  bool closing_ = false;
   Req connect_req_, send_req_, recv_req_;
   std::vector<std::uint8_t> send_buf_;
   std::size_t send_off_ = 0;

@@ -207,6 +207,29 @@ TEST_F(ShardTest, UpstreamKilledMidLoadLosesNothing) {
   EXPECT_EQ(shard->pending(), 0u);
 }
 
+TEST_F(ShardTest, IdleConnectionsCloseAndTheNextOneResumes) {
+  SocketDotResponder genuine(pki("leaf-p256.key"), pki("leaf-p256.chain.pem"));
+  const auto up = upstream_at("a", genuine.address());
+  ShardOptions o;
+  o.idle_timeout = 200ms;
+  auto shard = make_shard({&up}, o);
+  ASSERT_TRUE(shard->submit(1, query(1), Clock::now()));
+  run_until(*shard, 1);
+  // Let the connection go idle and close.
+  const auto until = Clock::now() + 600ms;
+  while (Clock::now() < until) shard->poll(Clock::now(), 5ms);
+  EXPECT_EQ(shard->stats(0).idle_closes, 1u);
+  ASSERT_TRUE(shard->submit(2, query(2), Clock::now()));
+  run_until(*shard, 2);
+  EXPECT_EQ(results_[2].outcome, DotShard::Outcome::kAnswer);
+  const auto& st = shard->stats(0);
+  EXPECT_EQ(st.connections, 2u);
+  EXPECT_EQ(st.full_handshakes, 1u);
+  EXPECT_EQ(st.resumptions_offered, 1u);
+  EXPECT_EQ(st.resumptions, 1u);  // the pinned ticket from the first connection was used
+  EXPECT_EQ(genuine.connections.load(), 2);
+}
+
 TEST_F(ShardTest, SilentUpstreamTimesOutToServfail) {
   SocketDotResponder silent(pki("leaf-p256.key"), pki("leaf-p256.chain.pem"));
   silent.silent = true;

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "tls/edns_padding.h"
+#include "tls/edns_options.h"
 
 #include <algorithm>
 
@@ -49,8 +49,10 @@ void put16(std::vector<std::uint8_t>& v, std::size_t x) {
 
 }  // namespace
 
+constexpr std::uint16_t kOptionKeepalive = 11;  // RFC 7828
+
 bool pad_query(std::span<const std::uint8_t> query, std::size_t block, std::vector<std::uint8_t>& out,
-               bool& added_opt) {
+               bool& added_opt, bool keepalive) {
   OptRecord opt;
   if (!find_opt(query, opt)) return false;
   added_opt = !opt.found;
@@ -70,7 +72,7 @@ bool pad_query(std::span<const std::uint8_t> query, std::size_t block, std::vect
       const std::uint16_t len = o.u16();
       o.skip(len);
       if (!o.ok() || o.pos() > opt.rdata + opt.rdlen) return false;
-      if (code != dns::kOptionPadding)
+      if (code != dns::kOptionPadding && !(keepalive && code == kOptionKeepalive))
         options.insert(options.end(), query.begin() + static_cast<std::ptrdiff_t>(at),
                        query.begin() + static_cast<std::ptrdiff_t>(o.pos()));
     }
@@ -79,6 +81,10 @@ bool pad_query(std::span<const std::uint8_t> query, std::size_t block, std::vect
     const std::uint16_t arcount = static_cast<std::uint16_t>((out[10] << 8 | out[11]) + 1);
     out[10] = static_cast<std::uint8_t>(arcount >> 8);
     out[11] = static_cast<std::uint8_t>(arcount);
+  }
+  if (keepalive) {
+    put16(options, kOptionKeepalive);
+    put16(options, 0);
   }
   out.push_back(0);
   out.insert(out.end(), std::begin(fixed), std::end(fixed));
@@ -91,6 +97,19 @@ bool pad_query(std::span<const std::uint8_t> query, std::size_t block, std::vect
   put16(out, pad);
   out.insert(out.end(), pad, 0);
   return true;
+}
+
+std::optional<std::chrono::milliseconds> keepalive_timeout(std::span<const std::uint8_t> message) {
+  OptRecord opt;
+  if (!find_opt(message, opt) || !opt.found) return std::nullopt;
+  dns::WireReader o(message, opt.rdata);
+  while (o.ok() && o.pos() + 4 <= opt.rdata + opt.rdlen) {
+    const std::uint16_t code = o.u16();
+    const std::uint16_t len = o.u16();
+    if (code == kOptionKeepalive && len == 2) return std::chrono::milliseconds(100 * o.u16());
+    o.skip(len);
+  }
+  return std::nullopt;
 }
 
 bool strip_opt(std::vector<std::uint8_t>& message) {

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "tls/edns_padding.h"
+#include "tls/edns_options.h"
 
 #include <gtest/gtest.h>
 
@@ -56,6 +56,25 @@ TEST(EdnsPadding, StripOptUndoesTheAddedRecord) {
   ASSERT_TRUE(strip_opt(out));
   EXPECT_EQ(out, plain);
   EXPECT_FALSE(strip_opt(out));  // nothing left to strip
+}
+
+TEST(EdnsKeepalive, AskedForInQueriesAndReadFromAnswers) {
+  std::vector<std::uint8_t> out;
+  bool added = false;
+  ASSERT_TRUE(pad_query(query(true, 0), 128, out, added, /*keepalive=*/true));
+  EXPECT_EQ(out.size() % 128, 0u);
+  EXPECT_NE(dns::format_message(out)->find(";; OPTION 11: 0 B"), std::string::npos) << *dns::format_message(out);
+  EXPECT_FALSE(keepalive_timeout(out).has_value());  // a query's empty option carries no timeout
+  // An answer whose OPT says TIMEOUT = 150 (units of 100 ms).
+  std::vector<std::uint8_t> answer = query(false, 0);
+  answer[2] |= 0x80;
+  answer[11] = 1;
+  const std::uint8_t opt[] = {0, 0, 41, 4, 208, 0, 0, 0, 0, 0, 6, 0, 11, 0, 2, 0, 150};
+  answer.insert(answer.end(), std::begin(opt), std::end(opt));
+  const auto t = keepalive_timeout(answer);
+  ASSERT_TRUE(t.has_value());
+  EXPECT_EQ(t->count(), 15000);
+  EXPECT_FALSE(keepalive_timeout(query(true, 0)).has_value());
 }
 
 TEST(EdnsPadding, RejectsMalformedQueries) {
