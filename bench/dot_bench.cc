@@ -13,6 +13,7 @@
 #include "pinning/pem.h"
 #include "tests/tls/memory_dot_server.h"
 #include "tls/dot_connection.h"
+#include "tls/id_table.h"
 
 namespace {
 
@@ -134,6 +135,35 @@ void BM_ForwardBatch(benchmark::State& state) {
   state.SetItemsProcessed(static_cast<std::int64_t>(answers));
 }
 BENCHMARK(BM_ForwardBatch)->Arg(1)->Arg(16)->Arg(64);
+
+// Framing 64 padded queries into a stream and splitting them out again.
+void BM_FrameUnframe(benchmark::State& state) {
+  const std::vector<std::uint8_t> msg(128, 0x11);
+  std::size_t n = 0;
+  for (auto _ : state) {
+    ByteQueue wire;
+    for (int i = 0; i < 64; ++i) append_framed(wire, msg);
+    FrameDecoder dec;
+    dec.feed(wire.data());
+    std::span<const std::uint8_t> m;
+    while (dec.next(m) == FrameDecoder::Status::kMessage) ++n;
+  }
+  state.SetItemsProcessed(static_cast<std::int64_t>(n));
+}
+BENCHMARK(BM_FrameUnframe);
+
+// A wire ID taken and given back, with 1000 others in flight.
+void BM_IdRemap(benchmark::State& state) {
+  IdTable ids(65536, 7);
+  for (int i = 0; i < 1000; ++i) ids.alloc();
+  for (auto _ : state) {
+    const auto id = ids.alloc();
+    benchmark::DoNotOptimize(id);
+    ids.release(*id);
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_IdRemap);
 
 }  // namespace
 
