@@ -10,6 +10,7 @@
 
 #include <cstdlib>
 
+#include "bench/bench_pki.h"
 #include "pinning/pem.h"
 #include "tests/tls/memory_dot_server.h"
 #include "tls/dot_connection.h"
@@ -20,17 +21,9 @@ namespace {
 using namespace dotpin;
 using namespace dotpin::tls;
 
-std::string pki(const std::string& name) {
-  const char* dir = std::getenv("DOTPIN_TEST_PKI");
-  return std::string(dir ? dir : DOTPIN_DEFAULT_PKI) + "/" + name;
-}
+using bench::reference_pin;
 
-std::string read_pin(const std::string& stem) {
-  auto t = read_file(pki(stem + ".pin"));
-  std::string s = t.ok() ? *t : "";
-  while (!s.empty() && s.back() == '\n') s.pop_back();
-  return s;
-}
+std::string pki(const std::string& name) { return bench::pki_path(name); }
 
 struct Fixture {
   Fixture() : server(pki("leaf-p256.key"), pki("leaf-p256.chain.pem")) {
@@ -38,7 +31,7 @@ struct Fixture {
     up.name = "bench";
     up.auth_name = "dns.dotpin.test";
     Pin p;
-    p.digest = *parse_pin_base64(read_pin("leaf-p256"));
+    p.digest = *parse_pin_base64(reference_pin("leaf-p256"));
     up.pins = {p};
   }
   test::MemoryDotServer server;

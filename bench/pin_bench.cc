@@ -12,6 +12,7 @@
 #include <iterator>
 #include <stdexcept>
 
+#include "bench/bench_pki.h"
 #include "common/encoding.h"
 #include "pinning/certificate.h"
 #include "pinning/pem.h"
@@ -22,10 +23,7 @@ namespace {
 
 using namespace dotpin;
 
-std::string pki_path(const std::string& name) {
-  const char* dir = std::getenv("DOTPIN_TEST_PKI");
-  return std::string(dir ? dir : DOTPIN_DEFAULT_PKI) + "/" + name;
-}
+using bench::pki_path;
 
 std::vector<std::vector<std::uint8_t>> load_chain(const std::string& file) {
   auto text = read_file(pki_path(file));

@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <sys/resource.h>
 
+#include "bench/bench_pki.h"
 #include "common/dns_wire.h"
 #include "pinning/pem.h"
 #include "tests/tls/socket_dot_responder.h"
@@ -18,10 +19,7 @@ namespace {
 using namespace dotpin;
 using namespace dotpin::tls;
 
-std::string pki(const std::string& name) {
-  const char* dir = std::getenv("DOTPIN_TEST_PKI");
-  return std::string(dir ? dir : DOTPIN_DEFAULT_PKI) + "/" + name;
-}
+std::string pki(const std::string& name) { return bench::pki_path(name); }
 
 double cpu_seconds() {
   rusage ru{};
@@ -35,11 +33,8 @@ void BM_ShardForward(benchmark::State& state) {
   UpstreamPins up;
   up.name = "bench";
   up.address = *parse_endpoint(responder.address(), 853, false);
-  auto pin_text = read_file(pki("leaf-p256.pin"));
-  std::string pin = *pin_text;
-  while (!pin.empty() && pin.back() == '\n') pin.pop_back();
   Pin p;
-  p.digest = *parse_pin_base64(pin);
+  p.digest = *parse_pin_base64(bench::reference_pin("leaf-p256"));
   up.pins = {p};
   auto ctx = std::move(*make_client_ctx(""));
   UringReactor reactor(512);

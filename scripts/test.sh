@@ -3,7 +3,7 @@
 #   1. unit + integration tests (warnings are errors)           build/
 #   2. the same again under AddressSanitizer + UBSan             build-asan/
 #   3. libFuzzer targets, FUZZ_SECONDS each (default 30), clang   build-fuzz/
-#   4. a smoke run of the micro-benchmarks (they must run; no timing is asserted)
+#   4. a smoke run of every benchmark binary (they must run; no timing is asserted)
 # Ends with one line "tests: N passed, N failed". Exit status 0 only if everything passed.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -66,12 +66,16 @@ else
   failed=$((failed + 1)); failures+=("build-fuzz/ did not build")
 fi
 
-step "micro-benchmark smoke run"
-if build/bench/dotpin_pin_bench --benchmark_min_time=0.01 >/tmp/dotpin-bench-smoke.txt 2>&1; then
-  passed=$((passed + 1)); tail -n 5 /tmp/dotpin-bench-smoke.txt
-else
-  failed=$((failed + 1)); failures+=("bench/dotpin_pin_bench failed"); cat /tmp/dotpin-bench-smoke.txt
-fi
+step "benchmark smoke run (they must run; no timing is asserted)"
+for bench in pin dot shard; do
+  log=$(mktemp /tmp/dotpin-bench-smoke.XXXXXX)
+  if build/bench/dotpin_${bench}_bench --benchmark_min_time=0.01 >"$log" 2>&1; then
+    passed=$((passed + 1)); tail -n 3 "$log"
+  else
+    failed=$((failed + 1)); failures+=("bench/dotpin_${bench}_bench failed"); cat "$log"
+  fi
+  rm -f "$log"
+done
 
 echo
 for f in "${failures[@]}"; do echo "FAILED: $f"; done

@@ -4,6 +4,7 @@ unbound DoT server, and running dotpinctl. Everything started here is stopped by
 
 import json
 import os
+import unittest
 import shutil
 import signal
 import socket
@@ -122,3 +123,18 @@ class UnboundDot:
 
     def __exit__(self, *exc):
         self.cleanup()
+
+
+class GenuineAndImpostor(unittest.TestCase):
+    """Base for suites that need both upstreams: the genuine server (leaf-p256) and an impostor
+    whose certificate is valid for the same name under the same CA, with another key."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.genuine = UnboundDot(pki("leaf-p256.key"), pki("leaf-p256.chain.pem")).start()
+        cls.impostor = UnboundDot(pki("impostor.key"), pki("impostor.chain.pem")).start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.genuine.cleanup()
+        cls.impostor.cleanup()

@@ -9,7 +9,7 @@ import tempfile
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from dotpin_harness import AUTH_NAME, UnboundDot, ctl, ctl_json, pki, reference_pin  # noqa: E402
+from dotpin_harness import AUTH_NAME, GenuineAndImpostor, UnboundDot, ctl, ctl_json, pki, reference_pin  # noqa: E402
 
 
 def pin_file(address, pins, mode="enforce", name="lab"):
@@ -22,17 +22,7 @@ def pin_file(address, pins, mode="enforce", name="lab"):
     return f.name
 
 
-class PinCheckAgainstRealServers(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.genuine = UnboundDot(pki("leaf-p256.key"), pki("leaf-p256.chain.pem")).start()
-        cls.impostor = UnboundDot(pki("impostor.key"), pki("impostor.chain.pem")).start()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.genuine.cleanup()
-        cls.impostor.cleanup()
-
+class PinCheckAgainstRealServers(GenuineAndImpostor):
     def addr(self, server):
         return f"127.0.0.1:{server.port}"
 

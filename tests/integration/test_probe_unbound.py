@@ -12,7 +12,7 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from dotpin_harness import AUTH_NAME, DOTPINCTL, UnboundDot, ctl, ctl_json, pki, reference_pin  # noqa: E402
+from dotpin_harness import AUTH_NAME, GenuineAndImpostor, DOTPINCTL, UnboundDot, ctl, ctl_json, pki, reference_pin  # noqa: E402
 
 
 def probe(port, *pins, name=AUTH_NAME, extra=(), qname="www.dotpin.test", qtype="A", json_out=False):
@@ -25,17 +25,7 @@ def probe(port, *pins, name=AUTH_NAME, extra=(), qname="www.dotpin.test", qtype=
     return ctl_json(*args) if json_out else ctl(*args)
 
 
-class ProbeRealServers(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.genuine = UnboundDot(pki("leaf-p256.key"), pki("leaf-p256.chain.pem")).start()
-        cls.impostor = UnboundDot(pki("impostor.key"), pki("impostor.chain.pem")).start()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.genuine.cleanup()
-        cls.impostor.cleanup()
-
+class ProbeRealServers(GenuineAndImpostor):
     def test_answer_through_the_pinned_upstream(self):
         before = self.genuine.queries_logged()
         r = probe(self.genuine.port, reference_pin("leaf-p256"), reference_pin("spare"))
