@@ -32,6 +32,9 @@ UpstreamLink::UpstreamLink(UringReactor& reactor, WOLFSSL_CTX* ctx, const Upstre
 
 UpstreamLink::~UpstreamLink() {
   close();
+  // shutdown() ends pending send/recv, and on Linux also a connect in SYN_SENT; cancelling the
+  // connect as well costs nothing and does not rely on that.
+  reactor_.cancel(&connect_req_.r);
   // Completions reference this object: let them run before it goes away (bounded: shutdown()
   // makes every pending socket operation complete promptly).
   for (int i = 0; i < 1000 && busy(); ++i) reactor_.poll(std::chrono::milliseconds(1));

@@ -58,6 +58,19 @@ bool UringReactor::recv(int fd, void* buf, std::size_t len, IoRequest* r) {
   return true;
 }
 
+void UringReactor::cancel(IoRequest* r) {
+  if (!r->busy) return;
+  io_uring_sqe* sqe = io_uring_get_sqe(&ring_->ring);
+  if (!sqe) {
+    io_uring_submit(&ring_->ring);
+    sqe = io_uring_get_sqe(&ring_->ring);
+    if (!sqe) return;
+  }
+  io_uring_prep_cancel(sqe, r, 0);
+  io_uring_sqe_set_data(sqe, nullptr);  // the cancel's own completion carries no request
+  ++in_flight_;
+}
+
 unsigned UringReactor::poll(std::chrono::microseconds wait) {
   io_uring_submit(&ring_->ring);
   if (wait.count() > 0 && in_flight_ > 0) {
@@ -77,6 +90,7 @@ unsigned UringReactor::poll(std::chrono::microseconds wait) {
       const int res = cqes[i]->res;
       io_uring_cqe_seen(&ring_->ring, cqes[i]);
       --in_flight_;
+      if (!r) continue;  // completion of a cancel request
       r->busy = false;
       // The completion may queue new work on this reactor; it is submitted at the next poll.
       r->on_complete(r, res);

@@ -31,6 +31,9 @@ class UringReactor {
   bool connect(int fd, const sockaddr* addr, socklen_t len, IoRequest* r);
   bool send(int fd, const void* buf, std::size_t len, IoRequest* r);
   bool recv(int fd, void* buf, std::size_t len, IoRequest* r);
+  /// Asks the kernel to cancel @p r if it is in flight; its completion then runs with -ECANCELED
+  /// (or its real result if it finished first).
+  void cancel(IoRequest* r);
 
   /// Submits what is queued and runs every completion that is ready. With @p wait > 0, waits up to
   /// that long for the first one. Returns the number of completions run.
