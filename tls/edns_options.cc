@@ -56,15 +56,25 @@ bool pad_query(std::span<const std::uint8_t> query, std::size_t block, std::vect
   OptRecord opt;
   if (!find_opt(query, opt)) return false;
   added_opt = !opt.found;
-  out.clear();
-  // Everything but the OPT record, then the OPT record rebuilt at the end.
-  std::vector<std::uint8_t> options;
+  // Everything but the OPT record, then the OPT record rebuilt at the end; written straight into
+  // @p out (whose capacity the caller reuses), so a warm caller allocates nothing.
   std::uint8_t fixed[8] = {0, 41, 0x04, 0xd0, 0, 0, 0, 0};  // TYPE OPT, UDP 1232, TTL (ext-rcode/version/flags)
   if (opt.found) {
     out.assign(query.begin(), query.begin() + static_cast<std::ptrdiff_t>(opt.start));
     out.insert(out.end(), query.begin() + static_cast<std::ptrdiff_t>(opt.end), query.end());
     // The owner of an OPT record is the root: one zero byte; keep its TYPE/CLASS/TTL.
     std::copy_n(query.begin() + static_cast<std::ptrdiff_t>(opt.start) + 1, 8, fixed);
+  } else {
+    out.assign(query.begin(), query.end());
+    const std::uint16_t arcount = static_cast<std::uint16_t>((out[10] << 8 | out[11]) + 1);
+    out[10] = static_cast<std::uint8_t>(arcount >> 8);
+    out[11] = static_cast<std::uint8_t>(arcount);
+  }
+  out.push_back(0);
+  out.insert(out.end(), std::begin(fixed), std::end(fixed));
+  const std::size_t rdlen_at = out.size();
+  put16(out, 0);  // RDLENGTH, patched below
+  if (opt.found) {
     dns::WireReader o(query, opt.rdata);
     while (o.pos() < opt.rdata + opt.rdlen) {
       const std::size_t at = o.pos();
@@ -73,29 +83,23 @@ bool pad_query(std::span<const std::uint8_t> query, std::size_t block, std::vect
       o.skip(len);
       if (!o.ok() || o.pos() > opt.rdata + opt.rdlen) return false;
       if (code != dns::kOptionPadding && !(keepalive && code == kOptionKeepalive))
-        options.insert(options.end(), query.begin() + static_cast<std::ptrdiff_t>(at),
-                       query.begin() + static_cast<std::ptrdiff_t>(o.pos()));
+        out.insert(out.end(), query.begin() + static_cast<std::ptrdiff_t>(at),
+                   query.begin() + static_cast<std::ptrdiff_t>(o.pos()));
     }
-  } else {
-    out.assign(query.begin(), query.end());
-    const std::uint16_t arcount = static_cast<std::uint16_t>((out[10] << 8 | out[11]) + 1);
-    out[10] = static_cast<std::uint8_t>(arcount >> 8);
-    out[11] = static_cast<std::uint8_t>(arcount);
   }
   if (keepalive) {
-    put16(options, kOptionKeepalive);
-    put16(options, 0);
+    put16(out, kOptionKeepalive);
+    put16(out, 0);
   }
-  out.push_back(0);
-  out.insert(out.end(), std::begin(fixed), std::end(fixed));
-  const std::size_t base = out.size() + 2 + options.size() + 4;  // RDLENGTH, options, padding header
+  const std::size_t base = out.size() + 4;  // with the padding option's header
   const std::size_t pad = block ? (block - base % block) % block : 0;
   if (base + pad > 65535) return false;
-  put16(out, options.size() + 4 + pad);
-  out.insert(out.end(), options.begin(), options.end());
   put16(out, dns::kOptionPadding);
   put16(out, pad);
   out.insert(out.end(), pad, 0);
+  const std::size_t rdlen = out.size() - rdlen_at - 2;
+  out[rdlen_at] = static_cast<std::uint8_t>(rdlen >> 8);
+  out[rdlen_at + 1] = static_cast<std::uint8_t>(rdlen);
   return true;
 }
 

@@ -182,13 +182,6 @@ bool DotShard::enqueue(std::uint32_t slot, int upstream, Clock::time_point now) 
 bool DotShard::submit(std::uint64_t cookie, std::span<const std::uint8_t> query, Clock::time_point now) {
   if (slots_.size() - free_slots_.size() >= options_.max_pending) return false;
   if (question_of(query).empty()) return false;
-  std::vector<std::uint8_t> wire;
-  bool added_opt = false;
-  if (options_.pad_block > 0) {
-    if (!pad_query(query, options_.pad_block, wire, added_opt, options_.keepalive)) return false;
-  } else {
-    wire.assign(query.begin(), query.end());
-  }
   std::uint32_t slot;
   if (!free_slots_.empty()) {
     slot = free_slots_.back();
@@ -198,10 +191,21 @@ bool DotShard::submit(std::uint64_t cookie, std::span<const std::uint8_t> query,
     slots_.emplace_back();
   }
   Slot& s = slots_[slot];
+  // The slot's buffer keeps its capacity from earlier queries: no allocation per query once warm.
+  std::vector<std::uint8_t> buffer = std::move(s.query);
   s = Slot{};
+  s.query = std::move(buffer);
+  bool added_opt = false;
+  if (options_.pad_block > 0) {
+    if (!pad_query(query, options_.pad_block, s.query, added_opt, options_.keepalive)) {
+      free_slots_.push_back(slot);
+      return false;
+    }
+  } else {
+    s.query.assign(query.begin(), query.end());
+  }
   s.live = true;
   s.cookie = cookie;
-  s.query = std::move(wire);
   s.added_opt = added_opt;
   s.client_id = static_cast<std::uint16_t>(query[0] << 8 | query[1]);
   s.deadline = now + options_.query_timeout;
@@ -410,8 +414,8 @@ void DotShard::poll(Clock::time_point now, std::chrono::microseconds wait) {
           u.backoff = std::chrono::milliseconds{0};
         }
         if (!c.queue.empty()) {
-          std::vector<std::span<const std::uint8_t>> batch;
-          batch.reserve(c.queue.size());
+          auto& batch = batch_;  // reused across passes
+          batch.clear();
           for (const std::uint32_t slot : c.queue) {
             batch.emplace_back(slots_[slot].query);
             slots_[slot].sent_at = now;

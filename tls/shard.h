@@ -128,6 +128,7 @@ class DotShard {
   std::size_t pending_count_ = 0;
   std::size_t next_rr_ = 0;
   std::uint64_t picks_ = 0;
+  std::vector<std::span<const std::uint8_t>> batch_;
   Clock::time_point next_expiry_scan_{};
   std::mt19937 rng_{std::random_device{}()};
 };
