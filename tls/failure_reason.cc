@@ -22,6 +22,7 @@ std::string_view to_string(FailureReason r) {
     case FailureReason::kConnectRefused: return "connect_refused";
     case FailureReason::kReset: return "reset";
     case FailureReason::kProtocol: return "protocol";
+    case FailureReason::kUnresponsive: return "unresponsive";
     case FailureReason::kCount_: break;
   }
   return "?";

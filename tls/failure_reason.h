@@ -23,6 +23,7 @@ enum class FailureReason {
   kConnectRefused,
   kReset,             ///< connection reset or closed by the server
   kProtocol,          ///< malformed DNS framing or response from the upstream
+  kUnresponsive,      ///< connected, but answered nothing for a whole query timeout
   kCount_,            ///< number of reasons (array size)
 };
 

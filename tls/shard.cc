@@ -73,6 +73,7 @@ struct DotShard::Conn {
   std::vector<std::uint32_t> inflight;
   std::vector<std::uint32_t> queue;
   bool counted = false;
+  std::size_t abandoned = 0;  // slots in inflight whose clients already got SERVFAIL on timeout
   std::optional<std::chrono::milliseconds> keepalive;  // the server's idle timeout, if it said
 };
 
@@ -282,6 +283,7 @@ void DotShard::on_response(Upstream& u, Conn& c, std::span<const std::uint8_t> m
   Slot& s = slots_[slot];
   detach(c, slot);
   if (s.abandoned) {  // its client already got SERVFAIL on timeout
+    --c.abandoned;
     free_slot(slot);
     return;
   }
@@ -366,6 +368,7 @@ void DotShard::expire(Clock::time_point now) {
       // the answer to another query that reuses the ID.
       --pending_count_;
       s.abandoned = true;
+      ++s.conn->abandoned;
     } else {
       free_slot(slot);
     }
@@ -380,6 +383,12 @@ void DotShard::poll(Clock::time_point now, std::chrono::microseconds wait) {
     for (std::size_t i = 0; i < u.conns.size();) {
       Conn& c = *u.conns[i];
       c.link->tick(now);
+      // Everything in flight has timed out and nothing has arrived for a whole query timeout:
+      // the upstream accepts but does not answer. Close it (its abandoned IDs go with it) and let
+      // the upstream back off, instead of piling up reserved IDs on a dead connection.
+      if (c.link->ready() && !c.inflight.empty() && c.abandoned == c.inflight.size() &&
+          now - c.link->last_activity() >= options_.query_timeout)
+        c.link->abort(FailureReason::kUnresponsive);
       if (c.link->state() == UpstreamLink::State::kFailed) {
         handle_failed(u, c, now);
         u.graveyard.push_back(std::move(u.conns[i]));

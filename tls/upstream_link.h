@@ -40,6 +40,9 @@ class UpstreamLink {
   /// Fails the link if its handshake deadline has passed. Call once per loop pass.
   void tick(Clock::time_point now);
 
+  /// Fails the link with @p reason (closing its socket); for its owner's own deadlines.
+  void abort(FailureReason reason) { fail(reason); }
+
   /// Sends @p messages in one TLS write. Only when ready().
   bool send(std::span<const std::span<const std::uint8_t>> messages);
 

@@ -246,6 +246,13 @@ TEST_F(ShardTest, SilentUpstreamTimesOutToServfail) {
   }
   EXPECT_EQ(shard->stats(0).timeouts, 5u);
   EXPECT_EQ(shard->pending(), 0u);
+  // Nothing arrives for another query timeout: the connection is closed as unresponsive and the
+  // upstream backs off, instead of keeping the reserved IDs of abandoned queries forever.
+  const auto until = Clock::now() + 1s;
+  while (Clock::now() < until && shard->stats(0).failures[static_cast<std::size_t>(FailureReason::kUnresponsive)] == 0)
+    shard->poll(Clock::now(), 5ms);
+  EXPECT_EQ(shard->stats(0).failures[static_cast<std::size_t>(FailureReason::kUnresponsive)], 1u);
+  EXPECT_EQ(shard->stats(0).health, UpstreamHealth::kBackingOff);
 }
 
 TEST_F(ShardTest, RefusesBeyondItsBoundAndUnreadableQueries) {
