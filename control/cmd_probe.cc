@@ -84,7 +84,7 @@ int run_probe(Invocation& inv) {
   std::uint64_t answered = 0, servfails = 0, done = 0;
   std::vector<Clock::time_point> sent_at;
   std::vector<double> rtt_ms;
-  tls::DotShard shard(reactor, {{&up, ctx->get(), !ca.empty()}}, 1, so,
+  tls::DotShard shard(reactor, {{&up, ctx->get()}}, 1, so,
                       [&](std::uint64_t cookie, std::span<const std::uint8_t> r, tls::DotShard::Outcome out) {
                         ++done;
                         if (out == tls::DotShard::Outcome::kAnswer) {

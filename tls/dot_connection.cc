@@ -26,9 +26,9 @@ Result<CtxPtr> make_client_ctx(const std::string& ca_file) {
   return ctx;
 }
 
-DotConnection::DotConnection(WOLFSSL_CTX* ctx, const UpstreamPins& upstream, std::uint64_t generation, bool pkix,
+DotConnection::DotConnection(WOLFSSL_CTX* ctx, const UpstreamPins& upstream, std::uint64_t generation,
                              TicketCache* tickets)
-    : tls_(ctx), upstream_(upstream), generation_(generation), pkix_(pkix), tickets_(tickets) {
+    : tls_(ctx), upstream_(upstream), generation_(generation), tickets_(tickets) {
   WOLFSSL* ssl = tls_.ssl();
   if (!upstream_.auth_name.empty()) {
     wolfSSL_UseSNI(ssl, WOLFSSL_SNI_HOST_NAME, upstream_.auth_name.data(),
@@ -110,7 +110,6 @@ void DotConnection::authenticate(UnixTime now) {
   } else {
     fail(reason_for(verdict_.code));
   }
-  (void)pkix_;  // PKIX itself was enforced by wolfSSL during the handshake when configured.
 }
 
 bool DotConnection::send(std::span<const std::span<const std::uint8_t>> messages) {

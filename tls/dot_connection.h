@@ -38,9 +38,9 @@ class DotConnection {
   enum class State { kHandshaking, kReady, kFailed };
 
   /// @p upstream and @p tickets must outlive the connection; @p generation is the pin-set
-  /// generation @p upstream belongs to; @p pkix says whether @p ctx validates chains.
-  DotConnection(WOLFSSL_CTX* ctx, const UpstreamPins& upstream, std::uint64_t generation, bool pkix,
-                TicketCache* tickets);
+  /// generation @p upstream belongs to. Whether chains are also validated (PKIX) is a property of
+  /// @p ctx (make_client_ctx with a CA file).
+  DotConnection(WOLFSSL_CTX* ctx, const UpstreamPins& upstream, std::uint64_t generation, TicketCache* tickets);
 
   /// Advances the handshake. kNeedRead: feed inbound() and call again; kDone: ready, or refused
   /// (state() says which); kError: failed (failure() says why).
@@ -77,7 +77,6 @@ class DotConnection {
   MemoryTls tls_;
   const UpstreamPins& upstream_;
   std::uint64_t generation_;
-  bool pkix_;
   TicketCache* tickets_;
   State state_ = State::kHandshaking;
   FailureReason failure_ = FailureReason::kNone;

@@ -146,7 +146,7 @@ DotShard::Conn* DotShard::usable_conn(Upstream& u, Clock::time_point now) {
   }
   if (u.conns.size() < options_.connections_per_upstream && (!best || !best->inflight.empty())) {
     auto c = std::make_unique<Conn>(options_.max_inflight_per_connection);
-    c->link = std::make_unique<UpstreamLink>(reactor_, u.cfg.ctx, *u.cfg.pins, generation_, u.cfg.pkix, &u.tickets);
+    c->link = std::make_unique<UpstreamLink>(reactor_, u.cfg.ctx, *u.cfg.pins, generation_, &u.tickets);
     Conn* raw = c.get();
     Upstream* up = &u;
     c->link->on_message([this, up, raw](std::span<const std::uint8_t> m) { on_response(*up, *raw, m); });

@@ -54,11 +54,11 @@ struct ShardOptions {
   std::function<void(std::string_view)> log;
 };
 
-/// One upstream of the pool as the shard uses it. The pins and ctx must outlive the shard.
+/// One upstream of the pool as the shard uses it. The pins and ctx must outlive the shard; the
+/// ctx decides whether chains are also validated against a CA (make_client_ctx).
 struct ShardUpstream {
   const UpstreamPins* pins = nullptr;
   WOLFSSL_CTX* ctx = nullptr;
-  bool pkix = false;
 };
 
 enum class UpstreamHealth { kUp, kBackingOff, kPinFailed };

@@ -23,8 +23,8 @@ std::string_view to_string(UpstreamLink::State s) {
 }
 
 UpstreamLink::UpstreamLink(UringReactor& reactor, WOLFSSL_CTX* ctx, const UpstreamPins& upstream,
-                           std::uint64_t generation, bool pkix, TicketCache* tickets)
-    : reactor_(reactor), upstream_(upstream), conn_(ctx, upstream, generation, pkix, tickets) {
+                           std::uint64_t generation, TicketCache* tickets)
+    : reactor_(reactor), upstream_(upstream), conn_(ctx, upstream, generation, tickets) {
   connect_req_ = {{connect_done, false}, this};
   send_req_ = {{send_done, false}, this};
   recv_req_ = {{recv_done, false}, this};

@@ -28,7 +28,7 @@ class UpstreamLink {
   using MessageHandler = std::function<void(std::span<const std::uint8_t>)>;
 
   UpstreamLink(UringReactor& reactor, WOLFSSL_CTX* ctx, const UpstreamPins& upstream, std::uint64_t generation,
-               bool pkix, TicketCache* tickets);
+               TicketCache* tickets);
   ~UpstreamLink();
   UpstreamLink(const UpstreamLink&) = delete;
   UpstreamLink& operator=(const UpstreamLink&) = delete;

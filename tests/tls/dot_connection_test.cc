@@ -70,7 +70,7 @@ class DotConnectionTest : public ::testing::Test {
 TEST_F(DotConnectionTest, GenuineUpstreamIsReadyAndAnswers) {
   auto srv = server("leaf-p256");
   auto up = upstream_with(standard_pins());
-  DotConnection c(pins_only_.get(), up, 1, false, nullptr);
+  DotConnection c(pins_only_.get(), up, 1, nullptr);
   auto s = srv.accept();
   MemoryDotServer::pump(c, *s, kNow);
   ASSERT_EQ(c.state(), DotConnection::State::kReady) << to_string(c.failure()) << " tls " << c.tls_error();
@@ -95,7 +95,7 @@ TEST_F(DotConnectionTest, GenuineUpstreamIsReadyAndAnswers) {
 TEST_F(DotConnectionTest, ImpostorIsRefusedBeforeAnyQueryIsWritten) {
   auto srv = server("impostor");  // CA-valid for the same name, another key
   auto up = upstream_with(standard_pins());
-  DotConnection c(pkix_.get(), up, 1, true, nullptr);
+  DotConnection c(pkix_.get(), up, 1, nullptr);
   auto s = srv.accept();
   MemoryDotServer::pump(c, *s, kNow);
   ASSERT_EQ(c.state(), DotConnection::State::kFailed);
@@ -115,7 +115,7 @@ TEST_F(DotConnectionTest, BackupPinAndCaPinAreAccepted) {
   for (auto pins : {std::vector<Pin>{pin_of("leaf-rsa2048", "old"), pin_of("leaf-p256", "backup")},
                     std::vector<Pin>{pin_of("spare", "backup"), pin_of("issuing", "ca")}}) {
     auto up = upstream_with(pins);
-    DotConnection c(pins_only_.get(), up, 1, false, nullptr);
+    DotConnection c(pins_only_.get(), up, 1, nullptr);
     auto s = srv.accept();
     MemoryDotServer::pump(c, *s, kNow);
     EXPECT_EQ(c.state(), DotConnection::State::kReady) << to_string(c.failure());
@@ -128,7 +128,7 @@ TEST_F(DotConnectionTest, PinOutsideItsWindowIsRefused) {
   auto pins = standard_pins();
   pins[0].not_after = kNow - std::chrono::seconds(1);
   auto up = upstream_with(pins);
-  DotConnection c(pins_only_.get(), up, 1, false, nullptr);
+  DotConnection c(pins_only_.get(), up, 1, nullptr);
   auto s = srv.accept();
   MemoryDotServer::pump(c, *s, kNow);
   EXPECT_EQ(c.state(), DotConnection::State::kFailed);
@@ -138,7 +138,7 @@ TEST_F(DotConnectionTest, PinOutsideItsWindowIsRefused) {
 TEST_F(DotConnectionTest, ReportModeConnectsAndSaysSo) {
   auto srv = server("impostor");
   auto up = upstream_with(standard_pins(), PinMode::kReport);
-  DotConnection c(pins_only_.get(), up, 1, false, nullptr);
+  DotConnection c(pins_only_.get(), up, 1, nullptr);
   auto s = srv.accept();
   MemoryDotServer::pump(c, *s, kNow);
   EXPECT_EQ(c.state(), DotConnection::State::kReady);
@@ -150,7 +150,7 @@ TEST_F(DotConnectionTest, NameMismatchIsRefusedEvenWhenThePinMatches) {
   auto srv = server("other-name");  // genuine CA, certificate for wrong.dotpin.test
   auto up = upstream_with({pin_of("other-name", "primary"), pin_of("spare", "backup")});
   for (bool pkix : {false, true}) {
-    DotConnection c(pkix ? pkix_.get() : pins_only_.get(), up, 1, pkix, nullptr);
+    DotConnection c(pkix ? pkix_.get() : pins_only_.get(), up, 1, nullptr);
     auto s = srv.accept();
     MemoryDotServer::pump(c, *s, kNow);
     EXPECT_EQ(c.state(), DotConnection::State::kFailed) << "pkix " << pkix;
@@ -166,7 +166,7 @@ TEST_F(DotConnectionTest, PkixFailuresHaveTheirReasons) {
     ASSERT_TRUE(ctx.ok());
     auto srv = server("leaf-p256");
     auto up = upstream_with(standard_pins());
-    DotConnection c(ctx->get(), up, 1, true, nullptr);
+    DotConnection c(ctx->get(), up, 1, nullptr);
     auto s = srv.accept();
     MemoryDotServer::pump(c, *s, kNow);
     EXPECT_EQ(c.state(), DotConnection::State::kFailed);
@@ -175,7 +175,7 @@ TEST_F(DotConnectionTest, PkixFailuresHaveTheirReasons) {
   {
     auto srv = server("expired");
     auto up = upstream_with({pin_of("expired", "primary"), pin_of("spare", "backup")});
-    DotConnection c(pkix_.get(), up, 1, true, nullptr);
+    DotConnection c(pkix_.get(), up, 1, nullptr);
     auto s = srv.accept();
     MemoryDotServer::pump(c, *s, kNow);
     EXPECT_EQ(c.state(), DotConnection::State::kFailed);
@@ -187,10 +187,9 @@ TEST_F(DotConnectionTest, ResumptionOnlyWithinTheSamePinGeneration) {
   auto srv = server("leaf-p256");
   auto up = upstream_with(standard_pins());
   TicketCache tickets;
-  auto exchange = [&](std::uint64_t generation, DotConnection& c, MemoryDotServer::Session& s) {
+  auto exchange = [&](DotConnection& c, MemoryDotServer::Session& s) {
     MemoryDotServer::pump(c, s, kNow);
     ASSERT_EQ(c.state(), DotConnection::State::kReady) << to_string(c.failure());
-    (void)generation;
     const auto q = query(9);
     const std::span<const std::uint8_t> batch[] = {q};
     ASSERT_TRUE(c.send(batch));
@@ -200,25 +199,25 @@ TEST_F(DotConnectionTest, ResumptionOnlyWithinTheSamePinGeneration) {
     EXPECT_EQ(answers, 1);
   };
   {
-    DotConnection c(pins_only_.get(), up, 1, false, &tickets);
+    DotConnection c(pins_only_.get(), up, 1, &tickets);
     auto s = srv.accept();
-    exchange(1, c, *s);
+    exchange(c, *s);
     EXPECT_FALSE(c.offered_resumption());
     EXPECT_FALSE(c.resumed());
   }
   EXPECT_EQ(tickets.stored(), 1u);
   {
-    DotConnection c(pins_only_.get(), up, 1, false, &tickets);
+    DotConnection c(pins_only_.get(), up, 1, &tickets);
     auto s = srv.accept();
-    exchange(1, c, *s);
+    exchange(c, *s);
     EXPECT_TRUE(c.offered_resumption());
     EXPECT_TRUE(c.resumed());
   }
   {
     // A new pin-set generation: the old ticket is dropped, a full handshake verifies the pins again.
-    DotConnection c(pins_only_.get(), up, 2, false, &tickets);
+    DotConnection c(pins_only_.get(), up, 2, &tickets);
     auto s = srv.accept();
-    exchange(2, c, *s);
+    exchange(c, *s);
     EXPECT_FALSE(c.offered_resumption());
     EXPECT_FALSE(c.resumed());
     EXPECT_EQ(c.verdict().code, PinVerdictCode::kMatch);
@@ -229,7 +228,7 @@ TEST_F(DotConnectionTest, ResumptionOnlyWithinTheSamePinGeneration) {
 TEST_F(DotConnectionTest, AThousandQueriesInFlightAllComeBack) {
   auto srv = server("leaf-p256");
   auto up = upstream_with(standard_pins());
-  DotConnection c(pins_only_.get(), up, 1, false, nullptr);
+  DotConnection c(pins_only_.get(), up, 1, nullptr);
   auto s = srv.accept();
   MemoryDotServer::pump(c, *s, kNow);
   ASSERT_EQ(c.state(), DotConnection::State::kReady);
@@ -256,7 +255,7 @@ TEST_F(DotConnectionTest, AThousandQueriesInFlightAllComeBack) {
 TEST_F(DotConnectionTest, MalformedResponseFailsTheConnection) {
   auto srv = server("leaf-p256");
   auto up = upstream_with(standard_pins());
-  DotConnection c(pins_only_.get(), up, 1, false, nullptr);
+  DotConnection c(pins_only_.get(), up, 1, nullptr);
   auto s = srv.accept();
   s->malformed_reply = true;
   MemoryDotServer::pump(c, *s, kNow);

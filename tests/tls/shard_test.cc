@@ -53,7 +53,7 @@ class ShardTest : public ::testing::Test {
 
   std::unique_ptr<DotShard> make_shard(std::vector<const UpstreamPins*> ups, ShardOptions o = {}) {
     std::vector<ShardUpstream> cfg;
-    for (const auto* u : ups) cfg.push_back({u, ctx_.get(), false});
+    for (const auto* u : ups) cfg.push_back({u, ctx_.get()});
     return std::make_unique<DotShard>(reactor_, cfg, 1, o,
                                       [this](std::uint64_t cookie, std::span<const std::uint8_t> r, DotShard::Outcome out) {
                                         EXPECT_FALSE(results_.contains(cookie)) << "completed twice: " << cookie;

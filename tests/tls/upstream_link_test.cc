@@ -64,7 +64,7 @@ TEST(UpstreamLink, DestroyedWhileConnectingLeavesNothingInFlight) {
   UringReactor reactor(16);
   const auto start = Clock::now();
   {
-    UpstreamLink link(reactor, ctx->get(), up, 1, false, nullptr);
+    UpstreamLink link(reactor, ctx->get(), up, 1, nullptr);
     ASSERT_TRUE(link.start(Clock::now() + 10s));
     for (int i = 0; i < 20; ++i) reactor.poll(5ms);
     EXPECT_EQ(link.state(), UpstreamLink::State::kConnecting);
@@ -84,7 +84,7 @@ TEST(UpstreamLink, HandshakeDeadlineFailsAPendingConnect) {
   up.address = *parse_endpoint("127.0.0.1:" + std::to_string(hole.port()), 853, false);
   up.pins.resize(1);
   UringReactor reactor(16);
-  UpstreamLink link(reactor, ctx->get(), up, 1, false, nullptr);
+  UpstreamLink link(reactor, ctx->get(), up, 1, nullptr);
   ASSERT_TRUE(link.start(Clock::now() + 200ms));
   const auto end = Clock::now() + 3s;
   while (link.state() != UpstreamLink::State::kFailed && Clock::now() < end) {
