@@ -52,43 +52,43 @@ class BlackholeListener {
   std::uint16_t port_ = 0;
 };
 
-TEST(UpstreamLink, DestroyedWhileConnectingLeavesNothingInFlight) {
-  DOTPIN_REQUIRE_PKI();
-  BlackholeListener hole;
-  auto ctx = make_client_ctx("");
-  ASSERT_TRUE(ctx.ok());
-  UpstreamPins up;
-  up.name = "hole";
-  up.address = *parse_endpoint("127.0.0.1:" + std::to_string(hole.port()), 853, false);
-  up.pins.resize(1);
-  UringReactor reactor(16);
+/// A link's world: a black-holed port, a pins-only context, one upstream, a reactor.
+class UpstreamLinkTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    DOTPIN_REQUIRE_PKI();
+    auto c = make_client_ctx("");
+    ASSERT_TRUE(c.ok());
+    ctx_ = std::move(*c);
+    up_.name = "hole";
+    up_.address = *parse_endpoint("127.0.0.1:" + std::to_string(hole_.port()), 853, false);
+    up_.pins.resize(1);
+  }
+  BlackholeListener hole_;
+  CtxPtr ctx_;
+  UpstreamPins up_;
+  UringReactor reactor_{16};
+};
+
+TEST_F(UpstreamLinkTest, DestroyedWhileConnectingLeavesNothingInFlight) {
   const auto start = Clock::now();
   {
-    UpstreamLink link(reactor, ctx->get(), up, 1, nullptr);
+    UpstreamLink link(reactor_, ctx_.get(), up_, 1, nullptr);
     ASSERT_TRUE(link.start(Clock::now() + 10s));
-    for (int i = 0; i < 20; ++i) reactor.poll(5ms);
+    for (int i = 0; i < 20; ++i) reactor_.poll(5ms);
     EXPECT_EQ(link.state(), UpstreamLink::State::kConnecting);
     EXPECT_TRUE(link.busy());
   }  // destroyed with the connect pending
-  EXPECT_EQ(reactor.in_flight(), 0u);
+  EXPECT_EQ(reactor_.in_flight(), 0u);
   EXPECT_LT(Clock::now() - start, 5s);  // bounded, not a performance assertion
 }
 
-TEST(UpstreamLink, HandshakeDeadlineFailsAPendingConnect) {
-  DOTPIN_REQUIRE_PKI();
-  BlackholeListener hole;
-  auto ctx = make_client_ctx("");
-  ASSERT_TRUE(ctx.ok());
-  UpstreamPins up;
-  up.name = "hole";
-  up.address = *parse_endpoint("127.0.0.1:" + std::to_string(hole.port()), 853, false);
-  up.pins.resize(1);
-  UringReactor reactor(16);
-  UpstreamLink link(reactor, ctx->get(), up, 1, nullptr);
+TEST_F(UpstreamLinkTest, HandshakeDeadlineFailsAPendingConnect) {
+  UpstreamLink link(reactor_, ctx_.get(), up_, 1, nullptr);
   ASSERT_TRUE(link.start(Clock::now() + 200ms));
   const auto end = Clock::now() + 3s;
   while (link.state() != UpstreamLink::State::kFailed && Clock::now() < end) {
-    reactor.poll(10ms);
+    reactor_.poll(10ms);
     link.tick(Clock::now());
   }
   EXPECT_EQ(link.state(), UpstreamLink::State::kFailed);
