@@ -16,11 +16,6 @@
 namespace dotpin::ctl {
 namespace {
 
-bool is_authentication_failure_name(std::string_view r) {
-  return r == "pin_mismatch" || r == "no_pin_in_window" || r == "bad_chain" || r == "name_mismatch" ||
-         r == "unknown_ca" || r == "expired";
-}
-
 }  // namespace
 
 int run_probe(Invocation& inv) {
@@ -82,7 +77,9 @@ int run_probe(Invocation& inv) {
   so.max_inflight_per_connection = 4096;
   std::vector<std::uint8_t> answer;
   std::uint64_t answered = 0, servfails = 0, done = 0;
-  std::vector<Clock::time_point> sent_at;
+  // At most `window` queries are outstanding and cookies are consecutive: a ring of send times.
+  const std::uint64_t window = load ? 256 : 1;
+  std::vector<Clock::time_point> sent_at(window);
   std::vector<double> rtt_ms;
   tls::DotShard shard(reactor, {{&up, ctx->get()}}, 1, so,
                       [&](std::uint64_t cookie, std::span<const std::uint8_t> r, tls::DotShard::Outcome out) {
@@ -90,13 +87,11 @@ int run_probe(Invocation& inv) {
                         if (out == tls::DotShard::Outcome::kAnswer) {
                           ++answered;
                           if (answer.empty()) answer.assign(r.begin(), r.end());
-                          rtt_ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - sent_at[cookie]).count());
+                          rtt_ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - sent_at[cookie % window]).count());
                         } else {
                           ++servfails;
                         }
                       });
-  const std::uint64_t window = load ? 256 : 1;
-  sent_at.resize(count);
   std::uint64_t submitted = 0;
   const auto start = Clock::now();
   // Bounded: every query completes by its own timeout, so the loop ends by itself.
@@ -104,20 +99,21 @@ int run_probe(Invocation& inv) {
                          std::chrono::seconds(5);
   while (done < count && Clock::now() < hard_stop) {
     while (submitted < count && submitted - done < window) {
-      sent_at[submitted] = Clock::now();
-      if (!shard.submit(submitted, *query, sent_at[submitted])) return failed("the engine refused the query");
+      sent_at[submitted % window] = Clock::now();
+      if (!shard.submit(submitted, *query, sent_at[submitted % window])) return failed("the engine refused the query");
       ++submitted;
     }
     shard.poll(Clock::now(), std::chrono::milliseconds(1));
   }
   const double elapsed_s = std::chrono::duration<double>(Clock::now() - start).count();
   const tls::UpstreamStats& st = shard.stats(0);
-  std::string reason;
+  tls::FailureReason failure = tls::FailureReason::kNone;
   for (std::size_t r = 0; r < st.failures.size(); ++r)
-    if (st.failures[r] > 0) reason = std::string(tls::to_string(static_cast<tls::FailureReason>(r)));
+    if (st.failures[r] > 0) failure = static_cast<tls::FailureReason>(r);
+  std::string reason = failure == tls::FailureReason::kNone ? "" : std::string(tls::to_string(failure));
   if (reason.empty() && st.timeouts > 0) reason = "timeout";
   const PinVerdict& v = st.last_refusal;
-  const bool refused = is_authentication_failure_name(reason);
+  const bool refused = tls::is_authentication_failure(failure);
   auto observed_json = [&] {
     nlohmann::json arr = nlohmann::json::array();
     for (std::size_t k = 0; k < v.observed_count; ++k)

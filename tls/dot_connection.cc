@@ -114,10 +114,10 @@ void DotConnection::authenticate(UnixTime now) {
 
 bool DotConnection::send(std::span<const std::span<const std::uint8_t>> messages) {
   if (state_ != State::kReady) return false;
-  ByteQueue framed;
+  framed_.clear();
   for (const auto& m : messages)
-    if (!append_framed(framed, m)) return false;
-  const auto data = framed.data();
+    if (!append_framed(framed_, m)) return false;
+  const auto data = framed_.data();
   std::size_t off = 0;
   while (off < data.size()) {
     const int ret = wolfSSL_write(tls_.ssl(), data.data() + off, static_cast<int>(data.size() - off));

@@ -87,6 +87,7 @@ class DotConnection {
   bool ticket_stored_ = false;
   int tls_error_ = 0;
   FrameDecoder decoder_;
+  ByteQueue framed_;  // send()'s staging buffer, reused so a batch costs no allocation once warm
 };
 
 }  // namespace dotpin::tls

@@ -28,6 +28,11 @@ std::string_view to_string(FailureReason r) {
   return "?";
 }
 
+bool is_authentication_failure(FailureReason r) noexcept {
+  return r == FailureReason::kPinMismatch || r == FailureReason::kNoPinInWindow || r == FailureReason::kBadChain ||
+         r == FailureReason::kNameMismatch || r == FailureReason::kUnknownCa || r == FailureReason::kExpired;
+}
+
 FailureReason reason_for(PinVerdictCode code) {
   switch (code) {
     case PinVerdictCode::kMatch: return FailureReason::kNone;

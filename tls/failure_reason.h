@@ -32,6 +32,10 @@ std::string_view to_string(FailureReason r);
 /// The failure reason that a refused pin verdict stands for.
 FailureReason reason_for(PinVerdictCode code);
 
+/// True for the reasons that mean "this server did not prove it is the pinned upstream" (pins,
+/// name, PKIX), as opposed to network and protocol failures.
+bool is_authentication_failure(FailureReason r) noexcept;
+
 /// Classifies a wolfSSL error code from a failed handshake.
 FailureReason classify_tls_error(int wolfssl_error);
 

@@ -13,11 +13,6 @@ namespace {
 
 constexpr std::uint32_t kNone = UINT32_MAX;
 
-bool is_authentication_failure(FailureReason r) {
-  return r == FailureReason::kPinMismatch || r == FailureReason::kNoPinInWindow || r == FailureReason::kBadChain ||
-         r == FailureReason::kNameMismatch || r == FailureReason::kUnknownCa || r == FailureReason::kExpired;
-}
-
 /// The question section (name, type, class) of a message, or an empty span.
 std::span<const std::uint8_t> question_of(std::span<const std::uint8_t> msg) {
   const auto h = dns::read_header(msg);
@@ -293,7 +288,8 @@ void DotShard::on_response(Upstream& u, Conn& c, std::span<const std::uint8_t> m
     fail_query(slot, EdeCode::kNetworkError, "dotpin: upstream answered another question", now, true, s.upstream);
     return;
   }
-  if (options_.keepalive && h->arcount > 0) {
+  // Walking a response's records costs; a server's keepalive timeout is learned once per connection.
+  if (options_.keepalive && !c.keepalive && h->arcount > 0) {
     if (const auto t = keepalive_timeout(msg)) c.keepalive = *t;
   }
   const double rtt = std::chrono::duration<double, std::micro>(now - s.sent_at).count();

@@ -41,8 +41,6 @@ UpstreamLink::~UpstreamLink() {
   if (fd_ >= 0) ::close(fd_);
 }
 
-UnixTime UpstreamLink::wall_now() { return now_utc(); }
-
 bool UpstreamLink::start(Clock::time_point handshake_deadline) {
   handshake_deadline_ = handshake_deadline;
   const Endpoint& ep = upstream_.address;
@@ -111,7 +109,7 @@ void UpstreamLink::connect_done(IoRequest* r, int res) {
     return;
   }
   self->state_ = State::kHandshaking;
-  self->conn_.handshake(wall_now());  // produces the ClientHello
+  self->conn_.handshake(now_utc());  // produces the ClientHello
   self->flush();
   self->arm_recv();
 }
@@ -144,7 +142,7 @@ void UpstreamLink::recv_done(IoRequest* r, int res) {
 
 void UpstreamLink::after_input() {
   if (state_ == State::kHandshaking) {
-    const IoState st = conn_.handshake(wall_now());
+    const IoState st = conn_.handshake(now_utc());
     if (st == IoState::kError) {
       flush();  // the close_notify/alert, if any
       fail(conn_.failure());

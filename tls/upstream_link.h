@@ -77,7 +77,6 @@ class UpstreamLink {
   void after_input();
   void flush();
   void arm_recv();
-  static UnixTime wall_now();
 
   UringReactor& reactor_;
   const UpstreamPins& upstream_;
