@@ -43,6 +43,10 @@ class [[nodiscard]] Result {
   std::variant<T, Error> v_;
 };
 
+/// A result with no value: success or an Error.
+using Status = Result<std::monostate>;
+inline Status ok_status() { return std::monostate{}; }
+
 /// Shorthand for building an error result: `return fail("cannot open ", path);`
 template <class... Parts>
 Error fail(Parts&&... parts) {

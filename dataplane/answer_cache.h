@@ -1,0 +1,71 @@
+// SPDX-License-Identifier: Apache-2.0
+/// @file answer_cache.h
+/// @brief Hot path: one lcore's answer cache. Set-associative (8 ways a bucket, one bucket per
+/// lookup, tags first so a miss touches one cache line), keyed by the lower-cased name, type,
+/// class and the DO/CD bits; TTL-aware (an expired entry is a miss); bounded in entries and bytes;
+/// a full bucket evicts the entry that expires first. Lookups never allocate; inserts (after an
+/// upstream answer) allocate one record. Single-threaded by design: each lcore owns its own
+/// (docs/architecture.md says why per-lcore beat shared here).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "dataplane/dns_query.h"
+#include "dataplane/dns_reply.h"
+
+namespace dotpin::dataplane {
+
+struct CacheOptions {
+  std::size_t entries = 65536;          ///< rounded up to a power of two (8 per bucket)
+  std::size_t max_bytes = 64u << 20;    ///< records (key + answer + TTL offsets) in all
+  std::size_t max_answer = 4096;        ///< larger answers are not cached
+};
+
+struct CacheStats {
+  std::uint64_t hits = 0, misses = 0, expired = 0, inserts = 0, replaced = 0, evictions = 0, not_stored = 0;
+  std::uint64_t entries = 0, bytes = 0;
+};
+
+class AnswerCache {
+ public:
+  explicit AnswerCache(const CacheOptions& options);
+  ~AnswerCache();
+  AnswerCache(const AnswerCache&) = delete;
+  AnswerCache& operator=(const AnswerCache&) = delete;
+
+  struct Hit {
+    StoredAnswer answer;
+    std::uint32_t age = 0;  ///< seconds since it was stored
+  };
+
+  /// Brings the key's bucket into the CPU cache ahead of lookup() (burst processing).
+  void prefetch(const CacheKey& key) const noexcept;
+  /// A live entry for @p key at time @p now (seconds), or false. The hit's spans stay valid until
+  /// the next insert() or flush().
+  bool lookup(const CacheKey& key, std::uint32_t now, Hit& hit) noexcept;
+  /// Stores @p answer (answer.ttl > 0) under @p key at time @p now. False if it was not kept.
+  bool insert(const CacheKey& key, const PreparedAnswer& answer, std::uint32_t now);
+  /// Drops every entry.
+  void flush();
+
+  [[nodiscard]] const CacheStats& stats() const noexcept { return stats_; }
+  [[nodiscard]] std::size_t capacity() const noexcept { return buckets_.size() * kWays; }
+
+ private:
+  static constexpr unsigned kWays = 8;
+  struct Record;
+  struct alignas(64) Bucket {
+    std::uint32_t tag[kWays] = {};   // 0: empty way
+    Record* rec[kWays] = {};
+  };
+  void drop(Bucket& b, unsigned way) noexcept;
+
+  CacheOptions options_;
+  std::vector<Bucket> buckets_;
+  std::uint64_t mask_ = 0;
+  CacheStats stats_;
+};
+
+}  // namespace dotpin::dataplane

@@ -1,0 +1,56 @@
+// SPDX-License-Identifier: Apache-2.0
+/// @file appliance.h
+/// @brief Slow path: the daemon's assembly. Loads the pins, opens the port, creates one Worker per
+/// EAL worker lcore (each with its own queue pair, wolfSSL context, io_uring and DoT shard) and
+/// launches them; stops them and writes the shutdown summary. EAL must be initialised first.
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/result.h"
+#include "dataplane/config.h"
+#include "dataplane/port.h"
+#include "dataplane/worker.h"
+#include "pinning/pin_store.h"
+#include "tls/memory_tls.h"
+
+namespace dotpin::dataplane {
+
+class Appliance {
+ public:
+  using Log = std::function<void(std::string_view)>;
+  /// Loads pins and the port; nothing runs yet.
+  static Result<std::unique_ptr<Appliance>> create(DaemonConfig config, Log log);
+  ~Appliance();
+
+  /// Launches the workers on their lcores and waits until each has built its state.
+  Status start();
+  /// Asks the workers to stop, waits for their drain, and joins them.
+  void stop();
+
+  /// Counters of every lcore and every upstream, as a table (the shutdown summary).
+  [[nodiscard]] std::string summary() const;
+  [[nodiscard]] const Port& port() const noexcept { return port_; }
+  [[nodiscard]] std::size_t worker_count() const noexcept { return lcores_.size(); }
+
+ private:
+  struct Lcore;
+  Appliance(DaemonConfig config, Log log);
+  static int lcore_main(void* arg);
+
+  DaemonConfig config_;
+  Log log_;
+  PinStore pins_;
+  std::shared_ptr<const PinSnapshot> snapshot_;
+  Port port_;
+  std::vector<std::unique_ptr<Lcore>> lcores_;
+  std::atomic<bool> stop_{false};
+  bool launched_ = false;
+};
+
+}  // namespace dotpin::dataplane

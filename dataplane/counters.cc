@@ -1,0 +1,41 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "dataplane/counters.h"
+
+namespace dotpin::dataplane {
+
+std::string_view to_string(Counter c) {
+  switch (c) {
+    case Counter::kRxPackets: return "rx_packets";
+    case Counter::kTxPackets: return "tx_packets";
+    case Counter::kTxDropped: return "tx_dropped";
+    case Counter::kQueries: return "queries";
+    case Counter::kCacheHits: return "cache_hits";
+    case Counter::kCacheMisses: return "cache_misses";
+    case Counter::kForwarded: return "forwarded";
+    case Counter::kUpstreamAnswers: return "upstream_answers";
+    case Counter::kUpstreamServfails: return "upstream_servfails";
+    case Counter::kUpstreamBadAnswer: return "upstream_bad_answer";
+    case Counter::kInflightFull: return "inflight_full";
+    case Counter::kShardFull: return "shard_full";
+    case Counter::kCacheInserts: return "cache_inserts";
+    case Counter::kTruncated: return "truncated";
+    case Counter::kAclRefused: return "acl_refused";
+    case Counter::kAclDropped: return "acl_dropped";
+    case Counter::kFormErr: return "formerr";
+    case Counter::kNotImp: return "notimp";
+    case Counter::kRefused: return "refused";
+    case Counter::kBadVers: return "badvers";
+    case Counter::kDropShort: return "drop_short";
+    case Counter::kDropResponse: return "drop_response";
+    case Counter::kArpReplies: return "arp_replies";
+    case Counter::kNdReplies: return "nd_replies";
+    case Counter::kEchoReplies: return "echo_replies";
+    case Counter::kMultiSegment: return "multi_segment";
+    case Counter::kNoMbuf: return "no_mbuf";
+    case Counter::kShutdownUnanswered: return "shutdown_unanswered";
+    case Counter::kCount_: break;
+  }
+  return "unknown";
+}
+
+}  // namespace dotpin::dataplane

@@ -1,0 +1,70 @@
+// SPDX-License-Identifier: Apache-2.0
+/// @file counters.h
+/// @brief One worker lcore's counters: an outcome for every packet and a reason for every drop.
+/// Cache-line aligned and written only by their lcore (relaxed load + store: no locked
+/// instruction on the hot path); other threads read them with relaxed loads and sum over lcores.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <string_view>
+
+#include "dataplane/dns_query.h"
+#include "dataplane/packet.h"
+
+namespace dotpin::dataplane {
+
+enum class Counter : std::uint8_t {
+  kRxPackets,
+  kTxPackets,
+  kTxDropped,          ///< the TX queue was full
+  kQueries,            ///< valid queries from allowed clients
+  kCacheHits,
+  kCacheMisses,
+  kForwarded,          ///< misses handed to the DoT shard
+  kUpstreamAnswers,    ///< answers from an upstream sent to a client
+  kUpstreamServfails,  ///< SERVFAIL + EDE because no pinned upstream answered (shard)
+  kUpstreamBadAnswer,  ///< an upstream answer that could not be read: SERVFAIL instead
+  kInflightFull,       ///< miss refused with SERVFAIL: this lcore's in-flight table was full
+  kShardFull,          ///< miss refused with SERVFAIL: the shard had no room
+  kCacheInserts,
+  kTruncated,          ///< answers sent with TC=1 (larger than the client's UDP size)
+  kAclRefused,         ///< clients outside the ACL answered REFUSED
+  kAclDropped,         ///< clients outside the ACL dropped (acl.action = "drop")
+  kFormErr,
+  kNotImp,
+  kRefused,
+  kBadVers,
+  kDropShort,          ///< UDP/53 payload shorter than a DNS header
+  kDropResponse,       ///< a DNS response sent to us
+  kArpReplies,
+  kNdReplies,
+  kEchoReplies,
+  kMultiSegment,       ///< chained mbufs are not parsed
+  kNoMbuf,             ///< an answer from upstream lost: the mempool was empty
+  kShutdownUnanswered, ///< still in flight when the drain deadline passed
+  kCount_
+};
+std::string_view to_string(Counter c);
+
+/// A counter with one writer: the lcore that owns it.
+class OwnedCounter {
+ public:
+  void add(std::uint64_t n = 1) noexcept { v_.store(v_.load(std::memory_order_relaxed) + n, std::memory_order_relaxed); }
+  [[nodiscard]] std::uint64_t get() const noexcept { return v_.load(std::memory_order_relaxed); }
+
+ private:
+  std::atomic<std::uint64_t> v_{0};
+};
+
+struct alignas(64) LcoreCounters {
+  std::array<OwnedCounter, static_cast<std::size_t>(Counter::kCount_)> counters;
+  std::array<OwnedCounter, static_cast<std::size_t>(DropReason::kCount_)> drops;
+  OwnedCounter& operator[](Counter c) noexcept { return counters[static_cast<std::size_t>(c)]; }
+  const OwnedCounter& operator[](Counter c) const noexcept { return counters[static_cast<std::size_t>(c)]; }
+  OwnedCounter& operator[](DropReason r) noexcept { return drops[static_cast<std::size_t>(r)]; }
+  const OwnedCounter& operator[](DropReason r) const noexcept { return drops[static_cast<std::size_t>(r)]; }
+};
+
+}  // namespace dotpin::dataplane

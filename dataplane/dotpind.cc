@@ -1,0 +1,120 @@
+// SPDX-License-Identifier: Apache-2.0
+// dotpind: the appliance. Parses its arguments, reads the config, initialises EAL, assembles the
+// appliance, waits for SIGTERM/SIGINT, and prints the shutdown summary. The per-lcore loop is in
+// worker.cc; nothing here runs per packet.
+#include <rte_eal.h>
+#include <rte_errno.h>
+
+#include <csignal>
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "dataplane/appliance.h"
+#include "dataplane/config.h"
+#include "dotpin_version.h"
+#include "pinning/pin_file.h"
+
+namespace {
+
+volatile std::sig_atomic_t g_signal = 0;
+void on_signal(int sig) { g_signal = sig; }
+
+void log_line(std::string_view line) {
+  std::fprintf(stderr, "dotpind: %.*s\n", static_cast<int>(line.size()), line.data());
+  std::fflush(stderr);
+}
+
+int usage(int status) {
+  std::fprintf(status == 0 ? stdout : stderr,
+               "usage: dotpind --config FILE [--check] [-- EAL-ARGS...]\n"
+               "  --config FILE  the daemon's TOML configuration (docs/config.md)\n"
+               "  --check        validate the config and its pin file, then exit (0 ok, 1 errors)\n"
+               "  EAL-ARGS       appended to [dpdk] eal_args (e.g. --file-prefix, --log-level)\n"
+               "Stops on SIGTERM or SIGINT: queries in flight get up to [daemon] drain_ms to be answered.\n");
+  return status;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string config_path;
+  bool check_only = false;
+  std::vector<std::string> extra_eal;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (a == "--config" && i + 1 < argc) config_path = argv[++i];
+    else if (a == "--check") check_only = true;
+    else if (a == "--help" || a == "-h") return usage(0);
+    else if (a == "--version") {
+      std::printf("dotpind %s\n", DOTPIN_VERSION);
+      return 0;
+    } else if (a == "--") {
+      for (++i; i < argc; ++i) extra_eal.emplace_back(argv[i]);
+    } else {
+      std::fprintf(stderr, "dotpind: unknown argument '%s'\n", a.c_str());
+      return usage(2);
+    }
+  }
+  if (config_path.empty()) return usage(2);
+
+  auto loaded = dotpin::dataplane::load_config(config_path);
+  if (!loaded.config) {
+    for (const auto& d : loaded.errors) std::fprintf(stderr, "%s\n", d.to_string().c_str());
+    std::fprintf(stderr, "dotpind: %s rejected (%zu error%s); nothing started\n", config_path.c_str(),
+                 loaded.errors.size(), loaded.errors.size() == 1 ? "" : "s");
+    return 1;
+  }
+  auto config = std::move(*loaded.config);
+  if (check_only) {
+    const auto pins = dotpin::load_pin_file(config.pin_file);
+    if (!pins.table) {
+      for (const auto& d : pins.errors) std::fprintf(stderr, "%s\n", d.to_string().c_str());
+      return 1;
+    }
+    std::printf("%s: ok (%zu upstream%s pinned)\n", config_path.c_str(), pins.table->upstreams.size(),
+                pins.table->upstreams.size() == 1 ? "" : "s");
+    return 0;
+  }
+
+  std::vector<std::string> eal = {"dotpind"};
+  eal.insert(eal.end(), config.eal_args.begin(), config.eal_args.end());
+  eal.insert(eal.end(), extra_eal.begin(), extra_eal.end());
+  std::vector<char*> eal_argv;
+  for (auto& s : eal) eal_argv.push_back(s.data());
+  if (rte_eal_init(static_cast<int>(eal_argv.size()), eal_argv.data()) < 0) {
+    std::fprintf(stderr, "dotpind: EAL initialisation failed: %s (arguments:", std::strerror(rte_errno));
+    for (const auto& s : eal) std::fprintf(stderr, " %s", s.c_str());
+    std::fprintf(stderr, ")\n");
+    return 1;
+  }
+
+  int status = 0;
+  {
+    auto appliance = dotpin::dataplane::Appliance::create(std::move(config), log_line);
+    if (!appliance) {
+      log_line(appliance.error());
+      rte_eal_cleanup();
+      return 1;
+    }
+    auto& a = **appliance;
+    std::signal(SIGTERM, on_signal);
+    std::signal(SIGINT, on_signal);
+    std::signal(SIGPIPE, SIG_IGN);
+    if (auto started = a.start(); !started) {
+      log_line(started.error());
+      status = 1;
+    } else {
+      log_line("ready: " + std::to_string(a.worker_count()) + " worker lcore(s) on port " + a.port().name +
+               (a.port().rss ? " (RSS)" : ""));
+      while (g_signal == 0) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      log_line(std::string("signal ") + std::to_string(g_signal) + ": stopping");
+    }
+    a.stop();
+    std::fputs(a.summary().c_str(), stderr);
+  }
+  rte_eal_cleanup();
+  return status;
+}

@@ -1,0 +1,70 @@
+// SPDX-License-Identifier: Apache-2.0
+/// @file inflight_table.h
+/// @brief One lcore's queries waiting for an upstream: what is needed to answer each client after
+/// its packet is gone — the reply's headers (addresses already swapped), the parsed query, the
+/// cache key and the client's spelling of the name. Fixed capacity: when it is full, the caller
+/// answers SERVFAIL and counts it; memory never grows with load. Cookies carry a generation so a
+/// stale completion can never answer the wrong client.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "dataplane/dns_query.h"
+#include "dataplane/packet.h"
+
+namespace dotpin::dataplane {
+
+/// Ethernet + 802.1Q + IPv6 + UDP.
+inline constexpr std::size_t kMaxReplyHeader = 14 + 4 + 40 + 8;
+
+struct InflightEntry {
+  std::uint32_t generation = 0;
+  bool live = false;
+  PacketView view;
+  QueryInfo q;
+  CacheKey key;
+  std::uint8_t header[kMaxReplyHeader];
+  std::uint8_t qname[255];
+};
+
+class InflightTable {
+ public:
+  explicit InflightTable(std::size_t capacity) : entries_(capacity) {
+    free_.reserve(capacity);
+    for (std::size_t i = capacity; i > 0; --i) free_.push_back(static_cast<std::uint32_t>(i - 1));
+  }
+
+  /// A free entry's cookie, or false when full.
+  bool acquire(std::uint64_t& cookie) noexcept {
+    if (free_.empty()) return false;
+    const std::uint32_t i = free_.back();
+    free_.pop_back();
+    InflightEntry& e = entries_[i];
+    e.live = true;
+    ++e.generation;
+    cookie = std::uint64_t{e.generation} << 32 | i;
+    return true;
+  }
+  /// The live entry of @p cookie, or nullptr.
+  InflightEntry* find(std::uint64_t cookie) noexcept {
+    const auto i = static_cast<std::uint32_t>(cookie);
+    if (i >= entries_.size()) return nullptr;
+    InflightEntry& e = entries_[i];
+    return e.live && e.generation == static_cast<std::uint32_t>(cookie >> 32) ? &e : nullptr;
+  }
+  void release(std::uint64_t cookie) noexcept {
+    InflightEntry* e = find(cookie);
+    if (e == nullptr) return;
+    e->live = false;
+    free_.push_back(static_cast<std::uint32_t>(cookie));
+  }
+  [[nodiscard]] std::size_t size() const noexcept { return entries_.size() - free_.size(); }
+  [[nodiscard]] std::size_t capacity() const noexcept { return entries_.size(); }
+
+ private:
+  std::vector<InflightEntry> entries_;
+  std::vector<std::uint32_t> free_;
+};
+
+}  // namespace dotpin::dataplane

@@ -1,0 +1,286 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "dataplane/worker.h"
+
+#include <rte_ethdev.h>
+#include <rte_mbuf.h>
+#include <rte_prefetch.h>
+
+#include <cstring>
+
+#include "dataplane/dns_reply.h"
+
+namespace dotpin::dataplane {
+
+namespace {
+// Bytes from a position in the mbuf's data to the end of its buffer: what a reply may use.
+inline std::size_t room_from(const rte_mbuf* m, std::size_t offset) noexcept {
+  const std::size_t room = static_cast<std::size_t>(m->buf_len) - m->data_off;
+  return room > offset ? room - offset : 0;
+}
+}  // namespace
+
+struct Worker::Pending {
+  PacketView view;
+  QueryInfo q;
+  CacheKey key;
+  bool lookup = false;
+};
+
+Worker::Worker(WorkerSetup setup)
+    : setup_(std::move(setup)),
+      cache_(setup_.cache),
+      inflight_(setup_.inflight),
+      start_(Clock::now()),
+      pending_(std::make_unique<Pending[]>(kBurst)) {
+  shard_ = std::make_unique<tls::DotShard>(
+      reactor_, setup_.upstreams, setup_.pin_generation, setup_.shard,
+      [this](std::uint64_t cookie, std::span<const std::uint8_t> response, tls::DotShard::Outcome outcome) {
+        on_complete(cookie, response, outcome);
+      });
+}
+
+Worker::~Worker() {
+  flush();
+  shard_.reset();
+}
+
+void Worker::set_time(Clock::time_point now) noexcept {
+  now_s_ = static_cast<std::uint32_t>(std::chrono::duration_cast<std::chrono::seconds>(now - start_).count());
+}
+
+void Worker::tx(rte_mbuf* m) {
+  tx_[tx_count_++] = m;
+  if (tx_count_ == kTxBuffer) flush();
+}
+
+void Worker::flush() {
+  if (tx_count_ == 0) return;
+  const std::uint16_t sent = rte_eth_tx_burst(setup_.port, setup_.queue, tx_, static_cast<std::uint16_t>(tx_count_));
+  counters_[Counter::kTxPackets].add(sent);
+  if (sent < tx_count_) {
+    counters_[Counter::kTxDropped].add(tx_count_ - sent);
+    rte_pktmbuf_free_bulk(tx_ + sent, tx_count_ - sent);
+  }
+  tx_count_ = 0;
+}
+
+void Worker::reply_in_place(rte_mbuf* m, const PacketView& v, std::uint16_t dns_len) {
+  auto* data = rte_pktmbuf_mtod(m, std::uint8_t*);
+  const std::uint16_t len = finish_udp_reply(data, v, dns_len, setup_.local->mac);
+  m->data_len = len;
+  m->pkt_len = len;
+  tx(m);
+}
+
+void Worker::process_burst(rte_mbuf** pkts, unsigned n, Clock::time_point now) {
+  set_time(now);
+  counters_[Counter::kRxPackets].add(n);
+  for (unsigned i = 0; i < n && i < kPrefetch; ++i) rte_prefetch0(rte_pktmbuf_mtod(pkts[i], void*));
+
+  // Pass 1: classify every frame, answer what needs no cache, parse the queries, prefetch buckets.
+  for (unsigned i = 0; i < n; ++i) {
+    if (i + kPrefetch < n) rte_prefetch0(rte_pktmbuf_mtod(pkts[i + kPrefetch], void*));
+    rte_mbuf* m = pkts[i];
+    Pending& p = pending_[i];
+    p.lookup = false;
+    if (m->nb_segs != 1) {
+      counters_[Counter::kMultiSegment].add();
+      rte_pktmbuf_free(m);
+      continue;
+    }
+    auto* data = rte_pktmbuf_mtod(m, std::uint8_t*);
+    p.view = classify({data, m->data_len}, *setup_.local, setup_.verify_udp_checksum);
+    std::uint16_t len = 0;
+    switch (p.view.kind) {
+      case PacketKind::kDnsQuery: break;
+      case PacketKind::kArpRequest:
+        len = make_arp_reply(data, p.view, setup_.local->mac);
+        counters_[Counter::kArpReplies].add();
+        break;
+      case PacketKind::kNeighborSolicit:
+        len = make_neighbor_advert(data, room_from(m, 0), p.view, setup_.local->mac);
+        counters_[Counter::kNdReplies].add();
+        break;
+      case PacketKind::kIcmpEcho:
+      case PacketKind::kIcmp6Echo:
+        len = make_echo_reply(data, p.view, setup_.local->mac);
+        counters_[Counter::kEchoReplies].add();
+        break;
+      case PacketKind::kDrop:
+        counters_[p.view.drop].add();
+        break;
+    }
+    if (p.view.kind != PacketKind::kDnsQuery) {
+      if (len == 0) {
+        rte_pktmbuf_free(m);
+      } else {
+        m->data_len = len;
+        m->pkt_len = len;
+        tx(m);
+      }
+      continue;
+    }
+
+    std::uint8_t* dns = data + p.view.payload;
+    const QueryVerdict verdict = parse_query({dns, p.view.payload_len}, p.q, p.key);
+    const std::uint8_t* client = data + p.view.l3 + (p.view.ipv6 ? 8 : 12);
+    const bool allowed = p.view.ipv6 ? setup_.acl->allows_ipv6(client) : setup_.acl->allows_ipv4(client);
+    const bool answerable = verdict != QueryVerdict::kDropShort && verdict != QueryVerdict::kDropResponse;
+    if (!allowed) {
+      if (setup_.acl_refuse && answerable) {
+        counters_[Counter::kAclRefused].add();
+        const Ede ede{kEdeProhibited, "dotpin: client not allowed"};
+        reply_in_place(m, p.view, write_error_reply(dns, room_from(m, p.view.payload), p.q, kRcodeRefused, setup_.max_udp, &ede));
+      } else {
+        counters_[Counter::kAclDropped].add();
+        rte_pktmbuf_free(m);
+      }
+      continue;
+    }
+    switch (verdict) {
+      case QueryVerdict::kOk:
+        counters_[Counter::kQueries].add();
+        cache_.prefetch(p.key);
+        p.lookup = true;
+        continue;
+      case QueryVerdict::kDropShort:
+      case QueryVerdict::kDropResponse:
+        counters_[verdict == QueryVerdict::kDropShort ? Counter::kDropShort : Counter::kDropResponse].add();
+        rte_pktmbuf_free(m);
+        continue;
+      case QueryVerdict::kFormErr: counters_[Counter::kFormErr].add(); break;
+      case QueryVerdict::kNotImp: counters_[Counter::kNotImp].add(); break;
+      case QueryVerdict::kRefused: counters_[Counter::kRefused].add(); break;
+      case QueryVerdict::kBadVers: counters_[Counter::kBadVers].add(); break;
+      case QueryVerdict::kCount_: break;
+    }
+    reply_in_place(m, p.view, write_error_reply(dns, room_from(m, p.view.payload), p.q, rcode_for(verdict), setup_.max_udp));
+  }
+
+  // Pass 2: cache lookups (buckets prefetched above); hits are answered in place, misses dispatched.
+  for (unsigned i = 0; i < n; ++i) {
+    Pending& p = pending_[i];
+    if (!p.lookup) continue;
+    rte_mbuf* m = pkts[i];
+    AnswerCache::Hit hit;
+    if (!cache_.lookup(p.key, now_s_, hit)) {
+      counters_[Counter::kCacheMisses].add();
+      handle_miss(m, p, now);
+      continue;
+    }
+    counters_[Counter::kCacheHits].add();
+    std::uint8_t* dns = rte_pktmbuf_mtod(m, std::uint8_t*) + p.view.payload;
+    const std::uint16_t len =
+        write_answer(dns, room_from(m, p.view.payload), hit.answer, hit.age, p.q, dns + 12, setup_.max_udp);
+    if (len == 0) {
+      rte_pktmbuf_free(m);
+      continue;
+    }
+    if (dns[2] & 0x02) counters_[Counter::kTruncated].add();
+    reply_in_place(m, p.view, len);
+  }
+}
+
+void Worker::handle_miss(rte_mbuf* m, Pending& p, Clock::time_point now) {
+  auto* data = rte_pktmbuf_mtod(m, std::uint8_t*);
+  std::uint8_t* dns = data + p.view.payload;
+  std::uint64_t cookie = 0;
+  Ede ede{kEdeOther, "dotpin: too many queries in flight"};
+  if (inflight_.acquire(cookie)) {
+    // Everything needed to answer later, before submit(): the shard may complete within it.
+    InflightEntry& e = *inflight_.find(cookie);
+    e.view = p.view;
+    e.q = p.q;
+    std::memcpy(&e.key, &p.key, sizeof e.key);
+    std::memcpy(e.header, data, p.view.payload);
+    swap_udp_addresses(e.header, e.view, setup_.local->mac);
+    std::memcpy(e.qname, dns + 12, p.q.qname_len);
+    if (shard_->submit(cookie, {dns, p.view.payload_len}, now)) {
+      counters_[Counter::kForwarded].add();
+      rte_pktmbuf_free(m);  // the shard keeps its own copy of the query
+      return;
+    }
+    inflight_.release(cookie);
+    counters_[Counter::kShardFull].add();
+    ede.text = "dotpin: upstream queue full";
+  } else {
+    counters_[Counter::kInflightFull].add();
+  }
+  reply_in_place(m, p.view, write_error_reply(dns, room_from(m, p.view.payload), p.q, kRcodeServFail, setup_.max_udp, &ede));
+}
+
+void Worker::on_complete(std::uint64_t cookie, std::span<const std::uint8_t> response,
+                         tls::DotShard::Outcome outcome) {
+  InflightEntry* e = inflight_.find(cookie);
+  if (e == nullptr) return;
+  rte_mbuf* m = rte_pktmbuf_alloc(setup_.pool);
+  if (m == nullptr) {
+    counters_[Counter::kNoMbuf].add();
+    inflight_.release(cookie);
+    return;
+  }
+  auto* data = rte_pktmbuf_mtod(m, std::uint8_t*);
+  std::memcpy(data, e->header, e->view.payload);
+  std::uint8_t* dns = data + e->view.payload;
+  const std::size_t room = room_from(m, e->view.payload);
+  std::uint16_t len = 0;
+  if (outcome == tls::DotShard::Outcome::kAnswer && prepare_answer(response, setup_.limits, prepared_)) {
+    if (prepared_.ttl > 0 && cache_.insert(e->key, prepared_, now_s_)) counters_[Counter::kCacheInserts].add();
+    len = write_answer(dns, room, {prepared_.message, prepared_.ttl_offsets}, 0, e->q, e->qname, setup_.max_udp);
+    if (len != 0) {
+      counters_[Counter::kUpstreamAnswers].add();
+      if (dns[2] & 0x02) counters_[Counter::kTruncated].add();
+    }
+  } else if (outcome == tls::DotShard::Outcome::kServfail && response.size() <= room && response.size() <= 512) {
+    // The shard's SERVFAIL already carries the Extended DNS Error saying why.
+    std::memcpy(dns, response.data(), response.size());
+    len = static_cast<std::uint16_t>(response.size());
+    counters_[Counter::kUpstreamServfails].add();
+  }
+  if (len == 0) {
+    if (outcome == tls::DotShard::Outcome::kAnswer) counters_[Counter::kUpstreamBadAnswer].add();
+    else counters_[Counter::kUpstreamServfails].add();
+    const Ede ede{kEdeNetworkError, "dotpin: unreadable answer from upstream"};
+    if (write_question(dns, room, e->q, e->qname)) {
+      QueryInfo q = e->q;
+      q.question_end = static_cast<std::uint16_t>(12 + q.qname_len + 4);
+      len = write_error_reply(dns, room, q, kRcodeServFail, setup_.max_udp, &ede);
+    }
+  }
+  const PacketView view = e->view;
+  inflight_.release(cookie);
+  if (len == 0) {
+    rte_pktmbuf_free(m);
+    return;
+  }
+  const std::uint16_t frame = finish_udp_template(data, view, len);
+  m->data_len = frame;
+  m->pkt_len = frame;
+  tx(m);
+}
+
+void Worker::poll_and_flush(Clock::time_point now) {
+  shard_->poll(now);
+  flush();
+}
+
+unsigned Worker::run_once(Clock::time_point now) {
+  rte_mbuf* pkts[kBurst];
+  const std::uint16_t n = rte_eth_rx_burst(setup_.port, setup_.queue, pkts, kBurst);
+  if (n > 0) process_burst(pkts, n, now);
+  else set_time(now);
+  poll_and_flush(now);
+  return n;
+}
+
+void Worker::run(const std::atomic<bool>& stop, std::chrono::milliseconds drain) {
+  while (!stop.load(std::memory_order_relaxed)) run_once(Clock::now());
+  const auto deadline = Clock::now() + drain;
+  while (inflight_.size() > 0 && Clock::now() < deadline) {
+    shard_->poll(Clock::now(), std::chrono::milliseconds(1));
+    flush();
+  }
+  counters_[Counter::kShutdownUnanswered].add(inflight_.size());
+}
+
+}  // namespace dotpin::dataplane

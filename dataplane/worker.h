@@ -1,0 +1,97 @@
+// SPDX-License-Identifier: Apache-2.0
+/// @file worker.h
+/// @brief One worker lcore: its RX/TX queue pair, answer cache, in-flight table, io_uring and DoT
+/// shard, and its counters — shared with no other lcore. The loop has one shape (DPDK l3fwd's):
+/// rx_burst, prefetch, classify and parse the whole burst, look every query up, reply in place or
+/// hand misses to the shard, poll the shard's io_uring (its answers join the TX buffer), one TX
+/// flush. The hot path counts and frees; it never throws, blocks or aborts.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "dataplane/acl.h"
+#include "dataplane/answer_cache.h"
+#include "dataplane/counters.h"
+#include "dataplane/inflight_table.h"
+#include "dataplane/packet.h"
+#include "tls/shard.h"
+
+struct rte_mbuf;
+struct rte_mempool;
+
+namespace dotpin::dataplane {
+
+/// Everything a worker needs; the pointers must outlive it.
+struct WorkerSetup {
+  std::uint16_t port = 0;
+  std::uint16_t queue = 0;
+  rte_mempool* pool = nullptr;            ///< for replies to answers that arrive from upstream
+  const LocalAddresses* local = nullptr;
+  const Acl* acl = nullptr;
+  bool acl_refuse = true;                 ///< REFUSED to clients outside the ACL (false: drop)
+  bool verify_udp_checksum = true;
+  std::uint16_t max_udp = 1232;           ///< our UDP payload limit (DNS flag day 2020)
+  CacheOptions cache;
+  CacheLimits limits;
+  std::size_t inflight = 4096;
+  tls::ShardOptions shard;
+  std::vector<tls::ShardUpstream> upstreams;
+  std::uint64_t pin_generation = 1;
+};
+
+class Worker {
+ public:
+  using Clock = tls::DotShard::Clock;
+  static constexpr unsigned kBurst = 32;      ///< packets per rx_burst
+  static constexpr unsigned kPrefetch = 4;    ///< packets prefetched ahead of the one parsed
+  static constexpr unsigned kTxBuffer = 64;   ///< replies buffered before a tx_burst
+
+  explicit Worker(WorkerSetup setup);
+  ~Worker();
+  Worker(const Worker&) = delete;
+  Worker& operator=(const Worker&) = delete;
+
+  /// One loop pass; returns the number of packets received.
+  unsigned run_once(Clock::time_point now);
+  /// Loops until @p stop, then stops reading and gives queries in flight up to @p drain to be
+  /// answered; what is left is counted as kShutdownUnanswered.
+  void run(const std::atomic<bool>& stop, std::chrono::milliseconds drain);
+
+  /// Processes @p n received packets (run_once's middle; the pipeline benchmark drives it too).
+  void process_burst(rte_mbuf** pkts, unsigned n, Clock::time_point now);
+  /// Polls the shard and sends every buffered reply.
+  void poll_and_flush(Clock::time_point now);
+
+  [[nodiscard]] const LcoreCounters& counters() const noexcept { return counters_; }
+  [[nodiscard]] const AnswerCache& cache() const noexcept { return cache_; }
+  [[nodiscard]] const tls::DotShard& shard() const noexcept { return *shard_; }
+  [[nodiscard]] std::size_t inflight() const noexcept { return inflight_.size(); }
+
+ private:
+  struct Pending;
+  void set_time(Clock::time_point now) noexcept;
+  void handle_miss(rte_mbuf* m, Pending& p, Clock::time_point now);
+  void on_complete(std::uint64_t cookie, std::span<const std::uint8_t> response, tls::DotShard::Outcome outcome);
+  void reply_in_place(rte_mbuf* m, const PacketView& v, std::uint16_t dns_len);
+  void tx(rte_mbuf* m);
+  void flush();
+
+  WorkerSetup setup_;
+  LcoreCounters counters_;
+  AnswerCache cache_;
+  InflightTable inflight_;
+  tls::UringReactor reactor_;
+  std::unique_ptr<tls::DotShard> shard_;
+  PreparedAnswer prepared_;  // reused: answers from upstream are prepared here
+  Clock::time_point start_;
+  std::uint32_t now_s_ = 0;
+  unsigned tx_count_ = 0;
+  rte_mbuf* tx_[kTxBuffer];
+  std::unique_ptr<Pending[]> pending_;  // per packet of the burst being processed
+};
+
+}  // namespace dotpin::dataplane
