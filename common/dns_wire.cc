@@ -315,8 +315,20 @@ Result<std::string> format_message(std::span<const std::uint8_t> msg) {
           const std::uint16_t code = o.u16(), olen = o.u16();
           o.skip(olen);
           if (!o.ok() || o.pos() > start + len) return fail("malformed EDNS option");
-          edns += code == kOptionPadding ? ";; PADDING: " + std::to_string(olen) + " B\n"
-                                         : ";; OPTION " + std::to_string(code) + ": " + std::to_string(olen) + " B\n";
+          if (code == kOptionPadding) {
+            edns += ";; PADDING: " + std::to_string(olen) + " B\n";
+          } else if (code == kOptionEde && olen >= 2) {
+            // RFC 8914: info code, then UTF-8 text (shown with non-printables escaped).
+            const std::size_t at = o.pos() - olen;
+            edns += ";; EDE: " + std::to_string(msg[at] << 8 | msg[at + 1]) + " (";
+            for (std::size_t k = at + 2; k < o.pos(); ++k) {
+              const char c = static_cast<char>(msg[k]);
+              edns += (c >= 0x20 && c < 0x7f) ? std::string(1, c) : "\\" + std::to_string(msg[k]);
+            }
+            edns += ")\n";
+          } else {
+            edns += ";; OPTION " + std::to_string(code) + ": " + std::to_string(olen) + " B\n";
+          }
         }
         continue;
       }

@@ -20,6 +20,7 @@ inline constexpr std::uint16_t kTypeA = 1, kTypeNs = 2, kTypeCname = 5, kTypeSoa
                                kTypeDs = 43, kTypeDnskey = 48, kTypeTlsa = 52, kTypeAny = 255;
 inline constexpr std::uint16_t kClassIn = 1;
 inline constexpr std::uint16_t kOptionPadding = 12;  ///< RFC 7830
+inline constexpr std::uint16_t kOptionEde = 15;      ///< RFC 8914 Extended DNS Errors
 inline constexpr std::size_t kPaddingBlock = 128;    ///< RFC 8467 §4.1 for queries
 
 std::optional<std::uint16_t> type_from_string(std::string_view text);

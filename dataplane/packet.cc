@@ -132,14 +132,17 @@ PacketView classify_ipv6(std::span<const std::uint8_t> f, PacketView v, const Lo
     v.kind = PacketKind::kIcmp6Echo;
     return v;
   }
-  // RFC 4861 §7.1.1: hop limit 255, code 0, at least 24 bytes, target not multicast, for us.
-  if (icmp[0] == kIcmp6NeighborSolicit && icmp[1] == 0 && ip[7] == 255 && payload_len >= 24 &&
-      (ours || solicited_node_multicast(ip + 24)) && local.has_ipv6(icmp + 8) &&
-      l4_checksum(ip, true, kProtoIcmp6, icmp, payload_len) == 0) {
-    v.kind = PacketKind::kNeighborSolicit;
-    return v;
+  if (icmp[0] == kIcmp6NeighborSolicit && payload_len >= 24) {
+    if (!local.has_ipv6(icmp + 8)) return dropped(DropReason::kNotForUs);  // someone else's address
+    // RFC 4861 §7.1.1: hop limit 255, code 0, to us or our solicited-node group, checksum right.
+    if (icmp[1] == 0 && ip[7] == 255 && (ours || solicited_node_multicast(ip + 24)) &&
+        l4_checksum(ip, true, kProtoIcmp6, icmp, payload_len) == 0) {
+      v.kind = PacketKind::kNeighborSolicit;
+      return v;
+    }
+    return dropped(DropReason::kIcmpOther);
   }
-  return dropped(ours || solicited_node_multicast(ip + 24) ? DropReason::kIcmpOther : DropReason::kNotForUs);
+  return dropped(ours ? DropReason::kIcmpOther : DropReason::kNotForUs);
 }
 
 }  // namespace

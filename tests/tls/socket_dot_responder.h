@@ -68,6 +68,8 @@ class SocketDotResponder {
   [[nodiscard]] std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
   std::atomic<int> delay_ms{0};
   std::atomic<bool> silent{false};
+  /// Non-zero: answer with one A record (198.18.0.10) of this TTL instead of an empty answer.
+  std::atomic<std::uint32_t> answer_ttl{0};
   std::atomic<long> queries{0};
   std::atomic<long> connections{0};
 
@@ -115,6 +117,18 @@ class SocketDotResponder {
           if (silent) continue;
           std::vector<std::uint8_t> a(m.begin(), m.end());
           a[2] |= 0x80;
+          if (const std::uint32_t ttl = answer_ttl.load(); ttl != 0 && a.size() > 12) {
+            std::size_t q = 12;
+            while (q < a.size() && a[q] != 0) q += a[q] + 1u;
+            q += 5;
+            const std::uint8_t rr[] = {0xc0, 0x0c, 0, 1, 0, 1, static_cast<std::uint8_t>(ttl >> 24),
+                                       static_cast<std::uint8_t>(ttl >> 16), static_cast<std::uint8_t>(ttl >> 8),
+                                       static_cast<std::uint8_t>(ttl), 0, 4, 198, 18, 0, 10};
+            if (q <= a.size()) {
+              a.insert(a.begin() + static_cast<std::ptrdiff_t>(q), std::begin(rr), std::end(rr));
+              a[7] = 1;
+            }
+          }
           tls::append_framed(out, a);
         }
         if (const int d = delay_ms.load(); d > 0) std::this_thread::sleep_for(std::chrono::milliseconds(d));

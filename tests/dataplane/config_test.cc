@@ -1,0 +1,112 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "dataplane/config.h"
+
+#include <gtest/gtest.h>
+
+namespace dotpin::dataplane {
+namespace {
+
+constexpr const char* kGood = R"(
+[dpdk]
+eal_args = ["-l", "0-1", "--no-huge"]
+
+[port]
+device = "net_tap0"
+ipv4 = ["198.18.0.1"]
+ipv6 = ["2001:2::1"]
+max_udp_payload = 1400
+
+[acl]
+allow = ["198.18.0.0/15", "2001:2::/48"]
+action = "drop"
+
+[cache]
+entries = 1000
+max_ttl = 600
+
+[upstreams]
+pin_file = "pins.toml"
+policy = "lowest-latency"
+query_timeout_ms = 1500
+)";
+
+std::string errors_of(const ConfigResult& r) {
+  std::string s;
+  for (const auto& d : r.errors) s += d.to_string() + "\n";
+  return s;
+}
+
+TEST(Config, Good) {
+  const auto r = parse_config(kGood, "/etc/dotpin/dotpind.toml");
+  ASSERT_TRUE(r.config) << errors_of(r);
+  const DaemonConfig& c = *r.config;
+  EXPECT_EQ(c.eal_args.size(), 3u);
+  EXPECT_EQ(c.device, "net_tap0");
+  EXPECT_EQ(c.local.ipv4.size(), 1u);
+  EXPECT_EQ(c.local.ipv6.size(), 1u);
+  EXPECT_EQ(c.max_udp, 1400);
+  EXPECT_FALSE(c.acl_refuse);
+  EXPECT_EQ(c.acl.size(), 2u);
+  EXPECT_EQ(c.cache.entries, 1000u);
+  EXPECT_EQ(c.limits.max_ttl, 600u);
+  EXPECT_EQ(c.pin_file, "/etc/dotpin/pins.toml");  // relative to the config file
+  EXPECT_EQ(c.shard.policy, tls::ShardOptions::Policy::kLowestLatency);
+  EXPECT_EQ(c.shard.query_timeout.count(), 1500);
+}
+
+TEST(Config, EveryErrorWithItsLine) {
+  const auto r = parse_config(R"([port]
+device = "net_tap0"
+ipv4 = ["198.18.0.300"]
+colour = "blue"
+
+[acl]
+allow = ["198.18.0.1/15"]
+
+[cache]
+entries = -4
+
+[upstreams]
+policy = "random"
+)", "bad.toml");
+  ASSERT_FALSE(r.config);
+  const std::string e = errors_of(r);
+  EXPECT_NE(e.find("bad.toml:3:"), std::string::npos) << e;  // bad address
+  EXPECT_NE(e.find("bad.toml:4:1: error: unknown key 'colour' in [port]"), std::string::npos) << e;
+  EXPECT_NE(e.find("bad.toml:7:"), std::string::npos) << e;  // host bits
+  EXPECT_NE(e.find("bad.toml:10:"), std::string::npos) << e;  // entries
+  EXPECT_NE(e.find("pin_file"), std::string::npos) << e;
+  EXPECT_NE(e.find("bad.toml:13:"), std::string::npos) << e;  // policy
+}
+
+TEST(Config, NeverAnOpenResolverByDefault) {
+  const auto r = parse_config(R"([port]
+device = "x"
+ipv4 = ["198.18.0.1"]
+[upstreams]
+pin_file = "p.toml"
+)", "c.toml");
+  ASSERT_FALSE(r.config);
+  EXPECT_NE(errors_of(r).find("open resolver"), std::string::npos) << errors_of(r);
+}
+
+TEST(Config, SyntaxErrorIsLocated) {
+  const auto r = parse_config("[port\ndevice = 1\n", "s.toml");
+  ASSERT_FALSE(r.config);
+  EXPECT_NE(errors_of(r).find("s.toml:1:"), std::string::npos) << errors_of(r);
+}
+
+TEST(Config, UnknownSection) {
+  const auto r = parse_config(std::string(kGood) + "\n[extra]\nx = 1\n", "c.toml");
+  ASSERT_FALSE(r.config);
+  EXPECT_NE(errors_of(r).find("unknown section 'extra'"), std::string::npos) << errors_of(r);
+}
+
+TEST(Config, MissingFile) {
+  const auto r = load_config("/nonexistent/dotpind.toml");
+  ASSERT_FALSE(r.config);
+  EXPECT_NE(errors_of(r).find("cannot read"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace dotpin::dataplane

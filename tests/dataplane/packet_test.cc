@@ -1,0 +1,205 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "dataplane/packet.h"
+
+#include <gtest/gtest.h>
+
+#include "tests/dataplane/frames.h"
+
+namespace dotpin::dataplane {
+namespace {
+
+using test::FrameSpec;
+using test::udp_frame;
+
+const LocalAddresses kLocal = test::local_addresses();
+
+PacketView classify_frame(const std::vector<std::uint8_t>& f, bool verify = true) {
+  return classify(f, kLocal, verify);
+}
+
+TEST(Packet, Ipv4DnsQuery) {
+  const auto q = test::query("www.dotpin.test");
+  const auto f = udp_frame(q);
+  const PacketView v = classify_frame(f);
+  ASSERT_EQ(v.kind, PacketKind::kDnsQuery) << to_string(v.drop);
+  EXPECT_FALSE(v.ipv6);
+  EXPECT_EQ(v.l3, 14);
+  EXPECT_EQ(v.payload, 14 + 20 + 8);
+  EXPECT_EQ(v.payload_len, q.size());
+}
+
+TEST(Packet, Ipv6AndVlan) {
+  const auto q = test::query("www.dotpin.test");
+  PacketView v = classify_frame(udp_frame(q, FrameSpec{.ipv6 = true}));
+  ASSERT_EQ(v.kind, PacketKind::kDnsQuery) << to_string(v.drop);
+  EXPECT_TRUE(v.ipv6);
+  EXPECT_EQ(v.payload, 14 + 40 + 8);
+  v = classify_frame(udp_frame(q, FrameSpec{.ipv6 = true, .vlan = true}));
+  ASSERT_EQ(v.kind, PacketKind::kDnsQuery) << to_string(v.drop);
+  EXPECT_EQ(v.l3, 18);
+}
+
+TEST(Packet, EthernetPaddingIsIgnored) {
+  auto f = udp_frame(test::query("a."));
+  f.resize(f.size() + 10, 0);  // trailer after the IP datagram
+  const PacketView v = classify_frame(f);
+  ASSERT_EQ(v.kind, PacketKind::kDnsQuery);
+  EXPECT_EQ(v.payload_len, test::query("a.").size());
+}
+
+TEST(Packet, DropReasons) {
+  const auto q = test::query("www.dotpin.test");
+  EXPECT_EQ(classify_frame(udp_frame(q, FrameSpec{.dst = "198.18.0.9"})).drop, DropReason::kNotForUs);
+  EXPECT_EQ(classify_frame(udp_frame(q, FrameSpec{.dport = 5353})).drop, DropReason::kUdpPort);
+  auto f = udp_frame(q);
+  f[0] = 0x02;
+  f[5] = 0x77;  // another unicast MAC
+  EXPECT_EQ(classify_frame(f).drop, DropReason::kNotForUs);
+
+  f = udp_frame(q);
+  f[f.size() - 1] ^= 0x01;  // payload changed after the checksum
+  EXPECT_EQ(classify_frame(f).drop, DropReason::kUdpChecksum);
+  EXPECT_EQ(classify_frame(f, false).kind, PacketKind::kDnsQuery);
+  EXPECT_EQ(classify_frame(udp_frame(q, FrameSpec{.udp_checksum = false})).kind, PacketKind::kDnsQuery);  // v4: none
+  EXPECT_EQ(classify_frame(udp_frame(q, FrameSpec{.ipv6 = true, .udp_checksum = false})).drop, DropReason::kUdpChecksum);
+
+  f = udp_frame(q);
+  f[14 + 10] ^= 0xff;  // IPv4 header checksum
+  EXPECT_EQ(classify_frame(f).drop, DropReason::kIpHeader);
+  f = udp_frame(q);
+  f[14] = 0x46;  // IHL 6
+  EXPECT_EQ(classify_frame(f).drop, DropReason::kIpv4Options);
+  f = udp_frame(q);
+  f[14 + 6] = 0x20;  // MF
+  EXPECT_EQ(classify_frame(f).drop, DropReason::kIpHeader);  // checksum now wrong first
+  f = udp_frame(q);
+  f[14 + 2] = 0x7f;  // total length beyond the frame
+  EXPECT_EQ(classify_frame(f).drop, DropReason::kIpHeader);
+
+  f = udp_frame(q, FrameSpec{.ipv6 = true});
+  f[14 + 6] = 0;  // hop-by-hop
+  EXPECT_EQ(classify_frame(f).drop, DropReason::kIpv6ExtHeader);
+  f[14 + 6] = 44;
+  EXPECT_EQ(classify_frame(f).drop, DropReason::kFragment);
+  f[14 + 6] = 6;  // TCP
+  EXPECT_EQ(classify_frame(f).drop, DropReason::kIpProtocol);
+
+  f = udp_frame(q, FrameSpec{.vlan = true});
+  f[16] = 0x81;  // a second tag
+  f[17] = 0x00;
+  EXPECT_EQ(classify_frame(f).drop, DropReason::kVlanStacked);
+  f = udp_frame(q);
+  f[12] = 0x88;
+  f[13] = 0xcc;  // LLDP
+  EXPECT_EQ(classify_frame(f).drop, DropReason::kEtherType);
+}
+
+TEST(Packet, FragmentDropped) {
+  auto f = udp_frame(test::query("a."));
+  f[14 + 6] = 0x20;
+  f[14 + 10] = f[14 + 11] = 0;
+  const std::uint16_t c = checksum_fold(checksum_add(0, &f[14], 20));
+  std::memcpy(&f[14 + 10], &c, 2);
+  EXPECT_EQ(classify_frame(f).drop, DropReason::kFragment);
+}
+
+TEST(Packet, EveryTruncationIsDroppedSafely) {
+  for (const bool ipv6 : {false, true}) {
+    const auto f = udp_frame(test::query("www.dotpin.test"), FrameSpec{.ipv6 = ipv6, .vlan = true});
+    for (std::size_t n = 0; n < f.size(); ++n) {
+      const std::vector<std::uint8_t> cut(f.begin(), f.begin() + static_cast<long>(n));
+      EXPECT_EQ(classify_frame(cut).kind, PacketKind::kDrop) << "length " << n;
+    }
+  }
+}
+
+TEST(Packet, UdpReplyTurnsAroundWithChecksums) {
+  for (const bool ipv6 : {false, true}) {
+    for (const bool vlan : {false, true}) {
+      auto f = udp_frame(test::query("www.dotpin.test"), FrameSpec{.ipv6 = ipv6, .vlan = vlan});
+      const PacketView v = classify_frame(f);
+      ASSERT_EQ(v.kind, PacketKind::kDnsQuery);
+      f.resize(f.size() + 100);
+      f[v.payload + 2] |= 0x80;
+      const std::uint16_t len = finish_udp_reply(f.data(), v, static_cast<std::uint16_t>(v.payload_len + 100), kLocal.mac);
+      f.resize(len);
+      EXPECT_TRUE(std::equal(test::kClientMac.begin(), test::kClientMac.end(), f.begin()));
+      EXPECT_TRUE(std::equal(kLocal.mac.begin(), kLocal.mac.end(), f.begin() + 6));
+      EXPECT_EQ(f[v.l4] << 8 | f[v.l4 + 1], 53);              // source port
+      EXPECT_EQ(f[v.l4 + 2] << 8 | f[v.l4 + 3], 40000);        // destination port
+      EXPECT_TRUE(test::udp_checksums_ok(f, v.l3, ipv6)) << "ipv6=" << ipv6 << " vlan=" << vlan;
+      if (vlan) {
+        EXPECT_EQ(f[12], 0x81);
+      }
+    }
+  }
+}
+
+TEST(Packet, ArpRequestForUsIsAnswered) {
+  auto f = test::arp_request("198.18.0.1");
+  const PacketView v = classify_frame(f);
+  ASSERT_EQ(v.kind, PacketKind::kArpRequest);
+  ASSERT_EQ(make_arp_reply(f.data(), v, kLocal.mac), 42);
+  EXPECT_EQ(f[21], 2);  // reply
+  EXPECT_TRUE(std::equal(kLocal.mac.begin(), kLocal.mac.end(), f.begin() + 22));                 // sender MAC
+  EXPECT_EQ(std::vector<std::uint8_t>(f.begin() + 28, f.begin() + 32), (std::vector<std::uint8_t>{198, 18, 0, 1}));
+  EXPECT_TRUE(std::equal(test::kClientMac.begin(), test::kClientMac.end(), f.begin() + 32));     // target MAC
+  EXPECT_EQ(std::vector<std::uint8_t>(f.begin() + 38, f.begin() + 42), (std::vector<std::uint8_t>{198, 18, 0, 2}));
+  EXPECT_EQ(classify_frame(test::arp_request("198.18.0.7")).drop, DropReason::kArpOther);
+}
+
+TEST(Packet, NeighborSolicitationIsAnswered) {
+  auto f = test::neighbor_solicit("2001:2::1");
+  const PacketView v = classify_frame(f);
+  ASSERT_EQ(v.kind, PacketKind::kNeighborSolicit) << to_string(v.drop);
+  const std::uint16_t len = make_neighbor_advert(f.data(), f.size(), v, kLocal.mac);
+  ASSERT_EQ(len, 14 + 40 + 32);
+  EXPECT_EQ(f[v.l4], 136);
+  EXPECT_EQ(f[v.l4 + 4], 0x60);  // solicited + override
+  EXPECT_EQ(f[v.l3 + 7], 255);
+  const auto ours = test::v6("2001:2::1"), client = test::v6("2001:2::2");
+  EXPECT_TRUE(std::equal(ours.begin(), ours.end(), f.begin() + v.l3 + 8));
+  EXPECT_TRUE(std::equal(client.begin(), client.end(), f.begin() + v.l3 + 24));
+  EXPECT_TRUE(std::equal(kLocal.mac.begin(), kLocal.mac.end(), f.begin() + v.l4 + 26));
+  std::vector<std::uint8_t> ph(f.begin() + v.l3 + 8, f.begin() + v.l3 + 40);
+  ph.insert(ph.end(), {0, 0, 0, 32, 0, 0, 0, 58});
+  EXPECT_EQ(checksum_fold(checksum_add(checksum_add(0, ph.data(), ph.size()), &f[v.l4], 32)), 0);
+
+  EXPECT_EQ(classify_frame(test::neighbor_solicit("2001:2::9")).drop, DropReason::kNotForUs);
+  EXPECT_EQ(classify_frame(test::neighbor_solicit("2001:2::1", 64)).drop, DropReason::kIcmpOther);  // RFC 4861: 255
+}
+
+TEST(Packet, EchoRequestIsAnswered) {
+  // ICMP echo with a 4-byte body, built on the UDP frame's IPv4 header.
+  auto f = udp_frame({1, 2, 3, 4});
+  f[14 + 9] = 1;
+  f[14 + 10] = f[14 + 11] = 0;
+  const std::uint16_t ipc = checksum_fold(checksum_add(0, &f[14], 20));
+  std::memcpy(&f[14 + 10], &ipc, 2);
+  f[34] = 8;
+  f[35] = 0;
+  f[36] = f[37] = 0;
+  const std::uint16_t c = checksum_fold(checksum_add(0, &f[34], 12));
+  std::memcpy(&f[36], &c, 2);
+  const PacketView v = classify_frame(f);
+  ASSERT_EQ(v.kind, PacketKind::kIcmpEcho) << to_string(v.drop);
+  make_echo_reply(f.data(), v, kLocal.mac);
+  EXPECT_EQ(f[34], 0);
+  EXPECT_EQ(checksum_fold(checksum_add(0, &f[34], 12)), 0);
+  EXPECT_EQ(checksum_fold(checksum_add(0, &f[14], 20)), 0);
+  EXPECT_EQ(f[14 + 12], 198);
+  EXPECT_EQ(f[14 + 15], 1);  // source is us now
+}
+
+TEST(Packet, ChecksumMatchesRfc1071Example) {
+  // RFC 1071 §3: the bytes 00 01 f2 03 f4 f5 f6 f7 sum to ddf2 (before complement).
+  const std::uint8_t data[] = {0x00, 0x01, 0xf2, 0x03, 0xf4, 0xf5, 0xf6, 0xf7};
+  const std::uint16_t c = checksum_fold(checksum_add(0, data, sizeof data));
+  std::uint8_t bytes[2];
+  std::memcpy(bytes, &c, 2);
+  EXPECT_EQ(bytes[0], static_cast<std::uint8_t>(~0xdd));
+  EXPECT_EQ(bytes[1], static_cast<std::uint8_t>(~0xf2));
+}
+
+}  // namespace
+}  // namespace dotpin::dataplane
