@@ -10,6 +10,7 @@
 #include <rte_mbuf.h>
 #include <rte_ring.h>
 
+#include <filesystem>
 #include <random>
 #include <set>
 #include <unistd.h>
@@ -51,7 +52,11 @@ class Eal : public ::testing::Environment {
     for (auto& a : args) argv.push_back(a.data());
     ASSERT_GE(rte_eal_init(static_cast<int>(argv.size()), argv.data()), 0) << "EAL init failed";
   }
-  void TearDown() override { rte_eal_cleanup(); }
+  void TearDown() override {
+    rte_eal_cleanup();
+    // EAL leaves its runtime directory behind; it is ours to remove.
+    std::filesystem::remove_all("/var/run/dpdk/dotpin-ring-" + std::to_string(::getpid()));
+  }
 };
 const auto* const g_eal = ::testing::AddGlobalTestEnvironment(new Eal);
 

@@ -138,3 +138,143 @@ class GenuineAndImpostor(unittest.TestCase):
     def tearDownClass(cls):
         cls.genuine.cleanup()
         cls.impostor.cleanup()
+
+
+# ---- the appliance in its own little network --------------------------------------------------
+
+DOTPIND = os.environ.get("DOTPIND", "dotpind")
+APPLIANCE_V4, CLIENT_V4, OUTSIDER_V4 = "198.18.0.1", "198.18.0.2", "198.18.1.2"
+APPLIANCE_V6, CLIENT_V6 = "2001:2::1", "2001:2::2"
+_CLONE_NEWNET = 0x40000000
+
+
+def _setns(fd):
+    import ctypes
+    libc = ctypes.CDLL("libc.so.6", use_errno=True)
+    if libc.setns(fd, _CLONE_NEWNET) != 0:
+        raise OSError(ctypes.get_errno(), "setns failed")
+
+
+class Netns:
+    """A network namespace that this process enters (so every server and client it starts runs in
+    it, on its own loopback) and leaves and deletes at the end. Only 198.18.0.0/15 and 2001:2::/48
+    (the benchmarking ranges) are used on its links."""
+
+    def __init__(self, tag):
+        self.name = f"dotpin-{tag}-{os.getpid()}"
+        subprocess.run(["ip", "netns", "delete", self.name], capture_output=True)
+        subprocess.run(["ip", "netns", "add", self.name], check=True)
+        self._home = os.open("/proc/self/ns/net", os.O_RDONLY)
+        fd = os.open(f"/var/run/netns/{self.name}", os.O_RDONLY)
+        try:
+            _setns(fd)
+        finally:
+            os.close(fd)
+        subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
+
+    def close(self):
+        if self._home is not None:
+            _setns(self._home)
+            os.close(self._home)
+            self._home = None
+            subprocess.run(["ip", "netns", "delete", self.name], capture_output=True)
+
+
+def write_pin_file(path, upstreams):
+    """upstreams: (name, UnboundDot, [pin stems]) tuples."""
+    with open(path, "w") as f:
+        for name, server, stems in upstreams:
+            f.write(f'[[upstream]]\nname = "{name}"\naddress = "127.0.0.1:{server.port}"\n'
+                    f'auth_name = "{AUTH_NAME}"\n')
+            f.write("pin = [" + ", ".join(f'{{ sha256 = "{reference_pin(s)}", label = "{s}" }}' for s in stems) + "]\n\n")
+
+
+class Dotpind:
+    """The real daemon on a net_tap port whose kernel side (in the current namespace) carries the
+    client addresses. Stopped by PID; stop() returns its shutdown summary."""
+
+    def __init__(self, workdir, pin_file, tag="e2e", acl=("198.18.0.0/24", "2001:2::/64"), extra_config=""):
+        self.dir = workdir
+        self.iface = f"dpt{os.getpid() % 100000}{tag[:3]}"[:15]
+        self.prefix = f"dotpind-{tag}-{os.getpid()}"
+        self.conf = os.path.join(workdir, f"dotpind-{tag}.toml")
+        eal = ["-l", "0-1", "--no-huge", "-m", "256", "--no-pci", "--file-prefix", self.prefix,
+               "--log-level", "error", f"--vdev=net_tap0,iface={self.iface}"]
+        with open(self.conf, "w") as f:
+            f.write("[dpdk]\neal_args = [" + ", ".join(f'"{a}"' for a in eal) + "]\n\n")
+            f.write(f'[port]\ndevice = "net_tap0"\nipv4 = ["{APPLIANCE_V4}"]\nipv6 = ["{APPLIANCE_V6}"]\nmbufs = 4095\n\n')
+            f.write("[acl]\nallow = [" + ", ".join(f'"{a}"' for a in acl) + "]\n\n")
+            f.write(f'[upstreams]\npin_file = "{pin_file}"\nquery_timeout_ms = 1500\n\n')
+            f.write("[daemon]\ndrain_ms = 500\n" + extra_config)
+        self.log_path = os.path.join(workdir, f"dotpind-{tag}.log")
+        self.proc = None
+        self.summary = ""
+
+    def start(self, timeout=30.0):
+        self.log = open(self.log_path, "w")
+        self.proc = subprocess.Popen([DOTPIND, "--config", self.conf], stdout=self.log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if "dotpind: ready" in self.read_log():
+                break
+            if self.proc.poll() is not None:
+                raise RuntimeError("dotpind exited: " + self.read_log())
+            time.sleep(0.05)
+        else:
+            self.stop()
+            raise RuntimeError("dotpind not ready: " + self.read_log())
+        for cmd in (["ip", "addr", "add", f"{CLIENT_V4}/24", "dev", self.iface],
+                    ["ip", "addr", "add", f"{OUTSIDER_V4}/32", "dev", self.iface],
+                    ["ip", "-6", "addr", "add", f"{CLIENT_V6}/64", "dev", self.iface, "nodad"],
+                    ["ip", "link", "set", self.iface, "up"]):
+            subprocess.run(cmd, check=True)
+        return self
+
+    def read_log(self):
+        try:
+            with open(self.log_path) as f:
+                return f.read()
+        except OSError:
+            return ""
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.proc = None
+        if getattr(self, "log", None):
+            self.log.close()
+            self.log = None
+        self.summary = self.read_log()
+        # EAL leaves its runtime directory behind; it is ours to remove.
+        shutil.rmtree(f"/var/run/dpdk/{self.prefix}", ignore_errors=True)
+        return self.summary
+
+    def counter(self, name):
+        """Sum of a counter over the lcore lines of the shutdown summary."""
+        import re
+        lines = [l for l in self.summary.splitlines() if l.startswith("  lcore ")]
+        return sum(int(v) for l in lines for v in re.findall(rf"\b{name}=(\d+)", l))
+
+    def upstream_counter(self, upstream, name):
+        """A counter of one upstream's line of the shutdown summary (0 if absent)."""
+        import re
+        for l in self.summary.splitlines():
+            if l.startswith(f"  {upstream}: "):
+                m = re.search(rf"\b{name}=(\d+)", l)
+                return int(m.group(1)) if m else 0
+        return 0
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+
+
+def kdig(*args, timeout=10):
+    return subprocess.run(["kdig", "+timeout=2", "+retry=0", *args], capture_output=True, text=True, timeout=timeout)
