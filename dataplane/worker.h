@@ -68,6 +68,9 @@ class Worker {
 
   [[nodiscard]] const LcoreCounters& counters() const noexcept { return counters_; }
   [[nodiscard]] const AnswerCache& cache() const noexcept { return cache_; }
+  /// For the owning thread only: warm-up by tests and benchmarks (and, later, the control plane's
+  /// flush through a message to the lcore).
+  [[nodiscard]] AnswerCache& cache() noexcept { return cache_; }
   [[nodiscard]] const tls::DotShard& shard() const noexcept { return *shard_; }
   [[nodiscard]] std::size_t inflight() const noexcept { return inflight_.size(); }
 

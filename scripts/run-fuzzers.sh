@@ -12,7 +12,7 @@ trap 'rm -rf "$work"' EXIT
 pki="$build/tests/pki/test-pki"
 [ -f "$pki/.done" ] || "$src/tests/pki/make-test-pki.sh" "$pki"
 
-mkdir -p "$work/certificate" "$work/pem" "$work/pin_file" "$work/dns_message"
+mkdir -p "$work/certificate" "$work/pem" "$work/pin_file" "$work/dns_message" "$work/packet"
 for crt in "$pki"/*.crt; do
   openssl x509 -in "$crt" -outform der -out "$work/certificate/$(basename "$crt" .crt).der"
   cp "$crt" "$work/pem/"
@@ -20,9 +20,10 @@ done
 cp "$pki"/*.chain.pem "$pki"/spare.pub "$work/pem/"
 cp "$src"/tests/fuzz/corpus/pin_file/* "$work/pin_file/"
 cp "$src"/tests/fuzz/corpus/dns_message/* "$work/dns_message/"
+cp "$src"/tests/fuzz/corpus/packet/* "$work/packet/"
 
 status=0
-for target in certificate pem pin_file dns_message; do
+for target in certificate pem pin_file dns_message packet; do
   bin="$build/tests/fuzz/fuzz_$target"
   echo "== fuzz_$target for ${seconds}s"
   # -rss_limit_mb keeps a runaway input from eating the machine; artifacts land in $work.

@@ -58,7 +58,7 @@ step "libFuzzer targets, ${fuzz_seconds}s each"
 if CXX=clang++ setup build-fuzz -Dwerror=true -Dfuzzers=true -Dtests=false -Dbenches=false \
      -Db_sanitize=address,undefined -Db_lundef=false && ninja -C build-fuzz -j "$jobs"; then
   if scripts/run-fuzzers.sh build-fuzz "$fuzz_seconds"; then
-    passed=$((passed + 4))
+    passed=$((passed + 5))
   else
     failed=$((failed + 1)); failures+=("a fuzz target crashed; inputs in fuzz-artifacts/")
   fi
@@ -67,7 +67,7 @@ else
 fi
 
 step "benchmark smoke run (they must run; no timing is asserted)"
-for bench in pin dot shard; do
+for bench in pin dot shard pipeline; do
   log=$(mktemp /tmp/dotpin-bench-smoke.XXXXXX)
   if build/bench/dotpin_${bench}_bench --benchmark_min_time=0.01 >"$log" 2>&1; then
     passed=$((passed + 1)); tail -n 3 "$log"
