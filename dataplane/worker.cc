@@ -235,6 +235,12 @@ void Worker::on_complete(std::uint64_t cookie, std::span<const std::uint8_t> res
     // The shard's SERVFAIL already carries the Extended DNS Error saying why.
     std::memcpy(dns, response.data(), response.size());
     len = static_cast<std::uint16_t>(response.size());
+    // Its OPT (right after the question) repeats the client's UDP size: advertise ours instead.
+    const std::size_t opt = e->q.question_end;
+    if (e->q.edns && opt != 0 && len >= opt + kOptRecordLen && dns[opt] == 0 && dns[opt + 2] == 41) {
+      dns[opt + 3] = static_cast<std::uint8_t>(setup_.max_udp >> 8);
+      dns[opt + 4] = static_cast<std::uint8_t>(setup_.max_udp);
+    }
     counters_[Counter::kUpstreamServfails].add();
   }
   if (len == 0) {

@@ -1,17 +1,30 @@
 #!/usr/bin/env bash
-# dotpin end to end on one machine: installs what it needs, builds, starts two real unbound DoT
-# servers on loopback (the genuine upstream and an impostor whose certificate is valid for the same
-# name under the same CA), and walks the operator's pinning workflow with dotpinctl:
-# fetch the chain, write a pin file with a backup pin, lint it, and verify both servers against it.
-# Everything it starts is stopped at the end; running it again works the same.
+# dotpin end to end on one machine: installs what it needs, builds, and then, inside a network
+# namespace of its own, starts two real unbound DoT servers on loopback (the genuine upstream and an
+# impostor whose certificate is valid for the same name under the same CA), walks the operator's
+# pinning workflow with dotpinctl (fetch, pin file with a backup pin, lint, verify), and runs the
+# appliance: dotpind on a DPDK net_tap port, the genuine upstream pinned, real clients (kdig, dig,
+# dnsperf) on the tap's kernel side at 198.18.0.2 — answers, cache hits, the ACL, a bounded load,
+# then the impostor refused with SERVFAIL. Everything it starts is stopped at the end; running it
+# again works the same.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 src=$PWD
 
-scripts/install-deps.sh
-if [ ! -f build/build.ninja ]; then meson setup build >/dev/null; fi
-ninja -C build control/dotpinctl >/dev/null
+if [ -z "${DOTPIN_DEMO_NETNS:-}" ]; then
+  scripts/install-deps.sh
+  if [ ! -f build/build.ninja ]; then meson setup build >/dev/null; fi
+  ninja -C build control/dotpinctl dataplane/dotpind >/dev/null
+  # The rest runs in a network namespace made for it: its own loopback, its own tap link.
+  netns=dotpin-demo-$$
+  ip netns add "$netns"
+  trap 'ip netns delete "$netns" 2>/dev/null || true' EXIT
+  ip netns exec "$netns" ip link set lo up
+  ip netns exec "$netns" env DOTPIN_DEMO_NETNS="$netns" bash "$0"
+  exit
+fi
 ctl=$src/build/control/dotpinctl
+dotpind=$src/build/dataplane/dotpind
 
 work=$(mktemp -d /tmp/dotpin-demo.XXXXXX)
 # start_unbound runs in a command substitution (a subshell), so it records each server's PID in
@@ -25,7 +38,7 @@ cleanup() {
     for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
     kill -9 "$pid" 2>/dev/null || true
   done
-  rm -rf "$work"
+  rm -rf "$work" "/var/run/dpdk/dotpin-demo-$$"
 }
 trap cleanup EXIT
 
@@ -105,4 +118,68 @@ after=$(grep -c "www.dotpin.test" "$work/impostor/unbound.log" || true)
 echo "exit status $code; queries in the impostor's own log before/after: $before/$after"
 [ "$code" -eq 3 ] && [ "$before" = "$after" ] || { echo "demo: the impostor got a query" >&2; exit 1; }
 
-say "Done: the genuine key is accepted, the CA-valid impostor is refused before any query"
+start_dotpind() {  # pin file -> runs dotpind on net_tap "dotpin0" and gives its kernel side addresses
+  local pins=$1
+  cat > "$work/dotpind.toml" <<CONF
+[dpdk]
+eal_args = ["-l", "0-1", "--no-huge", "-m", "256", "--no-pci", "--file-prefix", "dotpin-demo-$$",
+            "--log-level", "error", "--vdev=net_tap0,iface=dotpin0"]
+[port]
+device = "net_tap0"
+ipv4 = ["198.18.0.1"]
+ipv6 = ["2001:2::1"]
+mbufs = 4095
+[acl]
+allow = ["198.18.0.0/24", "2001:2::/64"]
+[upstreams]
+pin_file = "$pins"
+query_timeout_ms = 1500
+CONF
+  mkdir -p "$work/dotpind"
+  "$dotpind" --config "$work/dotpind.toml" >"$work/dotpind/log" 2>&1 &
+  echo $! > "$work/dotpind/server.pid"
+  for _ in $(seq 300); do grep -q "dotpind: ready" "$work/dotpind/log" && break; sleep 0.1; done
+  grep "dotpind: ready" "$work/dotpind/log" || { cat "$work/dotpind/log"; exit 1; }
+  ip addr add 198.18.0.2/24 dev dotpin0
+  ip addr add 198.18.1.2/32 dev dotpin0
+  ip -6 addr add 2001:2::2/64 dev dotpin0 nodad
+  ip link set dotpin0 up
+}
+stop_dotpind() {  # SIGTERM, then its shutdown summary
+  local pid
+  pid=$(cat "$work/dotpind/server.pid")
+  kill -TERM "$pid"
+  for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  rm -f "$work/dotpind/server.pid"
+  sed -n '/signal/,$p' "$work/dotpind/log"
+}
+
+say "8. The appliance: dotpind on a DPDK net_tap port, the genuine upstream pinned (pin file of step 2)"
+sed "s/127.0.0.1:[0-9]*/127.0.0.1:$genuine/" "$work/pins.toml" > "$work/pins-appliance.toml"
+start_dotpind "$work/pins-appliance.toml"
+echo "appliance 198.18.0.1 / 2001:2::1 on the tap; clients at 198.18.0.2 / 2001:2::2"
+run kdig @198.18.0.1 www.dotpin.test A +timeout=2 +retry=0
+say "9. Again: a cache hit (TTL counting down), over IPv6, in the client's own 0x20 spelling"
+sleep 1
+run dig @2001:2::1 WwW.DotPin.TEST A +tries=1 +time=2 +noall +answer +stats
+say "10. A negative answer (cached by RFC 2308), and a client outside the ACL"
+run kdig @198.18.0.1 nothere.dotpin.test A +timeout=2 +retry=0 +noall +header +authority
+run kdig @198.18.0.1 -b 198.18.1.2 www.dotpin.test A +timeout=2 +retry=0 +noall +header
+say "11. A bounded load: dnsperf, 3 seconds at up to 2000 queries/s over 100 names"
+for i in $(seq 100); do echo "n$i.dotpin.test A"; done > "$work/queries.txt"
+run dnsperf -s 198.18.0.1 -d "$work/queries.txt" -l 3 -Q 2000 -q 50 | sed -n '/Statistics/,/Latency StdDev/p'
+say "12. Shutdown summary (counters per lcore and per upstream)"
+stop_dotpind
+ip link del dotpin0 2>/dev/null || true
+
+say "13. The same upstream name pointed at the impostor: refused, clients get SERVFAIL + EDE"
+sed "s/127.0.0.1:[0-9]*/127.0.0.1:$impostor/" "$work/pins.toml" > "$work/pins-impostor.toml"
+before=$(grep -c "www.dotpin.test" "$work/impostor/unbound.log" || true)
+start_dotpind "$work/pins-impostor.toml"
+run kdig @198.18.0.1 www.dotpin.test A +edns +timeout=3 +retry=0 +noall +header +opt
+stop_dotpind | grep -E "pin_mismatch|lab:"
+after=$(grep -c "www.dotpin.test" "$work/impostor/unbound.log" || true)
+echo "queries in the impostor's own log before/after: $before/$after"
+[ "$before" = "$after" ] || { echo "demo: the impostor got a query" >&2; exit 1; }
+
+say "Done: the genuine key answers through the appliance; the CA-valid impostor never sees a query"

@@ -216,14 +216,18 @@ TEST_F(WorkerRing, ImpostorUpstreamMeansServfailAndNoQueryReachesIt) {
   test::SocketDotResponder impostor(pki("impostor.key"), pki("impostor.chain.pem"));
   const UpstreamPins up = upstream_at("impostor", impostor.port());
   make_worker({&up});
-  send({test::udp_frame(test::query("www.dotpin.test", dns::kTypeA, true))});
+  auto q = test::query("www.dotpin.test", dns::kTypeA, true);
+  q[q.size() - 8] = 0x10;  // the client offers 4096
+  q[q.size() - 7] = 0x00;
+  send({test::udp_frame(q)});
   const auto out = run_until(1);
   ASSERT_EQ(out.size(), 1u);
   const auto dns = dns_of(out[0], false);
   EXPECT_EQ(dns::read_header(dns)->rcode, 2u);
   const auto text = dns::format_message(dns);
   ASSERT_TRUE(text);
-  EXPECT_NE(text->find("EDE"), std::string::npos) << *text;
+  EXPECT_NE(text->find("EDE: 22 (dotpin: upstream impostor pin_mismatch)"), std::string::npos) << *text;
+  EXPECT_NE(text->find("UDP size: 1232 B"), std::string::npos) << *text;  // ours, not the client's
   EXPECT_EQ(impostor.queries.load(), 0);
   EXPECT_EQ(count(Counter::kUpstreamServfails), 1u);
   EXPECT_EQ(worker_->shard().stats(0).failures[static_cast<std::size_t>(tls::FailureReason::kPinMismatch)], 1u);
