@@ -12,6 +12,7 @@ std::string_view to_string(Counter c) {
     case Counter::kCacheHits: return "cache_hits";
     case Counter::kCacheMisses: return "cache_misses";
     case Counter::kForwarded: return "forwarded";
+    case Counter::kMerged: return "merged";
     case Counter::kUpstreamAnswers: return "upstream_answers";
     case Counter::kUpstreamServfails: return "upstream_servfails";
     case Counter::kUpstreamBadAnswer: return "upstream_bad_answer";

@@ -23,6 +23,7 @@ enum class Counter : std::uint8_t {
   kCacheHits,
   kCacheMisses,
   kForwarded,          ///< misses handed to the DoT shard
+  kMerged,             ///< misses that joined an identical query already in flight
   kUpstreamAnswers,    ///< answers from an upstream sent to a client
   kUpstreamServfails,  ///< SERVFAIL + EDE because no pinned upstream answered (shard)
   kUpstreamBadAnswer,  ///< an upstream answer that could not be read: SERVFAIL instead

@@ -65,6 +65,39 @@ std::uint16_t write_error_reply(std::uint8_t* msg, std::size_t capacity, const Q
   return len;
 }
 
+bool read_ede(std::span<const std::uint8_t> msg, Ede& out) noexcept {
+  if (msg.size() < 12) return false;
+  const unsigned total = unsigned{load_be16(msg.data() + 4)} + load_be16(msg.data() + 6) + load_be16(msg.data() + 8) +
+                         load_be16(msg.data() + 10);
+  WireCursor c{msg.data(), msg.size(), 12};
+  for (unsigned i = 0; i < load_be16(msg.data() + 4) && c.ok; ++i) {
+    c.skip_name();
+    c.skip(4);
+  }
+  for (unsigned i = load_be16(msg.data() + 4); i < total && c.ok; ++i) {
+    c.skip_name();
+    const std::uint16_t type = c.u16();
+    c.skip(6);
+    const std::uint16_t rdlen = c.u16();
+    if (!c.need(rdlen)) return false;
+    const std::size_t end = c.pos + rdlen;
+    if (type == kTypeOpt) {
+      while (c.pos + 4 <= end) {
+        const std::uint16_t code = c.u16(), len = c.u16();
+        if (c.pos + len > end) return false;
+        if (code == 15 && len >= 2) {
+          out.code = load_be16(msg.data() + c.pos);
+          out.text = {reinterpret_cast<const char*>(msg.data() + c.pos + 2), len - 2u};
+          return true;
+        }
+        c.pos += len;
+      }
+    }
+    c.pos = end;
+  }
+  return false;
+}
+
 bool write_question(std::uint8_t* out, std::size_t capacity, const QueryInfo& q, const std::uint8_t* qname) noexcept {
   const std::size_t end = 12u + q.qname_len + 4u;
   if (q.question_end == 0 || capacity < end) return false;

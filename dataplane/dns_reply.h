@@ -39,6 +39,9 @@ inline constexpr std::uint16_t kEdeOther = 0, kEdeProhibited = 18, kEdeNoReachab
 std::uint16_t write_error_reply(std::uint8_t* msg, std::size_t capacity, const QueryInfo& q, unsigned rcode,
                                 std::uint16_t udp_size, const Ede* ede = nullptr) noexcept;
 
+/// The Extended DNS Error of @p msg's OPT record, if it has one (@p out.text points into @p msg).
+bool read_ede(std::span<const std::uint8_t> msg, Ede& out) noexcept;
+
 /// Writes the header and question of the query @p q (client name spelling @p qname) into @p out,
 /// so that write_error_reply() can answer a query whose packet is gone. Returns false if it does
 /// not fit.

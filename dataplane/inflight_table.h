@@ -21,6 +21,8 @@ inline constexpr std::size_t kMaxReplyHeader = 14 + 4 + 40 + 8;
 struct InflightEntry {
   std::uint32_t generation = 0;
   bool live = false;
+  /// The next client waiting for the same answer (an identical miss merged into this one), or 0.
+  std::uint64_t next_waiter = 0;
   PacketView view;
   QueryInfo q;
   CacheKey key;
@@ -42,6 +44,7 @@ class InflightTable {
     free_.pop_back();
     InflightEntry& e = entries_[i];
     e.live = true;
+    e.next_waiter = 0;
     ++e.generation;
     cookie = std::uint64_t{e.generation} << 32 | i;
     return true;

@@ -5,6 +5,7 @@
 #include <rte_mbuf.h>
 #include <rte_prefetch.h>
 
+#include <bit>
 #include <cstring>
 
 #include "dataplane/dns_reply.h"
@@ -32,6 +33,8 @@ Worker::Worker(WorkerSetup setup)
       inflight_(setup_.inflight),
       start_(Clock::now()),
       pending_(std::make_unique<Pending[]>(kBurst)) {
+  leaders_.assign(std::bit_ceil(std::max<std::size_t>(2 * setup_.inflight, 2)), 0);
+  leader_mask_ = leaders_.size() - 1;
   shard_ = std::make_unique<tls::DotShard>(
       reactor_, setup_.upstreams, setup_.pin_generation, setup_.shard,
       [this](std::uint64_t cookie, std::span<const std::uint8_t> response, tls::DotShard::Outcome outcome) {
@@ -195,11 +198,24 @@ void Worker::handle_miss(rte_mbuf* m, Pending& p, Clock::time_point now) {
     std::memcpy(e.header, data, p.view.payload);
     swap_udp_addresses(e.header, e.view, setup_.local->mac);
     std::memcpy(e.qname, dns + 12, p.q.qname_len);
+    // The same question already on its way upstream: wait for that answer instead of asking again.
+    std::uint64_t& slot = leaders_[p.key.hash & leader_mask_];
+    if (InflightEntry* leader = inflight_.find(slot);
+        leader != nullptr && leader->key.hash == p.key.hash && leader->key.len == p.key.len &&
+        std::memcmp(leader->key.bytes, p.key.bytes, p.key.len) == 0) {
+      e.next_waiter = leader->next_waiter;
+      leader->next_waiter = cookie;
+      counters_[Counter::kMerged].add();
+      rte_pktmbuf_free(m);
+      return;
+    }
+    slot = cookie;
     if (shard_->submit(cookie, {dns, p.view.payload_len}, now)) {
       counters_[Counter::kForwarded].add();
       rte_pktmbuf_free(m);  // the shard keeps its own copy of the query
       return;
     }
+    slot = 0;
     inflight_.release(cookie);
     counters_[Counter::kShardFull].add();
     ede.text = "dotpin: upstream queue full";
@@ -213,6 +229,27 @@ void Worker::on_complete(std::uint64_t cookie, std::span<const std::uint8_t> res
                          tls::DotShard::Outcome outcome) {
   InflightEntry* e = inflight_.find(cookie);
   if (e == nullptr) return;
+  std::uint64_t& slot = leaders_[e->key.hash & leader_mask_];
+  if (slot == cookie) slot = 0;
+  bool answer = false;
+  Ede ede{kEdeNetworkError, "dotpin: unreadable answer from upstream"};
+  if (outcome == tls::DotShard::Outcome::kAnswer) {
+    answer = prepare_answer(response, setup_.limits, prepared_);
+    if (!answer) counters_[Counter::kUpstreamBadAnswer].add();
+    else if (prepared_.ttl > 0 && cache_.insert(e->key, prepared_, now_s_)) counters_[Counter::kCacheInserts].add();
+  } else if (!read_ede(response, ede)) {  // the shard's SERVFAIL says why in its EDE
+    ede = Ede{kEdeNoReachableAuthority, "dotpin: no pinned upstream answered"};
+  }
+  // The query that went upstream, then every client that joined it.
+  while (cookie != 0) {
+    const std::uint64_t next = inflight_.find(cookie)->next_waiter;
+    deliver(cookie, answer, ede);
+    cookie = next;
+  }
+}
+
+void Worker::deliver(std::uint64_t cookie, bool answer, const Ede& ede) {
+  InflightEntry& e = *inflight_.find(cookie);
   rte_mbuf* m = rte_pktmbuf_alloc(setup_.pool);
   if (m == nullptr) {
     counters_[Counter::kNoMbuf].add();
@@ -220,40 +257,24 @@ void Worker::on_complete(std::uint64_t cookie, std::span<const std::uint8_t> res
     return;
   }
   auto* data = rte_pktmbuf_mtod(m, std::uint8_t*);
-  std::memcpy(data, e->header, e->view.payload);
-  std::uint8_t* dns = data + e->view.payload;
-  const std::size_t room = room_from(m, e->view.payload);
+  std::memcpy(data, e.header, e.view.payload);
+  std::uint8_t* dns = data + e.view.payload;
+  const std::size_t room = room_from(m, e.view.payload);
   std::uint16_t len = 0;
-  if (outcome == tls::DotShard::Outcome::kAnswer && prepare_answer(response, setup_.limits, prepared_)) {
-    if (prepared_.ttl > 0 && cache_.insert(e->key, prepared_, now_s_)) counters_[Counter::kCacheInserts].add();
-    len = write_answer(dns, room, {prepared_.message, prepared_.ttl_offsets}, 0, e->q, e->qname, setup_.max_udp);
+  if (answer) {
+    len = write_answer(dns, room, {prepared_.message, prepared_.ttl_offsets}, 0, e.q, e.qname, setup_.max_udp);
     if (len != 0) {
       counters_[Counter::kUpstreamAnswers].add();
       if (dns[2] & 0x02) counters_[Counter::kTruncated].add();
     }
-  } else if (outcome == tls::DotShard::Outcome::kServfail && response.size() <= room && response.size() <= 512) {
-    // The shard's SERVFAIL already carries the Extended DNS Error saying why.
-    std::memcpy(dns, response.data(), response.size());
-    len = static_cast<std::uint16_t>(response.size());
-    // Its OPT (right after the question) repeats the client's UDP size: advertise ours instead.
-    const std::size_t opt = e->q.question_end;
-    if (e->q.edns && opt != 0 && len >= opt + kOptRecordLen && dns[opt] == 0 && dns[opt + 2] == 41) {
-      dns[opt + 3] = static_cast<std::uint8_t>(setup_.max_udp >> 8);
-      dns[opt + 4] = static_cast<std::uint8_t>(setup_.max_udp);
-    }
+  }
+  if (len == 0 && write_question(dns, room, e.q, e.qname)) {
+    QueryInfo q = e.q;
+    q.question_end = static_cast<std::uint16_t>(12 + q.qname_len + 4);
+    len = write_error_reply(dns, room, q, kRcodeServFail, setup_.max_udp, &ede);
     counters_[Counter::kUpstreamServfails].add();
   }
-  if (len == 0) {
-    if (outcome == tls::DotShard::Outcome::kAnswer) counters_[Counter::kUpstreamBadAnswer].add();
-    else counters_[Counter::kUpstreamServfails].add();
-    const Ede ede{kEdeNetworkError, "dotpin: unreadable answer from upstream"};
-    if (write_question(dns, room, e->q, e->qname)) {
-      QueryInfo q = e->q;
-      q.question_end = static_cast<std::uint16_t>(12 + q.qname_len + 4);
-      len = write_error_reply(dns, room, q, kRcodeServFail, setup_.max_udp, &ede);
-    }
-  }
-  const PacketView view = e->view;
+  const PacketView view = e.view;
   inflight_.release(cookie);
   if (len == 0) {
     rte_pktmbuf_free(m);

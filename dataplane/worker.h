@@ -79,6 +79,8 @@ class Worker {
   void set_time(Clock::time_point now) noexcept;
   void handle_miss(rte_mbuf* m, Pending& p, Clock::time_point now);
   void on_complete(std::uint64_t cookie, std::span<const std::uint8_t> response, tls::DotShard::Outcome outcome);
+  /// Sends one waiting client its answer (the prepared one) or SERVFAIL with @p ede, and frees its entry.
+  void deliver(std::uint64_t cookie, bool answer, const Ede& ede);
   void reply_in_place(rte_mbuf* m, const PacketView& v, std::uint16_t dns_len);
   void tx(rte_mbuf* m);
   void flush();
@@ -90,6 +92,10 @@ class Worker {
   tls::UringReactor reactor_;
   std::unique_ptr<tls::DotShard> shard_;
   PreparedAnswer prepared_;  // reused: answers from upstream are prepared here
+  // Identical misses in flight are merged: the key's slot names the query that went upstream
+  // (direct-mapped, 2x the in-flight capacity; a collision only means no merge).
+  std::vector<std::uint64_t> leaders_;
+  std::uint64_t leader_mask_ = 0;
   Clock::time_point start_;
   std::uint32_t now_s_ = 0;
   unsigned tx_count_ = 0;

@@ -186,6 +186,12 @@ TEST(DnsReply, ServfailFromTheQuestionAlone) {
   EXPECT_NE(text->find("SERVFAIL"), std::string::npos) << *text;
   EXPECT_NE(text->find("WwW.dotpin.test."), std::string::npos) << *text;
   EXPECT_NE(text->find("EDE: 23 (timeout)"), std::string::npos) << *text;
+  Ede read{};
+  ASSERT_TRUE(read_ede(out, read));
+  EXPECT_EQ(read.code, kEdeNetworkError);
+  EXPECT_EQ(read.text, "timeout");
+  EXPECT_FALSE(read_ede(test::query("a."), read));
+  for (std::size_t n = 0; n < out.size(); ++n) read_ede(std::span(out.data(), n), read);  // never out of bounds
   EXPECT_EQ(dns::read_header(out)->id, 0x4242);
 }
 

@@ -212,6 +212,42 @@ TEST_F(WorkerRing, BurstOfMissesIsCoalescedAndEveryClientAnswered) {
   EXPECT_EQ(worker_->inflight(), 0u);
 }
 
+TEST_F(WorkerRing, IdenticalMissesInFlightGoUpstreamOnce) {
+  test::SocketDotResponder genuine(pki("leaf-p256.key"), pki("leaf-p256.chain.pem"));
+  genuine.answer_ttl = 0;  // NODATA without SOA: not cacheable, so a later query must go upstream
+  genuine.delay_ms = 20;
+  const UpstreamPins up = upstream_at("genuine", genuine.port());
+  make_worker({&up});
+  std::vector<std::vector<std::uint8_t>> frames;
+  for (int i = 0; i < 10; ++i)
+    frames.push_back(test::udp_frame(test::query(i % 2 ? "Same.dotpin.test" : "same.DOTPIN.test", dns::kTypeA, i % 3 == 0,
+                                                 static_cast<std::uint16_t>(100 + i)),
+                                     FrameSpec{.ipv6 = i % 4 == 0, .sport = static_cast<std::uint16_t>(20000 + i)}));
+  send(frames);
+  const auto out = run_until(10);
+  ASSERT_EQ(out.size(), 10u);
+  EXPECT_EQ(genuine.queries.load(), 1);
+  EXPECT_EQ(count(Counter::kForwarded), 1u);
+  EXPECT_EQ(count(Counter::kMerged), 9u);
+  std::set<std::uint16_t> ids;
+  for (const auto& f : out) {
+    const bool ipv6 = f[12] == 0x86;
+    ASSERT_TRUE(test::udp_checksums_ok(f, 14, ipv6));
+    const auto dns = dns_of(f, ipv6);
+    const std::uint16_t id = dns::read_header(dns)->id;
+    ids.insert(id);
+    const std::size_t l4 = 14 + (ipv6 ? 40 : 20);
+    EXPECT_EQ(f[l4 + 2] << 8 | f[l4 + 3], 20000 + id - 100);
+    EXPECT_EQ(std::string(dns.begin() + 13, dns.begin() + 17), (id - 100) % 2 ? "Same" : "same");
+  }
+  EXPECT_EQ(ids.size(), 10u);
+  EXPECT_EQ(worker_->inflight(), 0u);
+  // Nothing in flight any more: the next identical query goes upstream again.
+  send({frames[1]});
+  ASSERT_EQ(run_until(1).size(), 1u);
+  EXPECT_EQ(genuine.queries.load(), 2);
+}
+
 TEST_F(WorkerRing, ImpostorUpstreamMeansServfailAndNoQueryReachesIt) {
   test::SocketDotResponder impostor(pki("impostor.key"), pki("impostor.chain.pem"));
   const UpstreamPins up = upstream_at("impostor", impostor.port());
@@ -230,6 +266,15 @@ TEST_F(WorkerRing, ImpostorUpstreamMeansServfailAndNoQueryReachesIt) {
   EXPECT_NE(text->find("UDP size: 1232 B"), std::string::npos) << *text;  // ours, not the client's
   EXPECT_EQ(impostor.queries.load(), 0);
   EXPECT_EQ(count(Counter::kUpstreamServfails), 1u);
+  // Merged clients get the same reason.
+  send({test::udp_frame(test::query("x.dotpin.test", dns::kTypeA, true, 1)),
+        test::udp_frame(test::query("x.dotpin.test", dns::kTypeA, true, 2))});
+  const auto both = run_until(2);
+  ASSERT_EQ(both.size(), 2u);
+  for (const auto& f : both) {
+    const auto t = dns::format_message(dns_of(f, false));
+    EXPECT_NE(t->find("EDE: 22"), std::string::npos) << *t;
+  }
   EXPECT_EQ(worker_->shard().stats(0).failures[static_cast<std::size_t>(tls::FailureReason::kPinMismatch)], 1u);
 }
 
