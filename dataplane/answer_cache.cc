@@ -37,6 +37,16 @@ void AnswerCache::prefetch(const CacheKey& key) const noexcept {
   __builtin_prefetch(&buckets_[key.hash & mask_]);
 }
 
+void AnswerCache::prefetch_record(const CacheKey& key) const noexcept {
+  const Bucket& b = buckets_[key.hash & mask_];
+  const std::uint32_t tag = tag_of(key.hash);
+  for (unsigned w = 0; w < kWays; ++w)
+    if (b.tag[w] == tag) {
+      __builtin_prefetch(b.rec[w]);
+      return;
+    }
+}
+
 bool AnswerCache::lookup(const CacheKey& key, std::uint32_t now, Hit& hit) noexcept {
   Bucket& b = buckets_[key.hash & mask_];
   const std::uint32_t tag = tag_of(key.hash);

@@ -42,6 +42,9 @@ class AnswerCache {
 
   /// Brings the key's bucket into the CPU cache ahead of lookup() (burst processing).
   void prefetch(const CacheKey& key) const noexcept;
+  /// Second stage, once the bucket is in: prefetches the record whose tag matches (the 1M-name
+  /// working set lives in DRAM, and the record is the lookup's second dependent miss).
+  void prefetch_record(const CacheKey& key) const noexcept;
   /// A live entry for @p key at time @p now (seconds), or false. The hit's spans stay valid until
   /// the next insert() or flush().
   bool lookup(const CacheKey& key, std::uint32_t now, Hit& hit) noexcept;

@@ -107,8 +107,11 @@ int main(int argc, char** argv) {
       log_line(started.error());
       status = 1;
     } else {
+      char mac[18];
+      const auto& m = a.port().mac;
+      std::snprintf(mac, sizeof mac, "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4], m[5]);
       log_line("ready: " + std::to_string(a.worker_count()) + " worker lcore(s) on port " + a.port().name +
-               (a.port().rss ? " (RSS)" : ""));
+               " (MAC " + mac + (a.port().rss ? ", RSS" : "") + ")");
       while (g_signal == 0) std::this_thread::sleep_for(std::chrono::milliseconds(50));
       log_line(std::string("signal ") + std::to_string(g_signal) + ": stopping");
     }

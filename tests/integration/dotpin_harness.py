@@ -193,16 +193,18 @@ class Dotpind:
     """The real daemon on a net_tap port whose kernel side (in the current namespace) carries the
     client addresses. Stopped by PID; stop() returns its shutdown summary."""
 
-    def __init__(self, workdir, pin_file, tag="e2e", acl=("198.18.0.0/24", "2001:2::/64"), extra_config=""):
+    def __init__(self, workdir, pin_file, tag="e2e", acl=("198.18.0.0/24", "2001:2::/64"), extra_config="",
+                 vdev=None, device="net_tap0"):
         self.dir = workdir
         self.iface = f"dpt{os.getpid() % 100000}{tag[:3]}"[:15]
         self.prefix = f"dotpind-{tag}-{os.getpid()}"
         self.conf = os.path.join(workdir, f"dotpind-{tag}.toml")
+        self.tap = vdev is None
         eal = ["-l", "0-1", "--no-huge", "-m", "256", "--no-pci", "--file-prefix", self.prefix,
-               "--log-level", "error", f"--vdev=net_tap0,iface={self.iface}"]
+               "--log-level", "error", vdev or f"--vdev=net_tap0,iface={self.iface}"]
         with open(self.conf, "w") as f:
             f.write("[dpdk]\neal_args = [" + ", ".join(f'"{a}"' for a in eal) + "]\n\n")
-            f.write(f'[port]\ndevice = "net_tap0"\nipv4 = ["{APPLIANCE_V4}"]\nipv6 = ["{APPLIANCE_V6}"]\nmbufs = 4095\n\n')
+            f.write(f'[port]\ndevice = "{device}"\nipv4 = ["{APPLIANCE_V4}"]\nipv6 = ["{APPLIANCE_V6}"]\nmbufs = 4095\n\n')
             f.write("[acl]\nallow = [" + ", ".join(f'"{a}"' for a in acl) + "]\n\n")
             f.write(f'[upstreams]\npin_file = "{pin_file}"\nquery_timeout_ms = 1500\n\n')
             f.write("[daemon]\ndrain_ms = 500\n" + extra_config)
@@ -223,12 +225,20 @@ class Dotpind:
         else:
             self.stop()
             raise RuntimeError("dotpind not ready: " + self.read_log())
+        if not self.tap:
+            return self
         for cmd in (["ip", "addr", "add", f"{CLIENT_V4}/24", "dev", self.iface],
                     ["ip", "addr", "add", f"{OUTSIDER_V4}/32", "dev", self.iface],
                     ["ip", "-6", "addr", "add", f"{CLIENT_V6}/64", "dev", self.iface, "nodad"],
                     ["ip", "link", "set", self.iface, "up"]):
             subprocess.run(cmd, check=True)
         return self
+
+    def mac(self):
+        """The port's MAC address as the ready line reports it."""
+        import re
+        m = re.search(r"MAC ([0-9a-f:]{17})", self.read_log())
+        return bytes(int(x, 16) for x in m.group(1).split(":")) if m else None
 
     def read_log(self):
         try:

@@ -8,9 +8,12 @@ and a bounded load with no loss; reads the daemon's shutdown summary for its cou
 import os
 import re
 import shutil
+import socket
+import struct
 import subprocess
 import sys
 import tempfile
+import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -141,6 +144,101 @@ class ApplianceEndToEnd(unittest.TestCase):
         self.assertEqual(r.returncode, 1)
         self.assertIn("bad.toml:5:", r.stderr)
         self.assertIn("host bits", r.stderr)
+
+
+def write_pcap(path, frames):
+    with open(path, "wb") as f:
+        f.write(struct.pack("<IHHiIII", 0xa1b2c3d4, 2, 4, 0, 0, 65535, 1))
+        for i, fr in enumerate(frames):
+            f.write(struct.pack("<IIII", 1700000000, i, len(fr), len(fr)) + fr)
+
+
+def read_pcap(path):
+    with open(path, "rb") as f:
+        data = f.read()
+    frames, at = [], 24
+    while at + 16 <= len(data):
+        n = struct.unpack("<IIII", data[at:at + 16])[2]
+        frames.append(data[at + 16:at + 16 + n])
+        at += 16 + n
+    return frames
+
+
+def checksum(b):
+    if len(b) % 2:
+        b += b"\0"
+    s = sum(struct.unpack(f"!{len(b) // 2}H", b))
+    while s >> 16:
+        s = (s & 0xFFFF) + (s >> 16)
+    return ~s & 0xFFFF
+
+
+OUR_MAC, CLIENT_MAC = bytes([2, 0, 0, 0, 0, 1]), bytes([2, 0, 0, 0, 0, 2])
+
+
+def dns_query(name, qtype=1, qid=0x1234, opcode=0):
+    m = struct.pack("!HHHHHH", qid, 0x0100 | (opcode << 11), 1, 0, 0, 0)
+    for label in name.split("."):
+        m += bytes([len(label)]) + label.encode()
+    return m + b"\0" + struct.pack("!HH", qtype, 1)
+
+
+def udp4_frame(payload, src="198.18.0.2", sport=40000):
+    s, d = socket.inet_aton(src), socket.inet_aton(APPLIANCE_V4)
+    u = struct.pack("!HHHH", sport, 53, 8 + len(payload), 0) + payload
+    u = u[:6] + struct.pack("!H", checksum(s + d + struct.pack("!BBH", 0, 17, len(u)) + u) or 0xFFFF) + u[8:]
+    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(u), 0, 0, 64, 17, 0, s, d)
+    ip = ip[:10] + struct.pack("!H", checksum(ip)) + ip[12:]
+    return OUR_MAC + CLIENT_MAC + b"\x08\x00" + ip + u
+
+
+@unittest.skipUnless(os.geteuid() == 0, "needs root for EAL")
+class PcapReplay(unittest.TestCase):
+    """dotpind on a net_pcap port: a capture of crafted frames in, the replies captured out; the
+    shutdown counters account for every frame."""
+
+    def test_replies_and_drops_from_a_capture(self):
+        work = tempfile.mkdtemp(prefix="dotpin-pcap-")
+        try:
+            pins = os.path.join(work, "pins.toml")
+            with open(pins, "w") as f:  # never contacted: every frame here is answered locally
+                f.write('[[upstream]]\nname = "unused"\naddress = "127.0.0.1:9"\n'
+                        'pin = [{ sha256 = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=" }]\n')
+            bad_sum = bytearray(udp4_frame(dns_query("x.test")))
+            bad_sum[-1] ^= 1
+            frames = [
+                udp4_frame(dns_query("axfr.test", 252)),                         # NOTIMP
+                udp4_frame(dns_query("x.test")[:-2]),                            # FORMERR (no class)
+                udp4_frame(dns_query("x.test", opcode=5)),                       # NOTIMP (UPDATE)
+                udp4_frame(dns_query("x.test"), src="198.18.1.2"),               # REFUSED (ACL)
+                udp4_frame(b"\x12\x34\x81\x80" + b"\0" * 8),                     # a response: dropped
+                bytes(bad_sum),                                                  # bad UDP checksum
+                b"\xff" * 6 + CLIENT_MAC + b"\x88\xcc" + b"\0" * 46,               # LLDP
+            ]
+            inp, out = os.path.join(work, "in.pcap"), os.path.join(work, "out.pcap")
+            vdev = f"--vdev=net_pcap0,rx_pcap={inp},tx_pcap={out}"
+            # First run on an empty capture: learn the port's MAC (the driver chooses it).
+            write_pcap(inp, [])
+            d = Dotpind(work, pins, tag="pcap", acl=("198.18.0.0/24",), vdev=vdev, device="net_pcap0")
+            d.start()
+            mac = d.mac()
+            d.stop()
+            self.assertIsNotNone(mac, d.summary)
+            write_pcap(inp, [mac + fr[6:] if fr[0] != 0xFF else fr for fr in frames])
+            d = Dotpind(work, pins, tag="pcap", acl=("198.18.0.0/24",), vdev=vdev, device="net_pcap0")
+            d.start()
+            time.sleep(1.0)  # the capture is read once, at full speed
+            d.stop()
+            replies = read_pcap(out)
+            rcodes = sorted(r[14 + 20 + 8 + 3] & 0x0F for r in replies if len(r) > 45 and r[12:14] == b"\x08\x00")
+            self.assertEqual(rcodes, [1, 4, 4, 5], d.summary)  # FORMERR, NOTIMP x2, REFUSED
+            self.assertEqual(d.counter("rx_packets"), len(frames), d.summary)
+            self.assertEqual(d.counter("drop_response"), 1, d.summary)
+            self.assertEqual(d.counter("drop_udp_checksum"), 1, d.summary)
+            self.assertEqual(d.counter("drop_ether_type"), 1, d.summary)
+            self.assertEqual(d.counter("acl_refused"), 1, d.summary)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":
