@@ -194,13 +194,13 @@ class Dotpind:
     client addresses. Stopped by PID; stop() returns its shutdown summary."""
 
     def __init__(self, workdir, pin_file, tag="e2e", acl=("198.18.0.0/24", "2001:2::/64"), extra_config="",
-                 vdev=None, device="net_tap0"):
+                 vdev=None, device="net_tap0", lcores=("-l", "0-1")):
         self.dir = workdir
         self.iface = f"dpt{os.getpid() % 100000}{tag[:3]}"[:15]
         self.prefix = f"dotpind-{tag}-{os.getpid()}"
         self.conf = os.path.join(workdir, f"dotpind-{tag}.toml")
         self.tap = vdev is None
-        eal = ["-l", "0-1", "--no-huge", "-m", "256", "--no-pci", "--file-prefix", self.prefix,
+        eal = [*lcores, "--no-huge", "-m", "256", "--no-pci", "--file-prefix", self.prefix,
                "--log-level", "error", vdev or f"--vdev=net_tap0,iface={self.iface}"]
         with open(self.conf, "w") as f:
             f.write("[dpdk]\neal_args = [" + ", ".join(f'"{a}"' for a in eal) + "]\n\n")

@@ -135,6 +135,25 @@ class ApplianceEndToEnd(unittest.TestCase):
         self.assertEqual(d.counter("cache_hits") + d.counter("forwarded") + d.counter("merged"), d.counter("queries"),
                          d.summary)
 
+    @unittest.skipUnless(shutil.which("dnsperf"), "dnsperf not installed")
+    def test_two_worker_lcores_each_with_its_queue_cache_and_connection(self):
+        # Three lcores on this 2-CPU machine: main on CPU 0, both workers on CPU 1 (they poll in turn).
+        pins = self.pin_file("genuine4.toml", [("genuine", self.genuine, ["leaf-p256"])])
+        queries = os.path.join(self.dir, "queries2.txt")
+        with open(queries, "w") as f:
+            for i in range(50):
+                f.write(f"w{i}.dotpin.test A\n")
+        with Dotpind(self.dir, pins, tag="mq", lcores=("--lcores", "0@0,1@1,2@1")) as d:
+            self.assertIn("2 worker lcore(s)", d.read_log())
+            r = subprocess.run(["dnsperf", "-s", APPLIANCE_V4, "-d", queries, "-l", "2", "-Q", "1000", "-c", "16"],
+                               capture_output=True, text=True, timeout=30)
+            self.assertEqual(int(re.search(r"Queries lost:\s+(\d+)", r.stdout).group(1)), 0, r.stdout)
+        lines = [l for l in d.summary.splitlines() if l.startswith("  lcore ")]
+        self.assertEqual(len(lines), 2, d.summary)
+        for line in lines:  # the kernel spread the 16 clients' flows over both queues
+            self.assertGreater(int(re.search(r"queries=(\d+)", line).group(1)), 0, d.summary)
+        self.assertEqual(d.upstream_counter("genuine", "connections"), 2, d.summary)  # one per lcore
+
     def test_bad_config_is_rejected_with_its_line(self):
         bad = os.path.join(self.dir, "bad.toml")
         with open(bad, "w") as f:
