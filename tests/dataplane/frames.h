@@ -44,6 +44,22 @@ inline void put16(std::vector<std::uint8_t>& f, std::size_t at, std::uint16_t v)
   f[at + 1] = static_cast<std::uint8_t>(v);
 }
 
+/// The RFC 768 checksum over the pseudo header and the UDP datagram at l3 + 20/40 of @p f, with the
+/// checksum field as it is: 0 when a stored checksum is right.
+inline std::uint16_t udp_checksum(const std::vector<std::uint8_t>& f, std::size_t l3, bool ipv6) {
+  const std::size_t l4 = l3 + (ipv6 ? 40 : 20);
+  const auto udp_len = static_cast<std::uint16_t>(f[l4 + 4] << 8 | f[l4 + 5]);
+  std::vector<std::uint8_t> ph;
+  if (ipv6) {
+    ph.insert(ph.end(), f.begin() + static_cast<long>(l3 + 8), f.begin() + static_cast<long>(l3 + 40));
+    ph.insert(ph.end(), {0, 0, static_cast<std::uint8_t>(udp_len >> 8), static_cast<std::uint8_t>(udp_len), 0, 0, 0, 17});
+  } else {
+    ph.insert(ph.end(), f.begin() + static_cast<long>(l3 + 12), f.begin() + static_cast<long>(l3 + 20));
+    ph.insert(ph.end(), {0, 17, static_cast<std::uint8_t>(udp_len >> 8), static_cast<std::uint8_t>(udp_len)});
+  }
+  return dataplane::checksum_fold(dataplane::checksum_add(dataplane::checksum_add(0, ph.data(), ph.size()), &f[l4], udp_len));
+}
+
 struct FrameSpec {
   bool ipv6 = false;
   bool vlan = false;
@@ -90,18 +106,7 @@ inline std::vector<std::uint8_t> udp_frame(const std::vector<std::uint8_t>& payl
   put16(f, l4 + 4, udp_len);
   f.insert(f.end(), payload.begin(), payload.end());
   if (s.udp_checksum) {
-    // Pseudo header + segment.
-    std::vector<std::uint8_t> ph;
-    if (s.ipv6) {
-      ph.insert(ph.end(), f.begin() + static_cast<long>(l3 + 8), f.begin() + static_cast<long>(l3 + 40));
-      ph.insert(ph.end(), {0, 0, static_cast<std::uint8_t>(udp_len >> 8), static_cast<std::uint8_t>(udp_len), 0, 0, 0, 17});
-    } else {
-      ph.insert(ph.end(), f.begin() + static_cast<long>(l3 + 12), f.begin() + static_cast<long>(l3 + 20));
-      ph.insert(ph.end(), {0, 17, static_cast<std::uint8_t>(udp_len >> 8), static_cast<std::uint8_t>(udp_len)});
-    }
-    std::uint32_t sum = dataplane::checksum_add(0, ph.data(), ph.size());
-    sum = dataplane::checksum_add(sum, &f[l4], udp_len);
-    std::uint16_t c = dataplane::checksum_fold(sum);
+    std::uint16_t c = udp_checksum(f, l3, s.ipv6);
     if (c == 0) c = 0xffff;
     std::memcpy(&f[l4 + 6], &c, 2);
   }
@@ -110,20 +115,8 @@ inline std::vector<std::uint8_t> udp_frame(const std::vector<std::uint8_t>& payl
 
 /// True if the IPv4 header checksum and the UDP checksum of @p f (no VLAN) are right.
 inline bool udp_checksums_ok(const std::vector<std::uint8_t>& f, std::size_t l3, bool ipv6) {
-  const std::size_t l4 = l3 + (ipv6 ? 40 : 20);
   if (!ipv6 && dataplane::checksum_fold(dataplane::checksum_add(0, &f[l3], 20)) != 0) return false;
-  const std::uint16_t udp_len = static_cast<std::uint16_t>(f[l4 + 4] << 8 | f[l4 + 5]);
-  std::vector<std::uint8_t> ph;
-  if (ipv6) {
-    ph.insert(ph.end(), f.begin() + static_cast<long>(l3 + 8), f.begin() + static_cast<long>(l3 + 40));
-    ph.insert(ph.end(), {0, 0, static_cast<std::uint8_t>(udp_len >> 8), static_cast<std::uint8_t>(udp_len), 0, 0, 0, 17});
-  } else {
-    ph.insert(ph.end(), f.begin() + static_cast<long>(l3 + 12), f.begin() + static_cast<long>(l3 + 20));
-    ph.insert(ph.end(), {0, 17, static_cast<std::uint8_t>(udp_len >> 8), static_cast<std::uint8_t>(udp_len)});
-  }
-  std::uint32_t sum = dataplane::checksum_add(0, ph.data(), ph.size());
-  sum = dataplane::checksum_add(sum, &f[l4], udp_len);
-  return dataplane::checksum_fold(sum) == 0;
+  return udp_checksum(f, l3, ipv6) == 0;
 }
 
 inline std::vector<std::uint8_t> query(const char* name, std::uint16_t type = dns::kTypeA, bool edns = false,

@@ -52,6 +52,17 @@ def wait_for_tcp(port, timeout=10.0):
     return False
 
 
+def stop_process(proc, timeout):
+    """SIGTERM, then SIGKILL after @timeout seconds; waits for it either way."""
+    if proc and proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
 def ctl(*args, stdin=None, timeout=60):
     """Runs dotpinctl; returns the CompletedProcess (text mode)."""
     return subprocess.run([DOTPINCTL, *args], input=stdin, capture_output=True, text=True, timeout=timeout)
@@ -102,13 +113,7 @@ class UnboundDot:
         return sum(1 for line in self.read_log().splitlines() if " IN" in line and "info:" in line)
 
     def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_process(self.proc, 5)
         self.proc = None
         if getattr(self, "stderr", None):
             self.stderr.close()
@@ -248,13 +253,7 @@ class Dotpind:
             return ""
 
     def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_process(self.proc, 15)
         self.proc = None
         if getattr(self, "log", None):
             self.log.close()
