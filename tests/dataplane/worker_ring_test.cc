@@ -93,7 +93,8 @@ class WorkerRing : public ::testing::Test {
     rte_ring_free(tx_);
   }
 
-  Worker& make_worker(std::vector<const UpstreamPins*> ups, std::size_t inflight = 4096) {
+  Worker& make_worker(std::vector<const UpstreamPins*> ups, std::size_t inflight = 4096,
+                      std::chrono::milliseconds query_timeout = 2s) {
     WorkerSetup s;
     s.port = port_.id;
     s.queue = 0;
@@ -102,6 +103,7 @@ class WorkerRing : public ::testing::Test {
     s.acl = &acl_;
     s.inflight = inflight;
     s.shard.max_pending = inflight;
+    s.shard.query_timeout = query_timeout;
     for (const auto* u : ups) s.upstreams.push_back({u, ctx_.get()});
     worker_ = std::make_unique<Worker>(s);
     return *worker_;
@@ -276,6 +278,23 @@ TEST_F(WorkerRing, ImpostorUpstreamMeansServfailAndNoQueryReachesIt) {
     EXPECT_NE(t->find("EDE: 22"), std::string::npos) << *t;
   }
   EXPECT_EQ(worker_->shard().stats(0).failures[static_cast<std::size_t>(tls::FailureReason::kPinMismatch)], 1u);
+}
+
+TEST_F(WorkerRing, TimeoutBecomesServfailWithNetworkError) {
+  test::SocketDotResponder silent(pki("leaf-p256.key"), pki("leaf-p256.chain.pem"));
+  silent.silent = true;
+  const UpstreamPins up = upstream_at("silent", silent.port());
+  make_worker({&up}, 64, 200ms);
+  send({test::udp_frame(test::query("slow.dotpin.test", dns::kTypeA, true, 0x5151))});
+  const auto out = run_until(1, 3s);
+  ASSERT_EQ(out.size(), 1u);
+  const auto dns = dns_of(out[0], false);
+  EXPECT_EQ(dns::read_header(dns)->id, 0x5151);
+  EXPECT_EQ(dns::read_header(dns)->rcode, 2u);
+  const auto text = dns::format_message(dns);
+  EXPECT_NE(text->find("EDE: 23"), std::string::npos) << *text;
+  EXPECT_EQ(worker_->inflight(), 0u);
+  EXPECT_GE(worker_->shard().stats(0).timeouts, 1u);
 }
 
 TEST_F(WorkerRing, FullInflightTableAnswersServfailAtOnce) {
