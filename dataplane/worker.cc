@@ -132,7 +132,9 @@ void Worker::process_burst(rte_mbuf** pkts, unsigned n, Clock::time_point now) {
     if (!allowed) {
       if (setup_.acl_refuse && answerable) {
         counters_[Counter::kAclRefused].add();
-        const Ede ede{kEdeProhibited, "dotpin: client not allowed"};
+        // EDE 18 without text: the reply to a (possibly spoofed) outsider stays within 6 bytes of
+        // the query's size, so the appliance is no amplifier.
+        const Ede ede{kEdeProhibited, {}};
         reply_in_place(m, p.view, write_error_reply(dns, room_from(m, p.view.payload), p.q, kRcodeRefused, setup_.max_udp, &ede));
       } else {
         counters_[Counter::kAclDropped].add();
