@@ -120,35 +120,76 @@ void Appliance::stop() {
   launched_ = false;
 }
 
+std::vector<LcoreView> Appliance::lcore_views() const {
+  std::vector<LcoreView> views;
+  for (const auto& l : lcores_) {
+    if (l->state.load() != 1 || !l->worker) continue;
+    LcoreView v;
+    v.lcore = l->id;
+    v.queue = l->setup.queue;
+    const LcoreCounters& c = l->worker->counters();
+    for (std::size_t i = 0; i < v.counters.size(); ++i) v.counters[i] = c.counters[i].get();
+    for (std::size_t i = 0; i < v.drops.size(); ++i) v.drops[i] = c.drops[i].get();
+    v.stats = l->worker->published();
+    views.push_back(std::move(v));
+  }
+  return views;
+}
+
+namespace {
+void add_stats(tls::UpstreamStats& sum, const tls::UpstreamStats& s) {
+  sum.queries += s.queries;
+  sum.answers += s.answers;
+  sum.timeouts += s.timeouts;
+  sum.servfails += s.servfails;
+  sum.retries += s.retries;
+  sum.unmatched += s.unmatched;
+  sum.connections += s.connections;
+  sum.full_handshakes += s.full_handshakes;
+  sum.resumptions_offered += s.resumptions_offered;
+  sum.resumptions += s.resumptions;
+  sum.idle_closes += s.idle_closes;
+  sum.report_mode_mismatches += s.report_mode_mismatches;
+  for (std::size_t r = 0; r < sum.failures.size(); ++r) sum.failures[r] += s.failures[r];
+  // Worst health and the latest refusal win; latency is averaged over the lcores that have one.
+  sum.health = std::max(sum.health, s.health);
+  if (s.last_refusal.observed_count > 0) sum.last_refusal = s.last_refusal;
+  if (s.last_accepted.observed_count > 0) sum.last_accepted = s.last_accepted;
+}
+}  // namespace
+
+std::vector<tls::UpstreamStats> Appliance::upstream_totals() const {
+  std::vector<tls::UpstreamStats> totals(snapshot_->table.upstreams.size());
+  std::vector<unsigned> with_rtt(totals.size(), 0);
+  for (const LcoreView& v : lcore_views()) {
+    for (std::size_t u = 0; u < totals.size() && u < v.stats.upstreams.size(); ++u) {
+      add_stats(totals[u], v.stats.upstreams[u]);
+      if (v.stats.upstreams[u].rtt_ewma_us > 0) {
+        totals[u].rtt_ewma_us += v.stats.upstreams[u].rtt_ewma_us;
+        ++with_rtt[u];
+      }
+    }
+  }
+  for (std::size_t u = 0; u < totals.size(); ++u)
+    if (with_rtt[u] > 0) totals[u].rtt_ewma_us /= with_rtt[u];
+  return totals;
+}
+
 std::string Appliance::summary() const {
   std::ostringstream out;
   out << "lcore counters (non-zero):\n";
-  for (const auto& l : lcores_) {
-    if (!l->worker) continue;
-    const LcoreCounters& c = l->worker->counters();
-    out << "  lcore " << l->id << " (queue " << l->setup.queue << "):";
-    for (std::size_t i = 0; i < c.counters.size(); ++i)
-      if (const auto v = c.counters[i].get()) out << ' ' << to_string(static_cast<Counter>(i)) << '=' << v;
-    for (std::size_t i = 1; i < c.drops.size(); ++i)
-      if (const auto v = c.drops[i].get()) out << " drop_" << to_string(static_cast<DropReason>(i)) << '=' << v;
-    const CacheStats& cs = l->worker->cache().stats();
-    out << " cache_entries=" << cs.entries << " cache_evictions=" << cs.evictions << '\n';
+  for (const LcoreView& v : lcore_views()) {
+    out << "  lcore " << v.lcore << " (queue " << v.queue << "):";
+    for (std::size_t i = 0; i < v.counters.size(); ++i)
+      if (v.counters[i]) out << ' ' << to_string(static_cast<Counter>(i)) << '=' << v.counters[i];
+    for (std::size_t i = 1; i < v.drops.size(); ++i)
+      if (v.drops[i]) out << " drop_" << to_string(static_cast<DropReason>(i)) << '=' << v.drops[i];
+    out << " cache_entries=" << v.stats.cache.entries << " cache_evictions=" << v.stats.cache.evictions << '\n';
   }
   out << "upstreams:\n";
-  for (std::size_t u = 0; u < snapshot_->table.upstreams.size(); ++u) {
-    tls::UpstreamStats sum;
-    for (const auto& l : lcores_) {
-      if (!l->worker) continue;
-      const tls::UpstreamStats& s = l->worker->shard().stats(u);
-      sum.queries += s.queries;
-      sum.answers += s.answers;
-      sum.timeouts += s.timeouts;
-      sum.servfails += s.servfails;
-      sum.connections += s.connections;
-      sum.full_handshakes += s.full_handshakes;
-      sum.resumptions += s.resumptions;
-      for (std::size_t r = 0; r < sum.failures.size(); ++r) sum.failures[r] += s.failures[r];
-    }
+  const auto totals = upstream_totals();
+  for (std::size_t u = 0; u < totals.size(); ++u) {
+    const tls::UpstreamStats& sum = totals[u];
     out << "  " << snapshot_->table.upstreams[u].name << ": queries=" << sum.queries << " answers=" << sum.answers
         << " timeouts=" << sum.timeouts << " servfails=" << sum.servfails << " connections=" << sum.connections
         << " full_handshakes=" << sum.full_handshakes << " resumptions=" << sum.resumptions;

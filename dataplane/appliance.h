@@ -5,7 +5,9 @@
 /// launches them; stops them and writes the shutdown summary. EAL must be initialised first.
 #pragma once
 
+#include <array>
 #include <atomic>
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <string>
@@ -21,6 +23,15 @@
 
 namespace dotpin::dataplane {
 
+/// One worker lcore as other threads see it.
+struct LcoreView {
+  unsigned lcore = 0;
+  std::uint16_t queue = 0;
+  std::array<std::uint64_t, static_cast<std::size_t>(Counter::kCount_)> counters{};
+  std::array<std::uint64_t, static_cast<std::size_t>(DropReason::kCount_)> drops{};
+  PublishedStats stats;  ///< as of the lcore's last publication (at most 100 ms old)
+};
+
 class Appliance {
  public:
   using Log = std::function<void(std::string_view)>;
@@ -35,6 +46,13 @@ class Appliance {
 
   /// Counters of every lcore and every upstream, as a table (the shutdown summary).
   [[nodiscard]] std::string summary() const;
+  /// Any thread: every worker lcore's counters and published stats. Never slows the lcores.
+  [[nodiscard]] std::vector<LcoreView> lcore_views() const;
+  /// Per-upstream stats summed over the lcores (index = position in the pin table).
+  [[nodiscard]] std::vector<tls::UpstreamStats> upstream_totals() const;
+  [[nodiscard]] const PinSnapshot& pins() const noexcept { return *snapshot_; }
+  [[nodiscard]] const DaemonConfig& config() const noexcept { return config_; }
+  [[nodiscard]] std::chrono::system_clock::time_point started_at() const noexcept { return started_at_; }
   [[nodiscard]] const Port& port() const noexcept { return port_; }
   [[nodiscard]] std::size_t worker_count() const noexcept { return lcores_.size(); }
 
@@ -50,6 +68,7 @@ class Appliance {
   Port port_;
   std::vector<std::unique_ptr<Lcore>> lcores_;
   std::atomic<bool> stop_{false};
+  std::chrono::system_clock::time_point started_at_ = std::chrono::system_clock::now();
   bool launched_ = false;
 };
 

@@ -303,7 +303,26 @@ unsigned Worker::run_once(Clock::time_point now) {
   if (n > 0) process_burst(pkts, n, now);
   else set_time(now);
   poll_and_flush(now);
+  if (now >= next_publish_) {
+    publish();
+    next_publish_ = now + kPublishInterval;
+  }
   return n;
+}
+
+void Worker::publish() {
+  std::unique_lock lock(published_mu_, std::try_to_lock);
+  if (!lock.owns_lock()) return;
+  published_.cache = cache_.stats();
+  published_.inflight = inflight_.size();
+  published_.upstreams.resize(shard_->upstream_count());  // sized once: no allocation after the first
+  for (std::size_t i = 0; i < shard_->upstream_count(); ++i) published_.upstreams[i] = shard_->stats(i);
+  ++published_.published;
+}
+
+PublishedStats Worker::published() const {
+  std::lock_guard lock(published_mu_);
+  return published_;
 }
 
 void Worker::run(const std::atomic<bool>& stop, std::chrono::milliseconds drain) {
@@ -314,6 +333,7 @@ void Worker::run(const std::atomic<bool>& stop, std::chrono::milliseconds drain)
     flush();
   }
   counters_[Counter::kShutdownUnanswered].add(inflight_.size());
+  publish();
 }
 
 }  // namespace dotpin::dataplane

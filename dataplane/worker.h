@@ -11,6 +11,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <vector>
 
 #include "dataplane/acl.h"
@@ -43,12 +44,22 @@ struct WorkerSetup {
   std::uint64_t pin_generation = 1;
 };
 
+/// What a worker publishes for other threads (the control plane): its cache and upstream stats as of
+/// its last publication (every kPublishInterval). Its packet counters are atomics, read directly.
+struct PublishedStats {
+  CacheStats cache;
+  std::size_t inflight = 0;
+  std::vector<tls::UpstreamStats> upstreams;
+  std::uint64_t published = 0;  ///< how many publications so far
+};
+
 class Worker {
  public:
   using Clock = tls::DotShard::Clock;
   static constexpr unsigned kBurst = 32;      ///< packets per rx_burst
   static constexpr unsigned kPrefetch = 4;    ///< packets prefetched ahead of the one parsed
   static constexpr unsigned kTxBuffer = 64;   ///< replies buffered before a tx_burst
+  static constexpr std::chrono::milliseconds kPublishInterval{100};
 
   explicit Worker(WorkerSetup setup);
   ~Worker();
@@ -73,6 +84,10 @@ class Worker {
   [[nodiscard]] AnswerCache& cache() noexcept { return cache_; }
   [[nodiscard]] const tls::DotShard& shard() const noexcept { return *shard_; }
   [[nodiscard]] std::size_t inflight() const noexcept { return inflight_.size(); }
+  /// Any thread: a copy of the last published stats (takes a lock the lcore only ever try-locks).
+  [[nodiscard]] PublishedStats published() const;
+  /// The owning thread: publish now (the loop does it every kPublishInterval, and at the end).
+  void publish();
 
  private:
   struct Pending;
@@ -101,6 +116,11 @@ class Worker {
   unsigned tx_count_ = 0;
   rte_mbuf* tx_[kTxBuffer];
   std::unique_ptr<Pending[]> pending_;  // per packet of the burst being processed
+  // Stats for other threads. The lcore only try_locks: a reader holding the lock delays a
+  // publication by one interval, never the lcore.
+  mutable std::mutex published_mu_;
+  PublishedStats published_;
+  Clock::time_point next_publish_{};
 };
 
 }  // namespace dotpin::dataplane
