@@ -70,5 +70,8 @@ int run_pin_compute(Invocation& inv);
 int run_pin_fetch(Invocation& inv);
 int run_pins_check(Invocation& inv);
 int run_probe(Invocation& inv);
+int run_status(Invocation& inv);
+int run_stats(Invocation& inv);
+int run_upstreams(Invocation& inv);
 
 }  // namespace dotpin::ctl

@@ -72,6 +72,23 @@ std::span<const Command> command_table() {
         {"timeout", "SECONDS", "deadline for connect, handshake and each answer (default 5)"},
         {"count", "N", "send N queries, 256 in flight, and print a summary instead of the answer"}},
        2, 3, run_probe},
+      {"status", "", "ask the running dotpind what it is: version, uptime, port, lcores, pin generation",
+       "Connects to dotpind's control socket (--socket, else $DOTPIN_SOCKET, else\n"
+       "/run/dotpin/dotpind.sock) and prints its status.",
+       {{"socket", "PATH", "dotpind's control socket"}},
+       0, 0, run_status},
+      {"stats", "", "per-lcore packet counters and per-upstream statistics of the running dotpind",
+       "Per lcore: packets, queries, cache hits and misses, forwarded and merged misses, SERVFAILs,\n"
+       "ACL refusals, drops (by reason below the table) and cached entries; then per upstream: state,\n"
+       "connections, queries, answers, timeouts, SERVFAILs, full handshakes, resumptions, latency\n"
+       "(EWMA) and failures by reason, with the observed pins of the last refused chain.\n"
+       "Counters are summed from per-lcore blocks; reading them never slows the lcores.",
+       {{"socket", "PATH", "dotpind's control socket"}, {"upstream", "NAME", "only this upstream"}},
+       0, 0, run_stats},
+      {"upstreams", "", "the running dotpind's upstreams: state, traffic, failures by reason",
+       "One line per pinned upstream (summed over the worker lcores).",
+       {{"socket", "PATH", "dotpind's control socket"}},
+       0, 0, run_upstreams},
   };
   return table;
 }

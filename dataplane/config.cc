@@ -117,10 +117,10 @@ ConfigResult parse_config(std::string_view text, const std::string& source) {
   DaemonConfig c;
   c.source = source;
   for (auto&& [key, value] : root) {
-    static constexpr std::string_view kSections[] = {"dpdk", "port", "acl", "cache", "upstreams", "daemon"};
+    static constexpr std::string_view kSections[] = {"dpdk", "port", "acl", "cache", "upstreams", "daemon", "control"};
     if (std::find(std::begin(kSections), std::end(kSections), key.str()) == std::end(kSections))
       r.error(key.source(), "unknown section '" + std::string(key.str()) +
-                                "' (expected [dpdk], [port], [acl], [cache], [upstreams], [daemon])");
+                                "' (expected [dpdk], [port], [acl], [cache], [upstreams], [daemon], [control])");
   }
 
   const toml::table* dpdk = r.section(root, "dpdk", {"eal_args"});
@@ -201,6 +201,12 @@ ConfigResult parse_config(std::string_view text, const std::string& source) {
 
   const toml::table* daemon = r.section(root, "daemon", {"drain_ms"});
   r.millis(daemon, "drain_ms", c.drain, 0, 60000);
+
+  const toml::table* control = r.section(root, "control", {"socket", "group"});
+  if (const toml::node* n = r.string(control, "socket", c.control_socket); n && c.control_socket.empty())
+    r.error(n->source(), "'socket' must not be empty");
+  c.control_socket = relative_to(source, c.control_socket);
+  r.string(control, "group", c.control_group);
 
   result.errors = r.take();
   std::ranges::stable_sort(result.errors, [](const Diagnostic& a, const Diagnostic& b) { return a.line < b.line; });

@@ -39,6 +39,8 @@ struct DaemonConfig {
   tls::ShardOptions shard;
   std::size_t inflight_per_lcore = 4096;
   std::chrono::milliseconds drain{1000};
+  std::string control_socket = "/run/dotpin/dotpind.sock";  ///< [control] socket
+  std::string control_group;                                 ///< [control] group: 0660 for it; else 0600
 };
 
 struct ConfigResult {

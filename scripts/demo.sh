@@ -14,7 +14,7 @@ src=$PWD
 if [ -z "${DOTPIN_DEMO_NETNS:-}" ]; then
   scripts/install-deps.sh
   if [ ! -f build/build.ninja ]; then meson setup build >/dev/null; fi
-  ninja -C build control/dotpinctl dataplane/dotpind >/dev/null
+  ninja -C build control/dotpinctl control/dotpind >/dev/null
   # The rest runs in a network namespace made for it: its own loopback, its own tap link.
   netns=dotpin-demo-$$
   ip netns add "$netns"
@@ -24,7 +24,7 @@ if [ -z "${DOTPIN_DEMO_NETNS:-}" ]; then
   exit
 fi
 ctl=$src/build/control/dotpinctl
-dotpind=$src/build/dataplane/dotpind
+dotpind=$src/build/control/dotpind
 
 work=$(mktemp -d /tmp/dotpin-demo.XXXXXX)
 # start_unbound runs in a command substitution (a subshell), so it records each server's PID in

@@ -204,6 +204,7 @@ class Dotpind:
         self.iface = f"dpt{os.getpid() % 100000}{tag[:3]}"[:15]
         self.prefix = f"dotpind-{tag}-{os.getpid()}"
         self.conf = os.path.join(workdir, f"dotpind-{tag}.toml")
+        self.socket = os.path.join(workdir, f"dotpind-{tag}.sock")
         self.tap = vdev is None
         eal = [*lcores, "--no-huge", "-m", "256", "--no-pci", "--file-prefix", self.prefix,
                "--log-level", "error", vdev or f"--vdev=net_tap0,iface={self.iface}"]
@@ -212,7 +213,8 @@ class Dotpind:
             f.write(f'[port]\ndevice = "{device}"\nipv4 = ["{APPLIANCE_V4}"]\nipv6 = ["{APPLIANCE_V6}"]\nmbufs = 4095\n\n')
             f.write("[acl]\nallow = [" + ", ".join(f'"{a}"' for a in acl) + "]\n\n")
             f.write(f'[upstreams]\npin_file = "{pin_file}"\nquery_timeout_ms = 1500\n\n')
-            f.write("[daemon]\ndrain_ms = 500\n" + extra_config)
+            f.write("[daemon]\ndrain_ms = 500\n\n")
+            f.write(f'[control]\nsocket = "{self.socket}"\n' + extra_config)
         self.log_path = os.path.join(workdir, f"dotpind-{tag}.log")
         self.proc = None
         self.summary = ""
@@ -238,6 +240,11 @@ class Dotpind:
                     ["ip", "link", "set", self.iface, "up"]):
             subprocess.run(cmd, check=True)
         return self
+
+    def ctl(self, *args, json_out=True):
+        """dotpinctl against this daemon's control socket: (exit code, parsed JSON or text)."""
+        r = ctl(*(("--json",) if json_out else ()), *args, "--socket", self.socket)
+        return r.returncode, (json.loads(r.stdout) if json_out and r.stdout.strip() else r.stdout + r.stderr)
 
     def mac(self):
         """The port's MAC address as the ready line reports it."""

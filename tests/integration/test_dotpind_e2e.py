@@ -9,6 +9,7 @@ import os
 import re
 import shutil
 import socket
+import stat
 import struct
 import subprocess
 import sys
@@ -18,7 +19,7 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from dotpin_harness import (APPLIANCE_V4, APPLIANCE_V6, OUTSIDER_V4, DOTPIND, Dotpind, Netns, UnboundDot,  # noqa: E402
-                            kdig, pki, write_pin_file)
+                            kdig, pki, reference_pin, write_pin_file)
 
 
 def status_of(out):
@@ -86,10 +87,49 @@ class ApplianceEndToEnd(unittest.TestCase):
             self.assertEqual(status_of(r.stdout), "SERVFAIL", r.stdout + r.stderr)
             self.assertNotIn("198.18.0.10", r.stdout)
             self.assertIn("EDE", r.stdout + r.stderr)
+            # The control socket shows the refusal with its reason and the impostor's pin.
+            time.sleep(0.3)  # lcores publish their stats every 100 ms
+            code, stats = d.ctl("stats", "--upstream", "impostor")
+            self.assertEqual(code, 0, stats)
+            up = stats["result"]["upstreams"][0]
+            self.assertGreaterEqual(up["failures"]["pin_mismatch"], 1, up)
+            self.assertEqual(up["answers"], 0, up)
+            self.assertIn(reference_pin("impostor"), up["last_refusal"]["observed_pins"], up)
+            code, text = d.ctl("stats", json_out=False)
+            self.assertEqual(code, 0, text)
+            self.assertIn("pin_mismatch=", text)
+            self.assertIn("observed pins", text)
         self.assertEqual(self.impostor.queries_logged(), before, "a query reached the impostor")
         self.assertGreaterEqual(d.upstream_counter("impostor", "failed_pin_mismatch"), 1, d.summary)
         self.assertIn("pin_mismatch", d.summary)
         self.assertIn("observed pins", d.summary)  # the log line with what the impostor presented
+
+    def test_control_socket_status_and_permissions(self):
+        pins = self.pin_file("genuine5.toml", [("genuine", self.genuine, ["leaf-p256"])])
+        with Dotpind(self.dir, pins, tag="ctl") as d:
+            mode = os.stat(d.socket).st_mode
+            self.assertTrue(stat.S_ISSOCK(mode))
+            self.assertEqual(stat.S_IMODE(mode), 0o600)  # never group- or world-accessible by default
+            code, status = d.ctl("status")
+            self.assertEqual(code, 0, status)
+            self.assertEqual(status["result"]["worker_lcores"], 1)
+            self.assertEqual(status["result"]["pin_generation"], 1)
+            kdig(f"@{APPLIANCE_V4}", "www.dotpin.test", "A")
+            kdig(f"@{APPLIANCE_V4}", "www.dotpin.test", "A")
+            time.sleep(0.3)
+            code, stats = d.ctl("stats")
+            self.assertEqual(stats["result"]["totals"]["counters"]["cache_hits"], 1, stats)
+            self.assertEqual(stats["result"]["upstreams"][0]["answers"], 1, stats)
+            code, text = d.ctl("upstreams", json_out=False)
+            self.assertEqual(code, 0, text)
+            self.assertIn("genuine", text)
+            code, err = d.ctl("stats", "--upstream", "nope")
+            self.assertEqual(code, 2)
+            self.assertIn("no upstream named 'nope'", err["error"])
+        self.assertFalse(os.path.exists(d.socket), "the socket outlived the daemon")
+        code, err = d.ctl("status")  # nobody listening: a clear error, not a hang
+        self.assertEqual(code, 2)
+        self.assertIn("is dotpind running", err["error"])
 
     def test_failover_from_impostor_to_pinned_upstream(self):
         pins = self.pin_file("pool.toml", [("impostor", self.impostor, ["leaf-p256"]),

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // dotpind: the appliance. Parses its arguments, reads the config, initialises EAL, assembles the
-// appliance, waits for SIGTERM/SIGINT, and prints the shutdown summary. The per-lcore loop is in
-// worker.cc; nothing here runs per packet.
+// appliance, serves the control socket on its own thread, waits for SIGTERM/SIGINT, and prints the
+// shutdown summary. The per-lcore loop is in dataplane/worker.cc; nothing here runs per packet.
 #include <rte_eal.h>
 #include <rte_errno.h>
 
@@ -12,6 +12,8 @@
 #include <thread>
 #include <vector>
 
+#include "control/control_server.h"
+#include "control/daemon_commands.h"
 #include "dataplane/appliance.h"
 #include "dataplane/config.h"
 #include "dotpin_version.h"
@@ -103,17 +105,28 @@ int main(int argc, char** argv) {
     std::signal(SIGTERM, on_signal);
     std::signal(SIGINT, on_signal);
     std::signal(SIGPIPE, SIG_IGN);
-    if (auto started = a.start(); !started) {
+    dotpin::ctl::ControlServer::Options control;
+    control.path = a.config().control_socket;
+    control.group = a.config().control_group;
+    auto server = dotpin::ctl::ControlServer::open(control);
+    if (!server) {
+      log_line("control socket: " + server.error());
+      status = 1;
+    } else if (auto started = a.start(); !started) {
       log_line(started.error());
       status = 1;
     } else {
+      dotpin::ctl::register_daemon_commands(**server, a);
+      (*server)->start();
       char mac[18];
       const auto& m = a.port().mac;
       std::snprintf(mac, sizeof mac, "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4], m[5]);
       log_line("ready: " + std::to_string(a.worker_count()) + " worker lcore(s) on port " + a.port().name +
                " (MAC " + mac + (a.port().rss ? ", RSS" : "") + ")");
+      log_line("control socket " + control.path + (control.group.empty() ? " (mode 0600)" : " (mode 0660, group " + control.group + ")"));
       while (g_signal == 0) std::this_thread::sleep_for(std::chrono::milliseconds(50));
       log_line(std::string("signal ") + std::to_string(g_signal) + ": stopping");
+      (*server)->stop();
     }
     a.stop();
     std::fputs(a.summary().c_str(), stderr);

@@ -1,0 +1,138 @@
+// SPDX-License-Identifier: Apache-2.0
+// dotpinctl status | stats | upstreams: ask the running dotpind over its control socket and print
+// the answer as tables (or the daemon's JSON with --json).
+#include <cstdlib>
+#include <iomanip>
+#include <sstream>
+
+#include "control/command.h"
+#include "control/control_server.h"
+
+namespace dotpin::ctl {
+namespace {
+
+std::string socket_path(const Invocation& inv) {
+  if (auto s = inv.value("socket")) return *s;
+  if (const char* env = std::getenv("DOTPIN_SOCKET"); env && *env) return env;
+  return kDefaultSocket;
+}
+
+/// Sends the invocation as a request; on success leaves the result in @p out.
+bool ask(Invocation& inv, std::string_view command, nlohmann::json& out, int& status) {
+  Request r;
+  r.command = std::string(command);
+  r.args = inv.args;
+  for (const auto& [k, v] : inv.options)
+    if (k != "socket") r.options[k] = v;
+  auto reply = call(socket_path(inv), r);
+  if (!reply) {
+    status = report_error(inv, command, reply.error());
+    return false;
+  }
+  out = std::move(*reply);
+  if (inv.json) {
+    inv.out << nlohmann::json{{"ok", true}, {"result", out}}.dump(2) << "\n";
+    status = kExitOk;
+    return false;
+  }
+  return true;
+}
+
+std::string cell(const nlohmann::json& v) {
+  if (v.is_string()) return v.get<std::string>();
+  if (v.is_number_float()) {
+    std::ostringstream s;
+    s << std::fixed << std::setprecision(1) << v.get<double>();
+    return s.str();
+  }
+  return v.dump();
+}
+
+/// A table: header row, then rows; columns padded to their widest cell.
+void print_table(std::ostream& out, const std::vector<std::string>& head, const std::vector<std::vector<std::string>>& rows) {
+  std::vector<std::size_t> w(head.size());
+  for (std::size_t i = 0; i < head.size(); ++i) w[i] = head[i].size();
+  for (const auto& r : rows)
+    for (std::size_t i = 0; i < r.size() && i < w.size(); ++i) w[i] = std::max(w[i], r[i].size());
+  auto line = [&](const std::vector<std::string>& r) {
+    for (std::size_t i = 0; i < r.size(); ++i) out << std::left << std::setw(static_cast<int>(w[i] + 2)) << r[i];
+    out << "\n";
+  };
+  line(head);
+  for (const auto& r : rows) line(r);
+}
+
+void print_upstreams(std::ostream& out, const nlohmann::json& ups, bool details) {
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& u : ups) {
+    std::string failures;
+    for (const auto& [reason, n] : u["failures"].items())
+      if (n.get<std::uint64_t>() > 0) failures += (failures.empty() ? "" : ",") + reason + "=" + n.dump();
+    rows.push_back({cell(u["name"]), cell(u["address"]), cell(u["state"]), cell(u["connections"]), cell(u["queries"]),
+                    cell(u["answers"]), cell(u["timeouts"]), cell(u["servfails"]), cell(u["full_handshakes"]),
+                    cell(u["resumptions"]), cell(u["rtt_ewma_ms"]), failures.empty() ? "-" : failures});
+  }
+  print_table(out, {"UPSTREAM", "ADDRESS", "STATE", "CONNS", "QUERIES", "ANSWERS", "TIMEOUTS", "SERVFAILS", "FULL_HS",
+                    "RESUMED", "RTT_MS", "FAILURES"},
+              rows);
+  if (!details) return;
+  for (const auto& u : ups)
+    if (u.contains("last_refusal")) {
+      out << "\n" << cell(u["name"]) << ": last refused chain (" << cell(u["last_refusal"]["reason"]) << "), observed pins:\n";
+      std::size_t k = 0;
+      for (const auto& p : u["last_refusal"]["observed_pins"]) out << "  [" << k++ << "] " << cell(p) << "\n";
+    }
+}
+
+}  // namespace
+
+int run_status(Invocation& inv) {
+  nlohmann::json r;
+  int status = kExitOk;
+  if (!ask(inv, "status", r, status)) return status;
+  inv.out << "dotpind " << cell(r["version"]) << ", up " << r["uptime_s"].dump() << " s (since " << cell(r["started_at"])
+          << ")\n"
+          << "port " << cell(r["port"]["name"]) << " (MAC " << cell(r["port"]["mac"]) << ", " << r["port"]["queues"].dump()
+          << " queue(s)" << (r["port"]["rss"].get<bool>() ? ", RSS" : "") << "), " << r["worker_lcores"].dump()
+          << " worker lcore(s)\n"
+          << "pins: generation " << r["pin_generation"].dump() << " from " << cell(r["pin_file"]) << ", "
+          << r["upstreams"].dump() << " upstream(s)\n";
+  return kExitOk;
+}
+
+int run_upstreams(Invocation& inv) {
+  nlohmann::json r;
+  int status = kExitOk;
+  if (!ask(inv, "upstreams", r, status)) return status;
+  print_upstreams(inv.out, r["upstreams"], false);
+  return kExitOk;
+}
+
+int run_stats(Invocation& inv) {
+  nlohmann::json r;
+  int status = kExitOk;
+  if (!ask(inv, "stats", r, status)) return status;
+  std::vector<std::vector<std::string>> rows;
+  auto row = [](const std::string& who, const nlohmann::json& c, const nlohmann::json& d, const std::string& entries) {
+    std::uint64_t dropped = 0;
+    for (const auto& [_, n] : d.items()) dropped += n.get<std::uint64_t>();
+    return std::vector<std::string>{who, cell(c["rx_packets"]), cell(c["queries"]), cell(c["cache_hits"]),
+                                    cell(c["cache_misses"]), cell(c["forwarded"]), cell(c["merged"]),
+                                    cell(c["upstream_servfails"]), cell(c["acl_refused"]), std::to_string(dropped), entries};
+  };
+  for (const auto& l : r["lcores"])
+    rows.push_back(row("lcore " + l["lcore"].dump(), l["counters"], l["drops"], l["cache"]["entries"].dump()));
+  rows.push_back(row("total", r["totals"]["counters"], r["totals"]["drops"], "-"));
+  print_table(inv.out, {"", "RX", "QUERIES", "HITS", "MISSES", "FORWARDED", "MERGED", "SERVFAIL", "ACL_REFUSED", "DROPPED",
+                        "CACHED"},
+              rows);
+  std::string drops;
+  for (const auto& [reason, n] : r["totals"]["drops"].items())
+    if (n.get<std::uint64_t>() > 0) drops += " " + reason + "=" + n.dump();
+  if (!drops.empty()) inv.out << "drops:" << drops << "\n";
+  inv.out << "\n";
+  print_upstreams(inv.out, r["upstreams"], true);
+  return kExitOk;
+}
+
+}  // namespace dotpin::ctl

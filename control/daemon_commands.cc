@@ -1,0 +1,125 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "control/daemon_commands.h"
+
+#include <cstdio>
+
+#include "common/time_util.h"
+#include "dotpin_version.h"
+#include "pinning/spki_pin.h"
+
+namespace dotpin::ctl {
+namespace {
+
+using dataplane::Counter;
+using dataplane::DropReason;
+
+std::string mac_text(const std::array<std::uint8_t, 6>& m) {
+  char s[18];
+  std::snprintf(s, sizeof s, "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4], m[5]);
+  return s;
+}
+
+nlohmann::json counters_json(const std::array<std::uint64_t, static_cast<std::size_t>(Counter::kCount_)>& c) {
+  nlohmann::json j = nlohmann::json::object();
+  for (std::size_t i = 0; i < c.size(); ++i) j[std::string(to_string(static_cast<Counter>(i)))] = c[i];
+  return j;
+}
+
+nlohmann::json drops_json(const std::array<std::uint64_t, static_cast<std::size_t>(DropReason::kCount_)>& d) {
+  nlohmann::json j = nlohmann::json::object();
+  for (std::size_t i = 1; i < d.size(); ++i) j[std::string(to_string(static_cast<DropReason>(i)))] = d[i];
+  return j;
+}
+
+nlohmann::json upstream_json(const UpstreamPins& up, const tls::UpstreamStats& s) {
+  nlohmann::json failures = nlohmann::json::object();
+  for (std::size_t r = 0; r < s.failures.size(); ++r)
+    failures[std::string(tls::to_string(static_cast<tls::FailureReason>(r)))] = s.failures[r];
+  nlohmann::json j{{"name", up.name},
+                   {"address", up.address.to_string()},
+                   {"auth_name", up.auth_name},
+                   {"mode", std::string(to_string(up.mode))},
+                   {"state", std::string(tls::to_string(s.health))},
+                   {"queries", s.queries},
+                   {"answers", s.answers},
+                   {"timeouts", s.timeouts},
+                   {"servfails", s.servfails},
+                   {"retries", s.retries},
+                   {"connections", s.connections},
+                   {"full_handshakes", s.full_handshakes},
+                   {"resumptions", s.resumptions},
+                   {"idle_closes", s.idle_closes},
+                   {"report_mode_mismatches", s.report_mode_mismatches},
+                   {"rtt_ewma_ms", s.rtt_ewma_us / 1000.0},
+                   {"failures", failures}};
+  if (s.last_refusal.observed_count > 0) {
+    nlohmann::json pins = nlohmann::json::array();
+    for (std::size_t k = 0; k < s.last_refusal.observed_count; ++k) pins.push_back(pin_base64(s.last_refusal.observed[k].digest));
+    j["last_refusal"] = {{"reason", std::string(to_string(s.last_refusal.code))}, {"observed_pins", pins}};
+  }
+  return j;
+}
+
+}  // namespace
+
+nlohmann::json status_json(const dataplane::Appliance& a) {
+  const auto now = std::chrono::system_clock::now();
+  const auto& port = a.port();
+  return {{"version", DOTPIN_VERSION},
+          {"started_at", format_utc(std::chrono::time_point_cast<std::chrono::seconds>(a.started_at()))},
+          {"uptime_s", std::chrono::duration_cast<std::chrono::seconds>(now - a.started_at()).count()},
+          {"worker_lcores", a.worker_count()},
+          {"port", {{"name", port.name}, {"mac", mac_text(port.mac)}, {"queues", port.queues}, {"rss", port.rss}}},
+          {"pin_generation", a.pins().generation},
+          {"pin_file", a.config().pin_file},
+          {"upstreams", a.pins().table.upstreams.size()}};
+}
+
+nlohmann::json upstreams_json(const dataplane::Appliance& a) {
+  const auto totals = a.upstream_totals();
+  nlohmann::json list = nlohmann::json::array();
+  for (std::size_t u = 0; u < totals.size(); ++u) list.push_back(upstream_json(a.pins().table.upstreams[u], totals[u]));
+  return {{"upstreams", list}};
+}
+
+Result<nlohmann::json> stats_json(const dataplane::Appliance& a, const Request& r) {
+  nlohmann::json j = upstreams_json(a);
+  if (const auto it = r.options.find("upstream"); it != r.options.end() && !it->second.empty()) {
+    nlohmann::json only = nlohmann::json::array();
+    for (const auto& u : j["upstreams"])
+      if (u["name"] == it->second.back()) only.push_back(u);
+    if (only.empty()) return fail("no upstream named '", it->second.back(), "'");
+    j["upstreams"] = only;
+  }
+  std::array<std::uint64_t, static_cast<std::size_t>(Counter::kCount_)> total{};
+  std::array<std::uint64_t, static_cast<std::size_t>(DropReason::kCount_)> total_drops{};
+  nlohmann::json lcores = nlohmann::json::array();
+  for (const auto& v : a.lcore_views()) {
+    for (std::size_t i = 0; i < total.size(); ++i) total[i] += v.counters[i];
+    for (std::size_t i = 0; i < total_drops.size(); ++i) total_drops[i] += v.drops[i];
+    lcores.push_back({{"lcore", v.lcore},
+                      {"queue", v.queue},
+                      {"counters", counters_json(v.counters)},
+                      {"drops", drops_json(v.drops)},
+                      {"inflight", v.stats.inflight},
+                      {"cache",
+                       {{"entries", v.stats.cache.entries},
+                        {"bytes", v.stats.cache.bytes},
+                        {"hits", v.stats.cache.hits},
+                        {"misses", v.stats.cache.misses},
+                        {"evictions", v.stats.cache.evictions},
+                        {"expired", v.stats.cache.expired}}}});
+  }
+  j["lcores"] = lcores;
+  j["totals"] = {{"counters", counters_json(total)}, {"drops", drops_json(total_drops)}};
+  return j;
+}
+
+void register_daemon_commands(ControlServer& server, const dataplane::Appliance& appliance) {
+  const dataplane::Appliance* a = &appliance;
+  server.handle("status", [a](const Request&) -> Result<nlohmann::json> { return status_json(*a); });
+  server.handle("stats", [a](const Request& r) { return stats_json(*a, r); });
+  server.handle("upstreams", [a](const Request&) -> Result<nlohmann::json> { return upstreams_json(*a); });
+}
+
+}  // namespace dotpin::ctl
