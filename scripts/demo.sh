@@ -134,6 +134,8 @@ allow = ["198.18.0.0/24", "2001:2::/64"]
 [upstreams]
 pin_file = "$pins"
 query_timeout_ms = 1500
+[control]
+socket = "$work/dotpind.sock"
 CONF
   mkdir -p "$work/dotpind"
   "$dotpind" --config "$work/dotpind.toml" >"$work/dotpind/log" 2>&1 &
@@ -168,15 +170,21 @@ run kdig @198.18.0.1 -b 198.18.1.2 www.dotpin.test A +timeout=2 +retry=0 +noall 
 say "11. A bounded load: dnsperf, 3 seconds at up to 2000 queries/s over 100 names"
 for i in $(seq 100); do echo "n$i.dotpin.test A"; done > "$work/queries.txt"
 run dnsperf -s 198.18.0.1 -d "$work/queries.txt" -l 3 -Q 2000 -q 50 | sed -n '/Statistics/,/Latency StdDev/p'
-say "12. Shutdown summary (counters per lcore and per upstream)"
+say "12. Ask the running appliance over its control socket (mode 0600)"
+ls -l "$work/dotpind.sock"
+run "$ctl" stats --socket "$work/dotpind.sock"
+
+say "13. Shutdown summary (counters per lcore and per upstream)"
 stop_dotpind
 ip link del dotpin0 2>/dev/null || true
 
-say "13. The same upstream name pointed at the impostor: refused, clients get SERVFAIL + EDE"
+say "14. The same upstream name pointed at the impostor: refused, clients get SERVFAIL + EDE"
 sed "s/127.0.0.1:[0-9]*/127.0.0.1:$impostor/" "$work/pins.toml" > "$work/pins-impostor.toml"
 before=$(grep -c "www.dotpin.test" "$work/impostor/unbound.log" || true)
 start_dotpind "$work/pins-impostor.toml"
 run kdig @198.18.0.1 www.dotpin.test A +edns +timeout=3 +retry=0 +noall +header +opt
+sleep 0.3
+run "$ctl" upstreams --socket "$work/dotpind.sock"
 stop_dotpind | grep -E "pin_mismatch|lab:"
 after=$(grep -c "www.dotpin.test" "$work/impostor/unbound.log" || true)
 echo "queries in the impostor's own log before/after: $before/$after"
