@@ -14,6 +14,7 @@
 
 #include "control/control_server.h"
 #include "control/daemon_commands.h"
+#include "control/metrics.h"
 #include "dataplane/appliance.h"
 #include "dataplane/config.h"
 #include "dotpin_version.h"
@@ -118,6 +119,16 @@ int main(int argc, char** argv) {
     } else {
       dotpin::ctl::register_daemon_commands(**server, a);
       (*server)->start();
+      std::unique_ptr<dotpin::ctl::MetricsServer> metrics;
+      if (!a.config().metrics.empty()) {
+        auto m = dotpin::ctl::MetricsServer::start(a.config().metrics, a);
+        if (m) {
+          metrics = std::move(*m);
+          log_line("metrics on http://" + a.config().metrics + "/metrics");
+        } else {
+          log_line("metrics: " + m.error() + " (continuing without /metrics)");
+        }
+      }
       char mac[18];
       const auto& m = a.port().mac;
       std::snprintf(mac, sizeof mac, "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4], m[5]);

@@ -5,6 +5,8 @@
 
 #include <toml++/toml.h>
 
+#include "common/endpoint.h"
+
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
@@ -202,11 +204,13 @@ ConfigResult parse_config(std::string_view text, const std::string& source) {
   const toml::table* daemon = r.section(root, "daemon", {"drain_ms"});
   r.millis(daemon, "drain_ms", c.drain, 0, 60000);
 
-  const toml::table* control = r.section(root, "control", {"socket", "group"});
+  const toml::table* control = r.section(root, "control", {"socket", "group", "metrics"});
   if (const toml::node* n = r.string(control, "socket", c.control_socket); n && c.control_socket.empty())
     r.error(n->source(), "'socket' must not be empty");
   c.control_socket = relative_to(source, c.control_socket);
   r.string(control, "group", c.control_group);
+  if (const toml::node* n = r.string(control, "metrics", c.metrics); n && !c.metrics.empty())
+    if (auto ep = parse_endpoint(c.metrics, 9853, false); !ep) r.error(n->source(), "'metrics': " + ep.error());
 
   result.errors = r.take();
   std::ranges::stable_sort(result.errors, [](const Diagnostic& a, const Diagnostic& b) { return a.line < b.line; });

@@ -41,6 +41,7 @@ struct DaemonConfig {
   std::chrono::milliseconds drain{1000};
   std::string control_socket = "/run/dotpin/dotpind.sock";  ///< [control] socket
   std::string control_group;                                 ///< [control] group: 0660 for it; else 0600
+  std::string metrics = "127.0.0.1:9853";                    ///< [control] metrics: /metrics address; "" off
 };
 
 struct ConfigResult {

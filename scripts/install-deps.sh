@@ -6,11 +6,11 @@ set -euo pipefail
 packages=(
   # toolchain
   g++ clang libclang-rt-14-dev meson ninja-build pkg-config python3
-  # libraries (the design card's, plus toml++ and nlohmann-json)
-  libdpdk-dev libwolfssl-dev liburing-dev libtomlplusplus-dev nlohmann-json3-dev
+  # libraries (the design card's, plus toml++, nlohmann-json, and libmicrohttpd for /metrics)
+  libdpdk-dev libwolfssl-dev liburing-dev libtomlplusplus-dev nlohmann-json3-dev libmicrohttpd-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   # real peers and clients for the integration tests and the demo
-  unbound knot-dnsutils dnsutils dnsperf openssl ca-certificates iproute2
+  unbound knot-dnsutils dnsutils dnsperf openssl ca-certificates iproute2 curl
 )
 
 missing=()

@@ -205,6 +205,7 @@ class Dotpind:
         self.prefix = f"dotpind-{tag}-{os.getpid()}"
         self.conf = os.path.join(workdir, f"dotpind-{tag}.toml")
         self.socket = os.path.join(workdir, f"dotpind-{tag}.sock")
+        self.metrics_port = free_port()
         self.tap = vdev is None
         eal = [*lcores, "--no-huge", "-m", "256", "--no-pci", "--file-prefix", self.prefix,
                "--log-level", "error", vdev or f"--vdev=net_tap0,iface={self.iface}"]
@@ -214,7 +215,7 @@ class Dotpind:
             f.write("[acl]\nallow = [" + ", ".join(f'"{a}"' for a in acl) + "]\n\n")
             f.write(f'[upstreams]\npin_file = "{pin_file}"\nquery_timeout_ms = 1500\n\n')
             f.write("[daemon]\ndrain_ms = 500\n\n")
-            f.write(f'[control]\nsocket = "{self.socket}"\n' + extra_config)
+            f.write(f'[control]\nsocket = "{self.socket}"\nmetrics = "127.0.0.1:{self.metrics_port}"\n' + extra_config)
         self.log_path = os.path.join(workdir, f"dotpind-{tag}.log")
         self.proc = None
         self.summary = ""
@@ -245,6 +246,25 @@ class Dotpind:
         """dotpinctl against this daemon's control socket: (exit code, parsed JSON or text)."""
         r = ctl(*(("--json",) if json_out else ()), *args, "--socket", self.socket)
         return r.returncode, (json.loads(r.stdout) if json_out and r.stdout.strip() else r.stdout + r.stderr)
+
+    def metrics(self):
+        """Scrapes /metrics with curl and parses the text exposition format strictly:
+        {(name, frozenset of label pairs): value}. Any malformed line raises."""
+        import re
+        r = subprocess.run(["curl", "-sf", "--max-time", "5", f"http://127.0.0.1:{self.metrics_port}/metrics"],
+                           capture_output=True, text=True, timeout=10)
+        if r.returncode != 0:
+            raise RuntimeError(f"curl failed ({r.returncode}): {r.stderr}")
+        samples = {}
+        for line in r.stdout.splitlines():
+            if line.startswith("# HELP ") or line.startswith("# TYPE "):
+                continue
+            m = re.fullmatch(r'([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)', line)
+            if not m:
+                raise ValueError(f"not exposition format: {line!r}")
+            labels = frozenset(re.findall(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"', m.group(2) or ""))
+            samples[(m.group(1), labels)] = float(m.group(3))
+        return samples
 
     def mac(self):
         """The port's MAC address as the ready line reports it."""

@@ -99,12 +99,17 @@ class ApplianceEndToEnd(unittest.TestCase):
             self.assertEqual(code, 0, text)
             self.assertIn("pin_mismatch=", text)
             self.assertIn("observed pins", text)
+            m = d.metrics()
+            self.assertGreaterEqual(m[("dotpin_upstream_failures_total",
+                                       frozenset({("upstream", "impostor"), ("reason", "pin_mismatch")}))], 1)
+            self.assertEqual(m[("dotpin_upstream_state", frozenset({("upstream", "impostor"), ("state", "pin_failed")}))], 1)
+            self.assertEqual(m[("dotpin_upstream_answers_total", frozenset({("upstream", "impostor")}))], 0)
         self.assertEqual(self.impostor.queries_logged(), before, "a query reached the impostor")
         self.assertGreaterEqual(d.upstream_counter("impostor", "failed_pin_mismatch"), 1, d.summary)
         self.assertIn("pin_mismatch", d.summary)
         self.assertIn("observed pins", d.summary)  # the log line with what the impostor presented
 
-    def test_control_socket_status_and_permissions(self):
+    def test_control_socket_metrics_and_permissions(self):
         pins = self.pin_file("genuine5.toml", [("genuine", self.genuine, ["leaf-p256"])])
         with Dotpind(self.dir, pins, tag="ctl") as d:
             mode = os.stat(d.socket).st_mode
@@ -120,6 +125,13 @@ class ApplianceEndToEnd(unittest.TestCase):
             code, stats = d.ctl("stats")
             self.assertEqual(stats["result"]["totals"]["counters"]["cache_hits"], 1, stats)
             self.assertEqual(stats["result"]["upstreams"][0]["answers"], 1, stats)
+            m = d.metrics()
+            self.assertEqual(m[("dotpin_lcore_events_total", frozenset({("lcore", "1"), ("event", "cache_hits")}))], 1)
+            self.assertEqual(m[("dotpin_upstream_answers_total", frozenset({("upstream", "genuine")}))], 1)
+            self.assertEqual(m[("dotpin_pin_generation", frozenset())], 1)
+            r = subprocess.run(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}",
+                                f"http://127.0.0.1:{d.metrics_port}/other"], capture_output=True, text=True, timeout=10)
+            self.assertEqual(r.stdout, "404")
             code, text = d.ctl("upstreams", json_out=False)
             self.assertEqual(code, 0, text)
             self.assertIn("genuine", text)

@@ -1,0 +1,194 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "control/metrics.h"
+
+#include <arpa/inet.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+
+#include <cstring>
+#include <sstream>
+
+#include "common/endpoint.h"
+#include "dotpin_version.h"
+
+namespace dotpin::ctl {
+namespace {
+
+using dataplane::Counter;
+using dataplane::DropReason;
+
+// Label values: backslash, double quote and newline escaped (exposition format).
+std::string label(std::string_view v) {
+  std::string s;
+  for (const char c : v) {
+    if (c == '\\' || c == '"') s += '\\';
+    if (c == '\n') {
+      s += "\\n";
+      continue;
+    }
+    s += c;
+  }
+  return s;
+}
+
+class Writer {
+ public:
+  void family(std::string_view name, std::string_view type, std::string_view help) {
+    out_ << "# HELP " << name << ' ' << help << "\n# TYPE " << name << ' ' << type << '\n';
+  }
+  void sample(std::string_view name, std::string_view labels, double value) {
+    out_ << name;
+    if (!labels.empty()) out_ << '{' << labels << '}';
+    out_ << ' ' << value << '\n';
+  }
+  void sample(std::string_view name, std::string_view labels, std::uint64_t value) {
+    out_ << name;
+    if (!labels.empty()) out_ << '{' << labels << '}';
+    out_ << ' ' << value << '\n';
+  }
+  std::string str() const { return out_.str(); }
+
+ private:
+  std::ostringstream out_;
+};
+
+}  // namespace
+
+MetricsInput gather_metrics(const dataplane::Appliance& a) {
+  MetricsInput in;
+  in.version = DOTPIN_VERSION;
+  in.uptime_seconds = std::chrono::duration<double>(std::chrono::system_clock::now() - a.started_at()).count();
+  in.pin_generation = a.pins().generation;
+  in.lcores = a.lcore_views();
+  for (const auto& u : a.pins().table.upstreams) in.upstream_names.push_back(u.name);
+  in.upstreams = a.upstream_totals();
+  return in;
+}
+
+std::string render_metrics(const MetricsInput& in) {
+  Writer w;
+  w.family("dotpin_build_info", "gauge", "dotpind version");
+  w.sample("dotpin_build_info", "version=\"" + label(in.version) + "\"", std::uint64_t{1});
+  w.family("dotpin_uptime_seconds", "gauge", "seconds since dotpind started");
+  w.sample("dotpin_uptime_seconds", "", in.uptime_seconds);
+  w.family("dotpin_pin_generation", "gauge", "generation of the pin table in force");
+  w.sample("dotpin_pin_generation", "", in.pin_generation);
+
+  w.family("dotpin_lcore_events_total", "counter", "packet outcomes per worker lcore (docs/operations.md)");
+  for (const auto& l : in.lcores)
+    for (std::size_t i = 0; i < l.counters.size(); ++i)
+      w.sample("dotpin_lcore_events_total",
+               "lcore=\"" + std::to_string(l.lcore) + "\",event=\"" + std::string(to_string(static_cast<Counter>(i))) + "\"",
+               l.counters[i]);
+  w.family("dotpin_lcore_drops_total", "counter", "frames dropped before DNS, per worker lcore and reason");
+  for (const auto& l : in.lcores)
+    for (std::size_t i = 1; i < l.drops.size(); ++i)
+      w.sample("dotpin_lcore_drops_total",
+               "lcore=\"" + std::to_string(l.lcore) + "\",reason=\"" + std::string(to_string(static_cast<DropReason>(i))) + "\"",
+               l.drops[i]);
+  w.family("dotpin_cache_entries", "gauge", "answers in the lcore's cache");
+  for (const auto& l : in.lcores) w.sample("dotpin_cache_entries", "lcore=\"" + std::to_string(l.lcore) + "\"", l.stats.cache.entries);
+  w.family("dotpin_cache_bytes", "gauge", "bytes of the lcore's cache records");
+  for (const auto& l : in.lcores) w.sample("dotpin_cache_bytes", "lcore=\"" + std::to_string(l.lcore) + "\"", l.stats.cache.bytes);
+  w.family("dotpin_cache_evictions_total", "counter", "live answers evicted to make room");
+  for (const auto& l : in.lcores)
+    w.sample("dotpin_cache_evictions_total", "lcore=\"" + std::to_string(l.lcore) + "\"", l.stats.cache.evictions);
+  w.family("dotpin_inflight", "gauge", "queries waiting for an upstream on the lcore");
+  for (const auto& l : in.lcores) w.sample("dotpin_inflight", "lcore=\"" + std::to_string(l.lcore) + "\"", std::uint64_t{l.stats.inflight});
+
+  struct Field {
+    const char* name;
+    const char* help;
+    std::uint64_t tls::UpstreamStats::*member;
+  };
+  static constexpr Field kFields[] = {
+      {"dotpin_upstream_queries_total", "queries sent to the upstream", &tls::UpstreamStats::queries},
+      {"dotpin_upstream_answers_total", "answers received from the upstream", &tls::UpstreamStats::answers},
+      {"dotpin_upstream_timeouts_total", "queries that timed out", &tls::UpstreamStats::timeouts},
+      {"dotpin_upstream_servfails_total", "clients answered SERVFAIL for this upstream", &tls::UpstreamStats::servfails},
+      {"dotpin_upstream_connections_total", "connections opened", &tls::UpstreamStats::connections},
+      {"dotpin_upstream_full_handshakes_total", "full TLS handshakes (chain and pins checked)", &tls::UpstreamStats::full_handshakes},
+      {"dotpin_upstream_resumptions_total", "pinned sessions resumed", &tls::UpstreamStats::resumptions},
+      {"dotpin_upstream_report_mode_mismatches_total", "chains admitted by report mode despite no matching pin",
+       &tls::UpstreamStats::report_mode_mismatches},
+  };
+  for (const Field& f : kFields) {
+    w.family(f.name, "counter", f.help);
+    for (std::size_t u = 0; u < in.upstreams.size(); ++u)
+      w.sample(f.name, "upstream=\"" + label(in.upstream_names[u]) + "\"", in.upstreams[u].*f.member);
+  }
+  w.family("dotpin_upstream_failures_total", "counter", "connection failures by reason (pin_mismatch, ...)");
+  for (std::size_t u = 0; u < in.upstreams.size(); ++u)
+    for (std::size_t r = 0; r < in.upstreams[u].failures.size(); ++r)
+      w.sample("dotpin_upstream_failures_total",
+               "upstream=\"" + label(in.upstream_names[u]) + "\",reason=\"" +
+                   std::string(tls::to_string(static_cast<tls::FailureReason>(r))) + "\"",
+               in.upstreams[u].failures[r]);
+  w.family("dotpin_upstream_state", "gauge", "1 for the upstream's current state");
+  for (std::size_t u = 0; u < in.upstreams.size(); ++u)
+    for (const auto h : {tls::UpstreamHealth::kUp, tls::UpstreamHealth::kBackingOff, tls::UpstreamHealth::kPinFailed})
+      w.sample("dotpin_upstream_state",
+               "upstream=\"" + label(in.upstream_names[u]) + "\",state=\"" + std::string(tls::to_string(h)) + "\"",
+               std::uint64_t{in.upstreams[u].health == h});
+  w.family("dotpin_upstream_rtt_seconds", "gauge", "query round trip, exponentially weighted moving average");
+  for (std::size_t u = 0; u < in.upstreams.size(); ++u)
+    w.sample("dotpin_upstream_rtt_seconds", "upstream=\"" + label(in.upstream_names[u]) + "\"", in.upstreams[u].rtt_ewma_us / 1e6);
+  return w.str();
+}
+
+struct MetricsAccess {
+  static MHD_Result answer(void* cls, MHD_Connection* connection, const char* url, const char* method, const char*,
+                           const char*, size_t*, void**) {
+    const auto* self = static_cast<const MetricsServer*>(cls);
+    std::string body;
+    unsigned status = MHD_HTTP_OK;
+    const char* type = "text/plain; version=0.0.4; charset=utf-8";
+    if (std::strcmp(method, "GET") != 0 && std::strcmp(method, "HEAD") != 0) {
+      status = MHD_HTTP_METHOD_NOT_ALLOWED;
+      body = "only GET\n";
+    } else if (std::strcmp(url, "/metrics") != 0) {
+      status = MHD_HTTP_NOT_FOUND;
+      body = "dotpind serves /metrics\n";
+    } else {
+      body = render_metrics(gather_metrics(self->appliance_));
+    }
+    MHD_Response* r = MHD_create_response_from_buffer(body.size(), body.data(), MHD_RESPMEM_MUST_COPY);
+    MHD_add_response_header(r, "Content-Type", type);
+    const MHD_Result rc = MHD_queue_response(connection, status, r);
+    MHD_destroy_response(r);
+    return rc;
+  }
+};
+
+Result<std::unique_ptr<MetricsServer>> MetricsServer::start(const std::string& address, const dataplane::Appliance& a) {
+  auto ep = parse_endpoint(address, 9853, false);
+  if (!ep) return fail("metrics address '", address, "': ", ep.error());
+  std::unique_ptr<MetricsServer> s(new MetricsServer(a));
+  sockaddr_storage ss{};
+  const bool v6 = ep->family == AF_INET6;
+  if (v6) {
+    auto* a6 = reinterpret_cast<sockaddr_in6*>(&ss);
+    a6->sin6_family = AF_INET6;
+    a6->sin6_port = htons(ep->port);
+    inet_pton(AF_INET6, ep->host.c_str(), &a6->sin6_addr);
+  } else {
+    auto* a4 = reinterpret_cast<sockaddr_in*>(&ss);
+    a4->sin_family = AF_INET;
+    a4->sin_port = htons(ep->port);
+    inet_pton(AF_INET, ep->host.c_str(), &a4->sin_addr);
+  }
+  s->daemon_ = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG | (v6 ? MHD_USE_IPv6 : 0),
+                                ep->port, nullptr, nullptr, &MetricsAccess::answer, s.get(),
+                                MHD_OPTION_SOCK_ADDR, reinterpret_cast<sockaddr*>(&ss),
+                                MHD_OPTION_CONNECTION_LIMIT, 16u,
+                                MHD_OPTION_CONNECTION_TIMEOUT, 10u,
+                                MHD_OPTION_END);
+  if (s->daemon_ == nullptr) return fail("cannot serve /metrics on ", address, " (address in use or not local?)");
+  return s;
+}
+
+MetricsServer::~MetricsServer() {
+  if (daemon_ != nullptr) MHD_stop_daemon(daemon_);
+}
+
+}  // namespace dotpin::ctl

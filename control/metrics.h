@@ -1,0 +1,47 @@
+// SPDX-License-Identifier: Apache-2.0
+/// @file metrics.h
+/// @brief Prometheus exposition (text format 0.0.4) of the appliance's counters, and the HTTP
+/// endpoint that serves it (libmicrohttpd, its own thread; loopback by default). Per-lcore
+/// counters and drops are labelled by lcore, upstream statistics by upstream and failure reason.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+#include "dataplane/appliance.h"
+
+struct MHD_Daemon;
+
+namespace dotpin::ctl {
+
+/// What a scrape shows, gathered from the appliance's thread-safe views.
+struct MetricsInput {
+  std::string version;
+  double uptime_seconds = 0;
+  std::uint64_t pin_generation = 0;
+  std::vector<dataplane::LcoreView> lcores;
+  std::vector<std::string> upstream_names;
+  std::vector<tls::UpstreamStats> upstreams;
+};
+MetricsInput gather_metrics(const dataplane::Appliance& a);
+
+/// The text exposition format for @p in.
+std::string render_metrics(const MetricsInput& in);
+
+/// `GET /metrics` on an address of its own (HTTP/1.1, libmicrohttpd's internal thread).
+class MetricsServer {
+ public:
+  /// Listens on @p address ("127.0.0.1:9853", "[::1]:9853").
+  static Result<std::unique_ptr<MetricsServer>> start(const std::string& address, const dataplane::Appliance& a);
+  ~MetricsServer();
+
+ private:
+  explicit MetricsServer(const dataplane::Appliance& a) : appliance_(a) {}
+  const dataplane::Appliance& appliance_;
+  MHD_Daemon* daemon_ = nullptr;
+  friend struct MetricsAccess;
+};
+
+}  // namespace dotpin::ctl
