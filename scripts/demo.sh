@@ -170,9 +170,11 @@ run kdig @198.18.0.1 -b 198.18.1.2 www.dotpin.test A +timeout=2 +retry=0 +noall 
 say "11. A bounded load: dnsperf, 3 seconds at up to 2000 queries/s over 100 names"
 for i in $(seq 100); do echo "n$i.dotpin.test A"; done > "$work/queries.txt"
 run dnsperf -s 198.18.0.1 -d "$work/queries.txt" -l 3 -Q 2000 -q 50 | sed -n '/Statistics/,/Latency StdDev/p'
-say "12. Ask the running appliance over its control socket (mode 0600)"
+say "12. Ask the running appliance: control socket (mode 0600) and Prometheus /metrics"
 ls -l "$work/dotpind.sock"
 run "$ctl" stats --socket "$work/dotpind.sock"
+echo '$ curl -s http://127.0.0.1:9853/metrics | grep -E "events_total.*(cache_hits|forwarded)|upstream_answers"'
+curl -s http://127.0.0.1:9853/metrics | grep -E 'events_total.*"(cache_hits|forwarded)"|upstream_answers_total\{'
 
 say "13. Shutdown summary (counters per lcore and per upstream)"
 stop_dotpind
