@@ -57,7 +57,7 @@ std::uint16_t write_error_reply(std::uint8_t* msg, std::size_t capacity, const Q
       store_be16(o, 15);  // EDE option code
       store_be16(o + 2, static_cast<std::uint16_t>(2 + text));
       store_be16(o + 4, ede->code);
-      std::memcpy(o + 6, ede->text.data(), text);
+      if (text != 0) std::memcpy(o + 6, ede->text.data(), text);  // an empty view may hold nullptr
       store_be16(opt + 9, static_cast<std::uint16_t>(6 + text));
       len = static_cast<std::uint16_t>(len + 6 + text);
     }

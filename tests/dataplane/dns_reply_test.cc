@@ -38,6 +38,22 @@ TEST(DnsReply, ErrorReplyKeepsQuestionAndEchoesEdns) {
   EXPECT_NE(text->find("EDE: 0 (why)"), std::string::npos) << *text;
 }
 
+TEST(DnsReply, EdeWithoutText) {
+  auto m = test::query("a.", dns::kTypeA, true);
+  QueryInfo q;
+  CacheKey key;
+  ASSERT_EQ(parse_query(m, q, key), QueryVerdict::kOk);
+  const std::size_t query_len = m.size();
+  m.resize(512);
+  const Ede ede{kEdeProhibited, {}};
+  m.resize(write_error_reply(m.data(), m.size(), q, kRcodeRefused, 1232, &ede));
+  EXPECT_EQ(m.size(), query_len + 6);  // the EDE option alone: no amplification beyond 6 bytes
+  Ede read{};
+  ASSERT_TRUE(read_ede(m, read));
+  EXPECT_EQ(read.code, kEdeProhibited);
+  EXPECT_TRUE(read.text.empty());
+}
+
 TEST(DnsReply, BadVersUsesTheExtendedRcode) {
   auto m = test::query("a.", dns::kTypeA, true);
   m[m.size() - 5] = 1;  // OPT version 1
