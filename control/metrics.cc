@@ -36,12 +36,8 @@ class Writer {
   void family(std::string_view name, std::string_view type, std::string_view help) {
     out_ << "# HELP " << name << ' ' << help << "\n# TYPE " << name << ' ' << type << '\n';
   }
-  void sample(std::string_view name, std::string_view labels, double value) {
-    out_ << name;
-    if (!labels.empty()) out_ << '{' << labels << '}';
-    out_ << ' ' << value << '\n';
-  }
-  void sample(std::string_view name, std::string_view labels, std::uint64_t value) {
+  template <class Number>
+  void sample(std::string_view name, std::string_view labels, Number value) {
     out_ << name;
     if (!labels.empty()) out_ << '{' << labels << '}';
     out_ << ' ' << value << '\n';

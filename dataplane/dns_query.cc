@@ -87,7 +87,8 @@ QueryVerdict parse_query(std::span<const std::uint8_t> msg, QueryInfo& q, CacheK
     c.skip_name();
     const std::uint16_t type = c.u16();
     const std::uint16_t cls = c.u16();
-    const std::uint8_t ext_rcode = c.u8(), version = c.u8();
+    c.skip(1);  // extended rcode: always 0 in a query
+    const std::uint8_t version = c.u8();
     const std::uint16_t flags = c.u16();
     const std::uint16_t rdlen = c.u16();
     if (!c.need(rdlen)) return QueryVerdict::kFormErr;
@@ -100,7 +101,6 @@ QueryVerdict parse_query(std::span<const std::uint8_t> msg, QueryInfo& q, CacheK
         if (rdlen - o - 4 < olen) return QueryVerdict::kFormErr;
         o += 4u + olen;
       }
-      (void)ext_rcode;
       q.edns = true;
       q.dnssec_ok = flags & 0x8000;
       q.udp_size = cls < 512 ? 512 : cls;

@@ -200,7 +200,9 @@ void Worker::handle_miss(rte_mbuf* m, Pending& p, Clock::time_point now) {
     InflightEntry& e = *inflight_.find(cookie);
     e.view = p.view;
     e.q = p.q;
-    std::memcpy(&e.key, &p.key, sizeof e.key);
+    e.key.hash = p.key.hash;  // the key's used bytes only: a miss need not copy all 272
+    e.key.len = p.key.len;
+    std::memcpy(e.key.bytes, p.key.bytes, p.key.len);
     std::memcpy(e.header, data, p.view.payload);
     swap_udp_addresses(e.header, e.view, setup_.local->mac);
     std::memcpy(e.qname, dns + 12, p.q.qname_len);

@@ -72,10 +72,6 @@ class Worker {
   /// answered; what is left is counted as kShutdownUnanswered.
   void run(const std::atomic<bool>& stop, std::chrono::milliseconds drain);
 
-  /// Processes @p n received packets (run_once's middle; the pipeline benchmark drives it too).
-  void process_burst(rte_mbuf** pkts, unsigned n, Clock::time_point now);
-  /// Polls the shard and sends every buffered reply.
-  void poll_and_flush(Clock::time_point now);
 
   [[nodiscard]] const LcoreCounters& counters() const noexcept { return counters_; }
   [[nodiscard]] const AnswerCache& cache() const noexcept { return cache_; }
@@ -91,6 +87,10 @@ class Worker {
 
  private:
   struct Pending;
+  /// Processes @p n received packets (run_once's middle).
+  void process_burst(rte_mbuf** pkts, unsigned n, Clock::time_point now);
+  /// Polls the shard and sends every buffered reply.
+  void poll_and_flush(Clock::time_point now);
   void set_time(Clock::time_point now) noexcept;
   void handle_miss(rte_mbuf* m, Pending& p, Clock::time_point now);
   void on_complete(std::uint64_t cookie, std::span<const std::uint8_t> response, tls::DotShard::Outcome outcome);
