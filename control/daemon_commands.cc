@@ -31,7 +31,17 @@ nlohmann::json drops_json(const std::array<std::uint64_t, static_cast<std::size_
   return j;
 }
 
-nlohmann::json upstream_json(const UpstreamPins& up, const tls::UpstreamStats& s) {
+nlohmann::json latency_json(const LatencyHistogram& h) {
+  auto ms = [](std::uint64_t us) { return static_cast<double>(us) / 1000.0; };
+  return {{"samples", h.count()},   {"p50_ms", ms(h.quantile(0.50))},   {"p90_ms", ms(h.quantile(0.90))},
+          {"p99_ms", ms(h.quantile(0.99))}, {"p999_ms", ms(h.quantile(0.999))}, {"max_ms", ms(h.max())}};
+}
+
+std::string state_of(const tls::UpstreamStats& s) {
+  return s.drained ? "drained" : std::string(tls::to_string(s.health));
+}
+
+nlohmann::json upstream_json(const UpstreamPins& up, const tls::UpstreamStats& s, const LatencyHistogram& latency) {
   nlohmann::json failures = nlohmann::json::object();
   for (std::size_t r = 0; r < s.failures.size(); ++r)
     failures[std::string(tls::to_string(static_cast<tls::FailureReason>(r)))] = s.failures[r];
@@ -39,7 +49,7 @@ nlohmann::json upstream_json(const UpstreamPins& up, const tls::UpstreamStats& s
                    {"address", up.address.to_string()},
                    {"auth_name", up.auth_name},
                    {"mode", std::string(to_string(up.mode))},
-                   {"state", std::string(tls::to_string(s.health))},
+                   {"state", state_of(s)},
                    {"queries", s.queries},
                    {"answers", s.answers},
                    {"timeouts", s.timeouts},
@@ -50,7 +60,9 @@ nlohmann::json upstream_json(const UpstreamPins& up, const tls::UpstreamStats& s
                    {"resumptions", s.resumptions},
                    {"idle_closes", s.idle_closes},
                    {"report_mode_mismatches", s.report_mode_mismatches},
+                   {"drained_connections", s.drained_connections},
                    {"rtt_ewma_ms", s.rtt_ewma_us / 1000.0},
+                   {"latency", latency_json(latency)},
                    {"failures", failures}};
   if (s.last_refusal.observed_count > 0) {
     nlohmann::json pins = nlohmann::json::array();
@@ -70,16 +82,17 @@ nlohmann::json status_json(const dataplane::Appliance& a) {
           {"uptime_s", std::chrono::duration_cast<std::chrono::seconds>(now - a.started_at()).count()},
           {"worker_lcores", a.worker_count()},
           {"port", {{"name", port.name}, {"mac", mac_text(port.mac)}, {"queues", port.queues}, {"rss", port.rss}}},
-          {"pin_generation", a.pins().generation},
+          {"pin_generation", a.pins()->generation},
           {"pin_file", a.config().pin_file},
-          {"upstreams", a.pins().table.upstreams.size()}};
+          {"upstreams", a.pins()->table.upstreams.size()}};
 }
 
 nlohmann::json upstreams_json(const dataplane::Appliance& a) {
-  const auto totals = a.upstream_totals();
+  const auto t = a.upstream_totals();
   nlohmann::json list = nlohmann::json::array();
-  for (std::size_t u = 0; u < totals.size(); ++u) list.push_back(upstream_json(a.pins().table.upstreams[u], totals[u]));
-  return {{"upstreams", list}};
+  for (std::size_t u = 0; u < t.stats.size(); ++u)
+    list.push_back(upstream_json(t.pins->table.upstreams[u], t.stats[u], t.latency[u]));
+  return {{"pin_generation", t.pins->generation}, {"upstreams", list}};
 }
 
 Result<nlohmann::json> stats_json(const dataplane::Appliance& a, const Request& r) {

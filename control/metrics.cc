@@ -54,10 +54,12 @@ MetricsInput gather_metrics(const dataplane::Appliance& a) {
   MetricsInput in;
   in.version = DOTPIN_VERSION;
   in.uptime_seconds = std::chrono::duration<double>(std::chrono::system_clock::now() - a.started_at()).count();
-  in.pin_generation = a.pins().generation;
   in.lcores = a.lcore_views();
-  for (const auto& u : a.pins().table.upstreams) in.upstream_names.push_back(u.name);
-  in.upstreams = a.upstream_totals();
+  auto totals = a.upstream_totals();
+  in.pin_generation = totals.pins->generation;
+  for (const auto& u : totals.pins->table.upstreams) in.upstream_names.push_back(u.name);
+  in.upstreams = std::move(totals.stats);
+  in.latency = std::move(totals.latency);
   return in;
 }
 
@@ -107,6 +109,8 @@ std::string render_metrics(const MetricsInput& in) {
       {"dotpin_upstream_resumptions_total", "pinned sessions resumed", &tls::UpstreamStats::resumptions},
       {"dotpin_upstream_report_mode_mismatches_total", "chains admitted by report mode despite no matching pin",
        &tls::UpstreamStats::report_mode_mismatches},
+      {"dotpin_upstream_drained_connections_total", "connections drained (pin change or upstream drain) and closed",
+       &tls::UpstreamStats::drained_connections},
   };
   for (const Field& f : kFields) {
     w.family(f.name, "counter", f.help);
@@ -125,10 +129,23 @@ std::string render_metrics(const MetricsInput& in) {
     for (const auto h : {tls::UpstreamHealth::kUp, tls::UpstreamHealth::kBackingOff, tls::UpstreamHealth::kPinFailed})
       w.sample("dotpin_upstream_state",
                "upstream=\"" + label(in.upstream_names[u]) + "\",state=\"" + std::string(tls::to_string(h)) + "\"",
-               std::uint64_t{in.upstreams[u].health == h});
+               std::uint64_t{!in.upstreams[u].drained && in.upstreams[u].health == h});
+  for (std::size_t u = 0; u < in.upstreams.size(); ++u)
+    w.sample("dotpin_upstream_state", "upstream=\"" + label(in.upstream_names[u]) + "\",state=\"drained\"",
+             std::uint64_t{in.upstreams[u].drained});
   w.family("dotpin_upstream_rtt_seconds", "gauge", "query round trip, exponentially weighted moving average");
   for (std::size_t u = 0; u < in.upstreams.size(); ++u)
     w.sample("dotpin_upstream_rtt_seconds", "upstream=\"" + label(in.upstream_names[u]) + "\"", in.upstreams[u].rtt_ewma_us / 1e6);
+  w.family("dotpin_upstream_latency_seconds", "summary", "answered queries' round trips (log-linear histogram, within 6.25%)");
+  for (std::size_t u = 0; u < in.latency.size() && u < in.upstream_names.size(); ++u) {
+    const LatencyHistogram& h = in.latency[u];
+    const std::string up = "upstream=\"" + label(in.upstream_names[u]) + "\"";
+    for (const char* q : {"0.5", "0.9", "0.99", "0.999"})
+      w.sample("dotpin_upstream_latency_seconds", up + ",quantile=\"" + q + "\"",
+               static_cast<double>(h.quantile(std::stod(q))) / 1e6);
+    w.sample("dotpin_upstream_latency_seconds_sum", up, h.mean() * static_cast<double>(h.count()) / 1e6);
+    w.sample("dotpin_upstream_latency_seconds_count", up, h.count());
+  }
   return w.str();
 }
 

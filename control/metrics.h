@@ -24,6 +24,7 @@ struct MetricsInput {
   std::vector<dataplane::LcoreView> lcores;
   std::vector<std::string> upstream_names;
   std::vector<tls::UpstreamStats> upstreams;
+  std::vector<LatencyHistogram> latency;  ///< per upstream, µs (may be empty in tests)
 };
 MetricsInput gather_metrics(const dataplane::Appliance& a);
 

@@ -135,10 +135,30 @@ bool AnswerCache::insert(const CacheKey& key, const PreparedAnswer& answer, std:
   return true;
 }
 
-void AnswerCache::flush() {
+std::size_t AnswerCache::flush() {
+  std::size_t n = 0;
   for (Bucket& b : buckets_)
     for (unsigned w = 0; w < kWays; ++w)
-      if (b.rec[w]) drop(b, w);
+      if (b.rec[w]) {
+        drop(b, w);
+        ++n;
+      }
+  return n;
+}
+
+std::size_t AnswerCache::flush_name(std::span<const std::uint8_t> name) {
+  // A key is the name, then type (2), class (2) and flags (1): see CacheKey.
+  constexpr std::size_t kAfterName = 5;
+  std::size_t n = 0;
+  for (Bucket& b : buckets_)
+    for (unsigned w = 0; w < kWays; ++w) {
+      Record* r = b.rec[w];
+      if (r && r->key_len == name.size() + kAfterName && std::memcmp(r->key(), name.data(), name.size()) == 0) {
+        drop(b, w);
+        ++n;
+      }
+    }
+  return n;
 }
 
 }  // namespace dotpin::dataplane

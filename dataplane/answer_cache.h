@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <vector>
 
 #include "dataplane/dns_query.h"
@@ -50,8 +51,11 @@ class AnswerCache {
   bool lookup(const CacheKey& key, std::uint32_t now, Hit& hit) noexcept;
   /// Stores @p answer (answer.ttl > 0) under @p key at time @p now. False if it was not kept.
   bool insert(const CacheKey& key, const PreparedAnswer& answer, std::uint32_t now);
-  /// Drops every entry.
-  void flush();
+  /// Drops every entry; returns how many there were.
+  std::size_t flush();
+  /// Drops every entry whose owner name is @p name (lower-case wire format), whatever its type,
+  /// class and flags; returns how many. Walks the whole table: for the control plane, not per packet.
+  std::size_t flush_name(std::span<const std::uint8_t> name);
 
   [[nodiscard]] const CacheStats& stats() const noexcept { return stats_; }
   [[nodiscard]] std::size_t capacity() const noexcept { return buckets_.size() * kWays; }

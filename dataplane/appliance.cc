@@ -42,13 +42,16 @@ Result<std::unique_ptr<Appliance>> Appliance::create(DaemonConfig config, Log lo
     for (const auto& d : errors) text += "\n  " + d.to_string();
     return Error{text};
   }
-  a->snapshot_ = a->pins_.current();
+  auto first = a->pins_.current();
 
   unsigned workers = 0;
   unsigned lcore;
   RTE_LCORE_FOREACH_WORKER(lcore) ++workers;
   if (workers == 0)
     return fail("no worker lcore: give EAL at least two lcores (e.g. -l 0-1); the main lcore does not poll");
+  auto feed = PinFeed::create(workers, first);
+  if (!feed) return Error{feed.error()};
+  a->feed_ = std::move(*feed);
   auto port = open_port(a->config_, workers);
   if (!port) return Error{port.error()};
   a->port_ = *port;
@@ -79,8 +82,11 @@ Result<std::unique_ptr<Appliance>> Appliance::create(DaemonConfig config, Log lo
       Log sink = a->log_;
       s.shard.log = [sink, lcore](std::string_view line) { sink("lcore " + std::to_string(lcore) + ": " + std::string(line)); };
     }
-    for (const auto& up : a->snapshot_->table.upstreams) s.upstreams.push_back({&up, l->ctx.get()});
-    s.pin_generation = a->snapshot_->generation;
+    for (const auto& up : first->table.upstreams) s.upstreams.push_back({&up, l->ctx.get(), first});
+    s.pin_generation = first->generation;
+    s.pins = a->feed_.get();
+    s.pin_reader = queue - 1;
+    s.tls_ctx = l->ctx.get();
     a->lcores_.push_back(std::move(l));
   }
   return a;
@@ -120,6 +126,34 @@ void Appliance::stop() {
   launched_ = false;
 }
 
+Result<std::shared_ptr<const PinSnapshot>> Appliance::publish_pins(PinTable table, std::chrono::milliseconds wait) {
+  pins_.publish(std::move(table), now_utc());
+  auto snap = pins_.current();
+  feed_->publish(snap);
+  std::vector<unsigned> running;
+  for (const auto& l : lcores_)
+    if (l->state.load() == 1) running.push_back(l->setup.pin_reader);
+  if (!feed_->wait_adopted(snap->generation, running, wait)) {
+    std::string late;
+    for (const auto& l : lcores_)
+      if (l->state.load() == 1 && feed_->adopted_by(l->setup.pin_reader) < snap->generation)
+        late += " " + std::to_string(l->id);
+    return fail("generation ", std::to_string(snap->generation), " published, but lcore(s)", late,
+                " have not adopted it yet (they will on their next loop pass)");
+  }
+  return snap;
+}
+
+std::vector<unsigned> Appliance::on_each_worker(const std::function<void(Worker&)>& task, std::chrono::milliseconds wait) {
+  std::vector<unsigned> late;
+  for (const auto& l : lcores_) {
+    if (l->state.load() != 1 || !l->worker) continue;
+    Worker* w = l->worker.get();
+    if (!w->mailbox().call([task, w] { task(*w); }, wait)) late.push_back(l->id);
+  }
+  return late;
+}
+
 std::vector<LcoreView> Appliance::lcore_views() const {
   std::vector<LcoreView> views;
   for (const auto& l : lcores_) {
@@ -150,6 +184,8 @@ void add_stats(tls::UpstreamStats& sum, const tls::UpstreamStats& s) {
   sum.resumptions += s.resumptions;
   sum.idle_closes += s.idle_closes;
   sum.report_mode_mismatches += s.report_mode_mismatches;
+  sum.drained_connections += s.drained_connections;
+  sum.drained = sum.drained || s.drained;
   for (std::size_t r = 0; r < sum.failures.size(); ++r) sum.failures[r] += s.failures[r];
   // Worst health and the latest refusal win; latency is averaged over the lcores that have one.
   sum.health = std::max(sum.health, s.health);
@@ -158,21 +194,31 @@ void add_stats(tls::UpstreamStats& sum, const tls::UpstreamStats& s) {
 }
 }  // namespace
 
-std::vector<tls::UpstreamStats> Appliance::upstream_totals() const {
-  std::vector<tls::UpstreamStats> totals(snapshot_->table.upstreams.size());
+UpstreamTotals Appliance::upstream_totals() const {
+  UpstreamTotals t;
+  t.pins = pins();
+  const auto& ups = t.pins->table.upstreams;
+  auto& totals = t.stats;
+  totals.resize(ups.size());
+  t.latency.resize(ups.size());
   std::vector<unsigned> with_rtt(totals.size(), 0);
   for (const LcoreView& v : lcore_views()) {
-    for (std::size_t u = 0; u < totals.size() && u < v.stats.upstreams.size(); ++u) {
-      add_stats(totals[u], v.stats.upstreams[u]);
-      if (v.stats.upstreams[u].rtt_ewma_us > 0) {
-        totals[u].rtt_ewma_us += v.stats.upstreams[u].rtt_ewma_us;
+    for (std::size_t k = 0; k < v.stats.upstreams.size() && k < v.stats.upstream_names.size(); ++k) {
+      // By name: an lcore may still publish the previous generation's order for one interval.
+      std::size_t u = 0;
+      while (u < ups.size() && ups[u].name != v.stats.upstream_names[k]) ++u;
+      if (u == ups.size()) continue;
+      add_stats(totals[u], v.stats.upstreams[k]);
+      if (k < v.stats.latency.size()) t.latency[u].merge(v.stats.latency[k]);
+      if (v.stats.upstreams[k].rtt_ewma_us > 0) {
+        totals[u].rtt_ewma_us += v.stats.upstreams[k].rtt_ewma_us;
         ++with_rtt[u];
       }
     }
   }
   for (std::size_t u = 0; u < totals.size(); ++u)
     if (with_rtt[u] > 0) totals[u].rtt_ewma_us /= with_rtt[u];
-  return totals;
+  return t;
 }
 
 std::string Appliance::summary() const {
@@ -187,10 +233,10 @@ std::string Appliance::summary() const {
     out << " cache_entries=" << v.stats.cache.entries << " cache_evictions=" << v.stats.cache.evictions << '\n';
   }
   out << "upstreams:\n";
-  const auto totals = upstream_totals();
-  for (std::size_t u = 0; u < totals.size(); ++u) {
-    const tls::UpstreamStats& sum = totals[u];
-    out << "  " << snapshot_->table.upstreams[u].name << ": queries=" << sum.queries << " answers=" << sum.answers
+  const UpstreamTotals t = upstream_totals();
+  for (std::size_t u = 0; u < t.stats.size(); ++u) {
+    const tls::UpstreamStats& sum = t.stats[u];
+    out << "  " << t.pins->table.upstreams[u].name << ": queries=" << sum.queries << " answers=" << sum.answers
         << " timeouts=" << sum.timeouts << " servfails=" << sum.servfails << " connections=" << sum.connections
         << " full_handshakes=" << sum.full_handshakes << " resumptions=" << sum.resumptions;
     for (std::size_t r = 0; r < sum.failures.size(); ++r)

@@ -16,6 +16,7 @@
 
 #include "common/result.h"
 #include "dataplane/config.h"
+#include "dataplane/pin_feed.h"
 #include "dataplane/port.h"
 #include "dataplane/worker.h"
 #include "pinning/pin_store.h"
@@ -30,6 +31,14 @@ struct LcoreView {
   std::array<std::uint64_t, static_cast<std::size_t>(Counter::kCount_)> counters{};
   std::array<std::uint64_t, static_cast<std::size_t>(DropReason::kCount_)> drops{};
   PublishedStats stats;  ///< as of the lcore's last publication (at most 100 ms old)
+};
+
+/// Per-upstream stats summed over the lcores, for the pin generation in @p pins (index = position in
+/// its table). Lcores that have not published the generation yet are matched by upstream name.
+struct UpstreamTotals {
+  std::shared_ptr<const PinSnapshot> pins;
+  std::vector<tls::UpstreamStats> stats;
+  std::vector<LatencyHistogram> latency;  ///< answered queries' round trips, µs
 };
 
 class Appliance {
@@ -48,9 +57,16 @@ class Appliance {
   [[nodiscard]] std::string summary() const;
   /// Any thread: every worker lcore's counters and published stats. Never slows the lcores.
   [[nodiscard]] std::vector<LcoreView> lcore_views() const;
-  /// Per-upstream stats summed over the lcores (index = position in the pin table).
-  [[nodiscard]] std::vector<tls::UpstreamStats> upstream_totals() const;
-  [[nodiscard]] const PinSnapshot& pins() const noexcept { return *snapshot_; }
+  [[nodiscard]] UpstreamTotals upstream_totals() const;
+  /// The pin generation in force (any thread).
+  [[nodiscard]] std::shared_ptr<const PinSnapshot> pins() const { return feed_->snapshot(); }
+  /// Control thread: publishes @p table (already validated) as the next generation and waits up
+  /// to @p wait for every running lcore to adopt it. Returns the new snapshot, or an error naming
+  /// the lcores that did not adopt it in time (they will on their next pass).
+  Result<std::shared_ptr<const PinSnapshot>> publish_pins(PinTable table, std::chrono::milliseconds wait);
+  /// Control thread: runs @p task on every running worker lcore (through its mailbox) and waits
+  /// up to @p wait for each. Returns the lcores that did not answer in time.
+  std::vector<unsigned> on_each_worker(const std::function<void(Worker&)>& task, std::chrono::milliseconds wait);
   [[nodiscard]] const DaemonConfig& config() const noexcept { return config_; }
   [[nodiscard]] std::chrono::system_clock::time_point started_at() const noexcept { return started_at_; }
   [[nodiscard]] const Port& port() const noexcept { return port_; }
@@ -64,7 +80,7 @@ class Appliance {
   DaemonConfig config_;
   Log log_;
   PinStore pins_;
-  std::shared_ptr<const PinSnapshot> snapshot_;
+  std::unique_ptr<PinFeed> feed_;
   Port port_;
   std::vector<std::unique_ptr<Lcore>> lcores_;
   std::atomic<bool> stop_{false};

@@ -34,6 +34,7 @@ std::string_view to_string(Counter c) {
     case Counter::kMultiSegment: return "multi_segment";
     case Counter::kNoMbuf: return "no_mbuf";
     case Counter::kShutdownUnanswered: return "shutdown_unanswered";
+    case Counter::kPinGenerations: return "pin_generations";
     case Counter::kCount_: break;
   }
   return "unknown";

@@ -45,6 +45,7 @@ enum class Counter : std::uint8_t {
   kMultiSegment,       ///< chained mbufs are not parsed
   kNoMbuf,             ///< an answer from upstream lost: the mempool was empty
   kShutdownUnanswered, ///< still in flight when the drain deadline passed
+  kPinGenerations,     ///< pin-set generations adopted after the first (pins reload/add/remove)
   kCount_
 };
 std::string_view to_string(Counter c);

@@ -18,6 +18,8 @@
 #include "dataplane/answer_cache.h"
 #include "dataplane/counters.h"
 #include "dataplane/inflight_table.h"
+#include "dataplane/lcore_mailbox.h"
+#include "dataplane/pin_feed.h"
 #include "dataplane/packet.h"
 #include "tls/shard.h"
 
@@ -42,6 +44,11 @@ struct WorkerSetup {
   tls::ShardOptions shard;
   std::vector<tls::ShardUpstream> upstreams;
   std::uint64_t pin_generation = 1;
+  /// Where new pin generations come from (null: the pins above for the worker's life). The worker
+  /// is reader @p pin_reader of the feed and builds its upstreams with @p tls_ctx.
+  PinFeed* pins = nullptr;
+  unsigned pin_reader = 0;
+  WOLFSSL_CTX* tls_ctx = nullptr;
 };
 
 /// What a worker publishes for other threads (the control plane): its cache and upstream stats as of
@@ -50,6 +57,9 @@ struct PublishedStats {
   CacheStats cache;
   std::size_t inflight = 0;
   std::vector<tls::UpstreamStats> upstreams;
+  std::vector<LatencyHistogram> latency;  ///< per upstream, µs
+  std::vector<std::string> upstream_names;  ///< the same order as upstreams
+  std::uint64_t pin_generation = 0;
   std::uint64_t published = 0;  ///< how many publications so far
 };
 
@@ -84,6 +94,17 @@ class Worker {
   [[nodiscard]] PublishedStats published() const;
   /// The owning thread: publish now (the loop does it every kPublishInterval, and at the end).
   void publish();
+  /// Any thread: posts work to this lcore (lcore_mailbox.h).
+  [[nodiscard]] LcoreMailbox& mailbox() noexcept { return mailbox_; }
+
+  // The owning thread (through the mailbox):
+  /// Drops every cached answer, or those for the owner name @p name (lower-case wire format,
+  /// any type and class). Returns how many entries went.
+  std::size_t flush_cache(std::span<const std::uint8_t> name);
+  /// Takes an upstream out of rotation or back; false if there is none of that name.
+  bool set_upstream_drained(std::string_view name, bool drained);
+  /// Adopts a new pin generation if one was published (run_once does this every pass).
+  void check_pins(Clock::time_point now);
 
  private:
   struct Pending;
@@ -106,6 +127,8 @@ class Worker {
   InflightTable inflight_;
   tls::UringReactor reactor_;
   std::unique_ptr<tls::DotShard> shard_;
+  LcoreMailbox mailbox_;
+  std::shared_ptr<const PinSnapshot> pins_;  // the generation this lcore runs (with a feed)
   PreparedAnswer prepared_;  // reused: answers from upstream are prepared here
   // Identical misses in flight are merged: the key's slot names the query that went upstream
   // (direct-mapped, 2x the in-flight capacity; a collision only means no merge).

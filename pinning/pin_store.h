@@ -6,7 +6,7 @@
 /// it for as long as they like; a writer builds a complete new table, validates it, and publishes it
 /// with one atomic pointer swap. The generation number tags everything verified under a table (TLS
 /// session tickets, for instance), so state verified under an older generation can be recognised
-/// and dropped. The data plane will read through RCU instead of shared_ptr (see docs/architecture.md).
+/// and dropped. The data plane's lcores read through RCU (dataplane/pin_feed.h), not this pointer.
 #pragma once
 
 #include <atomic>
@@ -21,8 +21,9 @@
 
 namespace dotpin {
 
-/// A published pin table.
-struct PinSnapshot {
+/// A published pin table. Readers that only hold a raw pointer during an RCU read-side section
+/// (the data plane's lcores) take their own reference with shared_from_this() before it ends.
+struct PinSnapshot : std::enable_shared_from_this<PinSnapshot> {
   std::uint64_t generation = 0;  ///< 1 for the first table published, +1 for each later one
   PinTable table;
   UnixTime published_at{};

@@ -37,6 +37,7 @@ DotConnection::DotConnection(WOLFSSL_CTX* ctx, const UpstreamPins& upstream, std
   if (tickets_) {
     if (WOLFSSL_SESSION* s = tickets_->usable(generation_)) {
       offered_resumption_ = wolfSSL_set_session(ssl, s) == WOLFSSL_SUCCESS;
+      if (offered_resumption_) resumed_verdict_ = tickets_->verdict();
     }
   }
 }
@@ -66,6 +67,8 @@ IoState DotConnection::handshake(UnixTime now) {
   if (resumed_) {
     // The ticket was stored after a full handshake that passed authentication under this very
     // generation (TicketCache::usable() checked it), and the server proved it holds the ticket key.
+    // It inherits that handshake's verdict, so a later pin change can re-check the chain.
+    verdict_ = resumed_verdict_;
     state_ = State::kReady;
   } else {
     authenticate(now);
@@ -136,7 +139,7 @@ void DotConnection::maybe_store_ticket() {
   // admitted by report mode is not, and a resumed one already is the cached one.
   if (ticket_stored_ || !tickets_ || resumed_ || !verdict_.matched()) return;
   if (WOLFSSL_SESSION* s = wolfSSL_get1_session(tls_.ssl())) {
-    tickets_->store(s, generation_);
+    tickets_->store(s, generation_, verdict_);
     ticket_stored_ = true;
   }
 }

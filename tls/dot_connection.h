@@ -59,6 +59,7 @@ class DotConnection {
 
   [[nodiscard]] State state() const noexcept { return state_; }
   [[nodiscard]] FailureReason failure() const noexcept { return failure_; }
+  /// The pin verdict: of this handshake, or for a resumed session of the full handshake it came from.
   [[nodiscard]] const PinVerdict& verdict() const noexcept { return verdict_; }
   /// True when the chain did not match but the upstream is in `report` mode.
   [[nodiscard]] bool admitted_by_report_mode() const noexcept { return report_mismatch_; }
@@ -81,6 +82,7 @@ class DotConnection {
   State state_ = State::kHandshaking;
   FailureReason failure_ = FailureReason::kNone;
   PinVerdict verdict_{};
+  PinVerdict resumed_verdict_{};  // of the full handshake the offered session came from
   bool report_mismatch_ = false;
   bool resumed_ = false;
   bool offered_resumption_ = false;

@@ -6,6 +6,7 @@
 #include <optional>
 
 #include "common/dns_wire.h"
+#include "pinning/verifier.h"
 #include "tls/edns_options.h"
 
 namespace dotpin::tls {
@@ -50,7 +51,7 @@ struct DotShard::Slot {
   std::uint16_t client_id = 0;
   std::uint16_t wire_id = 0;
   Clock::time_point deadline{}, sent_at{};
-  int upstream = -1;
+  Upstream* upstream = nullptr;
   Conn* conn = nullptr;
   std::size_t conn_pos = 0;
   int attempts = 0;
@@ -68,6 +69,8 @@ struct DotShard::Conn {
   std::vector<std::uint32_t> inflight;
   std::vector<std::uint32_t> queue;
   bool counted = false;
+  bool draining = false;  // takes no new queries; closes once what it has written is answered
+  std::shared_ptr<const void> keep;  // the pin table its link's UpstreamPins belong to
   std::size_t abandoned = 0;  // slots in inflight whose clients already got SERVFAIL on timeout
   std::optional<std::chrono::milliseconds> keepalive;  // the server's idle timeout, if it said
 };
@@ -78,6 +81,8 @@ struct DotShard::Upstream {
   std::vector<std::unique_ptr<Conn>> conns;
   std::vector<std::unique_ptr<Conn>> graveyard;  // failed, waiting for their I/O to drain
   UpstreamStats stats;
+  LatencyHistogram latency;  // answered queries' round trips, µs
+  bool retired = false;  // gone from the pin table: its connections drain, then it is dropped
   Clock::time_point retry_at{};
   std::chrono::milliseconds backoff{0};
 };
@@ -89,6 +94,7 @@ DotShard::DotShard(UringReactor& reactor, std::vector<ShardUpstream> upstreams, 
   for (auto& cfg : upstreams) {
     auto u = std::make_unique<Upstream>();
     u->cfg = cfg;
+    active_.push_back(u.get());
     upstreams_.push_back(std::move(u));
   }
 }
@@ -102,13 +108,15 @@ DotShard::~DotShard() {
   }
 }
 
-const UpstreamStats& DotShard::stats(std::size_t upstream) const { return upstreams_.at(upstream)->stats; }
+const UpstreamStats& DotShard::stats(std::size_t upstream) const { return active_.at(upstream)->stats; }
+const LatencyHistogram& DotShard::latency(std::size_t upstream) const { return active_.at(upstream)->latency; }
+const std::string& DotShard::upstream_name(std::size_t upstream) const { return active_.at(upstream)->cfg.pins->name; }
 
-int DotShard::choose_upstream(int exclude, Clock::time_point now) {
-  const int n = static_cast<int>(upstreams_.size());
+DotShard::Upstream* DotShard::choose_upstream(const Upstream* exclude, Clock::time_point now) {
+  const int n = static_cast<int>(active_.size());
   auto usable = [&](int i) {
-    const Upstream& u = *upstreams_[static_cast<std::size_t>(i)];
-    return i != exclude && (u.stats.health == UpstreamHealth::kUp || u.retry_at <= now);
+    const Upstream& u = *active_[static_cast<std::size_t>(i)];
+    return &u != exclude && !u.stats.drained && (u.stats.health == UpstreamHealth::kUp || u.retry_at <= now);
   };
   // Lowest latency exploits its measurements, but every 16th pick goes round robin so that an
   // upstream with one bad sample (a slow first answer) is measured again instead of starved.
@@ -117,30 +125,34 @@ int DotShard::choose_upstream(int exclude, Clock::time_point now) {
     for (int i = 0; i < n; ++i) {
       if (!usable(i)) continue;
       // An upstream without a measurement yet is tried first, so that every one gets measured.
-      if (best < 0 || upstreams_[static_cast<std::size_t>(i)]->stats.rtt_ewma_us <
-                          upstreams_[static_cast<std::size_t>(best)]->stats.rtt_ewma_us)
+      if (best < 0 || active_[static_cast<std::size_t>(i)]->stats.rtt_ewma_us <
+                          active_[static_cast<std::size_t>(best)]->stats.rtt_ewma_us)
         best = i;
     }
-    return best;
+    return best < 0 ? nullptr : active_[static_cast<std::size_t>(best)];
   }
   for (int k = 0; k < n; ++k) {
     const int i = static_cast<int>((next_rr_ + static_cast<std::size_t>(k)) % static_cast<std::size_t>(n));
     if (usable(i)) {
       next_rr_ = static_cast<std::size_t>(i) + 1;
-      return i;
+      return active_[static_cast<std::size_t>(i)];
     }
   }
-  return -1;
+  return nullptr;
 }
 
 DotShard::Conn* DotShard::usable_conn(Upstream& u, Clock::time_point now) {
   Conn* best = nullptr;
+  std::size_t open = 0;
   for (auto& c : u.conns) {
+    if (c->draining) continue;
+    ++open;
     if (c->ids.in_flight() >= options_.max_inflight_per_connection) continue;
     if (!best || c->inflight.size() < best->inflight.size()) best = c.get();
   }
-  if (u.conns.size() < options_.connections_per_upstream && (!best || !best->inflight.empty())) {
+  if (open < options_.connections_per_upstream && (!best || !best->inflight.empty())) {
     auto c = std::make_unique<Conn>(options_.max_inflight_per_connection);
+    c->keep = u.cfg.keep;
     c->link = std::make_unique<UpstreamLink>(reactor_, u.cfg.ctx, *u.cfg.pins, generation_, &u.tickets);
     Conn* raw = c.get();
     Upstream* up = &u;
@@ -154,8 +166,8 @@ DotShard::Conn* DotShard::usable_conn(Upstream& u, Clock::time_point now) {
   return best;
 }
 
-bool DotShard::enqueue(std::uint32_t slot, int upstream, Clock::time_point now) {
-  Upstream& u = *upstreams_[static_cast<std::size_t>(upstream)];
+bool DotShard::enqueue(std::uint32_t slot, Upstream* upstream, Clock::time_point now) {
+  Upstream& u = *upstream;
   Conn* c = usable_conn(u, now);
   if (!c) return false;
   const auto id = c->ids.alloc();
@@ -206,9 +218,9 @@ bool DotShard::submit(std::uint64_t cookie, std::span<const std::uint8_t> query,
   s.client_id = static_cast<std::uint16_t>(query[0] << 8 | query[1]);
   s.deadline = now + options_.query_timeout;
   ++pending_count_;
-  const int u = choose_upstream(-1, now);
-  if (u < 0) {
-    fail_query(slot, EdeCode::kNoReachableAuthority, "dotpin: no pinned upstream available", now, false, -1);
+  Upstream* u = choose_upstream(nullptr, now);
+  if (!u) {
+    fail_query(slot, EdeCode::kNoReachableAuthority, "dotpin: no pinned upstream available", now, false, nullptr);
   } else if (!enqueue(slot, u, now)) {
     fail_query(slot, EdeCode::kNoReachableAuthority, "dotpin: upstream connections full", now, true, u);
   }
@@ -244,17 +256,17 @@ void DotShard::complete(std::uint32_t slot, std::span<const std::uint8_t> respon
 }
 
 void DotShard::fail_query(std::uint32_t slot, EdeCode code, std::string_view why, Clock::time_point now,
-                          bool may_retry, int failed_upstream) {
+                          bool may_retry, Upstream* failed_upstream) {
   Slot& s = slots_[slot];
   ++s.attempts;
   if (may_retry && options_.retry_once && s.attempts < 2 && now < s.deadline) {
-    const int other = choose_upstream(failed_upstream, now);
-    if (other >= 0 && enqueue(slot, other, now)) {
-      if (failed_upstream >= 0) ++upstreams_[static_cast<std::size_t>(failed_upstream)]->stats.retries;
+    Upstream* other = choose_upstream(failed_upstream, now);
+    if (other && enqueue(slot, other, now)) {
+      if (failed_upstream) ++failed_upstream->stats.retries;
       return;
     }
   }
-  if (failed_upstream >= 0) ++upstreams_[static_cast<std::size_t>(failed_upstream)]->stats.servfails;
+  if (failed_upstream) ++failed_upstream->stats.servfails;
   complete_servfail(slot, code, why);
   free_slot(slot);
 }
@@ -294,6 +306,7 @@ void DotShard::on_response(Upstream& u, Conn& c, std::span<const std::uint8_t> m
   }
   const double rtt = std::chrono::duration<double, std::micro>(now - s.sent_at).count();
   u.stats.rtt_ewma_us = u.stats.rtt_ewma_us == 0 ? rtt : 0.9 * u.stats.rtt_ewma_us + 0.1 * rtt;
+  u.latency.record(static_cast<std::uint64_t>(rtt));
   ++u.stats.answers;
   u.stats.health = UpstreamHealth::kUp;
   u.backoff = std::chrono::milliseconds{0};
@@ -328,9 +341,6 @@ void DotShard::handle_failed(Upstream& u, Conn& c, Clock::time_point now) {
     options_.log(line);
   }
 
-  const int ui = static_cast<int>(std::find_if(upstreams_.begin(), upstreams_.end(),
-                                               [&](const auto& p) { return p.get() == &u; }) -
-                                  upstreams_.begin());
   const std::string why = "dotpin: upstream " + u.cfg.pins->name + " " + std::string(to_string(reason));
   const auto slots = c.inflight;
   for (const std::uint32_t slot : slots) {
@@ -342,7 +352,7 @@ void DotShard::handle_failed(Upstream& u, Conn& c, Clock::time_point now) {
       free_slot(slot);
       continue;
     }
-    fail_query(slot, auth ? EdeCode::kNoReachableAuthority : EdeCode::kNetworkError, why, now, true, ui);
+    fail_query(slot, auth ? EdeCode::kNoReachableAuthority : EdeCode::kNetworkError, why, now, true, &u);
   }
   c.inflight.clear();
   c.queue.clear();
@@ -352,12 +362,12 @@ void DotShard::expire(Clock::time_point now) {
   for (std::uint32_t slot = 0; slot < slots_.size(); ++slot) {
     Slot& s = slots_[slot];
     if (!s.live || s.abandoned || s.deadline > now) continue;
-    if (s.upstream >= 0) ++upstreams_[static_cast<std::size_t>(s.upstream)]->stats.timeouts;
+    if (s.upstream) ++s.upstream->stats.timeouts;
     Conn* c = s.conn;
     if (c && s.queued) {
       detach(*c, slot);  // never written: its ID can go back at once
     }
-    if (s.upstream >= 0) ++upstreams_[static_cast<std::size_t>(s.upstream)]->stats.servfails;
+    if (s.upstream) ++s.upstream->stats.servfails;
     complete_servfail(slot, EdeCode::kNetworkError, "dotpin: upstream timed out");
     if (s.conn) {
       // Written and unanswered: keep the wire ID reserved so a late answer cannot be taken for
@@ -387,6 +397,13 @@ void DotShard::poll(Clock::time_point now, std::chrono::microseconds wait) {
         c.link->abort(FailureReason::kUnresponsive);
       if (c.link->state() == UpstreamLink::State::kFailed) {
         handle_failed(u, c, now);
+        u.graveyard.push_back(std::move(u.conns[i]));
+        u.conns.erase(u.conns.begin() + static_cast<std::ptrdiff_t>(i));
+        continue;
+      }
+      if (c.draining && c.inflight.size() == c.abandoned) {
+        // Drained: everything it wrote is answered (or given up on). Close it in order.
+        close_drained(c);
         u.graveyard.push_back(std::move(u.conns[i]));
         u.conns.erase(u.conns.begin() + static_cast<std::ptrdiff_t>(i));
         continue;
@@ -439,10 +456,106 @@ void DotShard::poll(Clock::time_point now, std::chrono::microseconds wait) {
       ++i;
     }
   }
+  std::erase_if(upstreams_, [](const auto& u) { return u->retired && u->conns.empty() && u->graveyard.empty(); });
   if (now >= next_expiry_scan_) {
     expire(now);
     next_expiry_scan_ = now + std::chrono::milliseconds(10);
   }
+}
+
+}  // namespace dotpin::tls
+
+namespace dotpin::tls {
+
+void DotShard::close_drained(Conn& c) {
+  // Whatever is still in flight was given up on (abandoned): its slots go with the connection.
+  for (const std::uint32_t slot : c.inflight) {
+    c.by_id[slots_[slot].wire_id] = kNone;
+    slots_[slot].conn = nullptr;
+    free_slot(slot);
+  }
+  c.inflight.clear();
+  c.abandoned = 0;
+  if (c.link->ready()) c.link->close_gracefully();
+  else c.link->close();
+}
+
+void DotShard::start_drain(Upstream& u, Conn& c, Clock::time_point now) {
+  if (c.draining) return;
+  c.draining = true;
+  ++u.stats.drained_connections;
+  // Queries queued but never written move to a connection of the new generation (any upstream,
+  // this one first if it may still be used); what was written is answered here.
+  const auto queued = c.queue;
+  for (const std::uint32_t slot : queued) {
+    detach(c, slot);
+    Slot& s = slots_[slot];
+    Upstream* to = (!u.retired && !u.stats.drained) ? &u : choose_upstream(&u, now);
+    if (!to || !enqueue(slot, to, now)) {
+      --s.attempts;  // a move is not an attempt: the query keeps its retry
+      fail_query(slot, EdeCode::kNoReachableAuthority, "dotpin: no pinned upstream available", now, true, &u);
+    }
+  }
+}
+
+std::size_t DotShard::update_pins(std::vector<ShardUpstream> upstreams, std::uint64_t generation,
+                                  Clock::time_point now, UnixTime wall) {
+  generation_ = generation;
+  std::size_t drained = 0;
+  std::vector<Upstream*> next;
+  for (ShardUpstream& cfg : upstreams) {
+    Upstream* u = nullptr;
+    for (Upstream* old : active_)
+      if (old->cfg.pins->name == cfg.pins->name) u = old;
+    if (!u) {
+      auto fresh = std::make_unique<Upstream>();
+      u = fresh.get();
+      upstreams_.push_back(std::move(fresh));
+    }
+    const bool same_place = u->cfg.pins && u->cfg.pins->address == cfg.pins->address &&
+                            u->cfg.pins->auth_name == cfg.pins->auth_name;
+    u->cfg = std::move(cfg);
+    for (auto& c : u->conns) {
+      if (c->draining) continue;
+      // An established connection stays only if the chain it authenticated still satisfies the
+      // new pin set; one still handshaking would authenticate against the old set, so it drains.
+      bool keep = same_place && c->link->ready();
+      if (keep) {
+        const PinVerdict v = verify_observed(c->link->connection().verdict().observed_pins(), u->cfg.pins->pins, wall);
+        keep = admits(u->cfg.pins->mode, v);
+      }
+      if (!keep) {
+        start_drain(*u, *c, now);
+        ++drained;
+      }
+    }
+    // Tickets verified under the old generation are dropped by the next TicketCache::usable().
+    u->stats.health = UpstreamHealth::kUp;  // a new pin set deserves a fresh attempt
+    u->retry_at = now;
+    u->backoff = std::chrono::milliseconds{0};
+    next.push_back(u);
+  }
+  for (Upstream* old : active_) {
+    if (std::find(next.begin(), next.end(), old) != next.end()) continue;
+    old->retired = true;
+    for (auto& c : old->conns) {
+      if (!c->draining) ++drained;
+      start_drain(*old, *c, now);
+    }
+  }
+  active_ = std::move(next);
+  return drained;
+}
+
+bool DotShard::set_drained(std::string_view name, bool drained, Clock::time_point now) {
+  for (Upstream* u : active_) {
+    if (u->cfg.pins->name != name) continue;
+    u->stats.drained = drained;
+    if (drained)
+      for (auto& c : u->conns) start_drain(*u, *c, now);
+    return true;
+  }
+  return false;
 }
 
 }  // namespace dotpin::tls

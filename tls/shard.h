@@ -21,6 +21,7 @@
 #include <span>
 #include <vector>
 
+#include "common/latency_histogram.h"
 #include "tls/id_table.h"
 #include "tls/servfail.h"
 #include "tls/upstream_link.h"
@@ -59,6 +60,9 @@ struct ShardOptions {
 struct ShardUpstream {
   const UpstreamPins* pins = nullptr;
   WOLFSSL_CTX* ctx = nullptr;
+  /// Owns what @p pins points into, when the caller wants the shard to keep it alive (a published
+  /// pin snapshot: connections of an old generation hold it until they close). May be null.
+  std::shared_ptr<const void> keep;
 };
 
 enum class UpstreamHealth { kUp, kBackingOff, kPinFailed };
@@ -69,6 +73,8 @@ struct UpstreamStats {
   std::uint64_t queries = 0, answers = 0, timeouts = 0, servfails = 0, retries = 0, unmatched = 0;
   std::uint64_t connections = 0, full_handshakes = 0, resumptions_offered = 0, resumptions = 0, idle_closes = 0;
   std::uint64_t report_mode_mismatches = 0;
+  std::uint64_t drained_connections = 0;  ///< closed after their in-flight queries: pin change or drain
+  bool drained = false;                   ///< taken out of rotation by the operator (upstream drain)
   std::array<std::uint64_t, static_cast<std::size_t>(FailureReason::kCount_)> failures{};
   double rtt_ewma_us = 0;
   UpstreamHealth health = UpstreamHealth::kUp;
@@ -97,29 +103,49 @@ class DotShard {
   void poll(Clock::time_point now, std::chrono::microseconds wait = std::chrono::microseconds{0});
 
   [[nodiscard]] std::size_t pending() const noexcept { return pending_count_; }
-  [[nodiscard]] std::size_t upstream_count() const noexcept { return upstreams_.size(); }
+  /// Upstreams of the current pin generation, in pin-table order (index for stats()).
+  [[nodiscard]] std::size_t upstream_count() const noexcept { return active_.size(); }
   [[nodiscard]] const UpstreamStats& stats(std::size_t upstream) const;
+  /// Round-trip times of answered queries (µs).
+  [[nodiscard]] const LatencyHistogram& latency(std::size_t upstream) const;
+  [[nodiscard]] const std::string& upstream_name(std::size_t upstream) const;
+  [[nodiscard]] std::uint64_t generation() const noexcept { return generation_; }
+
+  /// Moves to a new pin-set generation: @p upstreams in the new table's order (matched to the
+  /// current ones by name; stats carry over). Connections whose authenticated chain no longer
+  /// satisfies their upstream's new pins (checked at @p wall), that are still handshaking, whose
+  /// address or name changed, or whose upstream is gone are drained: no new queries, queued ones
+  /// move to new connections, written ones are answered, then they close. Sessions (tickets)
+  /// of the old generation are never resumed. Returns how many connections started draining.
+  std::size_t update_pins(std::vector<ShardUpstream> upstreams, std::uint64_t generation, Clock::time_point now,
+                          UnixTime wall);
+  /// Takes upstream @p name out of rotation (its connections drain) or puts it back. False if
+  /// there is no such upstream.
+  bool set_drained(std::string_view name, bool drained, Clock::time_point now);
 
  private:
   struct Slot;
   struct Conn;
   struct Upstream;
 
-  int choose_upstream(int exclude, Clock::time_point now);
-  bool enqueue(std::uint32_t slot, int upstream, Clock::time_point now);
+  Upstream* choose_upstream(const Upstream* exclude, Clock::time_point now);
+  bool enqueue(std::uint32_t slot, Upstream* upstream, Clock::time_point now);
+  void start_drain(Upstream& u, Conn& c, Clock::time_point now);
+  void close_drained(Conn& c);
   Conn* usable_conn(Upstream& u, Clock::time_point now);
   void on_response(Upstream& u, Conn& c, std::span<const std::uint8_t> msg);
   void handle_failed(Upstream& u, Conn& c, Clock::time_point now);
   void expire(Clock::time_point now);
   void fail_query(std::uint32_t slot, EdeCode code, std::string_view why, Clock::time_point now, bool may_retry,
-                  int failed_upstream);
+                  Upstream* failed_upstream);
   void complete(std::uint32_t slot, std::span<const std::uint8_t> response, Outcome outcome);
   void complete_servfail(std::uint32_t slot, EdeCode code, std::string_view why);
   void free_slot(std::uint32_t slot);
   void detach(Conn& c, std::uint32_t slot);
 
   UringReactor& reactor_;
-  std::vector<std::unique_ptr<Upstream>> upstreams_;
+  std::vector<std::unique_ptr<Upstream>> upstreams_;  // current and retired (draining) ones
+  std::vector<Upstream*> active_;                     // the current generation's, in table order
   std::uint64_t generation_;
   ShardOptions options_;
   CompletionFn on_complete_;

@@ -16,10 +16,11 @@ WOLFSSL_SESSION* TicketCache::usable(std::uint64_t generation) noexcept {
   return session_;
 }
 
-void TicketCache::store(WOLFSSL_SESSION* session, std::uint64_t generation) noexcept {
+void TicketCache::store(WOLFSSL_SESSION* session, std::uint64_t generation, const PinVerdict& verdict) noexcept {
   clear();
   session_ = session;
   generation_ = generation;
+  verdict_ = verdict;
   if (session) ++stored_;
 }
 

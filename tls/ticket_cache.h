@@ -11,6 +11,8 @@
 
 #include <cstdint>
 
+#include "pinning/verifier.h"
+
 struct WOLFSSL_SESSION;
 
 namespace dotpin::tls {
@@ -24,8 +26,12 @@ class TicketCache {
 
   /// The cached session if it was verified under @p generation; an older one is freed and counted.
   WOLFSSL_SESSION* usable(std::uint64_t generation) noexcept;
-  /// Takes ownership of @p session, verified under @p generation, replacing any older one.
-  void store(WOLFSSL_SESSION* session, std::uint64_t generation) noexcept;
+  /// Takes ownership of @p session, verified under @p generation with @p verdict (the chain's
+  /// observed pins, which a resumed connection inherits so that a later pin change can re-check it),
+  /// replacing any older one.
+  void store(WOLFSSL_SESSION* session, std::uint64_t generation, const PinVerdict& verdict) noexcept;
+  /// The verdict of the full handshake the cached session came from.
+  [[nodiscard]] const PinVerdict& verdict() const noexcept { return verdict_; }
   void clear() noexcept;
 
   [[nodiscard]] std::uint64_t stored() const noexcept { return stored_; }
@@ -34,6 +40,7 @@ class TicketCache {
  private:
   WOLFSSL_SESSION* session_ = nullptr;
   std::uint64_t generation_ = 0;
+  PinVerdict verdict_{};
   std::uint64_t stored_ = 0;
   std::uint64_t dropped_stale_ = 0;
 };
