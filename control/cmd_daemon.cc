@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
-// dotpinctl status | stats | upstreams: ask the running dotpind over its control socket and print
-// the answer as tables (or the daemon's JSON with --json).
+// dotpinctl status | stats | upstreams | pins list|reload|add|remove | cache flush | upstream
+// drain|enable | log level | expiry: ask the running dotpind over its control socket and print the
+// answer as tables (or the daemon's JSON with --json).
 #include <cstdlib>
+#include <filesystem>
 #include <iomanip>
 #include <sstream>
 
@@ -68,12 +70,14 @@ void print_upstreams(std::ostream& out, const nlohmann::json& ups, bool details)
     std::string failures;
     for (const auto& [reason, n] : u["failures"].items())
       if (n.get<std::uint64_t>() > 0) failures += (failures.empty() ? "" : ",") + reason + "=" + n.dump();
+    const auto& l = u["latency"];
     rows.push_back({cell(u["name"]), cell(u["address"]), cell(u["state"]), cell(u["connections"]), cell(u["queries"]),
                     cell(u["answers"]), cell(u["timeouts"]), cell(u["servfails"]), cell(u["full_handshakes"]),
-                    cell(u["resumptions"]), cell(u["rtt_ewma_ms"]), failures.empty() ? "-" : failures});
+                    cell(u["resumptions"]), cell(l["p50_ms"]), cell(l["p99_ms"]), cell(l["max_ms"]),
+                    failures.empty() ? "-" : failures});
   }
   print_table(out, {"UPSTREAM", "ADDRESS", "STATE", "CONNS", "QUERIES", "ANSWERS", "TIMEOUTS", "SERVFAILS", "FULL_HS",
-                    "RESUMED", "RTT_MS", "FAILURES"},
+                    "RESUMED", "P50_MS", "P99_MS", "MAX_MS", "FAILURES"},
               rows);
   if (!details) return;
   for (const auto& u : ups)
@@ -132,6 +136,89 @@ int run_stats(Invocation& inv) {
   if (!drops.empty()) inv.out << "drops:" << drops << "\n";
   inv.out << "\n";
   print_upstreams(inv.out, r["upstreams"], true);
+  return kExitOk;
+}
+
+}  // namespace dotpin::ctl
+
+namespace dotpin::ctl {
+
+int run_pins_list(Invocation& inv) {
+  nlohmann::json r;
+  int status = kExitOk;
+  if (!ask(inv, "pins list", r, status)) return status;
+  inv.out << "generation " << r["generation"].dump() << " (published " << cell(r["published_at"]) << ") from "
+          << cell(r["pin_file"]) << "\n\n";
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& u : r["upstreams"])
+    for (const auto& p : u["pins"])
+      rows.push_back({cell(u["name"]), cell(u["mode"]), p["label"].get<std::string>().empty() ? "-" : cell(p["label"]),
+                      cell(p["sha256"]), cell(p["state"]), p["not_before"].is_null() ? "-" : cell(p["not_before"]),
+                      p["not_after"].is_null() ? "-" : cell(p["not_after"])});
+  print_table(inv.out, {"UPSTREAM", "MODE", "LABEL", "PIN-SHA256", "STATE", "NOT_BEFORE", "NOT_AFTER"}, rows);
+  return kExitOk;
+}
+
+namespace {
+int print_change(Invocation& inv, const nlohmann::json& r) {
+  inv.out << cell(r["change"]) << "\ngeneration " << r["generation"].dump() << " in force; " << cell(r["pin_file"])
+          << (r["adopted_by_all_lcores"].get<bool>() ? " written; every lcore has adopted it\n" : " written\n");
+  if (r.contains("warning")) inv.err << "dotpinctl: warning: " << cell(r["warning"]) << "\n";
+  return kExitOk;
+}
+}  // namespace
+
+int run_pins_reload(Invocation& inv) {
+  // The daemon has its own working directory: send an absolute path.
+  for (auto& a : inv.args) a = std::filesystem::absolute(a).lexically_normal().string();
+  nlohmann::json r;
+  int status = kExitOk;
+  if (!ask(inv, "pins reload", r, status)) return status;
+  return print_change(inv, r);
+}
+
+int run_pins_add(Invocation& inv) {
+  nlohmann::json r;
+  int status = kExitOk;
+  if (!ask(inv, "pins add", r, status)) return status;
+  return print_change(inv, r);
+}
+
+int run_pins_remove(Invocation& inv) {
+  nlohmann::json r;
+  int status = kExitOk;
+  if (!ask(inv, "pins remove", r, status)) return status;
+  return print_change(inv, r);
+}
+
+int run_cache_flush(Invocation& inv) {
+  nlohmann::json r;
+  int status = kExitOk;
+  if (!ask(inv, "cache flush", r, status)) return status;
+  inv.out << "flushed " << (r["name"].is_null() ? std::string("every name") : cell(r["name"])) << ": "
+          << r["removed"].dump() << " cached answer(s) removed on " << r["lcores"].dump() << " lcore(s)\n";
+  return kExitOk;
+}
+
+namespace {
+int upstream_state(Invocation& inv, std::string_view command) {
+  nlohmann::json r;
+  int status = kExitOk;
+  if (!ask(inv, command, r, status)) return status;
+  inv.out << "upstream " << cell(r["upstream"]) << ": " << cell(r["state"]) << "\n";
+  return kExitOk;
+}
+}  // namespace
+
+int run_upstream_drain(Invocation& inv) { return upstream_state(inv, "upstream drain"); }
+int run_upstream_enable(Invocation& inv) { return upstream_state(inv, "upstream enable"); }
+
+int run_log_level(Invocation& inv) {
+  nlohmann::json r;
+  int status = kExitOk;
+  if (!ask(inv, "log level", r, status)) return status;
+  if (inv.args.empty()) inv.out << "log level: " << cell(r["level"]) << "\n";
+  else inv.out << "log level: " << cell(r["previous"]) << " -> " << cell(r["level"]) << "\n";
   return kExitOk;
 }
 

@@ -73,5 +73,14 @@ int run_probe(Invocation& inv);
 int run_status(Invocation& inv);
 int run_stats(Invocation& inv);
 int run_upstreams(Invocation& inv);
+int run_pins_list(Invocation& inv);
+int run_pins_reload(Invocation& inv);
+int run_pins_add(Invocation& inv);
+int run_pins_remove(Invocation& inv);
+int run_cache_flush(Invocation& inv);
+int run_upstream_drain(Invocation& inv);
+int run_upstream_enable(Invocation& inv);
+int run_log_level(Invocation& inv);
+int run_expiry(Invocation& inv);
 
 }  // namespace dotpin::ctl

@@ -86,9 +86,58 @@ std::span<const Command> command_table() {
        {{"socket", "PATH", "dotpind's control socket"}, {"upstream", "NAME", "only this upstream"}},
        0, 0, run_stats},
       {"upstreams", "", "the running dotpind's upstreams: state, traffic, failures by reason",
-       "One line per pinned upstream (summed over the worker lcores).",
+       "One line per pinned upstream (summed over the worker lcores): state (up, backing_off,\n"
+       "pin_failed, drained), traffic, latency percentiles of answered queries, failures by reason.",
        {{"socket", "PATH", "dotpind's control socket"}},
        0, 0, run_upstreams},
+      {"pins list", "", "the pins in force in the running dotpind, with labels, windows and state",
+       "Shows the pin generation in force and every upstream's pins: label, pin-sha256, whether it\n"
+       "is valid now (valid, not_yet, expired) and its window.",
+       {{"socket", "PATH", "dotpind's control socket"}},
+       0, 0, run_pins_list},
+      {"pins reload", "[FILE]", "load the pin file (or FILE) into the running dotpind",
+       "Validates the whole file first; any error (reported with file:line) rejects it and the pins\n"
+       "in force stay. Otherwise the table is published to every lcore as a new generation: new\n"
+       "connections use it, sessions of the old generation are not resumed, and established\n"
+       "connections whose chain no longer matches are drained (in-flight queries answered) and\n"
+       "re-established. With FILE, its content also replaces the configured pin file (atomically),\n"
+       "so a restart keeps it.",
+       {{"socket", "PATH", "dotpind's control socket"}},
+       0, 1, run_pins_reload},
+      {"pins add", "UPSTREAM PIN", "add a pin to an upstream of the running dotpind (and its pin file)",
+       "PIN is an RFC 7469 pin-sha256 in base64 (dotpinctl pin compute/fetch prints it). The change\n"
+       "is validated like a pin file, written to the pin file atomically (write, fsync, rename; the\n"
+       "old file kept as FILE.prev), then published as a new generation. Use it to stage a key\n"
+       "rollover: add the new key's pin before the server switches (docs/operations.md).",
+       {{"socket", "PATH", "dotpind's control socket"},
+        {"label", "LABEL", "name for messages and stats (letters, digits, - _ .)"},
+        {"not-before", "DATE", "the pin counts from DATE (2027-03-01 or 2027-03-01T00:00:00Z)"},
+        {"not-after", "DATE", "the pin stops counting at DATE (exclusive)"}},
+       2, 2, run_pins_add},
+      {"pins remove", "UPSTREAM PIN|LABEL", "remove a pin from an upstream of the running dotpind (and its pin file)",
+       "Refuses to remove an upstream's only pin, and to leave an enforcing upstream with no pin\n"
+       "valid now (every connection would be refused) unless --force. Connections authenticated\n"
+       "by the removed pin are drained and re-established against the remaining ones.",
+       {{"socket", "PATH", "dotpind's control socket"},
+        {"force", "", "remove even if no pin valid now would remain"}},
+       2, 2, run_pins_remove},
+      {"cache flush", "[NAME]", "drop cached answers: all, or every type of one owner NAME",
+       "Runs on every worker lcore (through its mailbox) and reports how many entries went.",
+       {{"socket", "PATH", "dotpind's control socket"}},
+       0, 1, run_cache_flush},
+      {"upstream drain", "NAME", "take an upstream out of rotation",
+       "New queries go to the other upstreams of the pool; its open connections finish what they\n"
+       "have in flight and close. Not persisted: a restart enables every upstream.",
+       {{"socket", "PATH", "dotpind's control socket"}},
+       1, 1, run_upstream_drain},
+      {"upstream enable", "NAME", "put a drained upstream back into rotation", "",
+       {{"socket", "PATH", "dotpind's control socket"}},
+       1, 1, run_upstream_enable},
+      {"log level", "[LEVEL]", "show or set dotpind's log level (error, warn, info, debug)",
+       "Connection failures and report-mode mismatches are warnings; pin changes, flushes and\n"
+       "drains are info.",
+       {{"socket", "PATH", "dotpind's control socket"}},
+       0, 1, run_log_level},
   };
   return table;
 }

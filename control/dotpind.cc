@@ -13,7 +13,9 @@
 #include <vector>
 
 #include "control/control_server.h"
+#include "control/daemon_admin.h"
 #include "control/daemon_commands.h"
+#include "control/daemon_log.h"
 #include "control/metrics.h"
 #include "dataplane/appliance.h"
 #include "dataplane/config.h"
@@ -25,10 +27,7 @@ namespace {
 volatile std::sig_atomic_t g_signal = 0;
 void on_signal(int sig) { g_signal = sig; }
 
-void log_line(std::string_view line) {
-  std::fprintf(stderr, "dotpind: %.*s\n", static_cast<int>(line.size()), line.data());
-  std::fflush(stderr);
-}
+void log_line(std::string_view line) { dotpin::ctl::log_info(line); }
 
 int usage(int status) {
   std::fprintf(status == 0 ? stdout : stderr,
@@ -71,6 +70,7 @@ int main(int argc, char** argv) {
     return 1;
   }
   auto config = std::move(*loaded.config);
+  dotpin::ctl::DaemonLog::instance().set_level(*dotpin::dataplane::log_level_from_string(config.log_level));
   if (check_only) {
     const auto pins = dotpin::load_pin_file(config.pin_file);
     if (!pins.table) {
@@ -96,7 +96,8 @@ int main(int argc, char** argv) {
 
   int status = 0;
   {
-    auto appliance = dotpin::dataplane::Appliance::create(std::move(config), log_line);
+    // The appliance logs connection failures and report-mode mismatches: warnings.
+    auto appliance = dotpin::dataplane::Appliance::create(std::move(config), dotpin::ctl::log_warn);
     if (!appliance) {
       log_line(appliance.error());
       rte_eal_cleanup();
@@ -118,6 +119,8 @@ int main(int argc, char** argv) {
       status = 1;
     } else {
       dotpin::ctl::register_daemon_commands(**server, a);
+      dotpin::ctl::DaemonAdmin admin(a);
+      admin.register_commands(**server);
       (*server)->start();
       std::unique_ptr<dotpin::ctl::MetricsServer> metrics;
       if (!a.config().metrics.empty()) {

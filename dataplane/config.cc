@@ -119,10 +119,10 @@ ConfigResult parse_config(std::string_view text, const std::string& source) {
   DaemonConfig c;
   c.source = source;
   for (auto&& [key, value] : root) {
-    static constexpr std::string_view kSections[] = {"dpdk", "port", "acl", "cache", "upstreams", "daemon", "control"};
+    static constexpr std::string_view kSections[] = {"dpdk", "port", "acl", "cache", "upstreams", "daemon", "control", "expiry"};
     if (std::find(std::begin(kSections), std::end(kSections), key.str()) == std::end(kSections))
       r.error(key.source(), "unknown section '" + std::string(key.str()) +
-                                "' (expected [dpdk], [port], [acl], [cache], [upstreams], [daemon], [control])");
+                                "' (expected [dpdk], [port], [acl], [cache], [upstreams], [daemon], [control], [expiry])");
   }
 
   const toml::table* dpdk = r.section(root, "dpdk", {"eal_args"});
@@ -201,8 +201,31 @@ ConfigResult parse_config(std::string_view text, const std::string& source) {
   r.integer(ups, "inflight_per_lcore", c.inflight_per_lcore, 16, 1 << 20);
   c.shard.max_pending = c.inflight_per_lcore;
 
-  const toml::table* daemon = r.section(root, "daemon", {"drain_ms"});
+  const toml::table* daemon = r.section(root, "daemon", {"drain_ms", "log_level"});
   r.millis(daemon, "drain_ms", c.drain, 0, 60000);
+  if (const toml::node* n = r.string(daemon, "log_level", c.log_level); n && !log_level_from_string(c.log_level))
+    r.error(n->source(), "'log_level' must be one of error, warn, info, debug");
+
+  const toml::table* expiry = r.section(root, "expiry", {"warn_days", "check_interval_s", "alert_command", "probe_timeout_ms"});
+  if (expiry != nullptr) {
+    if (const toml::node* n = expiry->get("warn_days")) {
+      const toml::array* a = n->as_array();
+      c.expiry_warn_days.clear();
+      if (a == nullptr || a->empty()) r.error(n->source(), "'warn_days' must be a non-empty array of days, e.g. [30, 7]");
+      else
+        for (const toml::node& e : *a) {
+          const auto v = e.value<std::int64_t>();
+          if (!v || *v < 0 || *v > 3650) r.error(e.source(), "'warn_days' holds whole days from 0 to 3650");
+          else c.expiry_warn_days.push_back(static_cast<int>(*v));
+        }
+      std::ranges::sort(c.expiry_warn_days, std::greater<>());
+    }
+    std::int64_t interval = c.expiry_interval.count();
+    r.integer(expiry, "check_interval_s", interval, 1, 7 * 86400);
+    c.expiry_interval = std::chrono::seconds(interval);
+    r.millis(expiry, "probe_timeout_ms", c.expiry_probe_timeout, 100, 60000);
+    r.string(expiry, "alert_command", c.alert_command);
+  }
 
   const toml::table* control = r.section(root, "control", {"socket", "group", "metrics"});
   if (const toml::node* n = r.string(control, "socket", c.control_socket); n && c.control_socket.empty())
@@ -216,6 +239,24 @@ ConfigResult parse_config(std::string_view text, const std::string& source) {
   std::ranges::stable_sort(result.errors, [](const Diagnostic& a, const Diagnostic& b) { return a.line < b.line; });
   if (result.errors.empty()) result.config = std::move(c);
   return result;
+}
+
+std::optional<LogLevel> log_level_from_string(std::string_view text) {
+  if (text == "error") return LogLevel::kError;
+  if (text == "warn") return LogLevel::kWarn;
+  if (text == "info") return LogLevel::kInfo;
+  if (text == "debug") return LogLevel::kDebug;
+  return std::nullopt;
+}
+
+std::string_view to_string(LogLevel level) {
+  switch (level) {
+    case LogLevel::kError: return "error";
+    case LogLevel::kWarn: return "warn";
+    case LogLevel::kInfo: return "info";
+    case LogLevel::kDebug: return "debug";
+  }
+  return "?";
 }
 
 ConfigResult load_config(const std::string& path) {

@@ -42,7 +42,17 @@ struct DaemonConfig {
   std::string control_socket = "/run/dotpin/dotpind.sock";  ///< [control] socket
   std::string control_group;                                 ///< [control] group: 0660 for it; else 0600
   std::string metrics = "127.0.0.1:9853";                    ///< [control] metrics: /metrics address; "" off
+  std::string log_level = "info";                            ///< [daemon] log_level: error, warn, info, debug
+  std::vector<int> expiry_warn_days = {30, 7};               ///< [expiry] warn_days, largest first
+  std::chrono::seconds expiry_interval{3600};                ///< [expiry] check_interval_s
+  std::chrono::milliseconds expiry_probe_timeout{5000};      ///< [expiry] probe_timeout_ms
+  std::string alert_command;                                 ///< [expiry] alert_command: run per new warning
 };
+
+/// Log levels of dotpind, most severe first.
+enum class LogLevel { kError, kWarn, kInfo, kDebug };
+std::optional<LogLevel> log_level_from_string(std::string_view text);
+std::string_view to_string(LogLevel level);
 
 struct ConfigResult {
   std::optional<DaemonConfig> config;

@@ -308,8 +308,10 @@ void DotShard::on_response(Upstream& u, Conn& c, std::span<const std::uint8_t> m
   u.stats.rtt_ewma_us = u.stats.rtt_ewma_us == 0 ? rtt : 0.9 * u.stats.rtt_ewma_us + 0.1 * rtt;
   u.latency.record(static_cast<std::uint64_t>(rtt));
   ++u.stats.answers;
-  u.stats.health = UpstreamHealth::kUp;
-  u.backoff = std::chrono::milliseconds{0};
+  if (!c.draining) {  // a connection of an old pin generation says nothing about the current one
+    u.stats.health = UpstreamHealth::kUp;
+    u.backoff = std::chrono::milliseconds{0};
+  }
   std::vector<std::uint8_t>& out = s.query;  // reuse the slot's buffer for the client's copy
   out.assign(msg.begin(), msg.end());
   out[0] = static_cast<std::uint8_t>(s.client_id >> 8);

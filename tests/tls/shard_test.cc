@@ -288,3 +288,129 @@ TEST_F(ShardTest, LowestLatencyPrefersTheFasterUpstream) {
 
 }  // namespace
 }  // namespace dotpin::tls
+
+namespace dotpin::tls {
+namespace {
+
+// A pin change: the new generation keeps an established connection whose chain still matches,
+// drains one whose chain no longer does (its written queries are answered on it), and sends new
+// queries over connections authenticated under the new pins. Nothing is lost.
+class ShardPinChangeTest : public ShardTest {
+ protected:
+  std::vector<ShardUpstream> config(std::initializer_list<const UpstreamPins*> ups) {
+    std::vector<ShardUpstream> cfg;
+    for (const auto* u : ups) cfg.push_back({u, ctx_.get(), nullptr});
+    return cfg;
+  }
+};
+
+TEST_F(ShardPinChangeTest, ConnectionStillMatchingTheNewPinsIsKept) {
+  SocketDotResponder genuine(pki("leaf-p256.key"), pki("leaf-p256.chain.pem"));
+  const auto g1 = upstream_at("a", genuine.address());
+  auto shard = make_shard({&g1});
+  ASSERT_TRUE(shard->submit(1, query(1), Clock::now()));
+  run_until(*shard, 1);
+  // Generation 2: the spare pin goes, the leaf's stays: the open connection still satisfies it.
+  UpstreamPins g2 = g1;
+  g2.pins.pop_back();
+  EXPECT_EQ(shard->update_pins(config({&g2}), 2, Clock::now(), now_utc()), 0u);
+  ASSERT_TRUE(shard->submit(2, query(2), Clock::now()));
+  run_until(*shard, 2);
+  EXPECT_EQ(results_[2].outcome, DotShard::Outcome::kAnswer);
+  EXPECT_EQ(shard->stats(0).connections, 1u);
+  EXPECT_EQ(shard->stats(0).drained_connections, 0u);
+  EXPECT_EQ(shard->generation(), 2u);
+}
+
+TEST_F(ShardPinChangeTest, ConnectionNoLongerMatchingIsDrainedAndItsQueriesAnswered) {
+  SocketDotResponder genuine(pki("leaf-p256.key"), pki("leaf-p256.chain.pem"));
+  SocketDotResponder other(pki("leaf-p256.key"), pki("leaf-p256.chain.pem"));
+  genuine.delay_ms = 50;  // queries are still in flight when the pins change
+  const auto a1 = upstream_at("a", genuine.address());
+  const auto b1 = upstream_at("b", other.address());
+  auto shard = make_shard({&a1, &b1});
+  ASSERT_TRUE(shard->submit(1, query(1), Clock::now()));  // round robin: to a
+  ASSERT_TRUE(shard->submit(2, query(2), Clock::now()));  // to b
+  run_until(*shard, 2);
+  // Ten queries in flight to a when its pins change to the spare key only.
+  for (std::uint64_t i = 10; i < 30; ++i) ASSERT_TRUE(shard->submit(i, query(static_cast<std::uint16_t>(i)), Clock::now()));
+  const auto until = Clock::now() + 10ms;
+  while (Clock::now() < until) shard->poll(Clock::now(), 1ms);
+  UpstreamPins a2 = a1;
+  a2.pins.erase(a2.pins.begin());  // only "spare" remains: the server's key no longer matches
+  EXPECT_EQ(shard->update_pins(config({&a2, &b1}), 2, Clock::now(), now_utc()), 1u);
+  for (std::uint64_t i = 30; i < 50; ++i) ASSERT_TRUE(shard->submit(i, query(static_cast<std::uint16_t>(i)), Clock::now()));
+  run_until(*shard, 42);
+  EXPECT_EQ(results_.size(), 42u);
+  for (const auto& [cookie, r] : results_) EXPECT_EQ(r.outcome, DotShard::Outcome::kAnswer) << cookie;
+  const auto& a = shard->stats(0);
+  EXPECT_EQ(a.drained_connections, 1u);
+  // A new connection to a under generation 2 was refused (its key is no longer pinned), and the
+  // queries sent its way went to b instead.
+  EXPECT_GE(a.failures[static_cast<std::size_t>(FailureReason::kPinMismatch)], 1u);
+  EXPECT_EQ(a.health, UpstreamHealth::kPinFailed);
+  EXPECT_EQ(shard->pending(), 0u);
+  // The drained connection closed once its queries were answered.
+  const auto settle = Clock::now() + 200ms;
+  while (Clock::now() < settle) shard->poll(Clock::now(), 2ms);
+}
+
+TEST_F(ShardPinChangeTest, RemovedUpstreamDrainsAndRenamedOrderIsFollowed) {
+  SocketDotResponder ra(pki("leaf-p256.key"), pki("leaf-p256.chain.pem"));
+  SocketDotResponder rb(pki("leaf-p256.key"), pki("leaf-p256.chain.pem"));
+  const auto a = upstream_at("a", ra.address());
+  const auto b = upstream_at("b", rb.address());
+  auto shard = make_shard({&a, &b});
+  for (std::uint64_t i = 0; i < 4; ++i) ASSERT_TRUE(shard->submit(i, query(1), Clock::now()));
+  run_until(*shard, 4);
+  const auto b_answers = shard->stats(1).answers;
+  // Generation 2 has only b: stats follow the new order, a's connection drains away.
+  EXPECT_EQ(shard->update_pins(config({&b}), 2, Clock::now(), now_utc()), 1u);
+  ASSERT_EQ(shard->upstream_count(), 1u);
+  EXPECT_EQ(shard->upstream_name(0), "b");
+  EXPECT_EQ(shard->stats(0).answers, b_answers);  // carried over by name
+  for (std::uint64_t i = 10; i < 20; ++i) ASSERT_TRUE(shard->submit(i, query(1), Clock::now()));
+  run_until(*shard, 14);
+  EXPECT_EQ(shard->stats(0).answers, b_answers + 10);
+}
+
+TEST_F(ShardPinChangeTest, TicketsOfTheOldGenerationAreNotResumed) {
+  SocketDotResponder genuine(pki("leaf-p256.key"), pki("leaf-p256.chain.pem"));
+  const auto g1 = upstream_at("a", genuine.address());
+  ShardOptions o;
+  o.idle_timeout = 100ms;
+  auto shard = make_shard({&g1}, o);
+  ASSERT_TRUE(shard->submit(1, query(1), Clock::now()));
+  run_until(*shard, 1);
+  auto idle = Clock::now() + 400ms;
+  while (Clock::now() < idle) shard->poll(Clock::now(), 5ms);
+  ASSERT_EQ(shard->stats(0).idle_closes, 1u);
+  shard->update_pins(config({&g1}), 2, Clock::now(), now_utc());  // same pins, new generation
+  ASSERT_TRUE(shard->submit(2, query(2), Clock::now()));
+  run_until(*shard, 2);
+  EXPECT_EQ(results_[2].outcome, DotShard::Outcome::kAnswer);
+  EXPECT_EQ(shard->stats(0).resumptions_offered, 0u);  // the generation-1 ticket was dropped
+  EXPECT_EQ(shard->stats(0).full_handshakes, 2u);
+}
+
+TEST_F(ShardPinChangeTest, DrainedUpstreamGetsNoQueriesUntilEnabled) {
+  SocketDotResponder ra(pki("leaf-p256.key"), pki("leaf-p256.chain.pem"));
+  SocketDotResponder rb(pki("leaf-p256.key"), pki("leaf-p256.chain.pem"));
+  const auto a = upstream_at("a", ra.address());
+  const auto b = upstream_at("b", rb.address());
+  auto shard = make_shard({&a, &b});
+  EXPECT_TRUE(shard->set_drained("a", true, Clock::now()));
+  EXPECT_FALSE(shard->set_drained("nosuch", true, Clock::now()));
+  for (std::uint64_t i = 0; i < 10; ++i) ASSERT_TRUE(shard->submit(i, query(1), Clock::now()));
+  run_until(*shard, 10);
+  EXPECT_EQ(shard->stats(0).queries, 0u);
+  EXPECT_EQ(shard->stats(1).answers, 10u);
+  EXPECT_TRUE(shard->stats(0).drained);
+  EXPECT_TRUE(shard->set_drained("a", false, Clock::now()));
+  for (std::uint64_t i = 10; i < 20; ++i) ASSERT_TRUE(shard->submit(i, query(1), Clock::now()));
+  run_until(*shard, 20);
+  EXPECT_EQ(shard->stats(0).answers, 5u);  // round robin again
+}
+
+}  // namespace
+}  // namespace dotpin::tls

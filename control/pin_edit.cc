@@ -1,0 +1,115 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "control/pin_edit.h"
+
+#include <algorithm>
+
+#include "pinning/pin_file.h"
+#include "pinning/pin_file_writer.h"
+#include "pinning/spki_pin.h"
+
+namespace dotpin::ctl {
+namespace {
+
+std::string known_names(const PinTable& t) {
+  std::string names;
+  for (const auto& u : t.upstreams) names += (names.empty() ? "" : ", ") + u.name;
+  return names.empty() ? "none" : names;
+}
+
+Result<UpstreamPins*> find_upstream(PinTable& t, std::string_view name) {
+  for (auto& u : t.upstreams)
+    if (u.name == name) return &u;
+  return fail("no upstream named '", std::string(name), "' (known: ", known_names(t), ")");
+}
+
+}  // namespace
+
+Result<PinTable> with_pin_added(const PinTable& table, const PinToAdd& add, UnixTime now) {
+  PinTable t = table;
+  auto up = find_upstream(t, add.upstream);
+  if (!up) return Error{up.error()};
+  std::string why;
+  const auto digest = parse_pin_base64(add.sha256, &why);
+  if (!digest) return fail("pin '", add.sha256, "': ", why);
+  for (const Pin& p : (*up)->pins)
+    if (p.digest == *digest)
+      return fail("upstream '", add.upstream, "' already has this pin (", p.display_name(), ")");
+  if (add.not_after && *add.not_after <= now)
+    return fail("--not-after ", format_utc(*add.not_after), " is not in the future: the pin would never count");
+  if (add.not_after && add.not_before && *add.not_after <= *add.not_before)
+    return fail("--not-after must be later than --not-before");
+  Pin pin;
+  pin.digest = *digest;
+  pin.label = add.label;
+  pin.not_before = add.not_before;
+  pin.not_after = add.not_after;
+  (*up)->pins.push_back(std::move(pin));
+  return t;
+}
+
+Result<PinTable> with_pin_removed(const PinTable& table, std::string_view upstream, std::string_view which, bool force,
+                                  UnixTime now) {
+  PinTable t = table;
+  auto up = find_upstream(t, upstream);
+  if (!up) return Error{up.error()};
+  auto& pins = (*up)->pins;
+  const auto digest = parse_pin_base64(which);
+  const auto it = std::ranges::find_if(pins, [&](const Pin& p) {
+    return (digest && p.digest == *digest) || (!p.label.empty() && p.label == which);
+  });
+  if (it == pins.end()) {
+    std::string have;
+    for (const Pin& p : pins) have += (have.empty() ? "" : ", ") + p.display_name();
+    return fail("upstream '", std::string(upstream), "' has no pin '", std::string(which), "' (it has: ", have, ")");
+  }
+  if (pins.size() == 1)
+    return fail("'", it->display_name(), "' is the only pin of upstream '", std::string(upstream),
+                "'; add its replacement first (an upstream without pins cannot be reached)");
+  const std::string removed = it->display_name();
+  pins.erase(it);
+  if ((*up)->mode == PinMode::kEnforce && (*up)->pins_in_window(now) == 0 && !force)
+    return fail("removing ", removed, " would leave upstream '", std::string(upstream),
+                "' with no pin valid now: every connection to it would be refused (--force to do it anyway)");
+  return t;
+}
+
+Result<CheckedTable> check_table(const PinTable& table, const std::string& path, UnixTime now) {
+  CheckedTable out;
+  out.text = render_pin_file(table, "dotpin pin file, written by dotpind on " + format_utc(now) +
+                                        " after a runtime change.\nThe previous version is kept as " + path +
+                                        ".prev. Check with: dotpinctl pins check FILE");
+  PinFileResult parsed = parse_pin_file(out.text, path);
+  if (!parsed.table) {
+    std::string msg = "the changed pin table does not validate:";
+    for (const auto& d : parsed.errors) msg += "\n  " + d.to_string();
+    return fail(msg);
+  }
+  out.table = std::move(*parsed.table);
+  return out;
+}
+
+nlohmann::json pins_json(const PinSnapshot& snapshot, UnixTime now) {
+  nlohmann::json ups = nlohmann::json::array();
+  for (const UpstreamPins& u : snapshot.table.upstreams) {
+    nlohmann::json pins = nlohmann::json::array();
+    for (const Pin& p : u.pins) {
+      const char* state = p.in_window(now) ? "valid" : (p.not_before && now < *p.not_before) ? "not_yet" : "expired";
+      nlohmann::json j{{"sha256", pin_base64(p.digest)}, {"label", p.label}, {"state", state}};
+      j["not_before"] = p.not_before ? nlohmann::json(format_utc(*p.not_before)) : nlohmann::json(nullptr);
+      j["not_after"] = p.not_after ? nlohmann::json(format_utc(*p.not_after)) : nlohmann::json(nullptr);
+      pins.push_back(std::move(j));
+    }
+    ups.push_back({{"name", u.name},
+                   {"address", u.address.to_string()},
+                   {"auth_name", u.auth_name},
+                   {"mode", std::string(to_string(u.mode))},
+                   {"valid_pins", u.pins_in_window(now)},
+                   {"pins", pins}});
+  }
+  return {{"generation", snapshot.generation},
+          {"published_at", format_utc(snapshot.published_at)},
+          {"source", snapshot.table.source},
+          {"upstreams", ups}};
+}
+
+}  // namespace dotpin::ctl
