@@ -191,8 +191,8 @@ Result<nlohmann::json> DaemonAdmin::log_level(const Request& r) {
   if (!r.args.empty()) {
     const auto level = dataplane::log_level_from_string(r.args[0]);
     if (!level) return fail("unknown log level '", r.args[0], "' (error, warn, info, debug)");
+    log_info("log level " + before + " -> " + r.args[0]);  // before the change: always seen at info
     log.set_level(*level);
-    log_info("log level " + before + " -> " + r.args[0]);
   }
   return nlohmann::json{{"level", std::string(to_string(log.level()))}, {"previous", before}};
 }

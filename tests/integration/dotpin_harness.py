@@ -99,6 +99,13 @@ class UnboundDot:
             raise RuntimeError(f"unbound did not start on port {self.port}: {self.read_log()}")
         return self
 
+    def restart_with(self, key, chain):
+        """Stops the server and starts it again on the same port with another key and chain: a
+        key rollover as clients see it."""
+        self.stop()
+        self.key, self.chain = key, chain
+        return self.start()
+
     def read_log(self):
         text = ""
         for name in ("unbound.log", "stderr.log"):

@@ -1,0 +1,253 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
+"""The control plane against the real daemon: pins changed at runtime (reload, add, remove) under
+a bounded dnsperf load with no lost or failed query, a key rollover to the backup pin and back, a
+bad pin file that leaves the pins in force, cache flush, upstream drain/enable, log level, and the
+error path of every command. dotpind runs on net_tap in a namespace the test makes; the upstreams
+are real unbound DoT servers on its loopback."""
+
+import os
+import re
+import shutil
+import stat
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from dotpin_harness import (APPLIANCE_V4, Dotpind, Netns, UnboundDot, ctl, kdig, pki,  # noqa: E402
+                            reference_pin, write_pin_file)
+
+
+def dnsperf(queries, seconds, qps, outstanding=50):
+    """A bounded dnsperf run against the appliance: (sent, lost, response-code line, output)."""
+    r = subprocess.run(["dnsperf", "-s", APPLIANCE_V4, "-d", queries, "-l", str(seconds), "-Q", str(qps),
+                        "-t", "2", "-q", str(outstanding)], capture_output=True, text=True, timeout=seconds + 30)
+    sent = int(re.search(r"Queries sent:\s+(\d+)", r.stdout).group(1))
+    lost = int(re.search(r"Queries lost:\s+(\d+)", r.stdout).group(1))
+    codes = re.search(r"Response codes:\s+(.*)", r.stdout).group(1)
+    return sent, lost, codes, r.stdout
+
+
+@unittest.skipUnless(os.geteuid() == 0, "needs root for network namespaces and net_tap")
+class ControlPlane(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.netns = Netns("ctl")
+        cls.dir = tempfile.mkdtemp(prefix="dotpin-ctl-")
+        cls.servers = []
+        try:
+            cls.a = UnboundDot(pki("leaf-p256.key"), pki("leaf-p256.chain.pem")).start()
+            cls.servers.append(cls.a)
+            cls.b = UnboundDot(pki("leaf-p256.key"), pki("leaf-p256.chain.pem")).start()
+            cls.servers.append(cls.b)
+        except Exception:
+            for s in cls.servers:
+                s.cleanup()
+            cls.netns.close()
+            raise
+        cls.queries = os.path.join(cls.dir, "unique.txt")
+        with open(cls.queries, "w") as f:  # every query a miss: each goes over DoT
+            for i in range(20000):
+                f.write(f"u{i}.dotpin.test A\n")
+
+    @classmethod
+    def tearDownClass(cls):
+        for s in cls.servers:
+            s.cleanup()
+        cls.netns.close()
+        shutil.rmtree(cls.dir, ignore_errors=True)
+
+    def pin_file(self, name, upstreams):
+        path = os.path.join(self.dir, name)
+        write_pin_file(path, upstreams)
+        return path
+
+    def ok(self, d, *args):
+        code, out = d.ctl(*args)
+        self.assertEqual(code, 0, out)
+        self.assertTrue(out["ok"], out)
+        return out["result"]
+
+    def error(self, d, *args):
+        code, out = d.ctl(*args)
+        self.assertEqual(code, 2, out)
+        self.assertFalse(out["ok"], out)
+        return out["error"]
+
+    def upstream(self, d, name):
+        time.sleep(0.3)  # lcores publish their stats every 100 ms
+        for u in self.ok(d, "upstreams")["upstreams"]:
+            if u["name"] == name:
+                return u
+        self.fail(f"no upstream {name}")
+
+    @unittest.skipUnless(shutil.which("dnsperf"), "dnsperf not installed")
+    def test_reload_under_load_drains_and_loses_no_query(self):
+        good = self.pin_file("reload-good.toml", [("a", self.a, ["leaf-p256", "spare"]), ("b", self.b, ["leaf-p256", "spare"])])
+        # Generation 2 pins a to the spare key only: its open connection no longer matches and must
+        # drain; new connections to a are refused; a's share of the load fails over to b.
+        cut = self.pin_file("reload-cut.toml", [("a", self.a, ["spare"]), ("b", self.b, ["leaf-p256", "spare"])])
+        # `pins reload FILE` makes FILE's text the configured pin file's: the way back is a third file.
+        restore = self.pin_file("reload-restore.toml", [("a", self.a, ["leaf-p256", "spare"]), ("b", self.b, ["leaf-p256", "spare"])])
+        with Dotpind(self.dir, good, tag="rld") as d:
+            reloads = []
+
+            def reload_during_load():
+                time.sleep(1.5)
+                reloads.append(d.ctl("pins", "reload", cut))
+                time.sleep(1.5)
+                reloads.append(d.ctl("pins", "reload", restore))
+
+            t = threading.Thread(target=reload_during_load)
+            t.start()
+            sent, lost, codes, out = dnsperf(self.queries, 5, 800)
+            t.join()
+            self.assertGreater(sent, 2000, out)
+            self.assertEqual(lost, 0, out)
+            self.assertNotIn("SERVFAIL", codes, out)
+            self.assertEqual([c for c, _ in reloads], [0, 0], reloads)
+            self.assertEqual(reloads[0][1]["result"]["generation"], 2)
+            self.assertTrue(reloads[0][1]["result"]["adopted_by_all_lcores"], reloads)
+            self.assertEqual(reloads[1][1]["result"]["generation"], 3)
+            a = self.upstream(d, "a")
+            self.assertGreaterEqual(a["drained_connections"], 1, a)
+            self.assertGreaterEqual(a["failures"]["pin_mismatch"], 1, a)
+            self.assertGreater(self.upstream(d, "b")["answers"], 0)
+            listing = self.ok(d, "pins", "list")
+            self.assertEqual(listing["generation"], 3)
+            self.assertEqual([p["label"] for p in listing["upstreams"][0]["pins"]], ["leaf-p256", "spare"])
+            # The configured file holds the last reloaded file's text (a restart keeps it).
+            with open(good) as f, open(restore) as g:
+                self.assertEqual(f.read(), g.read())
+            with open(good + ".prev") as f, open(cut) as g:
+                self.assertEqual(f.read(), g.read())
+            m = d.metrics()
+            self.assertEqual(m[("dotpin_pin_generation", frozenset())], 3)
+            self.assertGreater(m[("dotpin_upstream_latency_seconds_count", frozenset({("upstream", "b")}))], 0)
+        self.assertEqual(d.counter("pin_generations"), 2, d.summary)
+
+    def test_bad_pin_file_is_rejected_with_its_line_and_pins_stay(self):
+        good = self.pin_file("bad-base.toml", [("a", self.a, ["leaf-p256"])])
+        bad = os.path.join(self.dir, "bad.toml")
+        with open(good) as f:
+            text = f.read()
+        with open(bad, "w") as f:
+            f.write(text.replace('name = "a"', 'name = "a"\nmode = "sometimes"'))
+        with Dotpind(self.dir, good, tag="bad") as d:
+            err = self.error(d, "pins", "reload", bad)
+            self.assertRegex(err, re.escape(bad) + r":\d+:\d+: error: .*mode")
+            self.assertIn("pins in force are unchanged", err)
+            self.assertEqual(self.ok(d, "status")["pin_generation"], 1)
+            r = kdig(f"@{APPLIANCE_V4}", "www.dotpin.test", "A")
+            self.assertIn("198.18.0.10", r.stdout)
+            with open(good) as f:
+                self.assertEqual(f.read(), text)  # the configured file is untouched
+            # Commands with bad arguments get an error message, not a hang or a change.
+            self.assertIn("no upstream named 'zz'", self.error(d, "pins", "add", "zz", reference_pin("spare")))
+            self.assertIn("pin 'abc'", self.error(d, "pins", "add", "a", "abc"))
+            self.assertIn("only pin", self.error(d, "pins", "remove", "a", "leaf-p256"))
+            self.assertIn("--not-after 'soon'", self.error(d, "pins", "add", "a", reference_pin("spare"), "--not-after", "soon"))
+            self.assertIn("no upstream named 'zz'", self.error(d, "upstream", "drain", "zz"))
+            self.assertIn("unknown log level 'loud'", self.error(d, "log", "level", "loud"))
+            self.assertIn("is not a domain name", self.error(d, "cache", "flush", "a..b"))
+            self.assertEqual(self.ok(d, "status")["pin_generation"], 1)
+
+    def test_add_and_remove_persist_atomically(self):
+        path = self.pin_file("persist.toml", [("a", self.a, ["leaf-p256"])])
+        os.chmod(path, 0o640)
+        with Dotpind(self.dir, path, tag="per") as d:
+            r = self.ok(d, "pins", "add", "a", reference_pin("spare"), "--label", "spare-2027", "--not-after", "2030-01-01")
+            self.assertEqual(r["generation"], 2)
+            with open(path) as f:
+                text = f.read()
+            self.assertIn(reference_pin("spare"), text)
+            self.assertIn("not_after = 2030-01-01T00:00:00Z", text)
+            self.assertEqual(stat.S_IMODE(os.stat(path).st_mode), 0o640)
+            self.assertTrue(os.path.exists(path + ".prev"))
+            self.assertFalse(os.path.exists(path + ".tmp"))
+            # The written file is a valid pin file for the offline tool too.
+            chk = ctl("pins", "check", path)
+            self.assertIn(chk.returncode, (0, 1), chk.stdout + chk.stderr)
+            self.assertIn("spare-2027", self.ok(d, "pins", "list")["upstreams"][0]["pins"][1]["label"])
+            r = self.ok(d, "pins", "remove", "a", "spare-2027")
+            self.assertEqual(r["generation"], 3)
+            with open(path) as f:
+                self.assertNotIn(reference_pin("spare"), f.read())
+            r = kdig(f"@{APPLIANCE_V4}", "www.dotpin.test", "A")
+            self.assertIn("198.18.0.10", r.stdout)
+        # A restart loads what the CLI persisted.
+        self.ok_restart(path)
+
+    def ok_restart(self, path):
+        with Dotpind(self.dir, path, tag="rs") as d:
+            pins = self.ok(d, "pins", "list")["upstreams"][0]["pins"]
+            self.assertEqual([p["label"] for p in pins], ["leaf-p256"])
+
+    @unittest.skipUnless(shutil.which("dnsperf"), "dnsperf not installed")
+    def test_key_rollover_to_the_backup_pin_and_back_fails_no_query(self):
+        rot = UnboundDot(pki("leaf-p256.key"), pki("leaf-p256.chain.pem")).start()
+        self.servers.append(rot)
+        # a rotates between two keys, both pinned (primary + backup); b keeps the pool answering
+        # while a's server restarts with its new key.
+        pins = self.pin_file("rollover.toml", [("a", rot, ["leaf-p256", "leaf-rsa2048"]), ("b", self.b, ["leaf-p256"])])
+        with Dotpind(self.dir, pins, tag="rot") as d:
+            def rotate():
+                time.sleep(1.0)
+                rot.restart_with(pki("leaf-rsa2048.key"), pki("leaf-rsa2048.chain.pem"))
+                time.sleep(2.0)
+                rot.restart_with(pki("leaf-p256.key"), pki("leaf-p256.chain.pem"))
+
+            t = threading.Thread(target=rotate)
+            t.start()
+            sent, lost, codes, out = dnsperf(self.queries, 6, 500)
+            t.join()
+            self.assertEqual(lost, 0, out)
+            self.assertNotIn("SERVFAIL", codes, out)
+            a = self.upstream(d, "a")
+            # Three full handshakes to a at least: the primary key, the backup key, the primary again;
+            # none refused for its pin.
+            self.assertGreaterEqual(a["full_handshakes"], 3, a)
+            self.assertEqual(a["failures"]["pin_mismatch"], 0, a)
+            self.assertEqual(a["state"], "up", a)
+        rot.cleanup()
+        self.servers.remove(rot)
+
+    def test_cache_flush_drain_enable_and_log_level(self):
+        pins = self.pin_file("ops.toml", [("a", self.a, ["leaf-p256"]), ("b", self.b, ["leaf-p256"])])
+        with Dotpind(self.dir, pins, tag="ops") as d:
+            for name in ("www.dotpin.test", "www.dotpin.test", "other.dotpin.test"):
+                kdig(f"@{APPLIANCE_V4}", name, "A")
+            r = self.ok(d, "cache", "flush", "WWW.dotpin.test")
+            self.assertEqual(r["removed"], 1, r)  # one name, case-insensitively; the other stays
+            kdig(f"@{APPLIANCE_V4}", "other.dotpin.test", "A")
+            kdig(f"@{APPLIANCE_V4}", "www.dotpin.test", "A")
+            self.assertEqual(self.ok(d, "cache", "flush")["removed"], 2)
+            # Drain a: every query goes to b until a is enabled again.
+            self.assertEqual(self.ok(d, "upstream", "drain", "a")["state"], "drained")
+            a_before = self.a.queries_logged()
+            for i in range(6):
+                r = kdig(f"@{APPLIANCE_V4}", f"d{i}.dotpin.test", "A")
+                self.assertIn("NXDOMAIN", r.stdout)
+            self.assertEqual(self.a.queries_logged(), a_before)
+            self.assertEqual(self.upstream(d, "a")["state"], "drained")
+            self.ok(d, "upstream", "enable", "a")
+            for i in range(6):
+                kdig(f"@{APPLIANCE_V4}", f"e{i}.dotpin.test", "A")
+            self.assertGreater(self.a.queries_logged(), a_before)
+            self.assertEqual(self.upstream(d, "a")["state"], "up")
+            self.assertEqual(self.ok(d, "log", "level")["level"], "info")
+            r = self.ok(d, "log", "level", "warn")
+            self.assertEqual((r["previous"], r["level"]), ("info", "warn"))
+            code, text = d.ctl("pins", "list", json_out=False)
+            self.assertEqual(code, 0, text)
+            self.assertRegex(text, r"UPSTREAM\s+MODE\s+LABEL\s+PIN-SHA256")
+        self.assertIn("cache flush: WWW.dotpin.test: 1 entries removed", d.summary)
+        self.assertIn("log level info -> warn", d.summary)
+
+
+if __name__ == "__main__":
+    unittest.main()
