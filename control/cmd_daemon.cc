@@ -213,6 +213,28 @@ int upstream_state(Invocation& inv, std::string_view command) {
 int run_upstream_drain(Invocation& inv) { return upstream_state(inv, "upstream drain"); }
 int run_upstream_enable(Invocation& inv) { return upstream_state(inv, "upstream enable"); }
 
+int run_expiry(Invocation& inv) {
+  nlohmann::json r;
+  int status = kExitOk;
+  if (!ask(inv, "expiry", r, status)) {
+    // --json printed the daemon's answer: the exit status still grades it.
+    if (status == kExitOk && !r.is_null()) return r["errors"].get<int>() > 0 ? kExitFailure : r["warnings"].get<int>() > 0 ? kExitWarnings : kExitOk;
+    return status;
+  }
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& it : r["items"]) {
+    std::string st = cell(it["status"]);
+    if (!it["threshold_days"].is_null()) st += " (" + it["threshold_days"].dump() + "d)";
+    rows.push_back({cell(it["upstream"]), cell(it["kind"]), cell(it["item"]),
+                    it["not_after"].is_null() ? "-" : cell(it["not_after"]),
+                    it["days_left"].is_null() ? "-" : it["days_left"].dump(), st});
+  }
+  print_table(inv.out, {"UPSTREAM", "KIND", "ITEM", "NOT_AFTER", "DAYS", "STATUS"}, rows);
+  for (const auto& it : r["items"])
+    if (it["status"] != "ok") inv.out << cell(it["status"]) << ": " << cell(it["upstream"]) << ": " << cell(it["message"]) << "\n";
+  return r["errors"].get<int>() > 0 ? kExitFailure : r["warnings"].get<int>() > 0 ? kExitWarnings : kExitOk;
+}
+
 int run_log_level(Invocation& inv) {
   nlohmann::json r;
   int status = kExitOk;

@@ -133,6 +133,15 @@ std::span<const Command> command_table() {
       {"upstream enable", "NAME", "put a drained upstream back into rotation", "",
        {{"socket", "PATH", "dotpind's control socket"}},
        1, 1, run_upstream_enable},
+      {"expiry", "", "what will stop a pinned upstream, and when: certificates, pin windows, valid pins",
+       "Per upstream: the server's certificate and the certificate whose key matched a pin (as\n"
+       "dotpind's expiry monitor last fetched them), each valid pin's window, and how many pins are\n"
+       "valid now. Warnings at the [expiry] warn_days thresholds (default 30 and 7 days) and for a\n"
+       "single valid pin; errors for what has ended or no valid pin. Exit 0 all ok, 1 warnings,\n"
+       "2 errors (or no daemon).",
+       {{"socket", "PATH", "dotpind's control socket"},
+        {"refresh", "", "fetch every upstream's chain now instead of using the last check"}},
+       0, 0, run_expiry},
       {"log level", "[LEVEL]", "show or set dotpind's log level (error, warn, info, debug)",
        "Connection failures and report-mode mismatches are warnings; pin changes, flushes and\n"
        "drains are info.",

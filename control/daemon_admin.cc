@@ -55,6 +55,14 @@ void DaemonAdmin::register_commands(ControlServer& server) {
   server.handle("log level", [this](const Request& r) { return log_level(r); });
 }
 
+void register_expiry_command(ControlServer& server, ExpiryMonitor& monitor) {
+  server.handle("expiry", [&monitor](const Request& r) -> Result<nlohmann::json> {
+    if (!r.args.empty()) return fail("usage: expiry [--refresh]");
+    // --refresh probes every upstream now (bounded by [expiry] probe_timeout_ms each).
+    return expiry_json(r.options.contains("refresh") ? monitor.check_now() : monitor.items());
+  });
+}
+
 Result<nlohmann::json> DaemonAdmin::pins_list(const Request& r) {
   if (auto ok = need_args(r, 0, "pins list"); !ok) return Error{ok.error()};
   nlohmann::json j = pins_json(*appliance_.pins(), now_utc());

@@ -12,6 +12,7 @@
 #include <string>
 
 #include "control/control_server.h"
+#include "control/expiry.h"
 #include "dataplane/appliance.h"
 
 namespace dotpin::ctl {
@@ -36,5 +37,8 @@ class DaemonAdmin {
   dataplane::Appliance& appliance_;
   std::mutex mu_;  // one change at a time (the control thread is single, this guards tests that call directly)
 };
+
+/// `expiry [--refresh]`: the monitor's items (re-probed first with --refresh).
+void register_expiry_command(ControlServer& server, ExpiryMonitor& monitor);
 
 }  // namespace dotpin::ctl

@@ -16,6 +16,7 @@
 #include "control/daemon_admin.h"
 #include "control/daemon_commands.h"
 #include "control/daemon_log.h"
+#include "control/expiry.h"
 #include "control/metrics.h"
 #include "dataplane/appliance.h"
 #include "dataplane/config.h"
@@ -121,10 +122,18 @@ int main(int argc, char** argv) {
       dotpin::ctl::register_daemon_commands(**server, a);
       dotpin::ctl::DaemonAdmin admin(a);
       admin.register_commands(**server);
+      dotpin::ctl::ExpiryMonitor::Options eo;
+      eo.warn_days = a.config().expiry_warn_days;
+      eo.interval = a.config().expiry_interval;
+      eo.probe_timeout = a.config().expiry_probe_timeout;
+      eo.alert_command = a.config().alert_command;
+      dotpin::ctl::ExpiryMonitor expiry(eo, [&a] { return a.pins(); }, dotpin::ctl::log_warn);
+      dotpin::ctl::register_expiry_command(**server, expiry);
       (*server)->start();
+      expiry.start();
       std::unique_ptr<dotpin::ctl::MetricsServer> metrics;
       if (!a.config().metrics.empty()) {
-        auto m = dotpin::ctl::MetricsServer::start(a.config().metrics, a);
+        auto m = dotpin::ctl::MetricsServer::start(a.config().metrics, a, &expiry);
         if (m) {
           metrics = std::move(*m);
           log_line("metrics on http://" + a.config().metrics + "/metrics");
@@ -141,6 +150,7 @@ int main(int argc, char** argv) {
       while (g_signal == 0) std::this_thread::sleep_for(std::chrono::milliseconds(50));
       log_line(std::string("signal ") + std::to_string(g_signal) + ": stopping");
       (*server)->stop();
+      expiry.stop();
     }
     a.stop();
     std::fputs(a.summary().c_str(), stderr);

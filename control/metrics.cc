@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "common/endpoint.h"
+#include "common/time_util.h"
 #include "dotpin_version.h"
 
 namespace dotpin::ctl {
@@ -50,7 +51,7 @@ class Writer {
 
 }  // namespace
 
-MetricsInput gather_metrics(const dataplane::Appliance& a) {
+MetricsInput gather_metrics(const dataplane::Appliance& a, const ExpiryMonitor* expiry) {
   MetricsInput in;
   in.version = DOTPIN_VERSION;
   in.uptime_seconds = std::chrono::duration<double>(std::chrono::system_clock::now() - a.started_at()).count();
@@ -60,6 +61,7 @@ MetricsInput gather_metrics(const dataplane::Appliance& a) {
   for (const auto& u : totals.pins->table.upstreams) in.upstream_names.push_back(u.name);
   in.upstreams = std::move(totals.stats);
   in.latency = std::move(totals.latency);
+  if (expiry) in.expiry = expiry->items();
   return in;
 }
 
@@ -146,6 +148,17 @@ std::string render_metrics(const MetricsInput& in) {
     w.sample("dotpin_upstream_latency_seconds_sum", up, h.mean() * static_cast<double>(h.count()) / 1e6);
     w.sample("dotpin_upstream_latency_seconds_count", up, h.count());
   }
+  w.family("dotpin_expiry_seconds", "gauge", "seconds until a certificate or pin window of an upstream ends (negative: ended)");
+  for (const ExpiryItem& it : in.expiry)
+    if (it.not_after)
+      w.sample("dotpin_expiry_seconds",
+               "upstream=\"" + label(it.upstream) + "\",kind=\"" + label(it.kind) + "\",item=\"" + label(it.item) + "\"",
+               static_cast<double>((*it.not_after - now_utc()).count()));
+  w.family("dotpin_expiry_status", "gauge", "expiry monitor verdict per item: 0 ok, 1 warning, 2 error");
+  for (const ExpiryItem& it : in.expiry)
+    w.sample("dotpin_expiry_status",
+             "upstream=\"" + label(it.upstream) + "\",kind=\"" + label(it.kind) + "\",item=\"" + label(it.item) + "\"",
+             std::uint64_t{it.status == "warning" ? 1u : it.status == "error" ? 2u : 0u});
   return w.str();
 }
 
@@ -163,7 +176,7 @@ struct MetricsAccess {
       status = MHD_HTTP_NOT_FOUND;
       body = "dotpind serves /metrics\n";
     } else {
-      body = render_metrics(gather_metrics(self->appliance_));
+      body = render_metrics(gather_metrics(self->appliance_, self->expiry_));
     }
     MHD_Response* r = MHD_create_response_from_buffer(body.size(), body.data(), MHD_RESPMEM_MUST_COPY);
     MHD_add_response_header(r, "Content-Type", type);
@@ -173,10 +186,11 @@ struct MetricsAccess {
   }
 };
 
-Result<std::unique_ptr<MetricsServer>> MetricsServer::start(const std::string& address, const dataplane::Appliance& a) {
+Result<std::unique_ptr<MetricsServer>> MetricsServer::start(const std::string& address, const dataplane::Appliance& a,
+                                                             const ExpiryMonitor* expiry) {
   auto ep = parse_endpoint(address, 9853, false);
   if (!ep) return fail("metrics address '", address, "': ", ep.error());
-  std::unique_ptr<MetricsServer> s(new MetricsServer(a));
+  std::unique_ptr<MetricsServer> s(new MetricsServer(a, expiry));
   sockaddr_storage ss{};
   const bool v6 = ep->family == AF_INET6;
   if (v6) {

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "common/result.h"
+#include "control/expiry.h"
 #include "dataplane/appliance.h"
 
 struct MHD_Daemon;
@@ -25,8 +26,9 @@ struct MetricsInput {
   std::vector<std::string> upstream_names;
   std::vector<tls::UpstreamStats> upstreams;
   std::vector<LatencyHistogram> latency;  ///< per upstream, µs (may be empty in tests)
+  std::vector<ExpiryItem> expiry;
 };
-MetricsInput gather_metrics(const dataplane::Appliance& a);
+MetricsInput gather_metrics(const dataplane::Appliance& a, const ExpiryMonitor* expiry = nullptr);
 
 /// The text exposition format for @p in.
 std::string render_metrics(const MetricsInput& in);
@@ -35,12 +37,14 @@ std::string render_metrics(const MetricsInput& in);
 class MetricsServer {
  public:
   /// Listens on @p address ("127.0.0.1:9853", "[::1]:9853").
-  static Result<std::unique_ptr<MetricsServer>> start(const std::string& address, const dataplane::Appliance& a);
+  static Result<std::unique_ptr<MetricsServer>> start(const std::string& address, const dataplane::Appliance& a,
+                                                      const ExpiryMonitor* expiry = nullptr);
   ~MetricsServer();
 
  private:
-  explicit MetricsServer(const dataplane::Appliance& a) : appliance_(a) {}
+  MetricsServer(const dataplane::Appliance& a, const ExpiryMonitor* expiry) : appliance_(a), expiry_(expiry) {}
   const dataplane::Appliance& appliance_;
+  const ExpiryMonitor* expiry_;
   MHD_Daemon* daemon_ = nullptr;
   friend struct MetricsAccess;
 };

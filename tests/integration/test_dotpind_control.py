@@ -248,6 +248,43 @@ class ControlPlane(unittest.TestCase):
         self.assertIn("cache flush: WWW.dotpin.test: 1 entries removed", d.summary)
         self.assertIn("log level info -> warn", d.summary)
 
+    def test_expiry_monitor_warns_once_alerts_and_exports(self):
+        short = UnboundDot(pki("leaf-short.key"), pki("leaf-short.chain.pem")).start()
+        self.servers.append(short)
+        path = os.path.join(self.dir, "expiry.toml")
+        with open(path, "w") as f:  # one pin valid, ending in 5 days; the server's certificate ends in 20
+            f.write(f'[[upstream]]\nname = "s"\naddress = "127.0.0.1:{short.port}"\nauth_name = "dns.dotpin.test"\n'
+                    f'pin = [ {{ sha256 = "{reference_pin("leaf-short")}", label = "short",'
+                    f' not_after = {time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 5 * 86400))} }} ]\n')
+        alerts = os.path.join(self.dir, "alerts.txt")
+        extra = (f'\n[expiry]\nwarn_days = [30, 7]\n'
+                 f'alert_command = "echo $DOTPIN_UPSTREAM $DOTPIN_KIND $DOTPIN_STATUS $DOTPIN_THRESHOLD_DAYS >> {alerts}"\n')
+        with Dotpind(self.dir, path, tag="exp", extra_config=extra) as d:
+            code, out = d.ctl("expiry", "--refresh")
+            self.assertEqual(code, 1, out)  # warnings, no errors
+            items = {(i["kind"], i["status"], i["threshold_days"]) for i in out["result"]["items"]}
+            self.assertIn(("certificate", "warning", 30), items, out)
+            self.assertIn(("pin_window", "warning", 7), items, out)
+            self.assertIn(("valid_pins", "warning", None), items, out)
+            cert = next(i for i in out["result"]["items"] if i["kind"] == "certificate")
+            self.assertIn(cert["days_left"], (19, 20), cert)
+            code, text = d.ctl("expiry", json_out=False)
+            self.assertEqual(code, 1, text)
+            self.assertRegex(text, r"UPSTREAM\s+KIND\s+ITEM\s+NOT_AFTER\s+DAYS\s+STATUS")
+            self.assertIn("warning (30d)", text)
+            m = d.metrics()
+            status = {dict(k[1])["kind"]: v for k, v in m.items() if k[0] == "dotpin_expiry_status"}
+            self.assertEqual(status["certificate"], 1, status)
+            secs = [v for k, v in m.items() if k[0] == "dotpin_expiry_seconds" and dict(k[1])["kind"] == "certificate"]
+            self.assertTrue(19 * 86400 < secs[0] <= 20 * 86400, secs)
+            d.ctl("expiry", "--refresh")  # a second round: nothing new to say
+        with open(alerts) as f:
+            lines = sorted(f.read().splitlines())
+        self.assertEqual(lines, ["s certificate warning 30", "s pin_window warning 7", "s valid_pins warning"], lines)
+        self.assertEqual(d.summary.count("expiry warning: upstream s: server certificate"), 1, d.summary)
+        short.cleanup()
+        self.servers.remove(short)
+
 
 if __name__ == "__main__":
     unittest.main()

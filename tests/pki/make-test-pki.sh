@@ -5,6 +5,7 @@
 #   leaf-<kind>.{key,crt}     server certificates for dns.dotpin.test signed by the intermediate,
 #                             kind in: rsa2048 rsa3072 rsa4096 p256 p384 ed25519
 #   impostor.{key,crt}        another P-256 key for the same name from the same intermediate
+#   leaf-short.{key,crt}      a genuine certificate that expires in 20 days (expiry warnings)
 #   other-name.{key,crt}      a genuine-CA certificate for another name (wrong.dotpin.test)
 #   expired.{key,crt}         a leaf whose validity ended in 2020
 #   spare.{key,pub}           a spare key with no certificate (for backup pins)
@@ -83,7 +84,7 @@ X
     openssl ca -batch -config ca-db/ca.cnf -cert issuing.crt -keyfile issuing.key -in "$stem.csr" \
       -startdate 20190101000000Z -enddate 20200101000000Z -extfile "$stem.ext" -out "$stem.crt" 2>/dev/null
   else
-    openssl x509 -req -in "$stem.csr" -CA issuing.crt -CAkey issuing.key -CAcreateserial -days 825 \
+    openssl x509 -req -in "$stem.csr" -CA issuing.crt -CAkey issuing.key -CAcreateserial -days "${4:-825}" \
       -extfile "$stem.ext" -out "$stem.crt" 2>/dev/null
   fi
   cat "$stem.crt" issuing.crt > "$stem.chain.pem"
@@ -94,6 +95,7 @@ for kind in rsa2048 rsa3072 rsa4096 p256 p384 ed25519; do leaf "leaf-$kind" "$ki
 leaf impostor p256 "$name"
 leaf other-name p256 wrong.dotpin.test
 leaf expired p256 "$name" expired
+leaf leaf-short p256 "$name" 20   # expires in 20 days: inside the expiry monitor's 30-day warning
 keygen p256 spare.key
 openssl pkey -in spare.key -pubout -out spare.pub
 pin_of key spare.pub > spare.pin

@@ -1,0 +1,253 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "control/expiry.h"
+
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+
+#include <algorithm>
+
+#include "pinning/certificate.h"
+#include "pinning/verifier.h"
+#include "tls/chain_fetch.h"
+
+extern char** environ;
+
+namespace dotpin::ctl {
+namespace {
+
+/// Grades a deadline: error when past, a warning at the tightest threshold crossed, else ok.
+void grade(ExpiryItem& it, UnixTime now, const std::vector<int>& warn_days, const std::string& what) {
+  it.days_left = days_until(now, *it.not_after);
+  const std::string when = format_utc(*it.not_after);
+  if (*it.not_after <= now) {
+    it.status = "error";
+    it.message = what + " ended " + when;
+    return;
+  }
+  int tightest = -1;
+  for (const int t : warn_days)
+    if (it.days_left <= t && (tightest < 0 || t < tightest)) tightest = t;
+  it.message = what + " ends " + when + " (in " + std::to_string(it.days_left) + " day" + (it.days_left == 1 ? "" : "s") + ")";
+  if (tightest >= 0) {
+    it.status = "warning";
+    it.threshold = tightest;
+  }
+}
+
+}  // namespace
+
+std::string ExpiryItem::alert_key() const {
+  return upstream + "|" + kind + "|" + item + "|" + (not_after ? format_utc(*not_after) : "") + "|" +
+         std::to_string(threshold) + "|" + status;
+}
+
+std::vector<ExpiryItem> evaluate_expiry(const PinTable& table, const std::map<std::string, ChainObservation>& chains,
+                                        UnixTime now, const std::vector<int>& warn_days) {
+  std::vector<ExpiryItem> out;
+  for (const UpstreamPins& up : table.upstreams) {
+    const std::size_t valid = up.pins_in_window(now);
+    ExpiryItem count{up.name, "valid_pins", std::to_string(valid) + " of " + std::to_string(up.pins.size()), {}, 0, "ok", -1, ""};
+    if (valid == 0) {
+      count.status = "error";
+      count.message = up.mode == PinMode::kEnforce ? "no pin is valid now: every connection to this upstream is refused"
+                                                   : "no pin is valid now (report mode: connections are admitted unpinned)";
+    } else if (valid == 1) {
+      count.status = "warning";
+      count.message = "only one valid pin: no backup pin for a key rollover (RFC 7469 4.3)";
+    } else {
+      count.message = std::to_string(valid) + " valid pins";
+    }
+    out.push_back(std::move(count));
+    for (const Pin& p : up.pins) {
+      if (!p.in_window(now) || !p.not_after) continue;
+      ExpiryItem it{up.name, "pin_window", p.display_name(), p.not_after, 0, "ok", -1, ""};
+      grade(it, now, warn_days, "pin " + p.display_name() + " window");
+      out.push_back(std::move(it));
+    }
+    const auto c = chains.find(up.name);
+    if (c == chains.end()) continue;
+    const ChainObservation& o = c->second;
+    if (!o.error.empty()) {
+      out.push_back({up.name, "probe", up.address.to_string(), {}, 0, "warning", -1,
+                     "could not fetch the chain at " + format_utc(o.checked_at) + ": " + o.error});
+      continue;
+    }
+    if (o.leaf_not_after) {
+      ExpiryItem it{up.name, "certificate", o.leaf_subject, o.leaf_not_after, 0, "ok", -1, ""};
+      grade(it, now, warn_days, "server certificate " + o.leaf_subject);
+      out.push_back(std::move(it));
+    }
+    if (o.matched_element < 0) {
+      out.push_back({up.name, "pinned_certificate", "-", {}, 0, "error", -1,
+                     "the chain presented at " + format_utc(o.checked_at) + " matches no valid pin"});
+    } else if (o.matched_element > 0 && o.matched_not_after) {
+      ExpiryItem it{up.name, "pinned_certificate", o.matched_subject, o.matched_not_after, 0, "ok", -1, ""};
+      grade(it, now, warn_days, "pinned certificate " + o.matched_subject + " (chain element " +
+                                    std::to_string(o.matched_element) + ")");
+      out.push_back(std::move(it));
+    }
+  }
+  return out;
+}
+
+nlohmann::json expiry_json(const std::vector<ExpiryItem>& items) {
+  nlohmann::json list = nlohmann::json::array();
+  std::size_t warnings = 0, errors = 0;
+  for (const ExpiryItem& it : items) {
+    warnings += it.status == "warning";
+    errors += it.status == "error";
+    list.push_back({{"upstream", it.upstream},
+                    {"kind", it.kind},
+                    {"item", it.item},
+                    {"not_after", it.not_after ? nlohmann::json(format_utc(*it.not_after)) : nlohmann::json(nullptr)},
+                    {"days_left", it.not_after ? nlohmann::json(it.days_left) : nlohmann::json(nullptr)},
+                    {"status", it.status},
+                    {"threshold_days", it.threshold >= 0 ? nlohmann::json(it.threshold) : nlohmann::json(nullptr)},
+                    {"message", it.message}});
+  }
+  return {{"items", list}, {"warnings", warnings}, {"errors", errors}};
+}
+
+ChainObservation observe_chain(const UpstreamPins& upstream, UnixTime now, std::chrono::milliseconds timeout) {
+  ChainObservation o;
+  o.checked_at = now;
+  tls::FetchOptions f;
+  f.server = upstream.address;
+  f.sni = upstream.auth_name;
+  f.timeout = timeout;
+  auto fetched = tls::fetch_chain(f);
+  if (!fetched) {
+    o.error = fetched.error();
+    return o;
+  }
+  std::vector<DerBytes> ders;
+  for (const auto& d : fetched->chain) ders.emplace_back(d);
+  if (ders.empty()) {
+    o.error = "the server presented no certificate";
+    return o;
+  }
+  const PinVerdict v = verify_chain(ders, upstream.pins, now);
+  if (auto leaf = parse_certificate(ders[0])) {
+    o.leaf_subject = leaf->subject;
+    o.leaf_not_after = leaf->not_after;
+  }
+  if (v.matched()) {
+    o.matched_element = v.matched_element;
+    o.matched_pin = upstream.pins[static_cast<std::size_t>(v.matched_pin)].display_name();
+    if (auto m = parse_certificate(ders[static_cast<std::size_t>(v.matched_element)])) {
+      o.matched_subject = m->subject;
+      o.matched_not_after = m->not_after;
+    }
+  }
+  return o;
+}
+
+ExpiryMonitor::ExpiryMonitor(Options options, PinsFn pins, LogFn warn, ProbeFn probe)
+    : options_(std::move(options)), pins_(std::move(pins)), warn_(std::move(warn)), probe_(std::move(probe)) {
+  if (!probe_) {
+    const auto timeout = options_.probe_timeout;
+    probe_ = [timeout](const UpstreamPins& u, UnixTime now) { return observe_chain(u, now, timeout); };
+  }
+}
+
+ExpiryMonitor::~ExpiryMonitor() { stop(); }
+
+void ExpiryMonitor::start() {
+  thread_ = std::thread([this] {
+    std::unique_lock lock(wake_mu_);
+    while (!stop_) {
+      lock.unlock();
+      check_now();
+      lock.lock();
+      wake_.wait_for(lock, options_.interval, [this] { return stop_; });
+    }
+  });
+}
+
+void ExpiryMonitor::stop() {
+  {
+    std::lock_guard lock(wake_mu_);
+    stop_ = true;
+  }
+  wake_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+std::vector<ExpiryItem> ExpiryMonitor::check_now() {
+  std::lock_guard round(check_mu_);
+  const auto snapshot = pins_();
+  std::map<std::string, ChainObservation> seen;
+  for (const UpstreamPins& up : snapshot->table.upstreams) seen[up.name] = probe_(up, now_utc());
+  {
+    std::lock_guard lock(mu_);
+    chains_ = std::move(seen);
+  }
+  auto list = items();
+  for (const ExpiryItem& it : list)
+    if (it.status != "ok") notify(it);
+  return list;
+}
+
+std::vector<ExpiryItem> ExpiryMonitor::items() const {
+  const auto snapshot = pins_();
+  std::lock_guard lock(mu_);
+  return evaluate_expiry(snapshot->table, chains_, now_utc(), options_.warn_days);
+}
+
+std::uint64_t ExpiryMonitor::alerts_run() const {
+  std::lock_guard lock(mu_);
+  return alerts_run_;
+}
+
+void ExpiryMonitor::notify(const ExpiryItem& it) {
+  {
+    std::lock_guard lock(mu_);
+    if (!notified_.insert(it.alert_key()).second) return;  // once per threshold
+  }
+  const std::string line = "expiry " + it.status + ": upstream " + it.upstream + ": " + it.message;
+  if (warn_) warn_(line);
+  if (options_.alert_command.empty()) return;
+  // The details go in the environment, never into the command line: a certificate subject is
+  // text from the network and must not reach a shell.
+  std::vector<std::string> env_strings;
+  for (char** e = environ; e && *e; ++e)
+    if (std::string_view(*e).rfind("DOTPIN_", 0) != 0) env_strings.emplace_back(*e);
+  env_strings.push_back("DOTPIN_UPSTREAM=" + it.upstream);
+  env_strings.push_back("DOTPIN_KIND=" + it.kind);
+  env_strings.push_back("DOTPIN_ITEM=" + it.item);
+  env_strings.push_back("DOTPIN_STATUS=" + it.status);
+  env_strings.push_back("DOTPIN_NOT_AFTER=" + (it.not_after ? format_utc(*it.not_after) : std::string()));
+  env_strings.push_back("DOTPIN_DAYS_LEFT=" + (it.not_after ? std::to_string(it.days_left) : std::string()));
+  env_strings.push_back("DOTPIN_THRESHOLD_DAYS=" + (it.threshold >= 0 ? std::to_string(it.threshold) : std::string()));
+  env_strings.push_back("DOTPIN_MESSAGE=" + it.message);
+  std::vector<char*> envp;
+  for (auto& s : env_strings) envp.push_back(s.data());
+  envp.push_back(nullptr);
+  std::string sh = "/bin/sh", dash_c = "-c", cmd = options_.alert_command;
+  char* argv[] = {sh.data(), dash_c.data(), cmd.data(), nullptr};
+  pid_t pid = -1;
+  if (posix_spawn(&pid, "/bin/sh", nullptr, nullptr, argv, envp.data()) != 0) {
+    if (warn_) warn_("expiry: cannot run the alert command");
+    return;
+  }
+  {
+    std::lock_guard lock(mu_);
+    ++alerts_run_;
+  }
+  // Bounded: an alert command that hangs is killed after 10 s (it runs on the monitor's thread).
+  int status = 0;
+  for (int i = 0; i < 1000; ++i) {
+    if (waitpid(pid, &status, WNOHANG) == pid) {
+      if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        if (warn_) warn_("expiry: the alert command failed (status " + std::to_string(status) + ")");
+      return;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  kill(pid, SIGKILL);
+  waitpid(pid, &status, 0);
+  if (warn_) warn_("expiry: the alert command ran for 10 s and was killed");
+}
+
+}  // namespace dotpin::ctl

@@ -1,0 +1,142 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "control/expiry.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "pinning/pin_file.h"
+
+namespace dotpin::ctl {
+namespace {
+
+using namespace std::chrono_literals;
+
+const UnixTime kNow = *parse_utc("2026-11-28T12:00:00Z");
+
+PinTable table(const std::string& pins) {
+  const std::string text = "[[upstream]]\nname = \"a\"\naddress = \"192.0.2.1\"\npin = [ " + pins + " ]\n";
+  auto r = parse_pin_file(text, "t.toml");
+  EXPECT_TRUE(r.table) << (r.errors.empty() ? "" : r.errors.front().to_string());
+  return *r.table;
+}
+
+const std::string kTwo =
+    R"({ sha256 = "F84/Wp7qsvJU3gh03RflCM65iFhXD21tdUiOaRU4+v8=", label = "primary" }, )"
+    R"({ sha256 = "lytNMGLawR46/UyHnpQZvaVnd1tc2LHVNhNAeZhB4L8=", label = "backup", not_after = 2026-12-03T12:00:00Z })";
+
+const ExpiryItem* find(const std::vector<ExpiryItem>& items, const std::string& kind) {
+  for (const auto& i : items)
+    if (i.kind == kind) return &i;
+  return nullptr;
+}
+
+TEST(Expiry, GradesEachDeadlineAtTheTightestThresholdCrossed) {
+  ChainObservation o;
+  o.checked_at = kNow;
+  o.leaf_subject = "CN=dns.dotpin.test";
+  o.leaf_not_after = kNow + std::chrono::days(20);
+  o.matched_element = 1;
+  o.matched_subject = "CN=issuing";
+  o.matched_not_after = kNow + std::chrono::days(400);
+  const auto items = evaluate_expiry(table(kTwo), {{"a", o}}, kNow, {30, 7});
+  const auto* cert = find(items, "certificate");
+  ASSERT_NE(cert, nullptr);
+  EXPECT_EQ(cert->status, "warning");
+  EXPECT_EQ(cert->threshold, 30);
+  EXPECT_EQ(cert->days_left, 20);
+  const auto* window = find(items, "pin_window");
+  ASSERT_NE(window, nullptr);
+  EXPECT_EQ(window->item, "'backup'");
+  EXPECT_EQ(window->status, "warning");
+  EXPECT_EQ(window->threshold, 7);  // 5 days left: past both thresholds, the tighter one counts
+  const auto* matched = find(items, "pinned_certificate");
+  ASSERT_NE(matched, nullptr);
+  EXPECT_EQ(matched->status, "ok");
+  EXPECT_EQ(find(items, "valid_pins")->status, "ok");
+}
+
+TEST(Expiry, SingleValidPinIsAWarningAndNoneIsAnError) {
+  const std::string one = R"({ sha256 = "F84/Wp7qsvJU3gh03RflCM65iFhXD21tdUiOaRU4+v8=" })";
+  EXPECT_EQ(find(evaluate_expiry(table(one), {}, kNow, {30, 7}), "valid_pins")->status, "warning");
+  const auto later = kNow + std::chrono::days(6);  // the backup window has ended by then
+  const auto items = evaluate_expiry(table(kTwo), {}, later, {30, 7});
+  EXPECT_EQ(find(items, "valid_pins")->status, "warning");
+  const std::string none = R"({ sha256 = "F84/Wp7qsvJU3gh03RflCM65iFhXD21tdUiOaRU4+v8=", not_after = 2026-01-01 })";
+  EXPECT_EQ(find(evaluate_expiry(table(none), {}, kNow, {30, 7}), "valid_pins")->status, "error");
+}
+
+TEST(Expiry, ExpiredCertificateUnmatchedChainAndFailedProbeAreReported) {
+  ChainObservation expired;
+  expired.leaf_subject = "CN=old";
+  expired.leaf_not_after = kNow - std::chrono::days(1);
+  expired.matched_element = -1;
+  auto items = evaluate_expiry(table(kTwo), {{"a", expired}}, kNow, {30, 7});
+  EXPECT_EQ(find(items, "certificate")->status, "error");
+  EXPECT_EQ(find(items, "pinned_certificate")->status, "error");
+  ChainObservation down;
+  down.error = "connection refused";
+  items = evaluate_expiry(table(kTwo), {{"a", down}}, kNow, {30, 7});
+  EXPECT_EQ(find(items, "probe")->status, "warning");
+  EXPECT_NE(find(items, "probe")->message.find("connection refused"), std::string::npos);
+}
+
+TEST(ExpiryMonitor, WarnsOncePerThresholdAndRunsTheAlertCommandWithDetailsInItsEnvironment) {
+  const auto dir = std::filesystem::temp_directory_path() / ("dotpin-expiry-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  const std::string out = (dir / "alerts").string();
+  auto snap = std::make_shared<PinSnapshot>();
+  snap->generation = 1;
+  snap->table = table(kTwo);
+  ExpiryMonitor::Options o;
+  o.alert_command = "echo \"$DOTPIN_UPSTREAM $DOTPIN_KIND $DOTPIN_STATUS $DOTPIN_THRESHOLD_DAYS\" >> '" + out + "'";
+  std::vector<std::string> logged;
+  int probes = 0;
+  ExpiryMonitor m(
+      o, [snap] { return snap; }, [&](std::string_view l) { logged.emplace_back(l); },
+      [&](const UpstreamPins&, UnixTime now) {
+        ++probes;
+        ChainObservation c;
+        c.checked_at = now;
+        c.leaf_subject = "CN=$(touch /tmp/pwned)";  // text from the network: never reaches a shell
+        c.leaf_not_after = now + std::chrono::days(10);
+        c.matched_element = 0;
+        return c;
+      });
+  m.check_now();
+  m.check_now();  // nothing new: no second log line or alert
+  EXPECT_EQ(probes, 2);
+  ASSERT_EQ(logged.size(), 2u) << (logged.empty() ? "" : logged[0]);  // the certificate (30d) and the pin window (7d)
+  EXPECT_EQ(m.alerts_run(), 2u);
+  std::ifstream in(out);
+  std::stringstream s;
+  s << in.rdbuf();
+  EXPECT_NE(s.str().find("a certificate warning 30\n"), std::string::npos) << s.str();
+  EXPECT_NE(s.str().find("a pin_window warning 7\n"), std::string::npos) << s.str();
+  EXPECT_FALSE(std::filesystem::exists("/tmp/pwned"));
+  std::filesystem::remove_all(dir);
+}
+
+TEST(ExpiryMonitor, ThreadChecksAtStartAndStopsPromptly) {
+  auto snap = std::make_shared<PinSnapshot>();
+  snap->table = table(kTwo);
+  ExpiryMonitor::Options o;
+  o.interval = std::chrono::seconds(3600);
+  std::atomic<int> probes{0};
+  ExpiryMonitor m(o, [snap] { return snap; }, {}, [&](const UpstreamPins&, UnixTime) {
+    ++probes;
+    return ChainObservation{};
+  });
+  m.start();
+  for (int i = 0; i < 200 && probes.load() == 0; ++i) std::this_thread::sleep_for(5ms);
+  const auto t0 = std::chrono::steady_clock::now();
+  m.stop();
+  EXPECT_EQ(probes.load(), 1);
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 1s);
+}
+
+}  // namespace
+}  // namespace dotpin::ctl
