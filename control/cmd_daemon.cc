@@ -82,7 +82,8 @@ void print_upstreams(std::ostream& out, const nlohmann::json& ups, bool details)
   if (!details) return;
   for (const auto& u : ups)
     if (u.contains("last_refusal")) {
-      out << "\n" << cell(u["name"]) << ": last refused chain (" << cell(u["last_refusal"]["reason"]) << "), observed pins:\n";
+      out << "\n" << cell(u["name"]) << ": last refused chain (" << cell(u["last_refusal"]["reason"]) << ", "
+          << cell(u["last_refusal"]["at"]) << "), observed pins:\n";
       std::size_t k = 0;
       for (const auto& p : u["last_refusal"]["observed_pins"]) out << "  [" << k++ << "] " << cell(p) << "\n";
     }

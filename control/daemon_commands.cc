@@ -67,7 +67,9 @@ nlohmann::json upstream_json(const UpstreamPins& up, const tls::UpstreamStats& s
   if (s.last_refusal.observed_count > 0) {
     nlohmann::json pins = nlohmann::json::array();
     for (std::size_t k = 0; k < s.last_refusal.observed_count; ++k) pins.push_back(pin_base64(s.last_refusal.observed[k].digest));
-    j["last_refusal"] = {{"reason", std::string(to_string(s.last_refusal.code))}, {"observed_pins", pins}};
+    j["last_refusal"] = {{"reason", std::string(to_string(s.last_refusal.code))},
+                         {"at", format_utc(s.last_refusal_at)},
+                         {"observed_pins", pins}};
   }
   return j;
 }

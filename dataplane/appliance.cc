@@ -189,7 +189,10 @@ void add_stats(tls::UpstreamStats& sum, const tls::UpstreamStats& s) {
   for (std::size_t r = 0; r < sum.failures.size(); ++r) sum.failures[r] += s.failures[r];
   // Worst health and the latest refusal win; latency is averaged over the lcores that have one.
   sum.health = std::max(sum.health, s.health);
-  if (s.last_refusal.observed_count > 0) sum.last_refusal = s.last_refusal;
+  if (s.last_refusal.observed_count > 0 && s.last_refusal_at >= sum.last_refusal_at) {
+    sum.last_refusal = s.last_refusal;
+    sum.last_refusal_at = s.last_refusal_at;
+  }
   if (s.last_accepted.observed_count > 0) sum.last_accepted = s.last_accepted;
 }
 }  // namespace

@@ -176,11 +176,22 @@ run "$ctl" stats --socket "$work/dotpind.sock"
 echo '$ curl -s http://127.0.0.1:9853/metrics | grep -E "events_total.*(cache_hits|forwarded)|upstream_answers"'
 curl -s http://127.0.0.1:9853/metrics | grep -E 'events_total.*"(cache_hits|forwarded)"|upstream_answers_total\{'
 
-say "13. Shutdown summary (counters per lcore and per upstream)"
+say "13. Pins at runtime: list, expiry, then remove the server's pin (refused at once), and add it back"
+sock=(--socket "$work/dotpind.sock")
+run "$ctl" pins list "${sock[@]}"
+run "$ctl" expiry --refresh "${sock[@]}" || true   # exit 1 when something warns
+primary=$(awk -F'"' '/^sha256/ {print $2; exit}' "$work/pins-appliance.toml")
+run "$ctl" pins remove lab "$primary" "${sock[@]}"
+run kdig @198.18.0.1 fresh1.dotpin.test A +edns +timeout=3 +retry=0 +noall +header +opt
+run "$ctl" pins add lab "$primary" --label primary "${sock[@]}"
+run kdig @198.18.0.1 fresh2.dotpin.test A +timeout=3 +retry=0 +noall +header
+run "$ctl" pins remove lab "$primary" --socket /nonexistent.sock || true   # no daemon there: exit 2
+
+say "14. Shutdown summary (counters per lcore and per upstream)"
 stop_dotpind
 ip link del dotpin0 2>/dev/null || true
 
-say "14. The same upstream name pointed at the impostor: refused, clients get SERVFAIL + EDE"
+say "15. The same upstream name pointed at the impostor: refused, clients get SERVFAIL + EDE"
 sed "s/127.0.0.1:[0-9]*/127.0.0.1:$impostor/" "$work/pins.toml" > "$work/pins-impostor.toml"
 before=$(grep -c "www.dotpin.test" "$work/impostor/unbound.log" || true)
 start_dotpind "$work/pins-impostor.toml"

@@ -325,7 +325,10 @@ void DotShard::handle_failed(Upstream& u, Conn& c, Clock::time_point now) {
   const FailureReason reason = c.link->failure();
   ++u.stats.failures[static_cast<std::size_t>(reason)];
   const bool auth = is_authentication_failure(reason);
-  if (auth) u.stats.last_refusal = c.link->connection().verdict();
+  if (auth) {
+    u.stats.last_refusal = c.link->connection().verdict();
+    u.stats.last_refusal_at = now_utc();
+  }
   u.backoff = u.backoff.count() == 0 ? options_.backoff_initial : std::min(u.backoff * 2, options_.backoff_max);
   std::uniform_real_distribution<double> jitter(0.5, 1.5);
   u.retry_at = now + std::chrono::duration_cast<Clock::duration>(u.backoff * jitter(rng_));

@@ -79,6 +79,7 @@ struct UpstreamStats {
   double rtt_ewma_us = 0;
   UpstreamHealth health = UpstreamHealth::kUp;
   PinVerdict last_refusal{};  ///< observed pins of the last refused chain
+  UnixTime last_refusal_at{};  ///< when it was refused (epoch when never)
   PinVerdict last_accepted{};  ///< verdict of the last full handshake that was accepted
 };
 

@@ -5,6 +5,7 @@ DoT upstreams (genuine and a CA-valid impostor) on the namespace's loopback, rea
 dnsperf) on the tap's kernel side. Proves answers, caching, pin enforcement with failover, the ACL,
 and a bounded load with no loss; reads the daemon's shutdown summary for its counters."""
 
+import calendar
 import os
 import re
 import shutil
@@ -95,6 +96,8 @@ class ApplianceEndToEnd(unittest.TestCase):
             self.assertGreaterEqual(up["failures"]["pin_mismatch"], 1, up)
             self.assertEqual(up["answers"], 0, up)
             self.assertIn(reference_pin("impostor"), up["last_refusal"]["observed_pins"], up)
+            refused_at = calendar.timegm(time.strptime(up["last_refusal"]["at"], "%Y-%m-%dT%H:%M:%SZ"))
+            self.assertLess(abs(refused_at - time.time()), 60, up)  # when it happened, not a placeholder
             code, text = d.ctl("stats", json_out=False)
             self.assertEqual(code, 0, text)
             self.assertIn("pin_mismatch=", text)
