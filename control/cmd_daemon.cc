@@ -161,7 +161,11 @@ int run_pins_list(Invocation& inv) {
 }
 
 namespace {
-int print_change(Invocation& inv, const nlohmann::json& r) {
+/// A pin change: ask, then say what is in force now.
+int pin_change(Invocation& inv, std::string_view command) {
+  nlohmann::json r;
+  int status = kExitOk;
+  if (!ask(inv, command, r, status)) return status;
   inv.out << cell(r["change"]) << "\ngeneration " << r["generation"].dump() << " in force; " << cell(r["pin_file"])
           << (r["adopted_by_all_lcores"].get<bool>() ? " written; every lcore has adopted it\n" : " written\n");
   if (r.contains("warning")) inv.err << "dotpinctl: warning: " << cell(r["warning"]) << "\n";
@@ -172,25 +176,10 @@ int print_change(Invocation& inv, const nlohmann::json& r) {
 int run_pins_reload(Invocation& inv) {
   // The daemon has its own working directory: send an absolute path.
   for (auto& a : inv.args) a = std::filesystem::absolute(a).lexically_normal().string();
-  nlohmann::json r;
-  int status = kExitOk;
-  if (!ask(inv, "pins reload", r, status)) return status;
-  return print_change(inv, r);
+  return pin_change(inv, "pins reload");
 }
-
-int run_pins_add(Invocation& inv) {
-  nlohmann::json r;
-  int status = kExitOk;
-  if (!ask(inv, "pins add", r, status)) return status;
-  return print_change(inv, r);
-}
-
-int run_pins_remove(Invocation& inv) {
-  nlohmann::json r;
-  int status = kExitOk;
-  if (!ask(inv, "pins remove", r, status)) return status;
-  return print_change(inv, r);
-}
+int run_pins_add(Invocation& inv) { return pin_change(inv, "pins add"); }
+int run_pins_remove(Invocation& inv) { return pin_change(inv, "pins remove"); }
 
 int run_cache_flush(Invocation& inv) {
   nlohmann::json r;

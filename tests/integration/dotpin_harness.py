@@ -319,5 +319,41 @@ class Dotpind:
         self.stop()
 
 
+class ApplianceSuite(unittest.TestCase):
+    """Base for dotpind suites: a network namespace entered for the whole class, a work directory,
+    and the unbound DoT servers named in SERVERS ({attribute: (key, chain)}), all stopped and
+    removed at the end."""
+
+    TAG = "app"
+    SERVERS = {}
+
+    @classmethod
+    def setUpClass(cls):
+        cls.netns = Netns(cls.TAG)
+        cls.dir = tempfile.mkdtemp(prefix=f"dotpin-{cls.TAG}-")
+        cls.servers = []
+        try:
+            for attr, (key, chain) in cls.SERVERS.items():
+                server = UnboundDot(pki(key), pki(chain)).start()
+                cls.servers.append(server)
+                setattr(cls, attr, server)
+        except Exception:
+            cls.tearDownClass()
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        for server in cls.servers:
+            server.cleanup()
+        cls.servers = []
+        cls.netns.close()
+        shutil.rmtree(cls.dir, ignore_errors=True)
+
+    def pin_file(self, name, upstreams):
+        path = os.path.join(self.dir, name)
+        write_pin_file(path, upstreams)
+        return path
+
+
 def kdig(*args, timeout=10):
     return subprocess.run(["kdig", "+timeout=2", "+retry=0", *args], capture_output=True, text=True, timeout=timeout)

@@ -12,14 +12,13 @@ import shutil
 import stat
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from dotpin_harness import (APPLIANCE_V4, Dotpind, Netns, UnboundDot, ctl, kdig, pki,  # noqa: E402
-                            reference_pin, write_pin_file)
+from dotpin_harness import (APPLIANCE_V4, ApplianceSuite, Dotpind, UnboundDot, ctl, kdig, pki,  # noqa: E402
+                            reference_pin)
 
 
 def dnsperf(queries, seconds, qps, outstanding=50):
@@ -33,38 +32,17 @@ def dnsperf(queries, seconds, qps, outstanding=50):
 
 
 @unittest.skipUnless(os.geteuid() == 0, "needs root for network namespaces and net_tap")
-class ControlPlane(unittest.TestCase):
+class ControlPlane(ApplianceSuite):
+    TAG = "ctl"
+    SERVERS = {"a": ("leaf-p256.key", "leaf-p256.chain.pem"), "b": ("leaf-p256.key", "leaf-p256.chain.pem")}
+
     @classmethod
     def setUpClass(cls):
-        cls.netns = Netns("ctl")
-        cls.dir = tempfile.mkdtemp(prefix="dotpin-ctl-")
-        cls.servers = []
-        try:
-            cls.a = UnboundDot(pki("leaf-p256.key"), pki("leaf-p256.chain.pem")).start()
-            cls.servers.append(cls.a)
-            cls.b = UnboundDot(pki("leaf-p256.key"), pki("leaf-p256.chain.pem")).start()
-            cls.servers.append(cls.b)
-        except Exception:
-            for s in cls.servers:
-                s.cleanup()
-            cls.netns.close()
-            raise
+        super().setUpClass()
         cls.queries = os.path.join(cls.dir, "unique.txt")
         with open(cls.queries, "w") as f:  # every query a miss: each goes over DoT
             for i in range(20000):
                 f.write(f"u{i}.dotpin.test A\n")
-
-    @classmethod
-    def tearDownClass(cls):
-        for s in cls.servers:
-            s.cleanup()
-        cls.netns.close()
-        shutil.rmtree(cls.dir, ignore_errors=True)
-
-    def pin_file(self, name, upstreams):
-        path = os.path.join(self.dir, name)
-        write_pin_file(path, upstreams)
-        return path
 
     def ok(self, d, *args):
         code, out = d.ctl(*args)

@@ -19,8 +19,8 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from dotpin_harness import (APPLIANCE_V4, APPLIANCE_V6, OUTSIDER_V4, DOTPIND, Dotpind, Netns, UnboundDot,  # noqa: E402
-                            kdig, pki, reference_pin, write_pin_file)
+from dotpin_harness import (APPLIANCE_V4, APPLIANCE_V6, OUTSIDER_V4, DOTPIND, ApplianceSuite, Dotpind,  # noqa: E402
+                            kdig, reference_pin)
 
 
 def status_of(out):
@@ -29,29 +29,9 @@ def status_of(out):
 
 
 @unittest.skipUnless(os.geteuid() == 0, "needs root for network namespaces and net_tap")
-class ApplianceEndToEnd(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.netns = Netns("e2e")
-        cls.dir = tempfile.mkdtemp(prefix="dotpin-e2e-")
-        try:
-            cls.genuine = UnboundDot(pki("leaf-p256.key"), pki("leaf-p256.chain.pem")).start()
-            cls.impostor = UnboundDot(pki("impostor.key"), pki("impostor.chain.pem")).start()
-        except Exception:
-            cls.netns.close()
-            raise
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.genuine.cleanup()
-        cls.impostor.cleanup()
-        cls.netns.close()
-        shutil.rmtree(cls.dir, ignore_errors=True)
-
-    def pin_file(self, name, upstreams):
-        path = os.path.join(self.dir, name)
-        write_pin_file(path, upstreams)
-        return path
+class ApplianceEndToEnd(ApplianceSuite):
+    TAG = "e2e"
+    SERVERS = {"genuine": ("leaf-p256.key", "leaf-p256.chain.pem"), "impostor": ("impostor.key", "impostor.chain.pem")}
 
     def test_answers_over_ipv4_and_ipv6_then_from_cache(self):
         pins = self.pin_file("genuine.toml", [("genuine", self.genuine, ["leaf-p256", "spare"])])
