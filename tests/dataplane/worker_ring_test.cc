@@ -94,8 +94,10 @@ class WorkerRing : public ::testing::Test {
   }
 
   Worker& make_worker(std::vector<const UpstreamPins*> ups, std::size_t inflight = 4096,
-                      std::chrono::milliseconds query_timeout = 2s) {
+                      std::chrono::milliseconds query_timeout = 2s, PinFeed* feed = nullptr) {
     WorkerSetup s;
+    s.pins = feed;
+    s.tls_ctx = ctx_.get();
     s.port = port_.id;
     s.queue = 0;
     s.pool = port_.pool;
@@ -154,6 +156,54 @@ class WorkerRing : public ::testing::Test {
   tls::CtxPtr ctx_;
   std::unique_ptr<Worker> worker_;
 };
+
+// A new pin generation through the RCU feed: adopted on the worker's next pass, the retired
+// snapshot kept until the worker has been quiescent, then freed once the connections that were
+// authenticated under it have drained; the new pins are enforced at once.
+TEST_F(WorkerRing, NewPinGenerationIsAdoptedAndTheOldOneFreedAfterItsConnectionsDrain) {
+  test::SocketDotResponder genuine(pki("leaf-p256.key"), pki("leaf-p256.chain.pem"));
+  genuine.answer_ttl = 300;
+  auto first = std::make_shared<PinSnapshot>();
+  first->generation = 1;
+  first->table.upstreams.push_back(upstream_at("genuine", genuine.port()));
+  auto feed = PinFeed::create(1, first);
+  ASSERT_TRUE(feed) << feed.error();
+  make_worker({&first->table.upstreams[0]}, 4096, 2s, feed->get());
+  (*feed)->online(0);
+  send({test::udp_frame(test::query("a.dotpin.test", dns::kTypeA, false, 1))});
+  ASSERT_EQ(run_until(1).size(), 1u);
+  EXPECT_EQ(genuine.queries.load(), 1);
+
+  // Generation 2 pins only the spare key: the server's key is no longer acceptable.
+  auto second = std::make_shared<PinSnapshot>();
+  second->generation = 2;
+  second->table = first->table;
+  second->table.upstreams[0].pins[0].digest = *parse_pin_base64(test::reference_pin("spare"));
+  std::weak_ptr<const PinSnapshot> old = first;
+  (*feed)->publish(second);
+  EXPECT_EQ((*feed)->reclaim(), 1u);  // the worker has not been quiescent since: generation 1 is kept
+  first.reset();
+  worker_->run_once(Clock::now());
+  EXPECT_EQ((*feed)->adopted_by(0), 2u);
+  EXPECT_EQ((*feed)->reclaim(), 0u);  // grace period over: the feed let go of generation 1 ...
+  EXPECT_EQ(count(Counter::kPinGenerations), 1u);
+  // ... and the last references (the drained connection's) go when it has closed.
+  for (int i = 0; i < 200 && !old.expired(); ++i) {
+    worker_->run_once(Clock::now());
+    std::this_thread::sleep_for(1ms);
+  }
+  EXPECT_TRUE(old.expired());
+  EXPECT_EQ(worker_->shard().stats(0).drained_connections, 1u);
+
+  // A new miss under generation 2: the new connection is refused before any query is written.
+  send({test::udp_frame(test::query("b.dotpin.test", dns::kTypeA, false, 2))});
+  auto out = run_until(1);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(dns::read_header(dns_of(out[0], false))->rcode, 2);  // SERVFAIL
+  EXPECT_EQ(genuine.queries.load(), 1);
+  EXPECT_EQ(worker_->shard().stats(0).failures[static_cast<std::size_t>(tls::FailureReason::kPinMismatch)], 1u);
+  (*feed)->offline(0);
+}
 
 TEST_F(WorkerRing, MissGoesUpstreamThenHitsAreServedFromCache) {
   test::SocketDotResponder genuine(pki("leaf-p256.key"), pki("leaf-p256.chain.pem"));
