@@ -77,8 +77,8 @@ class UnboundDot:
     """A real unbound serving DNS over TLS on 127.0.0.1 with a given key and chain, answering a
     small static zone. Logs every query it receives (log-queries) so tests can prove what reached it."""
 
-    def __init__(self, key, chain, zone_a="198.18.0.10"):
-        self.key, self.chain, self.zone_a = key, chain, zone_a
+    def __init__(self, key, chain, zone_a="198.18.0.10", plain=None):
+        self.key, self.chain, self.zone_a, self.plain = key, chain, zone_a, plain
         self.dir = tempfile.mkdtemp(prefix="dotpin-unbound-")
         self.port = free_port()
         self.proc = None
@@ -90,7 +90,8 @@ class UnboundDot:
     def start(self):
         conf = os.path.join(self.dir, "unbound.conf")
         with open(conf, "w") as f:
-            subprocess.run([UNBOUND_CONF, self.dir, str(self.port), self.key, self.chain, self.zone_a],
+            subprocess.run([UNBOUND_CONF, self.dir, str(self.port), self.key, self.chain, self.zone_a,
+                            *([self.plain] if self.plain else [])],
                            stdout=f, check=True)
         self.stderr = open(os.path.join(self.dir, "stderr.log"), "w")
         self.proc = subprocess.Popen(["unbound", "-d", "-c", conf], stdout=subprocess.DEVNULL, stderr=self.stderr)

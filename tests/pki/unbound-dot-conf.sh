@@ -3,9 +3,11 @@
 # DIR, logs every query it receives (so tests can prove what reached it) and answers a static zone:
 #   www.dotpin.test. A ADDRESS (default 198.18.0.10, the benchmarking range), an SOA (so negative
 #   answers can be cached, RFC 2308), and big.dotpin.test. TXT of ~1.6 KB (for truncation tests)
-# Usage: unbound-dot-conf.sh DIR PORT KEY CHAIN [ADDRESS]   (used by tests and scripts/demo.sh)
+# Usage: unbound-dot-conf.sh DIR PORT KEY CHAIN [ADDRESS [PLAIN]]   (used by tests and scripts/demo.sh)
+#   PLAIN, e.g. 198.18.0.1@53: also serve plain DNS there (freebind: the address may appear later),
+#   to clients in 198.18.0.0/15 (dotpin-bench's UDP mode drives it over a tap)
 set -eu
-dir=$1 port=$2 key=$3 chain=$4 a=${5:-198.18.0.10}
+dir=$1 port=$2 key=$3 chain=$4 a=${5:-198.18.0.10} plain=${6:-}
 cat <<CONF
 server:
   interface: 127.0.0.1@$port
@@ -23,6 +25,11 @@ server:
   log-queries: yes
   module-config: "iterator"
   do-ip6: no
+CONF
+if [ -n "$plain" ]; then
+  printf '  interface: %s\n  ip-freebind: yes\n  access-control: 198.18.0.0/15 allow\n' "$plain"
+fi
+cat <<CONF
   local-zone: "dotpin.test." static
   local-data: "www.dotpin.test. 300 IN A $a"
   local-data: "dotpin.test. 3600 IN SOA ns.dotpin.test. hostmaster.dotpin.test. 1 3600 900 604800 60"
