@@ -9,6 +9,7 @@
 
 #include <cstdio>
 #include <cstring>
+#include <fstream>
 #include <iostream>
 #include <map>
 #include <string>
@@ -30,13 +31,15 @@ int usage(int status) {
   dotpin-bench dot --server IP:PORT --pin BASE64 [--pin ...] [--name AUTH_NAME] [options]
 
 common options:
-  --mix SPEC            single:NAME | random:N[:SUFFIX] | zipf:N:S[:SUFFIX] | file:PATH (dnsperf format)
+  --mix SPEC            single:NAME | random:N[:SUFFIX] | zipf:N:S[:SUFFIX] | unique:N[:SUFFIX] |
+                        file:PATH (dnsperf format)
                         (default single:www.dotpin.test)
   --duration SECONDS    how long to send (default 10); answers are awaited up to the timeout after
   --max-queries N       stop sending after N queries
   --rate QPS            open loop at QPS queries/s (default: closed loop)
   --json | --csv        machine-readable summary on stdout (a progress line goes to a terminal's stderr)
   --seed N              for the random and zipf mixes (default 1)
+  --latency-cdf FILE    also write the latency distribution (latency_ms,fraction) to FILE
 udp options (EAL arguments after --, e.g. -l 0 --no-huge -m 256 --vdev=net_tap0,iface=bench0):
   --device DEV          the ethdev to send on (net_tap0, a PCI address, ...)
   --dst IP              the server (IPv4 or IPv6)
@@ -122,7 +125,8 @@ int main(int argc, char** argv) {
   };
   static const std::vector<std::string> known = {"mix", "duration", "max-queries", "rate", "json", "csv", "seed",
       "device", "dst", "dst-mac", "src", "src-count", "src-ports", "outstanding", "ramp-to", "timeout",
-      "server", "name", "pin", "connections", "pipeline", "queries-per-connection", "no-resume"};
+      "server", "name", "pin", "connections", "pipeline", "queries-per-connection", "no-resume",
+      "latency-cdf"};
   for (const auto& [k, _] : opt)
     if (std::find(known.begin(), known.end(), k) == known.end()) {
       std::fprintf(stderr, "dotpin-bench: unknown option --%s\n", k.c_str());
@@ -221,12 +225,18 @@ int main(int argc, char** argv) {
   if (!result) {
     std::fprintf(stderr, "dotpin-bench: %s\n", result.error().c_str());
     status = 1;
-  } else if (opt.contains("json")) {
-    std::cout << to_json(*result).dump(2) << "\n";
-  } else if (opt.contains("csv")) {
-    print_csv(std::cout, *result);
   } else {
-    print_summary(std::cout, *result);
+    if (opt.contains("json")) std::cout << to_json(*result).dump(2) << "\n";
+    else if (opt.contains("csv")) print_csv(std::cout, *result);
+    else print_summary(std::cout, *result);
+    if (opt.contains("latency-cdf")) {
+      std::ofstream f(get("latency-cdf"));
+      print_latency_cdf(f, *result);
+      if (!f) {
+        std::fprintf(stderr, "dotpin-bench: cannot write %s\n", get("latency-cdf").c_str());
+        status = 1;
+      }
+    }
   }
   if (mode == "udp") rte_eal_cleanup();
   return status;

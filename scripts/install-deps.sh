@@ -13,6 +13,11 @@ packages=(
   unbound knot-dnsutils dnsutils dnsperf openssl ca-certificates iproute2 curl
 )
 
+# bench/compare/compare.sh also needs the forwarders it compares with, and gnuplot for its plots.
+if [ "${1:-}" = "--compare" ]; then
+  packages+=(knot-resolver dnsdist stubby gnuplot-nox)
+fi
+
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -41,8 +41,8 @@ Result<MixSpec> parse_mix(std::string_view text) {
   } else if (kind == "single" && parts.size() == 2 && !parts[1].empty()) {
     m.kind = MixSpec::Kind::kSingle;
     m.path_or_name = parts[1];
-  } else if (kind == "random" && (parts.size() == 2 || parts.size() == 3)) {
-    m.kind = MixSpec::Kind::kRandom;
+  } else if ((kind == "random" || kind == "unique") && (parts.size() == 2 || parts.size() == 3)) {
+    m.kind = kind == "random" ? MixSpec::Kind::kRandom : MixSpec::Kind::kUnique;
     auto n = count_of(parts[1]);
     if (!n) return Error{n.error()};
     m.n = *n;
@@ -57,7 +57,7 @@ Result<MixSpec> parse_mix(std::string_view text) {
     if (parts[2].empty() || *end != '\0' || !(m.s > 0 && m.s < 5)) return fail("zipf exponent '", parts[2], "' must be in (0, 5)");
     if (parts.size() == 4) m.suffix = parts[3];
   } else {
-    return fail("query mix '", std::string(text), "': expected file:PATH, single:NAME, random:N[:SUFFIX] or zipf:N:S[:SUFFIX]");
+    return fail("query mix '", std::string(text), "': expected file:PATH, single:NAME, random:N[:SUFFIX], unique:N[:SUFFIX] or zipf:N:S[:SUFFIX]");
   }
   return m;
 }
@@ -88,6 +88,7 @@ Result<QueryMix> QueryMix::create(const MixSpec& spec, std::uint64_t seed) {
     case MixSpec::Kind::kSingle: q.queries_.push_back({spec.path_or_name, 1}); break;
     case MixSpec::Kind::kRandom:
     case MixSpec::Kind::kZipf:
+    case MixSpec::Kind::kUnique:
       q.queries_.reserve(spec.n);
       for (std::size_t i = 0; i < spec.n; ++i) q.queries_.push_back({"q" + std::to_string(i) + "." + spec.suffix, 1});
       break;
@@ -111,7 +112,8 @@ Result<QueryMix> QueryMix::create(const MixSpec& spec, std::uint64_t seed) {
 std::size_t QueryMix::next() noexcept {
   switch (spec_.kind) {
     case MixSpec::Kind::kSingle: return 0;
-    case MixSpec::Kind::kFile: {
+    case MixSpec::Kind::kFile:
+    case MixSpec::Kind::kUnique: {
       const std::size_t i = cursor_;
       cursor_ = (cursor_ + 1) % queries_.size();
       return i;

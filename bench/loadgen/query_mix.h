@@ -22,10 +22,11 @@ struct QuerySpec {
   std::uint16_t type = 1;
 };
 
-/// "file:PATH", "single:NAME", "random:N[:SUFFIX]", "zipf:N:S[:SUFFIX]" (suffix default
-/// "bench.dotpin.test"; generated names are "q<i>.<suffix>", type A).
+/// "file:PATH", "single:NAME", "random:N[:SUFFIX]", "zipf:N:S[:SUFFIX]", "unique:N[:SUFFIX]"
+/// (suffix default "bench.dotpin.test"; generated names are "q<i>.<suffix>", type A; unique sends
+/// them in order, so no name repeats within N queries: every query a cache miss).
 struct MixSpec {
-  enum class Kind { kFile, kSingle, kRandom, kZipf } kind = Kind::kSingle;
+  enum class Kind { kFile, kSingle, kRandom, kZipf, kUnique } kind = Kind::kSingle;
   std::string path_or_name = "www.dotpin.test";
   std::size_t n = 1;
   double s = 0.9;

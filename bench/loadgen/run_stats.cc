@@ -67,6 +67,18 @@ nlohmann::json to_json(const RunStats& s) {
           {"rcodes", rc},            {"latency", lat}};
 }
 
+void print_latency_cdf(std::ostream& out, const RunStats& s) {
+  out << "latency_ms,fraction\n";
+  const double total = static_cast<double>(s.latency_ns.count());
+  std::uint64_t seen = 0;
+  for (std::size_t i = 0; i < LatencyHistogram::kBuckets; ++i) {
+    const std::uint64_t n = s.latency_ns.bucket_count(i);
+    if (n == 0) continue;
+    seen += n;
+    out << ms(LatencyHistogram::highest_in(i)) << ',' << static_cast<double>(seen) / total << '\n';
+  }
+}
+
 void print_csv(std::ostream& out, const RunStats& s) {
   out << "mode,target,sent,answered,lost,seconds,qps,cpu_seconds,p50_ms,p90_ms,p99_ms,p999_ms,max_ms\n";
   out << s.mode << ',' << s.target << ',' << s.sent << ',' << s.answered << ',' << s.lost() << ',' << s.seconds << ','

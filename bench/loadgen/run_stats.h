@@ -37,6 +37,8 @@ void print_summary(std::ostream& out, const RunStats& s);
 nlohmann::json to_json(const RunStats& s);
 /// One header line and one row.
 void print_csv(std::ostream& out, const RunStats& s);
+/// The latency distribution: "latency_ms,fraction" per non-empty bucket (cumulative), for CDF plots.
+void print_latency_cdf(std::ostream& out, const RunStats& s);
 
 /// CPU seconds (user + system) this process has used so far.
 double process_cpu_seconds();

@@ -6,6 +6,7 @@
 #include <rte_ethdev.h>
 #include <rte_mbuf.h>
 
+#include <cstdio>
 #include <cstring>
 #include <thread>
 
@@ -160,9 +161,17 @@ Result<RunStats> run_udp(const UdpOptions& o, QueryMix& mix, const std::function
               });
       std::this_thread::sleep_for(std::chrono::milliseconds(1));
     }
-    if (!found) return fail("no ARP reply from the target within 3 s (give --dst-mac)");
+    if (!found) {
+      char mac[18];
+      std::snprintf(mac, sizeof mac, "%02x:%02x:%02x:%02x:%02x:%02x", local.mac[0], local.mac[1], local.mac[2],
+                    local.mac[3], local.mac[4], local.mac[5]);
+      return fail("no ARP reply from the target within 3 s to ", mac, " (give --dst-mac)");
+    }
   }
 
+  std::fprintf(stderr, "dotpin-bench: port %s MAC %02x:%02x:%02x:%02x:%02x:%02x -> target MAC %02x:%02x:%02x:%02x:%02x:%02x\n",
+               port->name.c_str(), local.mac[0], local.mac[1], local.mac[2], local.mac[3], local.mac[4], local.mac[5],
+               opt.dst_mac[0], opt.dst_mac[1], opt.dst_mac[2], opt.dst_mac[3], opt.dst_mac[4], opt.dst_mac[5]);
   RunStats st;
   st.mode = "udp";
   char text[INET6_ADDRSTRLEN];
@@ -264,7 +273,7 @@ Result<RunStats> run_udp(const UdpOptions& o, QueryMix& mix, const std::function
     if (now >= expire_scan) {
       for (std::size_t k = 0; k < 4096; ++k, expire_cursor = (expire_cursor + 1) % slots.size()) {
         Slot& s = slots[expire_cursor];
-        if (s.live && now - s.sent_tsc > timeout_tsc) {
+        if (s.live && now > s.sent_tsc && now - s.sent_tsc > timeout_tsc) {  // sent_tsc may be after now
           s.live = false;
           --outstanding;
         }
