@@ -44,6 +44,7 @@ udp options (EAL arguments after --, e.g. -l 0 --no-huge -m 256 --vdev=net_tap0,
   --device DEV          the ethdev to send on (net_tap0, a PCI address, ...)
   --dst IP              the server (IPv4 or IPv6)
   --dst-mac MAC         its MAC (IPv4: found by ARP when not given)
+  --gateway IP          IPv4: the server is behind this router: ARP for it instead
   --src IP              first source address (default 198.18.0.2 / 2001:2::2)
   --src-count N         consecutive source addresses (default 1)
   --src-ports N         source ports from 20000 (default 16)
@@ -125,7 +126,7 @@ int main(int argc, char** argv) {
   };
   static const std::vector<std::string> known = {"mix", "duration", "max-queries", "rate", "json", "csv", "seed",
       "device", "dst", "dst-mac", "src", "src-count", "src-ports", "outstanding", "ramp-to", "timeout",
-      "server", "name", "pin", "connections", "pipeline", "queries-per-connection", "no-resume",
+      "gateway", "server", "name", "pin", "connections", "pipeline", "queries-per-connection", "no-resume",
       "latency-cdf"};
   for (const auto& [k, _] : opt)
     if (std::find(known.begin(), known.end(), k) == known.end()) {
@@ -209,6 +210,16 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "dotpin-bench: --dst-mac '%s' is not a MAC address\n", get("dst-mac").c_str());
       rte_eal_cleanup();
       return 2;
+    }
+    if (opt.contains("gateway")) {
+      std::array<std::uint8_t, 16> gw{};
+      bool gw6 = false;
+      if (!parse_ip(get("gateway"), gw, gw6) || gw6 || v6) {
+        std::fprintf(stderr, "dotpin-bench: --gateway must be an IPv4 address (with an IPv4 --dst)\n");
+        rte_eal_cleanup();
+        return 2;
+      }
+      std::copy_n(gw.begin(), 4, o.gateway.begin());
     }
     o.src_count = static_cast<unsigned>(std::max(1.0, number("src-count", 1)));
     o.src_ports = static_cast<unsigned>(std::clamp(number("src-ports", 16), 1.0, 1024.0));

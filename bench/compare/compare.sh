@@ -19,7 +19,7 @@ out=${OUT:-$src/docs/benchmarks}
 seconds=${1:-5}
 shift || true
 systems=("$@")
-[ ${#systems[@]} -gt 0 ] || systems=(dotpin unbound knot dnsdist stubby)
+[ ${#systems[@]} -gt 0 ] || systems=(dotpin dotpin-memif unbound knot dnsdist stubby)
 
 if [ -z "${DOTPIN_COMPARE_NETNS:-}" ]; then
   scripts/install-deps.sh --compare
@@ -53,11 +53,16 @@ log() { printf '[compare] %s\n' "$*" >&2; }
 [ -z "${KEEP_WORK:-}" ] || log "work directory $work (kept)"
 
 # --- the network: a bridge carrying the generator's tap, the systems' addresses and dotpind's tap
-ip link add br0 type bridge
+ip link add br0 address 02:00:00:00:00:01 type bridge  # its own MAC: never one of its ports
 ip addr add 198.18.0.1/24 dev br0
 for i in 11 12 13 14; do ip addr add "198.18.0.$i/24" dev br0; done
 ip link set br0 up
-declare -A addr=([unbound]=198.18.0.11 [knot]=198.18.0.12 [dnsdist]=198.18.0.13 [stubby]=198.18.0.14 [dotpin]=198.18.0.20)
+declare -A addr=([unbound]=198.18.0.11 [knot]=198.18.0.12 [dnsdist]=198.18.0.13 [stubby]=198.18.0.14
+                 [dotpin]=198.18.1.20 [dotpin-memif]=198.18.1.20)
+# dotpind has a DPDK port of its own: its tap is a second link, 198.18.1.0/24, routed by the kernel
+# (so its queries cross the kernel twice where the others' cross it once: a conservative place).
+# dotpin-memif meets the generator on a memif link instead: DPDK to DPDK, no kernel in the path.
+sysctl -qw net.ipv4.ip_forward=1
 
 # --- PKI and the upstreams (genuine and impostor), on CPU 1
 bash tests/pki/make-test-pki.sh "$work/pki" >/dev/null 2>&1
@@ -126,8 +131,9 @@ start_dnsdist() {
 setLocal('${addr[dnsdist]}:53')
 setACL({'198.18.0.0/15'})
 setSecurityPollSuffix('')
+-- Forced up: its health check asks for a.root-servers.net, which the test upstream cannot resolve.
 newServer({address = '127.0.0.1:$1', tls = 'openssl', subjectName = 'dns.dotpin.test', caStore = '$pki/ca-bundle.pem',
-           validateCertificates = true, maxInFlight = 100})
+           validateCertificates = true, maxInFlight = 100}):setUp()
 getPool(''):setCache(newPacketCache(100000, {maxTTL = 86400}))
 CONF
   taskset -c 1 dnsdist --supervised --disable-syslog -C "$d/dnsdist.conf" >"$d/log" 2>&1 &
@@ -155,21 +161,26 @@ CONF
   taskset -c 1 stubby -C "$d/stubby.yml" >"$d/log" 2>&1 &
   echo $!
 }
+start_dotpin-memif() { start_dotpin "$1" memif; }
 start_dotpin() {
-  local d=$work/sut-dotpin
+  local d=$work/sut-dotpin vdev="--vdev=net_tap0,iface=cmpsut" device=net_tap0
+  if [ "${2:-}" = memif ]; then
+    vdev="--vdev=net_memif0,role=server,socket=$work/memif.sock,socket-abstract=no"
+    device=net_memif0
+  fi
   mkdir -p "$d"
   printf '[[upstream]]\nname = "up"\naddress = "127.0.0.1:%s"\nauth_name = "dns.dotpin.test"\npin = [ { sha256 = "%s" } ]\n' \
     "$1" "$pin" > "$d/pins.toml"
   cat > "$d/dotpind.toml" <<CONF
 [dpdk]
 eal_args = ["--lcores", "0@1,1@1", "--no-huge", "-m", "256", "--no-pci", "--file-prefix", "cmp-sut-$$",
-            "--log-level", "error", "--vdev=net_memif0,role=server,socket=$work/memif.sock,socket-abstract=no"]
+            "--log-level", "error", "$vdev"]
 [port]
-device = "net_memif0"
+device = "$device"
 ipv4 = ["${addr[dotpin]}"]
 mbufs = 8191
 [acl]
-allow = ["198.18.0.0/24"]
+allow = ["198.18.0.0/23"]
 [upstreams]
 pin_file = "$d/pins.toml"
 [control]
@@ -179,6 +190,10 @@ CONF
   "$dotpind" --config "$d/dotpind.toml" >"$d/log" 2>&1 &
   local pid=$!
   for _ in $(seq 100); do grep -q "dotpind: ready" "$d/log" && break; sleep 0.1; done
+  if [ "$device" = net_tap0 ]; then
+    ip addr add 198.18.1.1/24 dev cmpsut
+    ip link set cmpsut up
+  fi
   echo $pid
 }
 
@@ -191,9 +206,10 @@ run_load() {
   t0=$(cpu_ticks "$pid")
   # dotpind is a DPDK application: the generator meets it on a memif link (shared memory, DPDK to
   # DPDK); the others are kernel-socket servers, met through a tap on the bridge.
-  local port=net_tap0 vdev=net_tap0,iface=cmpgen,mac=02:62:65:6e:63:68
-  [ "$sys" != dotpin ] || { port=net_memif0; vdev=net_memif0,role=client,socket=$work/memif.sock,socket-abstract=no; }
-  taskset -c 0 "$bench" udp --device "$port" --dst "${addr[$sys]}" --src 198.18.0.2 --src-count 4 \
+  local port=net_tap0 vdev=net_tap0,iface=cmpgen,mac=02:62:65:6e:63:68 via=()
+  [ "$sys" != dotpin ] || via=(--gateway 198.18.0.1)
+  [ "$sys" != dotpin-memif ] || { port=net_memif0; vdev=net_memif0,role=client,socket=$work/memif.sock,socket-abstract=no; }
+  taskset -c 0 "$bench" udp --device "$port" --dst "${addr[$sys]}" --src 198.18.0.2 --src-count 4 "${via[@]}" \
     --mix "$mix" --duration "$seconds" --outstanding 200 --timeout 2000 --json $extra \
     --latency-cdf "$work/cdf-$scenario-$sys.csv" -- \
     -l 0 --no-huge -m 256 --no-pci --file-prefix "cmp-gen-$$" --log-level error "--vdev=$vdev" \
@@ -205,7 +221,7 @@ run_load() {
   fi
   wait "$gen" || {
     log "$sys $scenario: generator failed: $(tail -1 "$work/run.err"); the system's log ends:"
-    tail -3 "$work/sut-$sys/log" "$work/sut-$sys/unbound.log" 2>/dev/null >&2 || true
+    tail -3 "$work/sut-${sys%-memif}/log" "$work/sut-$sys/unbound.log" 2>/dev/null >&2 || true
     return 0
   }
   t1=$(cpu_ticks "$pid")

@@ -134,6 +134,8 @@ Result<RunStats> run_udp(const UdpOptions& o, QueryMix& mix, const std::function
   if (!have_mac) {
     if (o.ipv6 || !o.resolve_mac) return fail("--dst-mac is needed (ARP resolution is IPv4 only)");
     bool found = false;
+    const bool via_gateway = std::any_of(o.gateway.begin(), o.gateway.end(), [](std::uint8_t b) { return b != 0; });
+    const std::uint8_t* ask_for = via_gateway ? o.gateway.data() : o.dst.data();
     const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(3);
     auto next_ask = std::chrono::steady_clock::now();
     while (!found && std::chrono::steady_clock::now() < until) {
@@ -148,13 +150,13 @@ Result<RunStats> run_udp(const UdpOptions& o, QueryMix& mix, const std::function
         std::memcpy(f + 22, local.mac.data(), 6);
         std::memcpy(f + 28, sources[0].data(), 4);
         std::memset(f + 32, 0, 6);
-        std::memcpy(f + 38, o.dst.data(), 4);
+        std::memcpy(f + 38, ask_for, 4);
         if (rte_eth_tx_burst(pid, 0, &m, 1) != 1) rte_pktmbuf_free(m);
         next_ask += std::chrono::milliseconds(200);
       }
       poll_rx([](const std::uint8_t*, std::uint16_t, std::uint16_t, std::uint16_t) {},
               [&](const std::uint8_t* d, std::uint16_t len) {
-                if (len >= 42 && d[12] == 0x08 && d[13] == 0x06 && d[21] == 2 && std::memcmp(d + 28, o.dst.data(), 4) == 0) {
+                if (len >= 42 && d[12] == 0x08 && d[13] == 0x06 && d[21] == 2 && std::memcmp(d + 28, ask_for, 4) == 0) {
                   std::memcpy(opt.dst_mac.data(), d + 22, 6);
                   found = true;
                 }

@@ -29,6 +29,7 @@ struct UdpOptions {
   unsigned src_ports = 16;                  ///< source ports 20000.. (IDs are per port)
   std::array<std::uint8_t, 6> dst_mac{};    ///< the server's (or gateway's) MAC
   bool resolve_mac = true;                  ///< IPv4: ARP for dst_mac when it is not given
+  std::array<std::uint8_t, 4> gateway{};    ///< IPv4: ARP for this router instead of dst (0: none)
   double rate = 0;                          ///< open loop queries/s (0: closed loop)
   double ramp_to = 0;                       ///< > rate: ramp linearly from rate to this over the run
   std::size_t outstanding = 100;            ///< closed loop
