@@ -67,7 +67,7 @@ else
 fi
 
 step "benchmark smoke run (they must run; no timing is asserted)"
-for bench in pin dot shard pipeline; do
+for bench in pin dot shard packet pipeline; do
   log=$(mktemp /tmp/dotpin-bench-smoke.XXXXXX)
   if build/bench/dotpin_${bench}_bench --benchmark_min_time=0.01 >"$log" 2>&1; then
     passed=$((passed + 1)); tail -n 3 "$log"
