@@ -71,8 +71,8 @@ if shutil.which("gnuplot"):
             f.write(f"{s} {(find(s, 'hit') or {}).get('qps', 0):.0f} {(find(s, 'miss') or {}).get('qps', 0):.0f}\n")
     script = [f'set terminal pngcairo size 900,500', f'set output "{out}/throughput.png"',
               'set style data histograms', 'set style histogram clustered gap 1', 'set style fill solid 0.8 border -1',
-              'set ylabel "answers/s"', 'set title "answers per second (same generator, same upstream)"',
-              'set key top right', 'set grid ytics', 'set yrange [0:*]',
+              'set ylabel "answers/s (log scale)"', 'set title "answers per second (same generator, same upstream)"',
+              'set key top right', 'set grid ytics', 'set logscale y', 'set yrange [1000:*]',
               f'plot "{data}" using 2:xtic(1) title "cache hits", "" using 3 title "cache misses (over DoT)"']
     for scen in ("hit", "miss"):
         curves = [(s, os.path.join(out, f"cdf-{scen}-{s}.csv")) for s in systems]
@@ -80,7 +80,7 @@ if shutil.which("gnuplot"):
         if not curves:
             continue
         script += [f'set output "{out}/latency-cdf-{scen}.png"', 'set style data lines', 'set datafile separator ","',
-                   'set logscale x', 'set xlabel "latency (ms)"', 'set ylabel "fraction of answers"',
+                   'unset logscale y', 'set logscale x', 'set xlabel "latency (ms)"', 'set ylabel "fraction of answers"',
                    f'set title "latency CDF, cache {scen}es"', 'set key bottom right', 'set yrange [0:1]',
                    "plot " + ", ".join(f'"{p}" using 1:2 skip 1 with lines lw 2 title "{s}"' for s, p in curves),
                    'unset logscale x', 'set datafile separator whitespace']
