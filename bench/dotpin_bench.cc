@@ -32,7 +32,7 @@ int usage(int status) {
 
 common options:
   --mix SPEC            single:NAME | random:N[:SUFFIX] | zipf:N:S[:SUFFIX] | unique:N[:SUFFIX] |
-                        file:PATH (dnsperf format)
+                        file:PATH (dnsperf format) | pcap:PATH (the queries in a capture)
                         (default single:www.dotpin.test)
   --duration SECONDS    how long to send (default 10); answers are awaited up to the timeout after
   --max-queries N       stop sending after N queries

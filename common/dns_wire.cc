@@ -88,8 +88,8 @@ void WireReader::skip(std::size_t n) noexcept {
   if (need(n)) pos_ += n;
 }
 
-std::string WireReader::name() {
-  std::string out;
+template <class OnLabel>
+bool WireReader::walk_name(OnLabel&& on_label) noexcept {
   std::size_t p = pos_;
   std::size_t wire_len = 0;
   bool jumped = false;
@@ -97,19 +97,19 @@ std::string WireReader::name() {
   for (;;) {
     if (!ok_ || p >= msg_.size()) {
       ok_ = false;
-      return {};
+      return false;
     }
     const std::uint8_t len = msg_[p];
     if ((len & 0xc0) == 0xc0) {
       if (p + 1 >= msg_.size()) {
         ok_ = false;
-        return {};
+        return false;
       }
       const std::size_t target = std::size_t{len & 0x3fu} << 8 | msg_[p + 1];
       if (!jumped) pos_ = p + 2;
       if (target >= limit) {
         ok_ = false;  // forward or self reference: a loop or garbage
-        return {};
+        return false;
       }
       limit = target;
       p = target;
@@ -118,19 +118,26 @@ std::string WireReader::name() {
     }
     if (len & 0xc0) {  // 0x40/0x80: extended label types, not allowed
       ok_ = false;
-      return {};
+      return false;
     }
     if (len == 0) {
       if (!jumped) pos_ = p + 1;
-      return out.empty() ? "." : out;
+      return true;
     }
     wire_len += len + 1u;
     if (wire_len > 254 || p + 1 + len > msg_.size()) {
       ok_ = false;
-      return {};
+      return false;
     }
-    for (std::size_t i = 0; i < len; ++i) {
-      const std::uint8_t c = msg_[p + 1 + i];
+    on_label(msg_.subspan(p + 1, len));
+    p += 1 + len;
+  }
+}
+
+std::string WireReader::name() {
+  std::string out;
+  const bool ok = walk_name([&out](std::span<const std::uint8_t> label) {
+    for (const std::uint8_t c : label) {
       if (c == '.' || c == '\\') {
         out += '\\';
         out += static_cast<char>(c);
@@ -143,8 +150,13 @@ std::string WireReader::name() {
       }
     }
     out += '.';
-    p += 1 + len;
-  }
+  });
+  if (!ok) return {};
+  return out.empty() ? "." : out;
+}
+
+bool WireReader::skip_name() noexcept {
+  return walk_name([](std::span<const std::uint8_t>) {});
 }
 
 std::optional<Header> read_header(std::span<const std::uint8_t> msg) noexcept {

@@ -37,6 +37,8 @@ class WireReader {
   /// Reads a (possibly compressed) name at the cursor into presentation form ("www.example.")
   /// with RFC 1035 escapes. Compression pointers must point strictly backwards (no loops).
   std::string name();
+  /// Moves past a name with the same checks as name(), without building it (no allocation).
+  bool skip_name() noexcept;
   /// Skips @p n bytes.
   void skip(std::size_t n) noexcept;
   [[nodiscard]] bool ok() const noexcept { return ok_; }
@@ -44,6 +46,8 @@ class WireReader {
   [[nodiscard]] std::size_t remaining() const noexcept { return ok_ ? msg_.size() - pos_ : 0; }
 
  private:
+  template <class OnLabel>
+  bool walk_name(OnLabel&& on_label) noexcept;
   bool need(std::size_t n) noexcept;
   std::span<const std::uint8_t> msg_;
   std::size_t pos_;

@@ -21,13 +21,13 @@ bool find_opt(std::span<const std::uint8_t> msg, OptRecord& opt) {
   if (!h) return false;
   dns::WireReader r(msg, 12);
   for (unsigned i = 0; i < h->qdcount; ++i) {
-    (void)r.name();
+    (void)r.skip_name();
     r.skip(4);
   }
   const unsigned records = unsigned{h->ancount} + h->nscount + h->arcount;
   for (unsigned i = 0; i < records; ++i) {
     const std::size_t start = r.pos();
-    (void)r.name();
+    (void)r.skip_name();
     const std::uint16_t type = r.u16();
     r.skip(6);
     const std::uint16_t rdlen = r.u16();

@@ -10,7 +10,7 @@ std::optional<std::vector<std::uint8_t>> make_servfail(std::span<const std::uint
   const auto h = dns::read_header(query);
   if (!h || h->qdcount != 1) return std::nullopt;
   dns::WireReader r(query, 12);
-  (void)r.name();
+  (void)r.skip_name();
   r.skip(4);
   if (!r.ok()) return std::nullopt;
   const std::size_t question_end = r.pos();
@@ -19,7 +19,7 @@ std::optional<std::vector<std::uint8_t>> make_servfail(std::span<const std::uint
   std::uint16_t udp_size = 512;
   const unsigned records = unsigned{h->ancount} + h->nscount + h->arcount;
   for (unsigned i = 0; i < records && r.ok(); ++i) {
-    (void)r.name();
+    (void)r.skip_name();
     const std::uint16_t type = r.u16();
     const std::uint16_t cls = r.u16();
     r.skip(4);

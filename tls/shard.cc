@@ -19,7 +19,7 @@ std::span<const std::uint8_t> question_of(std::span<const std::uint8_t> msg) {
   const auto h = dns::read_header(msg);
   if (!h || h->qdcount != 1) return {};
   dns::WireReader r(msg, 12);
-  (void)r.name();
+  (void)r.skip_name();
   r.skip(4);
   if (!r.ok()) return {};
   return msg.subspan(12, r.pos() - 12);
@@ -29,8 +29,10 @@ std::span<const std::uint8_t> question_of(std::span<const std::uint8_t> msg) {
 /// RFC 4343: upstreams may not keep the 0x20 spelling).
 bool same_question(std::span<const std::uint8_t> a, std::span<const std::uint8_t> b) {
   if (a.empty() || a.size() != b.size()) return false;
+  // ASCII case folding only (RFC 4343), branch-free, not the locale's tolower.
+  auto fold = [](std::uint8_t c) { return static_cast<std::uint8_t>(c | ((static_cast<std::uint8_t>(c - 'A') < 26) << 5)); };
   for (std::size_t i = 0; i < a.size(); ++i)
-    if (std::tolower(a[i]) != std::tolower(b[i])) return false;
+    if (fold(a[i]) != fold(b[i])) return false;
   return true;
 }
 

@@ -22,17 +22,22 @@ struct QuerySpec {
   std::uint16_t type = 1;
 };
 
-/// "file:PATH", "single:NAME", "random:N[:SUFFIX]", "zipf:N:S[:SUFFIX]", "unique:N[:SUFFIX]"
+/// "file:PATH", "pcap:PATH" (the DNS queries to UDP port 53 in a capture, replayed in order),
+/// "single:NAME", "random:N[:SUFFIX]", "zipf:N:S[:SUFFIX]", "unique:N[:SUFFIX]"
 /// (suffix default "bench.dotpin.test"; generated names are "q<i>.<suffix>", type A; unique sends
 /// them in order, so no name repeats within N queries: every query a cache miss).
 struct MixSpec {
-  enum class Kind { kFile, kSingle, kRandom, kZipf, kUnique } kind = Kind::kSingle;
+  enum class Kind { kFile, kPcap, kSingle, kRandom, kZipf, kUnique } kind = Kind::kSingle;
   std::string path_or_name = "www.dotpin.test";
   std::size_t n = 1;
   double s = 0.9;
   std::string suffix = "bench.dotpin.test";
 };
 Result<MixSpec> parse_mix(std::string_view text);
+
+/// The DNS queries (QR = 0, one question) sent to UDP port 53 in a pcap file (Ethernet, one VLAN
+/// tag, or raw IP; IPv4 and IPv6), in capture order.
+Result<std::vector<std::vector<std::uint8_t>>> read_pcap_queries(const std::string& path);
 
 /// The distinct queries and how to draw from them.
 class QueryMix {

@@ -72,6 +72,67 @@ TEST(QueryMix, DnsperfFileWithTypesAndCommentsAndItsErrors) {
   ::unlink(path.c_str());
 }
 
+// A capture: an IPv4 query, a response (skipped), a UDP packet to another port (skipped), an IPv6
+// query behind a VLAN tag, and a truncated last record.
+TEST(QueryMix, PcapQueriesAreReplayedInCaptureOrder) {
+  auto frame = [](bool v6, bool vlan, std::uint16_t dport, std::vector<std::uint8_t> dns) {
+    std::vector<std::uint8_t> f(12, 0x02);
+    if (vlan) f.insert(f.end(), {0x81, 0x00, 0x00, 0x05});
+    f.insert(f.end(), {static_cast<std::uint8_t>(v6 ? 0x86 : 0x08), static_cast<std::uint8_t>(v6 ? 0xdd : 0x00)});
+    const std::size_t udp_len = 8 + dns.size();
+    if (v6) {
+      std::vector<std::uint8_t> ip(40, 0);
+      ip[0] = 0x60;
+      ip[4] = static_cast<std::uint8_t>(udp_len >> 8);
+      ip[5] = static_cast<std::uint8_t>(udp_len);
+      ip[6] = 17;
+      f.insert(f.end(), ip.begin(), ip.end());
+    } else {
+      std::vector<std::uint8_t> ip(20, 0);
+      ip[0] = 0x45;
+      ip[9] = 17;
+      f.insert(f.end(), ip.begin(), ip.end());
+    }
+    f.insert(f.end(), {0x9c, 0x40, static_cast<std::uint8_t>(dport >> 8), static_cast<std::uint8_t>(dport),
+                       static_cast<std::uint8_t>(udp_len >> 8), static_cast<std::uint8_t>(udp_len), 0, 0});
+    f.insert(f.end(), dns.begin(), dns.end());
+    return f;
+  };
+  auto q = [](const char* name, std::uint16_t type) { return *dns::build_query(name, type, {}); };
+  auto response = q("r.example", 1);
+  response[2] |= 0x80;
+  std::vector<std::vector<std::uint8_t>> frames = {frame(false, false, 53, q("a.example", 1)), frame(false, false, 53, response),
+                                                   frame(false, false, 5353, q("m.example", 1)),
+                                                   frame(true, true, 53, q("b.example", 28))};
+  const std::string path = "/tmp/dotpin-mix-" + std::to_string(::getpid()) + ".pcap";
+  {
+    std::ofstream out(path, std::ios::binary);
+    const std::uint32_t header[6] = {0xa1b2c3d4, 0x00040002, 0, 0, 65535, 1};
+    out.write(reinterpret_cast<const char*>(header), sizeof header);
+    for (const auto& f : frames) {
+      const std::uint32_t rec[4] = {0, 0, static_cast<std::uint32_t>(f.size()), static_cast<std::uint32_t>(f.size())};
+      out.write(reinterpret_cast<const char*>(rec), sizeof rec);
+      out.write(reinterpret_cast<const char*>(f.data()), static_cast<std::streamsize>(f.size()));
+    }
+    const std::uint32_t cut[4] = {0, 0, 100, 100};
+    out.write(reinterpret_cast<const char*>(cut), sizeof cut);
+    out.write("xx", 2);
+  }
+  auto mix = QueryMix::create(*parse_mix("pcap:" + path));
+  ASSERT_TRUE(mix) << mix.error();
+  ASSERT_EQ(mix->queries().size(), 2u);
+  EXPECT_EQ(mix->queries()[0].name, "a.example.");
+  EXPECT_EQ(mix->queries()[1].name, "b.example.");
+  EXPECT_EQ(mix->queries()[1].type, 28);
+  EXPECT_EQ(mix->next(), 0u);
+  EXPECT_EQ(mix->next(), 1u);
+  { std::ofstream(path) << "not a capture at all, but long enough"; }
+  auto bad = QueryMix::create(*parse_mix("pcap:" + path));
+  ASSERT_FALSE(bad);
+  EXPECT_NE(bad.error().find("not a pcap file"), std::string::npos) << bad.error();
+  ::unlink(path.c_str());
+}
+
 TEST(RunStats, ReportsAreConsistent) {
   RunStats s;
   s.mode = "udp";
