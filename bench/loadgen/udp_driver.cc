@@ -65,6 +65,53 @@ std::uint16_t write_headers(std::uint8_t* f, const UdpOptions& o, const std::arr
   return l4;
 }
 
+void write_arp_request(std::uint8_t* f, const std::array<std::uint8_t, 6>& mac, const std::array<std::uint8_t, 16>& src,
+                       const std::uint8_t* target) {
+  std::memset(f, 0xff, 6);
+  std::memcpy(f + 6, mac.data(), 6);
+  const std::uint8_t arp[] = {0x08, 0x06, 0, 1, 0x08, 0, 6, 4, 0, 1};
+  std::memcpy(f + 12, arp, sizeof arp);
+  std::memcpy(f + 22, mac.data(), 6);
+  std::memcpy(f + 28, src.data(), 4);
+  std::memset(f + 32, 0, 6);
+  std::memcpy(f + 38, target, 4);
+}
+
+/// RFC 4861 neighbour solicitation for @p target to its solicited-node multicast address, with our
+/// link-layer address option.
+void write_neighbor_solicit(std::uint8_t* f, const std::array<std::uint8_t, 6>& mac, const std::array<std::uint8_t, 16>& src,
+                            const std::array<std::uint8_t, 16>& target, rte_mbuf* m) {
+  constexpr std::uint16_t kIcmpLen = 32;  // type..reserved (8) + target (16) + option (8)
+  std::uint8_t* ip = f + 14;
+  const std::uint8_t group[16] = {0xff, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0xff, target[13], target[14], target[15]};
+  const std::uint8_t eth_dst[6] = {0x33, 0x33, 0xff, target[13], target[14], target[15]};
+  std::memcpy(f, eth_dst, 6);
+  std::memcpy(f + 6, mac.data(), 6);
+  f[12] = 0x86;
+  f[13] = 0xdd;
+  std::memset(ip, 0, 40);
+  ip[0] = 0x60;
+  ip[5] = kIcmpLen;
+  ip[6] = 58;
+  ip[7] = 255;
+  std::memcpy(ip + 8, src.data(), 16);
+  std::memcpy(ip + 24, group, 16);
+  std::uint8_t* icmp = ip + 40;
+  std::memset(icmp, 0, kIcmpLen);
+  icmp[0] = 135;
+  std::memcpy(icmp + 8, target.data(), 16);
+  icmp[24] = 1;  // source link-layer address
+  icmp[25] = 1;
+  std::memcpy(icmp + 26, mac.data(), 6);
+  const std::uint8_t pseudo[8] = {0, 0, 0, kIcmpLen, 0, 0, 0, 58};
+  std::uint32_t sum = dataplane::checksum_add(0, ip + 8, 32);
+  sum = dataplane::checksum_add(sum, pseudo, 8);
+  sum = dataplane::checksum_add(sum, icmp, kIcmpLen);
+  const std::uint16_t c = dataplane::checksum_fold(sum);
+  std::memcpy(icmp + 2, &c, 2);  // checksum_add sums words as they lie in memory
+  m->data_len = m->pkt_len = 14 + 40 + kIcmpLen;
+}
+
 struct Slot {
   std::uint64_t sent_tsc = 0;
   bool live = false;
@@ -129,10 +176,10 @@ Result<RunStats> run_udp(const UdpOptions& o, QueryMix& mix, const std::function
     }
   };
 
-  // IPv4 without a MAC: ask for it (ARP), up to 3 s.
+  // Without a MAC: ask for it (ARP for IPv4, a neighbour solicitation for IPv6), up to 3 s.
   const bool have_mac = std::any_of(o.dst_mac.begin(), o.dst_mac.end(), [](std::uint8_t b) { return b != 0; });
   if (!have_mac) {
-    if (o.ipv6 || !o.resolve_mac) return fail("--dst-mac is needed (ARP resolution is IPv4 only)");
+    if (!o.resolve_mac) return fail("--dst-mac is needed");
     bool found = false;
     const bool via_gateway = std::any_of(o.gateway.begin(), o.gateway.end(), [](std::uint8_t b) { return b != 0; });
     const std::uint8_t* ask_for = via_gateway ? o.gateway.data() : o.dst.data();
@@ -142,22 +189,22 @@ Result<RunStats> run_udp(const UdpOptions& o, QueryMix& mix, const std::function
       if (std::chrono::steady_clock::now() >= next_ask) {
         rte_mbuf* m = rte_pktmbuf_alloc(port->pool);
         if (!m) return fail("mbuf pool empty");
-        auto* f = reinterpret_cast<std::uint8_t*>(rte_pktmbuf_append(m, 42));
-        std::memset(f, 0xff, 6);
-        std::memcpy(f + 6, local.mac.data(), 6);
-        const std::uint8_t arp[] = {0x08, 0x06, 0, 1, 0x08, 0, 6, 4, 0, 1};
-        std::memcpy(f + 12, arp, sizeof arp);
-        std::memcpy(f + 22, local.mac.data(), 6);
-        std::memcpy(f + 28, sources[0].data(), 4);
-        std::memset(f + 32, 0, 6);
-        std::memcpy(f + 38, ask_for, 4);
+        if (o.ipv6) write_neighbor_solicit(rte_pktmbuf_mtod(m, std::uint8_t*), local.mac, sources[0], o.dst, m);
+        else write_arp_request(reinterpret_cast<std::uint8_t*>(rte_pktmbuf_append(m, 42)), local.mac, sources[0], ask_for);
         if (rte_eth_tx_burst(pid, 0, &m, 1) != 1) rte_pktmbuf_free(m);
         next_ask += std::chrono::milliseconds(200);
       }
       poll_rx([](const std::uint8_t*, std::uint16_t, std::uint16_t, std::uint16_t) {},
               [&](const std::uint8_t* d, std::uint16_t len) {
-                if (len >= 42 && d[12] == 0x08 && d[13] == 0x06 && d[21] == 2 && std::memcmp(d + 28, ask_for, 4) == 0) {
+                if (!o.ipv6 && len >= 42 && d[12] == 0x08 && d[13] == 0x06 && d[21] == 2 &&
+                    std::memcmp(d + 28, ask_for, 4) == 0) {
                   std::memcpy(opt.dst_mac.data(), d + 22, 6);
+                  found = true;
+                }
+                // A neighbour advertisement for the target with its link-layer address option.
+                if (o.ipv6 && len >= 14 + 40 + 32 && d[12] == 0x86 && d[13] == 0xdd && d[20] == 58 && d[54] == 136 &&
+                    std::memcmp(d + 62, o.dst.data(), 16) == 0 && d[78] == 2 && d[79] == 1) {
+                  std::memcpy(opt.dst_mac.data(), d + 80, 6);
                   found = true;
                 }
               });
@@ -167,7 +214,8 @@ Result<RunStats> run_udp(const UdpOptions& o, QueryMix& mix, const std::function
       char mac[18];
       std::snprintf(mac, sizeof mac, "%02x:%02x:%02x:%02x:%02x:%02x", local.mac[0], local.mac[1], local.mac[2],
                     local.mac[3], local.mac[4], local.mac[5]);
-      return fail("no ARP reply from the target within 3 s to ", mac, " (give --dst-mac)");
+      return fail("no ", o.ipv6 ? "neighbour advertisement" : "ARP reply", " from the target within 3 s to ", mac,
+                  " (give --dst-mac)");
     }
   }
 

@@ -115,6 +115,29 @@ class DotpinBench(ApplianceSuite):
         time.sleep(0.2)
         self.assertEqual(plain.queries_logged() - before, 4000)
 
+    def test_udp_over_ipv6_finds_the_server_by_neighbour_discovery(self):
+        """dotpind on a memif link (DPDK to DPDK), IPv6 only: the generator solicits its MAC and
+        every query is answered (SERVFAIL here: the pinned upstream does not exist; the count is
+        what matters)."""
+        import shutil as _sh
+        from dotpin_harness import Dotpind, write_pin_file
+        pins = os.path.join(self.dir, "v6.toml")
+        write_pin_file(pins, [("nowhere", self.server, ["spare"])])
+        sock = os.path.join(self.dir, "memif.sock")
+        d = Dotpind(self.dir, pins, tag="b6", device="net_memif0",
+                    vdev=f"--vdev=net_memif0,role=server,socket={sock},socket-abstract=no")
+        with d:
+            prefix = f"dotpin-bench6-{os.getpid()}"
+            code, r = bench("udp", "--device", "net_memif0", "--dst", "2001:2::1", "--src", "2001:2::2",
+                            "--mix", "random:100", "--max-queries", "500", "--duration", "10", "--json", "--",
+                            "-l", "0", "--no-huge", "-m", "256", "--no-pci", "--file-prefix", prefix, "--log-level",
+                            "error", f"--vdev=net_memif0,role=client,socket={sock},socket-abstract=no")
+            _sh.rmtree(f"/var/run/dpdk/{prefix}", ignore_errors=True)
+            self.assertEqual(code, 0, r)
+            self.assertEqual((r["sent"], r["answered"], r["lost"]), (500, 500, 0), r)
+        self.assertEqual(d.counter("nd_replies"), 1, d.summary)
+        self.assertEqual(d.counter("queries"), 500, d.summary)
+
 
 if __name__ == "__main__":
     unittest.main()
