@@ -24,7 +24,7 @@ systems=("$@")
 if [ -z "${DOTPIN_COMPARE_NETNS:-}" ]; then
   scripts/install-deps.sh --compare
   if [ ! -f build/build.ninja ]; then meson setup build >/dev/null; fi
-  ninja -C build control/dotpind bench/loadgen/dotpin-bench >/dev/null
+  ninja -C build control/dotpind bench/loadgen/dotpin-bench bench/loadgen/libdotpin_nodelay_shim.so >/dev/null
   netns=dotpin-compare-$$
   ip netns add "$netns"
   trap 'ip netns delete "$netns" 2>/dev/null || true' EXIT
@@ -74,7 +74,9 @@ start_upstream() {  # name key chain port
   sh tests/pki/unbound-dot-conf.sh "$dir" "$4" "$2" "$3" |
     sed 's|  local-zone: "dotpin.test." static|&\n  local-zone: "bench.dotpin.test." redirect\n  local-data: "bench.dotpin.test. 300 IN A 198.18.0.10"|' \
     > "$dir/unbound.conf"
-  taskset -c 1 unbound -d -c "$dir/unbound.conf" >/dev/null 2>&1 &
+  # unbound 1.17 does not set TCP_NODELAY on TLS connections: without the shim every system's misses
+  # would measure Nagle + delayed ACK on the upstream (PITFALLS), not the system.
+  LD_PRELOAD=$src/build/bench/loadgen/libdotpin_nodelay_shim.so taskset -c 1 unbound -d -c "$dir/unbound.conf" >/dev/null 2>&1 &
   pids+=($!)
 }
 start_upstream upstream "$pki/leaf-p256.key" "$pki/leaf-p256.chain.pem" 8853
