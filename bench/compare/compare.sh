@@ -11,12 +11,14 @@
 # takes about 3 minutes. Everything runs in a network namespace of its own and is stopped at the end.
 # Writes OUT (default docs/benchmarks/): compare.md, compare.csv, *.png (gnuplot), cdf-*.csv.
 #
-# Usage: bash bench/compare/compare.sh [SECONDS_PER_RUN (default 5)] [SYSTEMS...]
+# Usage: [REPEAT=N] bash bench/compare/compare.sh [SECONDS_PER_RUN (default 5)] [SYSTEMS...]
+#   REPEAT=3 runs every system's hit and miss runs three times, in rounds, and reports medians.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 src=$PWD
 out=${OUT:-$src/docs/benchmarks}
 seconds=${1:-5}
+repeat=${REPEAT:-1}
 shift || true
 systems=("$@")
 [ ${#systems[@]} -gt 0 ] || systems=(dotpin dotpin-memif unbound knot dnsdist stubby)
@@ -30,7 +32,7 @@ if [ -z "${DOTPIN_COMPARE_NETNS:-}" ]; then
   trap 'ip netns delete "$netns" 2>/dev/null || true' EXIT
   ip netns exec "$netns" ip link set lo up
   mkdir -p "$out"
-  ip netns exec "$netns" env DOTPIN_COMPARE_NETNS="$netns" OUT="$out" bash "$0" "$seconds" "${systems[@]}"
+  ip netns exec "$netns" env DOTPIN_COMPARE_NETNS="$netns" OUT="$out" REPEAT="${REPEAT:-1}" bash "$0" "$seconds" "${systems[@]}"
   exit
 fi
 
@@ -242,16 +244,22 @@ PY
 stop() { kill "$1" 2>/dev/null || true; for _ in $(seq 50); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done; kill -9 "$1" 2>/dev/null || true; }
 
 : > "$work/results.jsonl"
+# Rounds: every system in turn, REPEAT times (the machine's noise moves between rounds, not within
+# one system's runs); the report gives the median round with the range.
+for round in $(seq "$repeat"); do
+  for sys in "${systems[@]}"; do
+    log "round $round/$repeat, $sys: hit and miss runs (${seconds} s each) against the genuine upstream"
+    pid=$("start_$sys" 8853)
+    pids+=("$pid")
+    sleep 2
+    run_load "$sys" warm "unique:1000" "$pid" "--max-queries 1000"
+    run_load "$sys" hit "random:1000" "$pid"
+    run_load "$sys" miss "unique:2000000:$sys-$round-miss.bench.dotpin.test" "$pid"
+    stop "$pid"
+    rm -rf "/var/run/dpdk/cmp-sut-$$"
+  done
+done
 for sys in "${systems[@]}"; do
-  log "$sys: hit and miss runs (${seconds} s each) against the genuine upstream"
-  pid=$("start_$sys" 8853)
-  pids+=("$pid")
-  sleep 2
-  run_load "$sys" warm "unique:1000" "$pid" "--max-queries 1000"
-  run_load "$sys" hit "random:1000" "$pid"
-  run_load "$sys" miss "unique:2000000:$sys-miss.bench.dotpin.test" "$pid"
-  stop "$pid"
-  rm -rf "/var/run/dpdk/cmp-sut-$$"
   log "$sys: the upstream's address answered by the impostor"
   before=$(grep -c "info: " "$work/impostor/unbound.log" 2>/dev/null || true)
   pid=$("start_$sys" 8854)
@@ -266,5 +274,5 @@ done
 
 cp "$work/results.jsonl" "$out/compare.jsonl"
 cp "$work"/cdf-hit-*.csv "$work"/cdf-miss-*.csv "$out/" 2>/dev/null || true
-python3 "$src/bench/compare/report.py" "$out" "$(nproc) vCPU, $(uname -r), $(date -u +%Y-%m-%d)" "$seconds"
+python3 "$src/bench/compare/report.py" "$out" "$(nproc) vCPU, $(uname -r), $(date -u +%Y-%m-%d)" "$seconds" "$repeat"
 log "wrote $out/compare.md"
