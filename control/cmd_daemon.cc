@@ -161,15 +161,23 @@ int run_pins_list(Invocation& inv) {
 }
 
 namespace {
-/// A pin change: ask, then say what is in force now.
-int pin_change(Invocation& inv, std::string_view command) {
+/// Asks the daemon; with a result (and no --json) prints it with @p print.
+template <class Print>
+int answer(Invocation& inv, std::string_view command, Print print) {
   nlohmann::json r;
   int status = kExitOk;
   if (!ask(inv, command, r, status)) return status;
-  inv.out << cell(r["change"]) << "\ngeneration " << r["generation"].dump() << " in force; " << cell(r["pin_file"])
-          << (r["adopted_by_all_lcores"].get<bool>() ? " written; every lcore has adopted it\n" : " written\n");
-  if (r.contains("warning")) inv.err << "dotpinctl: warning: " << cell(r["warning"]) << "\n";
+  print(r);
   return kExitOk;
+}
+
+/// A pin change: ask, then say what is in force now.
+int pin_change(Invocation& inv, std::string_view command) {
+  return answer(inv, command, [&inv](const nlohmann::json& r) {
+    inv.out << cell(r["change"]) << "\ngeneration " << r["generation"].dump() << " in force; " << cell(r["pin_file"])
+            << (r["adopted_by_all_lcores"].get<bool>() ? " written; every lcore has adopted it\n" : " written\n");
+    if (r.contains("warning")) inv.err << "dotpinctl: warning: " << cell(r["warning"]) << "\n";
+  });
 }
 }  // namespace
 
@@ -182,21 +190,17 @@ int run_pins_add(Invocation& inv) { return pin_change(inv, "pins add"); }
 int run_pins_remove(Invocation& inv) { return pin_change(inv, "pins remove"); }
 
 int run_cache_flush(Invocation& inv) {
-  nlohmann::json r;
-  int status = kExitOk;
-  if (!ask(inv, "cache flush", r, status)) return status;
-  inv.out << "flushed " << (r["name"].is_null() ? std::string("every name") : cell(r["name"])) << ": "
-          << r["removed"].dump() << " cached answer(s) removed on " << r["lcores"].dump() << " lcore(s)\n";
-  return kExitOk;
+  return answer(inv, "cache flush", [&inv](const nlohmann::json& r) {
+    inv.out << "flushed " << (r["name"].is_null() ? std::string("every name") : cell(r["name"])) << ": "
+            << r["removed"].dump() << " cached answer(s) removed on " << r["lcores"].dump() << " lcore(s)\n";
+  });
 }
 
 namespace {
 int upstream_state(Invocation& inv, std::string_view command) {
-  nlohmann::json r;
-  int status = kExitOk;
-  if (!ask(inv, command, r, status)) return status;
-  inv.out << "upstream " << cell(r["upstream"]) << ": " << cell(r["state"]) << "\n";
-  return kExitOk;
+  return answer(inv, command, [&inv](const nlohmann::json& r) {
+    inv.out << "upstream " << cell(r["upstream"]) << ": " << cell(r["state"]) << "\n";
+  });
 }
 }  // namespace
 
@@ -226,12 +230,10 @@ int run_expiry(Invocation& inv) {
 }
 
 int run_log_level(Invocation& inv) {
-  nlohmann::json r;
-  int status = kExitOk;
-  if (!ask(inv, "log level", r, status)) return status;
-  if (inv.args.empty()) inv.out << "log level: " << cell(r["level"]) << "\n";
-  else inv.out << "log level: " << cell(r["previous"]) << " -> " << cell(r["level"]) << "\n";
-  return kExitOk;
+  return answer(inv, "log level", [&inv](const nlohmann::json& r) {
+    if (inv.args.empty()) inv.out << "log level: " << cell(r["level"]) << "\n";
+    else inv.out << "log level: " << cell(r["previous"]) << " -> " << cell(r["level"]) << "\n";
+  });
 }
 
 }  // namespace dotpin::ctl
