@@ -176,12 +176,22 @@ void BM_Harness(benchmark::State& state) {
 }
 BENCHMARK(BM_Harness);
 
-// Cache hits: arg 0 = distinct names (10k hot set; 1M random names).
+// Cache hits: arg 0 = distinct names (10k hot set; 1M random names); arg 1 = 1: the worker reads a
+// pin feed (RCU pointer check + quiescent report) and its mailbox every pass, as in dotpind.
 void BM_CacheHit(benchmark::State& state) {
   Rig rig;
   const auto names = static_cast<std::size_t>(state.range(0));
   const auto frames = query_frames(names, ".hit.test", true);
-  Worker w(rig.setup({}, names * 2));
+  auto snapshot = std::make_shared<PinSnapshot>();
+  snapshot->generation = 1;
+  std::unique_ptr<PinFeed> feed;
+  WorkerSetup setup = rig.setup({}, names * 2);
+  if (state.range(1) != 0) {
+    feed = std::move(*PinFeed::create(1, snapshot));
+    feed->online(0);
+    setup.pins = feed.get();
+  }
+  Worker w(setup);
   warm(w, names, ".hit.test");
   std::size_t next = 0;
   std::uint64_t queries = 0, cycles = 0;
@@ -196,8 +206,9 @@ void BM_CacheHit(benchmark::State& state) {
   // A set-associative cache can lose a few names to full buckets while warming: report the ratio.
   state.counters["hit_ratio"] = static_cast<double>(w.counters()[Counter::kCacheHits].get()) /
                                 static_cast<double>(w.counters()[Counter::kQueries].get());
+  if (feed) feed->offline(0);
 }
-BENCHMARK(BM_CacheHit)->Arg(10000)->Arg(1000000);
+BENCHMARK(BM_CacheHit)->ArgNames({"names", "feed"})->Args({10000, 0})->Args({10000, 1})->Args({1000000, 0});
 
 // Malformed traffic: every frame is dropped or answered with an error, none reaches the cache.
 void BM_Malformed(benchmark::State& state) {

@@ -178,7 +178,7 @@ std::vector<ExpiryItem> ExpiryMonitor::check_now() {
   std::lock_guard round(check_mu_);
   const auto snapshot = pins_();
   std::map<std::string, ChainObservation> seen;
-  for (const UpstreamPins& up : snapshot->table.upstreams) seen[up.name] = probe_(up, now_utc());
+  for (const UpstreamPins& up : snapshot->table.upstreams) seen[up.name] = probe_(up, options_.clock());
   {
     std::lock_guard lock(mu_);
     chains_ = std::move(seen);
@@ -192,7 +192,7 @@ std::vector<ExpiryItem> ExpiryMonitor::check_now() {
 std::vector<ExpiryItem> ExpiryMonitor::items() const {
   const auto snapshot = pins_();
   std::lock_guard lock(mu_);
-  return evaluate_expiry(snapshot->table, chains_, now_utc(), options_.warn_days);
+  return evaluate_expiry(snapshot->table, chains_, options_.clock(), options_.warn_days);
 }
 
 std::uint64_t ExpiryMonitor::alerts_run() const {

@@ -75,6 +75,7 @@ class ExpiryMonitor {
     std::chrono::seconds interval{3600};
     std::chrono::milliseconds probe_timeout{5000};
     std::string alert_command;  ///< run with /bin/sh -c; details in DOTPIN_* environment variables
+    std::function<UnixTime()> clock = now_utc;  ///< tests give a fixed one
   };
   using PinsFn = std::function<std::shared_ptr<const PinSnapshot>()>;
   using LogFn = std::function<void(std::string_view)>;

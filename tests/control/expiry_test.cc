@@ -92,6 +92,7 @@ TEST(ExpiryMonitor, WarnsOncePerThresholdAndRunsTheAlertCommandWithDetailsInItsE
   snap->generation = 1;
   snap->table = table(kTwo);
   ExpiryMonitor::Options o;
+  o.clock = [] { return kNow; };  // the table's dates are fixed: so is the monitor's time
   o.alert_command = "echo \"$DOTPIN_UPSTREAM $DOTPIN_KIND $DOTPIN_STATUS $DOTPIN_THRESHOLD_DAYS\" >> '" + out + "'";
   std::vector<std::string> logged;
   int probes = 0;
@@ -102,7 +103,7 @@ TEST(ExpiryMonitor, WarnsOncePerThresholdAndRunsTheAlertCommandWithDetailsInItsE
         ChainObservation c;
         c.checked_at = now;
         c.leaf_subject = "CN=$(touch /tmp/pwned)";  // text from the network: never reaches a shell
-        c.leaf_not_after = now + std::chrono::days(10);
+        c.leaf_not_after = kNow + std::chrono::days(10);  // a certificate's end does not move
         c.matched_element = 0;
         return c;
       });
@@ -124,6 +125,7 @@ TEST(ExpiryMonitor, ThreadChecksAtStartAndStopsPromptly) {
   auto snap = std::make_shared<PinSnapshot>();
   snap->table = table(kTwo);
   ExpiryMonitor::Options o;
+  o.clock = [] { return kNow; };
   o.interval = std::chrono::seconds(3600);
   std::atomic<int> probes{0};
   ExpiryMonitor m(o, [snap] { return snap; }, {}, [&](const UpstreamPins&, UnixTime) {
