@@ -186,29 +186,20 @@ int main(int argc, char** argv) {
     o.duration = duration;
     result = run_dot(o, *mix, progress);
   } else {
-    std::vector<char*> eal_argv;
-    for (auto& s : eal) eal_argv.push_back(s.data());
-    if (rte_eal_init(static_cast<int>(eal_argv.size()), eal_argv.data()) < 0) {
-      std::fprintf(stderr, "dotpin-bench: EAL initialisation failed: %s\n", std::strerror(rte_errno));
-      return 2;
-    }
     UdpOptions o;
     o.device = get("device");
     bool v6 = false, src_v6 = false;
     if (o.device.empty() || !parse_ip(get("dst"), o.dst, v6)) {
       std::fprintf(stderr, "dotpin-bench: udp mode needs --device and --dst IP\n");
-      rte_eal_cleanup();
       return 2;
     }
     o.ipv6 = v6;
     if (!parse_ip(get("src", v6 ? "2001:2::2" : "198.18.0.2"), o.src, src_v6) || src_v6 != v6) {
       std::fprintf(stderr, "dotpin-bench: --src must be an address of the same family as --dst\n");
-      rte_eal_cleanup();
       return 2;
     }
     if (opt.contains("dst-mac") && !parse_mac(get("dst-mac"), o.dst_mac)) {
       std::fprintf(stderr, "dotpin-bench: --dst-mac '%s' is not a MAC address\n", get("dst-mac").c_str());
-      rte_eal_cleanup();
       return 2;
     }
     if (opt.contains("gateway")) {
@@ -216,8 +207,7 @@ int main(int argc, char** argv) {
       bool gw6 = false;
       if (!parse_ip(get("gateway"), gw, gw6) || gw6 || v6) {
         std::fprintf(stderr, "dotpin-bench: --gateway must be an IPv4 address (with an IPv4 --dst)\n");
-        rte_eal_cleanup();
-        return 2;
+          return 2;
       }
       std::copy_n(gw.begin(), 4, o.gateway.begin());
     }
@@ -229,6 +219,13 @@ int main(int argc, char** argv) {
     o.timeout = std::chrono::milliseconds(static_cast<long>(number("timeout", 1000)));
     o.max_queries = max_queries;
     o.duration = duration;
+    // EAL last: a bad option above exits before EAL has anything to clean up.
+    std::vector<char*> eal_argv;
+    for (auto& s : eal) eal_argv.push_back(s.data());
+    if (rte_eal_init(static_cast<int>(eal_argv.size()), eal_argv.data()) < 0) {
+      std::fprintf(stderr, "dotpin-bench: EAL initialisation failed: %s\n", std::strerror(rte_errno));
+      return 2;
+    }
     result = run_udp(o, *mix, progress);
   }
   if (tty) std::fprintf(stderr, "\n");

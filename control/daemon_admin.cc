@@ -178,12 +178,7 @@ Result<nlohmann::json> DaemonAdmin::cache_flush(const Request& r) {
 Result<nlohmann::json> DaemonAdmin::upstream_set(const Request& r, bool drained) {
   if (auto ok = need_args(r, 1, drained ? "upstream drain NAME" : "upstream enable NAME"); !ok) return Error{ok.error()};
   const std::string name = r.args[0];
-  const auto pins = appliance_.pins();
-  if (!pins->table.find(name)) {
-    std::string known;
-    for (const auto& u : pins->table.upstreams) known += (known.empty() ? "" : ", ") + u.name;
-    return fail("no upstream named '", name, "' (known: ", known, ")");
-  }
+  if (auto known = require_upstream(appliance_.pins()->table, name); !known) return Error{known.error()};
   const auto late = appliance_.on_each_worker([name, drained](dataplane::Worker& w) { w.set_upstream_drained(name, drained); },
                                               kLcoreWait);
   if (!late.empty()) return fail("lcore(s) ", lcore_list(late), " did not answer in time");

@@ -16,12 +16,20 @@ std::string known_names(const PinTable& t) {
   return names.empty() ? "none" : names;
 }
 
-Result<UpstreamPins*> find_upstream(PinTable& t, std::string_view name) {
-  for (auto& u : t.upstreams)
-    if (u.name == name) return &u;
-  return fail("no upstream named '", std::string(name), "' (known: ", known_names(t), ")");
+}  // namespace
+
+Status require_upstream(const PinTable& table, std::string_view name) {
+  if (table.find(name)) return ok_status();
+  return fail("no upstream named '", std::string(name), "' (known: ", known_names(table), ")");
 }
 
+namespace {
+Result<UpstreamPins*> find_upstream(PinTable& t, std::string_view name) {
+  if (auto ok = require_upstream(t, name); !ok) return Error{ok.error()};
+  for (auto& u : t.upstreams)
+    if (u.name == name) return &u;
+  return fail("unreachable");
+}
 }  // namespace
 
 Result<PinTable> with_pin_added(const PinTable& table, const PinToAdd& add, UnixTime now) {

@@ -35,6 +35,9 @@ Result<PinTable> with_pin_added(const PinTable& table, const PinToAdd& pin, Unix
 Result<PinTable> with_pin_removed(const PinTable& table, std::string_view upstream, std::string_view pin,
                                   bool force, UnixTime now);
 
+/// ok if @p table has an upstream named @p name; else "no upstream named 'x' (known: a, b)".
+Status require_upstream(const PinTable& table, std::string_view name);
+
 /// A validated table and its pin-file text.
 struct CheckedTable {
   PinTable table;
