@@ -35,7 +35,7 @@ struct Fixture {
     up.pins = {p};
   }
   test::MemoryDotServer server;
-  CtxPtr ctx;
+  ClientContext ctx;
   UpstreamPins up;
 };
 
@@ -48,7 +48,7 @@ void BM_FullHandshake(benchmark::State& state) {
   auto& f = fixture();
   const UnixTime now = now_utc();
   for (auto _ : state) {
-    DotConnection c(f.ctx.get(), f.up, 1, nullptr);
+    DotConnection c(f.ctx, f.up, 1, nullptr);
     auto s = f.server.accept();
     test::MemoryDotServer::pump(c, *s, now);
     if (c.state() != DotConnection::State::kReady) state.SkipWithError("handshake failed");
@@ -63,7 +63,7 @@ void BM_Resumption(benchmark::State& state) {
   TicketCache tickets;
   {
     // One full handshake and an exchange, so the ticket is stored.
-    DotConnection c(f.ctx.get(), f.up, 1, &tickets);
+    DotConnection c(f.ctx, f.up, 1, &tickets);
     auto s = f.server.accept();
     test::MemoryDotServer::pump(c, *s, now);
     std::vector<std::uint8_t> q(29, 0);
@@ -73,7 +73,7 @@ void BM_Resumption(benchmark::State& state) {
     c.receive([](std::span<const std::uint8_t>) {});
   }
   for (auto _ : state) {
-    DotConnection c(f.ctx.get(), f.up, 1, &tickets);
+    DotConnection c(f.ctx, f.up, 1, &tickets);
     auto s = f.server.accept();
     test::MemoryDotServer::pump(c, *s, now);
     if (!c.resumed()) state.SkipWithError("not resumed");
@@ -112,7 +112,7 @@ BENCHMARK(BM_AuthNameCheck);
 void BM_ForwardBatch(benchmark::State& state) {
   auto& f = fixture();
   const UnixTime now = now_utc();
-  DotConnection c(f.ctx.get(), f.up, 1, nullptr);
+  DotConnection c(f.ctx, f.up, 1, nullptr);
   auto s = f.server.accept();
   test::MemoryDotServer::pump(c, *s, now);
   const auto n = static_cast<std::size_t>(state.range(0));

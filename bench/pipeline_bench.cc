@@ -52,7 +52,7 @@ struct Rig {
   Port port;
   LocalAddresses local = test::local_addresses();
   Acl acl;
-  tls::CtxPtr ctx;
+  tls::ClientContext ctx;
 
   Rig() {
     static int n = 0;
@@ -258,7 +258,7 @@ void BM_Miss(benchmark::State& state) {
   p.digest = *parse_pin_base64(bench::reference_pin("leaf-p256"));
   up.pins = {p};
   const auto frames = query_frames(65536, ".miss.test", false);
-  Worker w(rig.setup({{&up, rig.ctx.get()}}, 1024));  // NODATA without SOA: never cached
+  Worker w(rig.setup({{&up, &rig.ctx}}, 1024));  // NODATA without SOA: never cached
   const auto outstanding = static_cast<std::uint64_t>(state.range(0));
   std::size_t next = 0;
   std::uint64_t sent = 0, answered = 0, cycles = 0;

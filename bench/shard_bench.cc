@@ -43,7 +43,7 @@ void BM_ShardForward(benchmark::State& state) {
   o.coalesce = state.range(1) != 0;
   o.max_inflight_per_connection = 4096;
   std::uint64_t done = 0, servfails = 0;
-  DotShard shard(reactor, {{&up, ctx.get()}}, 1, o,
+  DotShard shard(reactor, {{&up, &ctx}}, 1, o,
                  [&](std::uint64_t, std::span<const std::uint8_t>, DotShard::Outcome out) {
                    ++done;
                    servfails += out == DotShard::Outcome::kServfail;

@@ -85,7 +85,12 @@ void print_upstreams(std::ostream& out, const nlohmann::json& ups, bool details)
       out << "\n" << cell(u["name"]) << ": last refused chain (" << cell(u["last_refusal"]["reason"]) << ", "
           << cell(u["last_refusal"]["at"]) << "), observed pins:\n";
       std::size_t k = 0;
-      for (const auto& p : u["last_refusal"]["observed_pins"]) out << "  [" << k++ << "] " << cell(p) << "\n";
+      for (const auto& p : u["last_refusal"]["chain"]) {
+        out << "  [" << k++ << "] " << (p["pin"].is_null() ? std::string("unparsable") : cell(p["pin"]));
+        if (p["anchor"].get<bool>()) out << " (trust anchor)";
+        else if (!p["on_path"].get<bool>()) out << " (not on the path: " << cell(p["off_path"]) << ")";
+        out << "\n";
+      }
     }
 }
 

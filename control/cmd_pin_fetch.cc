@@ -7,6 +7,8 @@
 #include "control/cert_view.h"
 #include "control/command.h"
 #include "pinning/pin_file.h"
+#include "control/verdict_text.h"
+#include "pinning/authenticate.h"
 #include "pinning/verifier.h"
 #include "tls/chain_fetch.h"
 
@@ -56,7 +58,8 @@ struct CheckResult {
 };
 
 Result<CheckResult> check_against(const PinTable& table, const Invocation& inv, const std::string& peer,
-                                  const std::vector<std::vector<std::uint8_t>>& ders, UnixTime now) {
+                                  const std::vector<std::vector<std::uint8_t>>& ders, UnixTime now,
+                                  std::span<const CertView> anchors) {
   CheckResult r;
   if (auto name = inv.value("upstream")) {
     r.upstream = table.find(*name);
@@ -68,7 +71,8 @@ Result<CheckResult> check_against(const PinTable& table, const Invocation& inv, 
     if (!r.upstream) return fail("--check: no upstream with address ", peer, " in ", table.source, "; name one with --upstream");
   }
   std::vector<DerBytes> chain(ders.begin(), ders.end());
-  r.verdict = verify_chain(chain, r.upstream->pins, now);
+  // Exactly the resolver's decision (pinning/authenticate.h), with the --ca anchors in CA mode.
+  r.verdict = authenticate_chain(chain, *r.upstream, now, anchors);
   return r;
 }
 
@@ -105,13 +109,20 @@ int run_pin_fetch(Invocation& inv) {
     return fail_with("--upstream goes with --check");
   }
 
+  std::optional<tls::ClientContext> trust;
+  if (!opts.ca_file.empty()) {
+    auto t = tls::make_client_ctx(opts.ca_file);
+    if (!t) return fail_with(t.error());
+    trust = std::move(*t);
+  }
   auto fetched = tls::fetch_chain(opts);
   if (!fetched) return fail_with(fetched.error());
 
   const UnixTime now = now_utc();
   std::optional<CheckResult> check;
   if (check_table) {
-    auto c = check_against(*check_table, inv, fetched->peer, fetched->chain, now);
+    auto c = check_against(*check_table, inv, fetched->peer, fetched->chain, now,
+                           trust ? trust->anchors() : std::span<const CertView>{});
     if (!c) return fail_with(c.error());
     check = *c;
   }
@@ -119,18 +130,33 @@ int run_pin_fetch(Invocation& inv) {
   for (const auto& der : fetched->chain) certs.push_back(parse_certificate(der));
   if (!certs[0]) return fail_with("leaf certificate: " + certs[0].error());
 
+  // Which presented certificates are on the verified path from the leaf: only those can be pinned.
+  std::vector<DerBytes> spans(fetched->chain.begin(), fetched->chain.end());
+  const PinVerdict path = verify_chain(spans, std::span<const Pin>{}, now,
+                                       trust ? trust->anchors() : std::span<const CertView>{});
   std::vector<KeyView> views;
+  const PinDigest* issuer_pin = nullptr;
+  std::size_t issuer_index = 0;
   for (std::size_t i = 0; i < certs.size(); ++i) {
     if (!certs[i]) continue;
     KeyView v;
     const std::string role = i == 0 ? "leaf" : certs[i]->self_issued ? "root" : "CA";
     v.heading = "  [" + std::to_string(i) + "] " + role;
+    if (i < path.presented && !path.observed[i].on_path)
+      v.heading += " - NOT ON THE PATH (" + std::string(to_string(path.observed[i].off_path)) +
+                   "): a pin on it would never match";
     v.cert = &*certs[i];
     v.key = key_description(certs[i]->key_type, certs[i]->key_bits);
     v.pin = spki_sha256(certs[i]->spki);
     views.push_back(v);
   }
-  const PinDigest* issuer_pin = views.size() > 1 ? &views[1].pin : nullptr;
+  for (std::size_t k = 0; k < views.size(); ++k) {
+    for (std::size_t i = 0; i < path.presented; ++i)
+      if (path.observed[i].on_path && path.observed[i].position == 1 && views[k].pin == path.observed[i].digest) {
+        issuer_pin = &views[k].pin;
+        issuer_index = i;
+      }
+  }
   // A host name given on the command line is replaced by the address actually used: pin files
   // name upstreams by address so that reaching them never depends on DNS.
   const std::string name = inv.value("upstream-name").value_or(upstream_name_from(opts.sni, *server));
@@ -141,6 +167,8 @@ int run_pin_fetch(Invocation& inv) {
     for (std::size_t i = 0; i < views.size(); ++i) {
       auto j = to_json(views[i], now);
       j["index"] = i;
+      for (std::size_t e = 0; e < path.presented; ++e)
+        if (path.observed[e].parsed && path.observed[e].digest == views[i].pin) j["on_path"] = path.observed[e].on_path;
       chain.push_back(std::move(j));
     }
     nlohmann::json pkix = {{"checked", fetched->pkix_checked}};
@@ -159,6 +187,7 @@ int run_pin_fetch(Invocation& inv) {
         check_json["matched_pin"] = check->upstream->pins[static_cast<std::size_t>(v.matched_pin)].label;
         check_json["matched_element"] = v.matched_element;
       }
+      check_json["chain"] = observed_chain_json(v);
     }
     inv.out << nlohmann::json{{"ok", true},
                               {"check", check_json},
@@ -192,7 +221,7 @@ int run_pin_fetch(Invocation& inv) {
        "  leaf [0]       tightest: only this server key is accepted. Rotating the key needs the new\n"
        "                 key's pin deployed first, so keep a backup pin for a spare key.\n";
   if (issuer_pin) {
-    o << "  issuing CA [1] survives leaf key rotations, but accepts any certificate that CA issues\n"
+    o << "  issuing CA [" << issuer_index << "] survives leaf key rotations, but accepts any certificate that CA issues\n"
          "                 (for any name): weaker, and it changes when the CA rotates.\n";
   } else {
     o << "  (the server sent no intermediate; a CA pin would need the CA certificate itself)\n";
@@ -202,17 +231,16 @@ int run_pin_fetch(Invocation& inv) {
     const UpstreamPins& up = *check->upstream;
     o << "\nPin check against upstream '" << up.name << "' (mode " << to_string(up.mode) << "): ";
     if (v.matched()) {
-      o << "MATCH: pin " << up.pins[static_cast<std::size_t>(v.matched_pin)].display_name() << " on element ["
-        << v.matched_element << "]\n";
+      o << "MATCH: pin " << up.pins[static_cast<std::size_t>(v.matched_pin)].display_name() << " " << matched_where(v)
+        << "\n";
     } else {
       o << "NO MATCH (" << to_string(v.code) << ")";
       if (v.out_of_window_pin >= 0)
         o << ": pin " << up.pins[static_cast<std::size_t>(v.out_of_window_pin)].display_name()
           << " matches but is outside its window";
-      o << "\n  observed:";
-      for (std::size_t i = 0; i < v.observed_count; ++i)
-        o << " [" << i << "] " << (v.observed[i].parsed ? pin_base64(v.observed[i].digest) : std::string("unparsable"));
-      o << "\n  " << (admits(up.mode, v) ? "report mode: the resolver would connect and count the mismatch"
+      o << "\n";
+      for (std::size_t i = 0; i < v.observed_count; ++i) o << "  observed [" << i << "] " << describe_observed(v, i) << "\n";
+      o << "  " << (admits(up.mode, v) ? "report mode: the resolver would connect and count the mismatch"
                                           : "the resolver would refuse this connection before sending any query")
         << "\n";
     }

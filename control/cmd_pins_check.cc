@@ -55,6 +55,9 @@ int run_pins_check(Invocation& inv) {
   }
 
   PinFileResult parsed = load_pin_file(path);
+  if (parsed.table) {
+    for (auto& d : trust_profile_errors(*parsed.table, inv.has("ca-mode"))) parsed.errors.push_back(std::move(d));
+  }
   std::vector<Diagnostic> warnings;
   if (parsed.table) warnings = lint_pin_table(*parsed.table, now, lint);
   const int code = !parsed.errors.empty() ? kExitFailure : !warnings.empty() ? kExitWarnings : kExitOk;

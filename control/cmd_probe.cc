@@ -9,6 +9,7 @@
 
 #include "common/dns_wire.h"
 #include "control/command.h"
+#include "control/verdict_text.h"
 #include "pinning/pin_file.h"
 #include "tls/shard.h"
 #include <algorithm>
@@ -51,7 +52,15 @@ int run_probe(Invocation& inv) {
       return failed("--timeout must be a number of seconds in (0, 300]");
   }
   const std::string ca = inv.value("ca").value_or("");
-  auto ctx = tls::make_client_ctx(ca);
+  if (!ca.empty() && up.auth_name.empty())
+    return failed("--ca needs --name: PKIX without a name would accept any certificate the CA issued");
+  tls::ClientPolicy policy{ca, tls::TlsFloor::kTls12};
+  if (auto v = inv.value("tls-min")) {
+    const auto floor = tls::tls_floor_from_string(*v);
+    if (!floor) return failed("--tls-min must be 1.2 or 1.3");
+    policy.min_version = *floor;
+  }
+  auto ctx = tls::make_client_context(policy);
   if (!ctx) return failed(ctx.error());
 
   std::random_device rd;
@@ -81,7 +90,7 @@ int run_probe(Invocation& inv) {
   const std::uint64_t window = load ? 256 : 1;
   std::vector<Clock::time_point> sent_at(window);
   std::vector<double> rtt_ms;
-  tls::DotShard shard(reactor, {{&up, ctx->get()}}, 1, so,
+  tls::DotShard shard(reactor, {{&up, &*ctx}}, 1, so,
                       [&](std::uint64_t cookie, std::span<const std::uint8_t> r, tls::DotShard::Outcome out) {
                         ++done;
                         if (out == tls::DotShard::Outcome::kAnswer) {
@@ -114,12 +123,7 @@ int run_probe(Invocation& inv) {
   if (reason.empty() && st.timeouts > 0) reason = "timeout";
   const PinVerdict& v = st.last_refusal;
   const bool refused = tls::is_authentication_failure(failure);
-  auto observed_json = [&] {
-    nlohmann::json arr = nlohmann::json::array();
-    for (std::size_t k = 0; k < v.observed_count; ++k)
-      arr.push_back(v.observed[k].parsed ? pin_base64(v.observed[k].digest) : std::string("unparsable"));
-    return arr;
-  };
+  auto observed_json = [&] { return observed_pins_json(v); };
 
   if (load) {
     std::sort(rtt_ms.begin(), rtt_ms.end());
@@ -150,24 +154,20 @@ int run_probe(Invocation& inv) {
     const int code = refused ? kExitPinRefused : kExitFailure;
     if (inv.json) {
       inv.out << nlohmann::json{{"ok", false}, {"upstream", server->to_string()}, {"reason", what},
-                                {"observed_pins", observed_json()}}
+                                {"observed_pins", observed_json()}, {"chain", observed_chain_json(v)}}
                      .dump(2)
               << "\n";
     } else {
       inv.err << "dotpinctl: probe: " << server->to_string()
               << (refused ? ": upstream refused by the pin check: " : ": failed: ") << what << "\n";
-      for (std::size_t k = 0; k < v.observed_count; ++k)
-        inv.err << "  observed [" << k << "] "
-                << (v.observed[k].parsed ? "pin-sha256=\"" + pin_base64(v.observed[k].digest) + "\"" : "unparsable")
-                << "\n";
+      for (std::size_t k = 0; k < v.observed_count; ++k) inv.err << "  observed [" << k << "] " << describe_observed(v, k) << "\n";
       if (refused) inv.err << "  no query was sent\n";
     }
     return code;
   }
   auto text = dns::format_message(answer);
   const PinVerdict& ok = st.last_accepted;
-  const std::string matched = ok.matched() ? up.pins[static_cast<std::size_t>(ok.matched_pin)].label + " on element [" +
-                                                 std::to_string(ok.matched_element) + "]"
+  const std::string matched = ok.matched() ? up.pins[static_cast<std::size_t>(ok.matched_pin)].label + " " + matched_where(ok)
                                            : "none (report mode)";
   if (inv.json) {
     const auto h = dns::read_header(answer);

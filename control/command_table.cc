@@ -56,9 +56,11 @@ std::span<const Command> command_table() {
       {"pins check", "FILE", "validate and lint a pin file",
        "Parses the pin file and reports every error with file:line, then lints it: single pin (no\n"
        "backup), no or one pin valid now, pin windows ending soon, report mode, duplicate addresses.\n"
+       "With --ca-mode, an upstream without auth_name is an error (dotpind refuses it too).\n"
        "Exit status: 0 clean, 1 warnings only, 2 errors.",
        {{"warn-days", "DAYS", "warn about pin windows ending within DAYS days (default 30)"},
-        {"at", "TIME", "lint as of TIME (2027-06-01 or 2027-06-01T00:00:00Z) instead of now"}},
+        {"at", "TIME", "lint as of TIME (2027-06-01 or 2027-06-01T00:00:00Z) instead of now"},
+        {"ca-mode", "", "the resolver runs with a ca_file: every upstream needs auth_name (an error)"}},
        1, 1, run_pins_check},
       {"probe", "HOST:PORT QNAME [TYPE]", "send one query through the pinned DoT engine and print the answer",
        "Connects the way the resolver does (io_uring, wolfSSL, pins checked before any query is\n"
@@ -68,7 +70,8 @@ std::span<const Command> command_table() {
        "answered; every query is answered or SERVFAILed, none is lost.",
        {{"name", "AUTH_NAME", "authentication domain name: SNI and name check"},
         {"pin", "BASE64", "pin-sha256 of an acceptable key", true},
-        {"ca", "FILE", "also validate the chain against this CA bundle (PKIX)"},
+        {"ca", "FILE", "also validate the chain against this CA bundle (PKIX; needs --name)"},
+        {"tls-min", "VERSION", "1.3: refuse TLS 1.2 (default 1.2, the strict suite list either way)"},
         {"timeout", "SECONDS", "deadline for connect, handshake and each answer (default 5)"},
         {"count", "N", "send N queries, 256 in flight, and print a summary instead of the answer"}},
        2, 3, run_probe},

@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "control/daemon_admin.h"
 
+#include "pinning/pin_lint.h"
+#include "pinning/pem.h"
+
 #include <cctype>
 #include <fstream>
 #include <sstream>
@@ -72,6 +75,11 @@ Result<nlohmann::json> DaemonAdmin::pins_list(const Request& r) {
 
 Result<nlohmann::json> DaemonAdmin::commit(PinTable table, const std::string& text, const std::string& what) {
   const std::string& path = appliance_.config().pin_file;
+  if (const auto trust = trust_profile_errors(table, !appliance_.config().ca_file.empty()); !trust.empty()) {
+    std::string msg = "refused; the pins in force are unchanged:";
+    for (const auto& d : trust) msg += "\n  " + d.to_string();
+    return fail(msg);
+  }
   if (!text.empty()) {
     // Persist first: if the file cannot be written, nothing changes (a restart would lose it).
     if (auto w = replace_file_atomically(path, text); !w) return fail("pin file not written, nothing changed: ", w.error());
@@ -100,7 +108,10 @@ Result<nlohmann::json> DaemonAdmin::pins_reload(const Request& r) {
   if (r.args.size() > 1) return fail("usage: pins reload [FILE]");
   const std::string& configured = appliance_.config().pin_file;
   const std::string file = r.args.empty() ? configured : r.args[0];
-  PinFileResult loaded = load_pin_file(file);
+  // Read once: what is validated is exactly what is saved and published.
+  auto bytes = read_file(file);
+  if (!bytes) return fail(bytes.error(), "; the pins in force are unchanged");
+  PinFileResult loaded = parse_pin_file(*bytes, file);
   if (!loaded.table) {
     std::string msg = file + " rejected (" + std::to_string(loaded.errors.size()) + " error(s)); the pins in force are unchanged:";
     for (const auto& d : loaded.errors) msg += "\n  " + d.to_string();
@@ -108,14 +119,9 @@ Result<nlohmann::json> DaemonAdmin::pins_reload(const Request& r) {
     return fail(msg);
   }
   std::string text;
-  if (file != configured) {
-    // Another file: it becomes the configured pin file's content (comments and all) so that a
-    // restart loads what is in force.
-    std::ifstream in(file, std::ios::binary);
-    std::ostringstream s;
-    s << in.rdbuf();
-    text = s.str();
-  }
+  // Another file: it becomes the configured pin file's content (comments and all) so that a
+  // restart loads what is in force.
+  if (file != configured) text = std::move(*bytes);
   return commit(std::move(*loaded.table), text, "reloaded from " + file);
 }
 

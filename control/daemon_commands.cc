@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "control/daemon_commands.h"
 
+#include "control/verdict_text.h"
+
 #include <cstdio>
 
 #include "common/time_util.h"
@@ -65,11 +67,10 @@ nlohmann::json upstream_json(const UpstreamPins& up, const tls::UpstreamStats& s
                    {"latency", latency_json(latency)},
                    {"failures", failures}};
   if (s.last_refusal.observed_count > 0) {
-    nlohmann::json pins = nlohmann::json::array();
-    for (std::size_t k = 0; k < s.last_refusal.observed_count; ++k) pins.push_back(pin_base64(s.last_refusal.observed[k].digest));
     j["last_refusal"] = {{"reason", std::string(to_string(s.last_refusal.code))},
                          {"at", format_utc(s.last_refusal_at)},
-                         {"observed_pins", pins}};
+                         {"observed_pins", observed_pins_json(s.last_refusal)},
+                         {"chain", observed_chain_json(s.last_refusal)}};
   }
   return j;
 }

@@ -17,6 +17,7 @@
 #include "control/daemon_commands.h"
 #include "control/daemon_log.h"
 #include "control/expiry.h"
+#include "pinning/pin_lint.h"
 #include "control/metrics.h"
 #include "dataplane/appliance.h"
 #include "dataplane/config.h"
@@ -78,6 +79,9 @@ int main(int argc, char** argv) {
       for (const auto& d : pins.errors) std::fprintf(stderr, "%s\n", d.to_string().c_str());
       return 1;
     }
+    const auto trust = dotpin::trust_profile_errors(*pins.table, !config.ca_file.empty());
+    for (const auto& d : trust) std::fprintf(stderr, "%s\n", d.to_string().c_str());
+    if (!trust.empty()) return 1;
     std::printf("%s: ok (%zu upstream%s pinned)\n", config_path.c_str(), pins.table->upstreams.size(),
                 pins.table->upstreams.size() == 1 ? "" : "s");
     return 0;
@@ -126,6 +130,8 @@ int main(int argc, char** argv) {
       eo.warn_days = a.config().expiry_warn_days;
       eo.interval = a.config().expiry_interval;
       eo.probe_timeout = a.config().expiry_probe_timeout;
+      eo.ca_file = a.config().ca_file;
+      eo.min_version = a.config().tls_min_version;
       eo.alert_command = a.config().alert_command;
       dotpin::ctl::ExpiryMonitor expiry(eo, [&a] { return a.pins(); }, dotpin::ctl::log_warn);
       dotpin::ctl::register_expiry_command(**server, expiry);

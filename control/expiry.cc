@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "control/expiry.h"
 
+#include "pinning/authenticate.h"
+
 #include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
@@ -78,7 +80,11 @@ std::vector<ExpiryItem> evaluate_expiry(const PinTable& table, const std::map<st
       grade(it, now, warn_days, "server certificate " + o.leaf_subject);
       out.push_back(std::move(it));
     }
-    if (o.matched_element < 0) {
+    if (!o.refusal.empty()) {
+      out.push_back({up.name, "pinned_certificate", "-", {}, 0, "error", -1,
+                     "the chain presented at " + format_utc(o.checked_at) + " did not authenticate (" + o.refusal +
+                         "); nothing in it was graded"});
+    } else if (o.matched_element < 0) {
       out.push_back({up.name, "pinned_certificate", "-", {}, 0, "error", -1,
                      "the chain presented at " + format_utc(o.checked_at) + " matches no valid pin"});
     } else if (o.matched_element > 0 && o.matched_not_after) {
@@ -109,13 +115,15 @@ nlohmann::json expiry_json(const std::vector<ExpiryItem>& items) {
   return {{"items", list}, {"warnings", warnings}, {"errors", errors}};
 }
 
-ChainObservation observe_chain(const UpstreamPins& upstream, UnixTime now, std::chrono::milliseconds timeout) {
+ChainObservation observe_chain(const UpstreamPins& upstream, UnixTime now, std::chrono::milliseconds timeout,
+                               std::span<const CertView> anchors, tls::TlsFloor floor) {
   ChainObservation o;
   o.checked_at = now;
   tls::FetchOptions f;
   f.server = upstream.address;
   f.sni = upstream.auth_name;
   f.timeout = timeout;
+  f.min_version = floor;
   auto fetched = tls::fetch_chain(f);
   if (!fetched) {
     o.error = fetched.error();
@@ -127,15 +135,28 @@ ChainObservation observe_chain(const UpstreamPins& upstream, UnixTime now, std::
     o.error = "the server presented no certificate";
     return o;
   }
-  const PinVerdict v = verify_chain(ders, upstream.pins, now);
+  const PinVerdict v = authenticate_chain(ders, upstream, now, anchors);
+  if (!v.matched()) {
+    o.refusal = std::string(to_string(v.code));
+    return o;
+  }
   if (auto leaf = parse_certificate(ders[0])) {
     o.leaf_subject = leaf->subject;
     o.leaf_not_after = leaf->not_after;
   }
-  if (v.matched()) {
-    o.matched_element = v.matched_element;
-    o.matched_pin = upstream.pins[static_cast<std::size_t>(v.matched_pin)].display_name();
-    if (auto m = parse_certificate(ders[static_cast<std::size_t>(v.matched_element)])) {
+  o.matched_element = v.matched_position();
+  o.matched_pin = upstream.pins[static_cast<std::size_t>(v.matched_pin)].display_name();
+  const auto e = static_cast<std::size_t>(v.matched_element);
+  std::optional<DerBytes> matched;
+  if (e < v.presented) {
+    matched = ders[e];
+  } else {
+    // The trust anchor the path ended at (CA mode): the server did not send it.
+    for (const CertView& a : anchors)
+      if (spki_sha256(a.spki) == v.observed[e].digest) matched = a.der;
+  }
+  if (matched) {
+    if (auto m = parse_certificate(*matched)) {
       o.matched_subject = m->subject;
       o.matched_not_after = m->not_after;
     }
@@ -147,7 +168,15 @@ ExpiryMonitor::ExpiryMonitor(Options options, PinsFn pins, LogFn warn, ProbeFn p
     : options_(std::move(options)), pins_(std::move(pins)), warn_(std::move(warn)), probe_(std::move(probe)) {
   if (!probe_) {
     const auto timeout = options_.probe_timeout;
-    probe_ = [timeout](const UpstreamPins& u, UnixTime now) { return observe_chain(u, now, timeout); };
+    const auto floor = options_.min_version;
+    if (!options_.ca_file.empty()) {
+      // The same anchors the resolver's CA mode uses (its start-up already checked the file).
+      if (auto ctx = tls::make_client_ctx(options_.ca_file)) trust_ = std::make_shared<tls::ClientContext>(std::move(*ctx));
+    }
+    auto trust = trust_;
+    probe_ = [timeout, floor, trust](const UpstreamPins& u, UnixTime now) {
+      return observe_chain(u, now, timeout, trust ? trust->anchors() : std::span<const CertView>{}, floor);
+    };
   }
 }
 

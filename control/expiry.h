@@ -27,6 +27,7 @@
 
 #include "common/time_util.h"
 #include "pinning/pin_store.h"
+#include "tls/client_context.h"
 
 namespace dotpin::ctl {
 
@@ -34,6 +35,9 @@ namespace dotpin::ctl {
 struct ChainObservation {
   UnixTime checked_at{};
   std::string error;                  ///< non-empty: the chain could not be fetched
+  /// Non-empty: the chain did not authenticate (the reason). Nothing in such a chain is graded:
+  /// an on-path attacker must not be able to feed the monitor subjects or trigger its alerts.
+  std::string refusal;
   int matched_element = -1;           ///< chain index (0 = leaf) whose key matched a valid pin
   std::string matched_pin;            ///< that pin's display name
   std::string matched_subject;
@@ -64,9 +68,11 @@ std::vector<ExpiryItem> evaluate_expiry(const PinTable& table, const std::map<st
 
 nlohmann::json expiry_json(const std::vector<ExpiryItem>& items);
 
-/// Connects to @p upstream like `dotpinctl pin fetch` (blocking, bounded by @p timeout) and
-/// records the leaf and the matched element.
-ChainObservation observe_chain(const UpstreamPins& upstream, UnixTime now, std::chrono::milliseconds timeout);
+/// Connects to @p upstream like `dotpinctl pin fetch` (blocking, bounded by @p timeout), judges the
+/// chain exactly as the resolver does (pinning/authenticate.h, with @p anchors in CA mode) and,
+/// only when it authenticates, records the leaf and the matched certificate.
+ChainObservation observe_chain(const UpstreamPins& upstream, UnixTime now, std::chrono::milliseconds timeout,
+                               std::span<const CertView> anchors = {}, tls::TlsFloor floor = tls::TlsFloor::kTls12);
 
 class ExpiryMonitor {
  public:
@@ -76,6 +82,8 @@ class ExpiryMonitor {
     std::chrono::milliseconds probe_timeout{5000};
     std::string alert_command;  ///< run with /bin/sh -c; details in DOTPIN_* environment variables
     std::function<UnixTime()> clock = now_utc;  ///< tests give a fixed one
+    std::string ca_file;        ///< the resolver's [upstreams] ca_file: chains are judged in CA mode
+    tls::TlsFloor min_version = tls::TlsFloor::kTls12;
   };
   using PinsFn = std::function<std::shared_ptr<const PinSnapshot>()>;
   using LogFn = std::function<void(std::string_view)>;
@@ -101,6 +109,7 @@ class ExpiryMonitor {
   void notify(const ExpiryItem& item);
 
   Options options_;
+  std::shared_ptr<tls::ClientContext> trust_;  // anchors for CA mode (null: pin-only)
   PinsFn pins_;
   LogFn warn_;
   ProbeFn probe_;

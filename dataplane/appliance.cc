@@ -18,7 +18,7 @@ struct Appliance::Lcore {
   unsigned id = 0;
   Appliance* owner = nullptr;
   WorkerSetup setup;
-  tls::CtxPtr ctx;
+  tls::ClientContext ctx;
   std::unique_ptr<Worker> worker;
   std::atomic<int> state{0};  // 0 starting, 1 running, -1 failed
   std::string error;
@@ -34,7 +34,7 @@ Appliance::~Appliance() {
 
 Result<std::unique_ptr<Appliance>> Appliance::create(DaemonConfig config, Log log) {
   std::unique_ptr<Appliance> a(new Appliance(std::move(config), std::move(log)));
-  FilePinSource source(a->config_.pin_file);
+  FilePinSource source(a->config_.pin_file, !a->config_.ca_file.empty());
   std::vector<Diagnostic> errors;
   const auto generation = a->pins_.reload(source, now_utc(), errors);
   if (!generation) {
@@ -62,7 +62,7 @@ Result<std::unique_ptr<Appliance>> Appliance::create(DaemonConfig config, Log lo
     auto l = std::make_unique<Lcore>();
     l->id = lcore;
     l->owner = a.get();
-    auto ctx = tls::make_client_ctx(a->config_.ca_file);
+    auto ctx = tls::make_client_context({a->config_.ca_file, a->config_.tls_min_version});
     if (!ctx) return Error{"TLS context: " + ctx.error()};
     l->ctx = std::move(*ctx);
     WorkerSetup& s = l->setup;
@@ -82,11 +82,11 @@ Result<std::unique_ptr<Appliance>> Appliance::create(DaemonConfig config, Log lo
       Log sink = a->log_;
       s.shard.log = [sink, lcore](std::string_view line) { sink("lcore " + std::to_string(lcore) + ": " + std::string(line)); };
     }
-    for (const auto& up : first->table.upstreams) s.upstreams.push_back({&up, l->ctx.get(), first});
+    for (const auto& up : first->table.upstreams) s.upstreams.push_back({&up, &l->ctx, first});
     s.pin_generation = first->generation;
     s.pins = a->feed_.get();
     s.pin_reader = queue - 1;
-    s.tls_ctx = l->ctx.get();
+    s.tls_ctx = &l->ctx;
     a->lcores_.push_back(std::move(l));
   }
   return a;

@@ -177,7 +177,7 @@ ConfigResult parse_config(std::string_view text, const std::string& source) {
   r.integer(cache, "max_ttl", c.limits.max_ttl, 1, 604800);
   r.integer(cache, "max_negative_ttl", c.limits.max_negative_ttl, 0, 86400);
 
-  const toml::table* ups = r.section(root, "upstreams", {"pin_file", "ca_file", "policy", "connections", "max_inflight_per_connection",
+  const toml::table* ups = r.section(root, "upstreams", {"pin_file", "ca_file", "tls_min_version", "policy", "connections", "max_inflight_per_connection",
                                                          "query_timeout_ms", "handshake_timeout_ms", "idle_timeout_ms", "pad_block",
                                                          "retry_once", "inflight_per_lcore"});
   if (ups == nullptr || r.string(ups, "pin_file", c.pin_file) == nullptr)
@@ -185,6 +185,12 @@ ConfigResult parse_config(std::string_view text, const std::string& source) {
   r.string(ups, "ca_file", c.ca_file);
   c.pin_file = relative_to(source, c.pin_file);
   c.ca_file = relative_to(source, c.ca_file);
+  std::string floor = "1.2";
+  if (const toml::node* n = r.string(ups, "tls_min_version", floor)) {
+    // Stricter than the built-in policy, never weaker: there is no "1.1".
+    if (auto f = tls::tls_floor_from_string(floor)) c.tls_min_version = *f;
+    else r.error(n->source(), "'tls_min_version' must be \"1.2\" or \"1.3\"");
+  }
   std::string policy = "round-robin";
   if (const toml::node* n = r.string(ups, "policy", policy)) {
     if (policy == "round-robin") c.shard.policy = tls::ShardOptions::Policy::kRoundRobin;

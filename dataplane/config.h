@@ -36,6 +36,7 @@ struct DaemonConfig {
   CacheLimits limits;
   std::string pin_file;                ///< [upstreams] pin_file
   std::string ca_file;                 ///< [upstreams] ca_file: also require PKIX (empty: pins + name only)
+  tls::TlsFloor tls_min_version = tls::TlsFloor::kTls12;  ///< [upstreams] tls_min_version: "1.2" or "1.3"
   tls::ShardOptions shard;
   std::size_t inflight_per_lcore = 4096;
   std::chrono::milliseconds drain{1000};

@@ -48,7 +48,7 @@ struct WorkerSetup {
   /// is reader @p pin_reader of the feed and builds its upstreams with @p tls_ctx.
   PinFeed* pins = nullptr;
   unsigned pin_reader = 0;
-  WOLFSSL_CTX* tls_ctx = nullptr;
+  const tls::ClientContext* tls_ctx = nullptr;
 };
 
 /// What a worker publishes for other threads (the control plane): its cache and upstream stats as of

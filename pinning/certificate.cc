@@ -64,43 +64,6 @@ const char* walk(DerBytes der, Parts& parts) noexcept {
   return nullptr;
 }
 
-int digits(const std::uint8_t* p, int n) {
-  int v = 0;
-  for (int i = 0; i < n; ++i) {
-    if (p[i] < '0' || p[i] > '9') return -1;
-    v = v * 10 + (p[i] - '0');
-  }
-  return v;
-}
-
-/// UTCTime "YYMMDDHHMMSSZ" or GeneralizedTime "YYYYMMDDHHMMSSZ" (RFC 5280 §4.1.2.5 forms only).
-std::optional<UnixTime> parse_time(const Tlv& tlv) {
-  const std::uint8_t* p = tlv.value.data();
-  int year;
-  if (tlv.tag == der::kUtcTime && tlv.value.size() == 13) {
-    const int yy = digits(p, 2);
-    if (yy < 0) return std::nullopt;
-    year = yy >= 50 ? 1900 + yy : 2000 + yy;
-    p += 2;
-  } else if (tlv.tag == der::kGeneralizedTime && tlv.value.size() == 15) {
-    year = digits(p, 4);
-    if (year < 0) return std::nullopt;
-    p += 4;
-  } else {
-    return std::nullopt;
-  }
-  const int mon = digits(p, 2), day = digits(p + 2, 2), hh = digits(p + 4, 2), mm = digits(p + 6, 2),
-            ss = digits(p + 8, 2);
-  if (p[10] != 'Z' || mon < 1 || mon > 12 || day < 1 || hh < 0 || hh > 23 || mm < 0 || mm > 59 ||
-      ss < 0 || ss > 60)
-    return std::nullopt;
-  const std::chrono::year_month_day ymd{std::chrono::year{year}, std::chrono::month{static_cast<unsigned>(mon)},
-                                        std::chrono::day{static_cast<unsigned>(day)}};
-  if (!ymd.ok()) return std::nullopt;
-  return UnixTime{std::chrono::sys_days{ymd}} + std::chrono::hours{hh} + std::chrono::minutes{mm} +
-         std::chrono::seconds{ss};
-}
-
 std::string oid_to_dotted(DerBytes oid) {
   std::string out;
   std::uint64_t v = 0;
@@ -267,8 +230,8 @@ Result<Certificate> parse_certificate(DerBytes der) {
   Reader v(parts.validity);
   Tlv nb, na;
   if (!v.next(nb) || !v.next(na) || !v.at_end()) return fail("not an X.509 certificate: malformed validity");
-  const auto not_before = parse_time(nb);
-  const auto not_after = parse_time(na);
+  const auto not_before = der::parse_time(nb);
+  const auto not_after = der::parse_time(na);
   if (!not_before || !not_after) return fail("not an X.509 certificate: bad validity time");
   cert.not_before = *not_before;
   cert.not_after = *not_after;

@@ -9,7 +9,10 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <span>
+
+#include "common/time_util.h"
 
 namespace dotpin::der {
 
@@ -17,6 +20,7 @@ using Bytes = std::span<const std::uint8_t>;
 
 /// Universal and context tags used by X.509 (single-byte identifiers only).
 enum Tag : std::uint8_t {
+  kBoolean = 0x01,
   kInteger = 0x02,
   kBitString = 0x03,
   kOctetString = 0x04,
@@ -32,6 +36,9 @@ enum Tag : std::uint8_t {
   kSequence = 0x30,
   kSet = 0x31,
   kContext0 = 0xa0,  // [0] EXPLICIT, constructed
+  kContext1 = 0xa1,
+  kContext2 = 0xa2,
+  kContext3 = 0xa3,
 };
 
 /// One tag-length-value element: @c whole covers all three, @c value only the contents.
@@ -63,5 +70,8 @@ class Reader {
   std::size_t pos_ = 0;
   bool failed_ = false;
 };
+
+/// UTCTime "YYMMDDHHMMSSZ" or GeneralizedTime "YYYYMMDDHHMMSSZ" (RFC 5280 §4.1.2.5 forms only).
+std::optional<UnixTime> parse_time(const Tlv& tlv) noexcept;
 
 }  // namespace dotpin::der

@@ -57,12 +57,15 @@ std::string render_pin_file(const PinTable& table, std::string_view header) {
 }
 
 Status replace_file_atomically(const std::string& path, std::string_view text) {
-  const std::string tmp = path + ".tmp";
   mode_t mode = 0600;
   struct stat old {};
   const bool had_old = ::stat(path.c_str(), &old) == 0;
   if (had_old) mode = old.st_mode & 07777;
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+  // A fresh name that nobody can have prepared: mkstemp opens with O_EXCL (so a symlink or file
+  // planted there is never followed or truncated) and mode 0600 until the fchmod below.
+  std::string tmp_name = path + ".tmp.XXXXXX";
+  const int fd = ::mkostemp(tmp_name.data(), O_CLOEXEC);
+  const std::string tmp = tmp_name;
   if (fd < 0) return fail(errno_text("cannot create " + tmp));
   ::fchmod(fd, mode);  // O_CREAT's mode is masked by the umask; the old file's mode is what we want
   std::size_t off = 0;

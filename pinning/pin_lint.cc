@@ -44,4 +44,17 @@ std::vector<Diagnostic> lint_pin_table(const PinTable& table, UnixTime now, cons
   return out;
 }
 
+std::vector<Diagnostic> trust_profile_errors(const PinTable& table, bool ca_mode) {
+  std::vector<Diagnostic> out;
+  if (!ca_mode) return out;
+  for (const UpstreamPins& up : table.upstreams) {
+    if (!up.auth_name.empty()) continue;
+    out.push_back(Diagnostic{Severity::kError, table.source, up.line, 0,
+                             "upstream '" + up.name + "' has no auth_name, but a CA file is configured: PKIX "
+                             "without a name would accept any certificate that CA issued; set auth_name",
+                             up.name});
+  }
+  return out;
+}
+
 }  // namespace dotpin

@@ -22,4 +22,9 @@ struct LintOptions {
 ///  - two upstreams with the same address.
 std::vector<Diagnostic> lint_pin_table(const PinTable& table, UnixTime now, const LintOptions& options = {});
 
+/// Errors (Severity::kError) for a table that must not be run with the resolver's trust profile:
+/// in CA mode (a CA file is configured) every upstream needs an `auth_name`, since PKIX without a
+/// name accepts any certificate the CA ever issued, for any name.
+std::vector<Diagnostic> trust_profile_errors(const PinTable& table, bool ca_mode);
+
 }  // namespace dotpin

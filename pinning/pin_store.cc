@@ -2,11 +2,19 @@
 #include "pinning/pin_store.h"
 
 #include "pinning/pin_file.h"
+#include "pinning/pin_lint.h"
 
 namespace dotpin {
 
 Result<PinTable> FilePinSource::load(std::vector<Diagnostic>& errors) {
   PinFileResult r = load_pin_file(path_);
+  if (r.table) {
+    auto trust = trust_profile_errors(*r.table, ca_mode_);
+    if (!trust.empty()) {
+      r.errors = std::move(trust);
+      r.table.reset();
+    }
+  }
   if (!r.table) {
     errors = std::move(r.errors);
     std::string msg = path_ + ": " + std::to_string(errors.size()) + " error(s); first: ";

@@ -42,12 +42,14 @@ class PinSource {
 /// A TOML pin file (see pin_file.h).
 class FilePinSource final : public PinSource {
  public:
-  explicit FilePinSource(std::string path) : path_(std::move(path)) {}
+  /// @p ca_mode: the resolver runs with a CA file, so the table must satisfy trust_profile_errors().
+  explicit FilePinSource(std::string path, bool ca_mode = false) : path_(std::move(path)), ca_mode_(ca_mode) {}
   Result<PinTable> load(std::vector<Diagnostic>& errors) override;
   [[nodiscard]] std::string describe() const override { return "file " + path_; }
 
  private:
   std::string path_;
+  bool ca_mode_ = false;
 };
 
 class PinStore {

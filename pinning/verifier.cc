@@ -1,6 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "pinning/verifier.h"
 
+#include <algorithm>
+#include <optional>
+
+#include "pinning/cert_view.h"
+#include "pinning/signature.h"
+
 namespace dotpin {
 
 std::string_view to_string(PinVerdictCode code) {
@@ -8,6 +14,10 @@ std::string_view to_string(PinVerdictCode code) {
     case PinVerdictCode::kMatch: return "match";
     case PinVerdictCode::kMismatch: return "pin_mismatch";
     case PinVerdictCode::kNoPinInWindow: return "no_pin_in_window";
+    case PinVerdictCode::kPinNotOnPath: return "pin_not_on_path";
+    case PinVerdictCode::kPathExpired: return "path_expired";
+    case PinVerdictCode::kPathNotTrusted: return "path_not_trusted";
+    case PinVerdictCode::kNameMismatch: return "name_mismatch";
     case PinVerdictCode::kEmptyChain: return "empty_chain";
     case PinVerdictCode::kChainTooLong: return "chain_too_long";
     case PinVerdictCode::kUnparsableChain: return "unparsable_chain";
@@ -15,40 +25,69 @@ std::string_view to_string(PinVerdictCode code) {
   return "?";
 }
 
-PinVerdict verify_observed(std::span<const ObservedPin> observed, std::span<const Pin> pins,
-                           UnixTime now) noexcept {
-  PinVerdict v;
-  if (observed.empty()) {
-    v.code = PinVerdictCode::kEmptyChain;
-    return v;
+std::string_view to_string(OffPath why) {
+  switch (why) {
+    case OffPath::kNone: return "on the path";
+    case OffPath::kNotIssuerName: return "issuer of nothing on the path";
+    case OffPath::kBadSignature: return "its key signed nothing on the path";
+    case OffPath::kNotCa: return "not a CA";
+    case OffPath::kPathLen: return "pathLenConstraint exceeded";
+    case OffPath::kUnknownCritical: return "unprocessed critical extension";
+    case OffPath::kUnparsable: return "not a well-formed certificate";
   }
-  if (observed.size() > kMaxChainLength) {
-    v.code = PinVerdictCode::kChainTooLong;
-    return v;
+  return "?";
+}
+
+namespace {
+
+bool structural(PinVerdictCode c) noexcept {
+  return c == PinVerdictCode::kPathNotTrusted || c == PinVerdictCode::kNameMismatch ||
+         c == PinVerdictCode::kEmptyChain || c == PinVerdictCode::kChainTooLong ||
+         c == PinVerdictCode::kUnparsableChain;
+}
+
+bool within(UnixTime now, UnixTime from, UnixTime until) noexcept { return now >= from && now <= until; }
+
+/// Decides the code from the recorded path: shared by verify_chain and reverify.
+void evaluate(PinVerdict& v, std::span<const Pin> pins, UnixTime now) noexcept {
+  v.matched_pin = v.matched_element = v.out_of_window_pin = -1;
+  if (v.ca_mode && !v.anchored) {
+    v.code = PinVerdictCode::kPathNotTrusted;
+    return;
   }
-  bool any_parsed = false;
-  for (std::size_t e = 0; e < observed.size(); ++e) {
-    v.observed[e] = observed[e];
-    any_parsed |= observed[e].parsed;
+  // CA mode: the whole anchored path must be valid now, whatever element the pin is on.
+  bool ca_path_valid = true;
+  if (v.ca_mode) {
+    for (std::size_t e = 0; e < v.observed_count; ++e) {
+      const ObservedPin& o = v.observed[e];
+      if (o.on_path && !within(now, o.not_before, o.not_after)) ca_path_valid = false;
+    }
   }
-  v.observed_count = observed.size();
-  if (!any_parsed) {
-    v.code = PinVerdictCode::kUnparsableChain;
-    return v;
-  }
-  // Every (element, pin) pair is compared in constant time and no comparison is skipped, so the
-  // time taken depends only on the sizes of the chain and the pin set.
-  for (std::size_t e = 0; e < observed.size(); ++e) {
+  bool off_path_pin = false, expired_path_pin = false;
+  // Every (element, pin) pair is compared in constant time and no comparison is skipped.
+  for (std::size_t e = 0; e < v.observed_count; ++e) {
+    const ObservedPin& o = v.observed[e];
     for (std::size_t p = 0; p < pins.size(); ++p) {
-      const bool equal = pins_equal(observed[e].digest, pins[p].digest) && observed[e].parsed;
+      const bool equal = pins_equal(o.digest, pins[p].digest) && o.parsed;
       if (!equal) continue;
-      if (pins[p].in_window(now)) {
-        if (v.matched_pin < 0) {
-          v.matched_pin = static_cast<int>(p);
-          v.matched_element = static_cast<int>(e);
-        }
-      } else if (v.out_of_window_pin < 0) {
-        v.out_of_window_pin = static_cast<int>(p);
+      if (!o.on_path) {
+        if (pins[p].in_window(now)) off_path_pin = true;
+        continue;
+      }
+      if (!pins[p].in_window(now)) {
+        if (v.out_of_window_pin < 0) v.out_of_window_pin = static_cast<int>(p);
+        continue;
+      }
+      // Element 0's key proved possession in the handshake; a key above it vouches for it only
+      // through a path that is valid now.
+      const bool path_valid = (o.position == 0 || within(now, o.path_not_before, o.path_not_after)) && ca_path_valid;
+      if (!path_valid) {
+        expired_path_pin = true;
+        continue;
+      }
+      if (v.matched_pin < 0) {
+        v.matched_pin = static_cast<int>(p);
+        v.matched_element = static_cast<int>(e);
       }
     }
   }
@@ -58,26 +97,247 @@ PinVerdict verify_observed(std::span<const ObservedPin> observed, std::span<cons
     v.code = PinVerdictCode::kMatch;
   } else if (v.out_of_window_pin >= 0 || !any_in_window) {
     v.code = PinVerdictCode::kNoPinInWindow;
+  } else if (expired_path_pin) {
+    v.code = PinVerdictCode::kPathExpired;
+  } else if (off_path_pin) {
+    v.code = PinVerdictCode::kPinNotOnPath;
   } else {
     v.code = PinVerdictCode::kMismatch;
   }
-  return v;
 }
 
-PinVerdict verify_chain(std::span<const DerBytes> chain, std::span<const Pin> pins, UnixTime now) noexcept {
+/// Depth-first search for the verified path from element 0. Link checks are memoised, so each
+/// (certificate, candidate issuer) signature is verified at most once.
+class PathBuilder {
+ public:
+  PathBuilder(std::span<const CertView* const> certs, std::size_t presented, bool ca_mode)
+      : certs_(certs), presented_(presented), ca_mode_(ca_mode) {
+    links_.fill(kUnknown);
+    off_.fill(OffPath::kNotIssuerName);
+  }
+
+  /// Fills path() with the chosen path: in CA mode the first found that ends at an anchor, else
+  /// (and in pin-only mode) the longest.
+  void build() {
+    path_[0] = 0;
+    depth_ = 1;
+    search();
+  }
+
+  [[nodiscard]] std::span<const std::uint8_t> path() const noexcept { return {best_.data(), best_length_}; }
+  [[nodiscard]] bool anchored() const noexcept { return anchored_; }
+  [[nodiscard]] OffPath off_path(std::size_t i) const noexcept { return off_[i]; }
+
+ private:
+  static constexpr std::uint8_t kUnknown = 0xff;
+  static constexpr int kMaxSteps = 512;
+
+  bool is_anchor(std::size_t i) const noexcept { return i >= presented_; }
+
+  /// Whether certs_[parent] may be the issuer of certs_[child] at the current depth.
+  OffPath link(std::size_t child, std::size_t parent) noexcept {
+    const CertView& c = *certs_[child];
+    const CertView& p = *certs_[parent];
+    if (!std::ranges::equal(p.subject, c.issuer)) return OffPath::kNotIssuerName;
+    if (p.unknown_critical) return OffPath::kUnknownCritical;
+    if (!p.may_sign_certificates()) return OffPath::kNotCa;
+    if (p.path_len >= 0) {
+      // Intermediates below the candidate that are not self-issued (RFC 5280 §4.2.1.9).
+      int below = 0;
+      for (std::size_t d = 1; d < depth_; ++d) below += certs_[path_[d]]->self_issued ? 0 : 1;
+      if (below > p.path_len) return OffPath::kPathLen;
+    }
+    std::uint8_t& memo = links_[child * kMaxObservedAll + parent];
+    if (memo == kUnknown) {
+      memo = verify_signature(c.tbs, c.sig_alg, c.signature, p.spki) == SignatureCheck::kValid ? 1 : 0;
+    }
+    return memo == 1 ? OffPath::kNone : OffPath::kBadSignature;
+  }
+
+  /// Returns true once a CA-mode path to an anchor is found (the search stops there).
+  bool search() {
+    // A bound on the work a hostile chain can cause (certificates that all sign one another):
+    // real chains need a handful of steps.
+    if (++steps_ > kMaxSteps) return false;
+    const std::size_t top = path_[depth_ - 1];
+    if (ca_mode_ && is_anchor(top)) {
+      keep(true);
+      return true;
+    }
+    if (depth_ > best_length_) keep(false);
+    if (depth_ == kMaxObserved) return false;
+    for (std::size_t cand = 0; cand < certs_.size(); ++cand) {
+      if (!certs_[cand] || on_current_path(cand)) continue;
+      if (is_anchor(cand) && !ca_mode_) continue;
+      const OffPath why = link(top, cand);
+      if (why != OffPath::kNone) {
+        // Remember the most telling reason: a name match that failed later says more.
+        if (off_[cand] == OffPath::kNotIssuerName) off_[cand] = why;
+        continue;
+      }
+      path_[depth_++] = static_cast<std::uint8_t>(cand);
+      if (search()) return true;
+      --depth_;
+    }
+    return false;
+  }
+
+  bool on_current_path(std::size_t i) const noexcept {
+    for (std::size_t d = 0; d < depth_; ++d)
+      if (path_[d] == i) return true;
+    return false;
+  }
+
+  void keep(bool anchored) noexcept {
+    std::copy(path_.begin(), path_.begin() + static_cast<long>(depth_), best_.begin());
+    best_length_ = depth_;
+    anchored_ = anchored;
+  }
+
+  // Presented elements plus anchors considered (anchors beyond this many are not looked at).
+  static constexpr std::size_t kMaxObservedAll = kMaxChainLength + 64;
+
+  std::span<const CertView* const> certs_;
+  std::size_t presented_;
+  bool ca_mode_;
+  std::array<std::uint8_t, kMaxObserved> path_{};
+  std::size_t depth_ = 0;
+  std::array<std::uint8_t, kMaxObserved> best_{};
+  std::size_t best_length_ = 0;
+  bool anchored_ = false;
+  int steps_ = 0;
+  std::array<std::uint8_t, kMaxObservedAll * kMaxObservedAll> links_{};
+  std::array<OffPath, kMaxObservedAll> off_{};
+
+ public:
+  static constexpr std::size_t capacity() { return kMaxObservedAll; }
+};
+
+}  // namespace
+
+PinVerdict verify_chain(std::span<const DerBytes> chain, std::span<const Pin> pins, UnixTime now,
+                        std::span<const CertView> anchors) noexcept {
+  PinVerdict v;
+  v.ca_mode = !anchors.empty();
+  if (chain.empty()) {
+    v.code = PinVerdictCode::kEmptyChain;
+    return v;
+  }
   if (chain.size() > kMaxChainLength) {
-    PinVerdict v;
     v.code = PinVerdictCode::kChainTooLong;
     return v;
   }
-  std::array<ObservedPin, kMaxChainLength> observed{};
+  v.presented = v.observed_count = chain.size();
+  std::array<std::optional<CertView>, kMaxChainLength> views{};
+  std::array<const CertView*, PathBuilder::capacity()> certs{};
   for (std::size_t i = 0; i < chain.size(); ++i) {
+    ObservedPin& o = v.observed[i];
     if (const auto spki = find_spki(chain[i])) {
-      observed[i].digest = spki_sha256(*spki);
-      observed[i].parsed = true;
+      o.digest = spki_sha256(*spki);
+      o.parsed = true;
+    }
+    views[i] = view_certificate(chain[i]);
+    certs[i] = views[i] ? &*views[i] : nullptr;
+    o.off_path = views[i] ? OffPath::kNotIssuerName : OffPath::kUnparsable;
+    if (views[i]) {
+      o.not_before = views[i]->not_before;
+      o.not_after = views[i]->not_after;
     }
   }
-  return verify_observed({observed.data(), chain.size()}, pins, now);
+  if (!views[0]) {
+    v.code = PinVerdictCode::kUnparsableChain;
+    return v;
+  }
+  // Only anchors that some presented certificate names as its issuer can extend a path.
+  std::size_t count = chain.size();
+  for (const CertView& a : anchors) {
+    if (count == certs.size()) break;
+    bool named = false;
+    for (std::size_t i = 0; i < chain.size(); ++i) named |= views[i] && std::ranges::equal(views[i]->issuer, a.subject);
+    if (named) certs[count++] = &a;
+  }
+
+  PathBuilder builder({certs.data(), count}, chain.size(), v.ca_mode);
+  builder.build();
+  const auto path = builder.path();
+  v.path_length = path.size();
+  v.anchored = builder.anchored();
+  UnixTime from = UnixTime::min(), until = UnixTime::max();
+  for (std::size_t pos = 0; pos < path.size(); ++pos) {
+    const std::size_t i = path[pos];
+    const CertView& c = *certs[i];
+    std::size_t slot = i;
+    if (i >= chain.size()) {
+      // The trust anchor the path ended at: observed after the presented elements.
+      slot = v.observed_count++;
+      ObservedPin& a = v.observed[slot];
+      a.digest = spki_sha256(c.spki);
+      a.parsed = true;
+      a.anchor = true;
+      a.not_before = c.not_before;
+      a.not_after = c.not_after;
+    }
+    from = std::max(from, c.not_before);
+    until = std::min(until, c.not_after);
+    ObservedPin& o = v.observed[slot];
+    o.on_path = true;
+    o.position = static_cast<std::uint8_t>(pos);
+    o.off_path = OffPath::kNone;
+    o.path_not_before = from;
+    o.path_not_after = until;
+  }
+  for (std::size_t i = 1; i < chain.size(); ++i) {
+    ObservedPin& o = v.observed[i];
+    if (o.on_path || !views[i]) continue;
+    o.off_path = builder.off_path(i);
+  }
+  evaluate(v, pins, now);
+  return v;
+}
+
+PinVerdict verify_chain(std::span<const DerBytes> chain, std::span<const Pin> pins, UnixTime now,
+                        std::span<const DerBytes> anchors) noexcept {
+  std::array<CertView, 16> views;
+  std::size_t n = 0;
+  for (const DerBytes a : anchors) {
+    if (n == views.size()) break;
+    if (auto view = view_certificate(a)) views[n++] = *view;
+  }
+  return verify_chain(chain, pins, now, std::span<const CertView>(views.data(), n));
+}
+
+PinVerdict reverify(const PinVerdict& recorded, std::span<const Pin> pins, UnixTime now) noexcept {
+  PinVerdict v = recorded;
+  if (structural(v.code)) return v;
+  evaluate(v, pins, now);
+  return v;
+}
+
+std::string describe_observed(const PinVerdict& v, std::size_t k) {
+  const ObservedPin& o = v.observed[k];
+  if (!o.parsed) return "unparsable";
+  std::string s = "pin-sha256=\"" + pin_base64(o.digest) + "\"";
+  if (o.anchor) return s + " (trust anchor from the CA file, on the path)";
+  if (o.on_path) return s + " (on the path)";
+  return s + " (not on the path: " + std::string(to_string(o.off_path)) + ")";
+}
+
+std::string describe_observed(const PinVerdict& v) {
+  std::string out;
+  for (std::size_t k = 0; k < v.observed_count; ++k) {
+    if (k) out += ' ';
+    out += "[" + std::to_string(k) + "] " + describe_observed(v, k);
+  }
+  return out;
+}
+
+bool admits(PinMode mode, const PinVerdict& v) noexcept {
+  if (v.matched()) return true;
+  if (mode != PinMode::kReport) return false;
+  // Report mode stages pins, nothing else: the chain must still be well formed, for the right
+  // name and trusted; only its pins may be wrong.
+  return v.code == PinVerdictCode::kMismatch || v.code == PinVerdictCode::kNoPinInWindow ||
+         v.code == PinVerdictCode::kPinNotOnPath || v.code == PinVerdictCode::kPathExpired;
 }
 
 }  // namespace dotpin

@@ -1,17 +1,33 @@
 // SPDX-License-Identifier: Apache-2.0
 /// @file verifier.h
-/// @brief The pin check as a pure function: (presented chain, pin set, now) -> verdict.
+/// @brief The pin check as a pure function: (presented chain, pin set, trust anchors, now) -> verdict.
 ///
-/// Called once per full handshake from the TLS certificate-verification step, before any query is
-/// written. Allocation-free: the verdict carries the observed pins in a fixed array so the caller
-/// can count and log them (RFC 7469 §2.6 permits a match on any element of the chain).
+/// Called once per full handshake, before any query is written. What a pin can match:
+///  - element 0, the certificate whose key signed the handshake (the server proved it holds it);
+///  - a certificate above it only when it is on the *verified path* from element 0: each link's
+///    signature checked with the issuer's key (signature.h), issuer and subject names chained,
+///    every issuer a CA (basicConstraints cA, keyCertSign where keyUsage is present, no critical
+///    extension we do not process), pathLenConstraint respected, and every certificate from
+///    element 0 up to the matched one inside its validity at `now`;
+///  - in CA mode (trust anchors given) only certificates of a path that reaches a trust anchor,
+///    the anchor included, with every certificate on that path inside its validity.
+/// The path is built from element 0 by the verifier itself, so chains sent out of order or with
+/// unrelated extra certificates still verify; certificates that are not on the path count for
+/// nothing, and a pinned key seen only there is reported as kPinNotOnPath (RFC 7469 §2.6 pins
+/// the chain validation built, not the bytes the server sent).
+///
+/// The verdict records the path, so a later pin change or the passing of a pin's window can be
+/// re-checked without the certificates (reverify()).
 #pragma once
 
 #include <array>
 #include <cstddef>
+#include <cstdint>
 #include <span>
+#include <string>
 #include <string_view>
 
+#include "pinning/cert_view.h"
 #include "pinning/certificate.h"
 #include "pinning/pin_set.h"
 
@@ -19,48 +35,97 @@ namespace dotpin {
 
 /// Chains longer than this are refused outright; real DoT chains have 2-4 elements.
 inline constexpr std::size_t kMaxChainLength = 10;
+/// Presented elements plus the trust anchor a CA-mode path may end at.
+inline constexpr std::size_t kMaxObserved = kMaxChainLength + 1;
 
 enum class PinVerdictCode {
-  kMatch,           ///< an element's SPKI equals a pin that is inside its window
-  kMismatch,        ///< no element matches any configured pin
-  kNoPinInWindow,   ///< an element matches a pin, but that pin is outside its window (or none is in one)
-  kEmptyChain,      ///< the server presented no certificate
-  kChainTooLong,    ///< more than kMaxChainLength elements
-  kUnparsableChain, ///< no element of the chain is a well-formed certificate
+  kMatch,            ///< a certificate on the verified path holds a key pinned and in its window
+  kMismatch,         ///< no presented certificate holds any configured key
+  kNoPinInWindow,    ///< a pinned key is on the path, but that pin is outside its window (or none is in one)
+  kPinNotOnPath,     ///< a pinned key was presented, but not on the verified path from element 0
+  kPathExpired,      ///< the pinned certificate is on the path, but the path is not valid at now
+  kPathNotTrusted,   ///< CA mode: no verified path from element 0 reaches a trust anchor
+  kNameMismatch,     ///< the leaf is not valid for the authentication domain name (authenticate.h)
+  kEmptyChain,       ///< the server presented no certificate
+  kChainTooLong,     ///< more than kMaxChainLength elements
+  kUnparsableChain,  ///< element 0 is not a well-formed certificate
 };
 
 std::string_view to_string(PinVerdictCode code);
 
-/// The SPKI pin of one chain element, or a note that it could not be parsed.
+/// Why a presented certificate is not on the verified path (the last reason it was turned down as
+/// the issuer of a path element).
+enum class OffPath : std::uint8_t {
+  kNone,            ///< on the path
+  kNotIssuerName,   ///< its subject is not the issuer name of any path element
+  kBadSignature,    ///< its key did not sign the path element that names it as issuer
+  kNotCa,           ///< no basicConstraints cA, or keyUsage without keyCertSign
+  kPathLen,         ///< its pathLenConstraint is exceeded
+  kUnknownCritical, ///< a critical extension the verifier does not process
+  kUnparsable,      ///< not a well-formed certificate
+};
+
+std::string_view to_string(OffPath why);
+
+/// One presented certificate (or the trust anchor a path ended at) as the verifier saw it.
 struct ObservedPin {
   PinDigest digest{};
-  bool parsed = false;
+  bool parsed = false;    ///< its SPKI could be found (the digest is meaningful)
+  bool on_path = false;   ///< element 0, or linked to it by verified signatures
+  bool anchor = false;    ///< a trust anchor from the CA file, not sent by the server
+  std::uint8_t position = 0;     ///< position on the path (0 = element 0), when on_path
+  OffPath off_path = OffPath::kNone;
+  UnixTime not_before{};  ///< validity of this certificate
+  UnixTime not_after{};
+  UnixTime path_not_before{};  ///< validity shared by path[0..position] (when on_path)
+  UnixTime path_not_after{};
 };
 
 struct PinVerdict {
   PinVerdictCode code = PinVerdictCode::kMismatch;
   int matched_pin = -1;          ///< index into the pin set of the in-window pin that matched
-  int matched_element = -1;      ///< chain index (0 = leaf) of the element that matched
-  int out_of_window_pin = -1;    ///< a pin that matched but is outside its window, for diagnostics
-  std::array<ObservedPin, kMaxChainLength> observed{};
-  std::size_t observed_count = 0;
+  int matched_element = -1;      ///< index into observed of the element that matched (0 = leaf)
+  int out_of_window_pin = -1;    ///< a pin that matched on the path but is outside its window
+  std::array<ObservedPin, kMaxObserved> observed{};
+  std::size_t observed_count = 0;  ///< presented elements, plus one when a CA-mode path ended at an anchor
+  std::size_t presented = 0;       ///< elements the server sent (observed[0..presented))
+  std::size_t path_length = 0;     ///< certificates on the verified path
+  bool ca_mode = false;            ///< trust anchors were given
+  bool anchored = false;           ///< CA mode: the path ends at a trust anchor
 
   [[nodiscard]] bool matched() const noexcept { return code == PinVerdictCode::kMatch; }
   [[nodiscard]] std::span<const ObservedPin> observed_pins() const noexcept {
     return {observed.data(), observed_count};
   }
+  /// Position on the path of the matched certificate (0 = leaf), -1 without a match.
+  [[nodiscard]] int matched_position() const noexcept {
+    return matched_element < 0 ? -1 : observed[static_cast<std::size_t>(matched_element)].position;
+  }
 };
 
-/// Hashes each element's SPKI and checks it against @p pins at time @p now.
-PinVerdict verify_chain(std::span<const DerBytes> chain, std::span<const Pin> pins, UnixTime now) noexcept;
+/// Builds the verified path of @p chain (leaf first as presented; the rest in any order) and
+/// checks it against @p pins at @p now. With @p anchors (DER trust anchors) the path must end at
+/// one of them (CA mode). Signatures are checked with wolfCrypt; nothing is allocated.
+PinVerdict verify_chain(std::span<const DerBytes> chain, std::span<const Pin> pins, UnixTime now,
+                        std::span<const CertView> anchors = {}) noexcept;
+/// The same with anchors as DER (at most 16 are used: for tests and tools).
+PinVerdict verify_chain(std::span<const DerBytes> chain, std::span<const Pin> pins, UnixTime now,
+                        std::span<const DerBytes> anchors) noexcept;
 
-/// The same check over pins already computed (e.g. cached per certificate), one per element.
-PinVerdict verify_observed(std::span<const ObservedPin> observed, std::span<const Pin> pins,
-                           UnixTime now) noexcept;
+/// Re-evaluates a recorded verdict against @p pins at @p now, over the path it recorded: for a pin
+/// change, for a pin window that closed, for a ticket about to be offered. A verdict that failed
+/// for a structural reason (chain, name, trust) keeps its code.
+PinVerdict reverify(const PinVerdict& recorded, std::span<const Pin> pins, UnixTime now) noexcept;
 
-/// Whether a connection may carry queries: a match in any mode; anything in `report` mode.
-[[nodiscard]] inline bool admits(PinMode mode, const PinVerdict& v) noexcept {
-  return v.matched() || mode == PinMode::kReport;
-}
+/// One observed element for an operator: `pin-sha256="..." (on the path)`, `(not on the path:
+/// WHY)`, `(trust anchor from the CA file, on the path)`, or `unparsable`.
+std::string describe_observed(const PinVerdict& v, std::size_t k);
+/// Every observed element on one line: `[0] pin-sha256="..." (on the path) [1] ...`.
+std::string describe_observed(const PinVerdict& v);
+
+/// Whether a connection may carry queries: a match in any mode; in `report` mode also a chain
+/// that is well formed, for the right name and (CA mode) trusted, whose only fault is its pins.
+/// Report mode never admits a session that presented no certificate.
+[[nodiscard]] bool admits(PinMode mode, const PinVerdict& v) noexcept;
 
 }  // namespace dotpin

@@ -12,18 +12,33 @@ trap 'rm -rf "$work"' EXIT
 pki="$build/tests/pki/test-pki"
 [ -f "$pki/.done" ] || "$src/tests/pki/make-test-pki.sh" "$pki"
 
-mkdir -p "$work/certificate" "$work/pem" "$work/pin_file" "$work/dns_message" "$work/packet"
+mkdir -p "$work/certificate" "$work/chain_verify" "$work/pem" "$work/pin_file" "$work/dns_message" "$work/packet"
 for crt in "$pki"/*.crt; do
   openssl x509 -in "$crt" -outform der -out "$work/certificate/$(basename "$crt" .crt).der"
   cp "$crt" "$work/pem/"
 done
 cp "$pki"/*.chain.pem "$pki"/spare.pub "$work/pem/"
+# Chains as fuzz_chain_verify reads them: flags, pin mask, then DER certificates back to back; the
+# genuine and hostile chains of the test PKI, each with pins on every element, in both modes.
+for chain in "$pki"/*.chain.pem "$pki"/hostile/*.chain.pem; do
+  stem=$(basename "$chain" .chain.pem)
+  der=$(mktemp "$work/der.XXXXXX")
+  # Split the PEM into certificates and convert each to DER, in order.
+  awk -v dir="$work" -v stem="$stem" '/BEGIN CERT/{n++} {print > (dir "/" stem "." n ".pem")}' "$chain"
+  for part in $(ls "$work/$stem".*.pem | sort -t. -k2 -n); do
+    openssl x509 -in "$part" -outform der >> "$der"; rm -f "$part"
+  done
+  { printf '\x00\xff'; cat "$der"; } > "$work/chain_verify/$stem-pin"
+  { printf '\x01\xff'; cat "$der" ; openssl x509 -in "$pki/root.crt" -outform der; } > "$work/chain_verify/$stem-ca"
+  rm -f "$der"
+done
 cp "$src"/tests/fuzz/corpus/pin_file/* "$work/pin_file/"
 cp "$src"/tests/fuzz/corpus/dns_message/* "$work/dns_message/"
 cp "$src"/tests/fuzz/corpus/packet/* "$work/packet/"
 
 status=0
-for target in certificate pem pin_file dns_message packet; do
+targets=(certificate chain_verify pem pin_file dns_message packet)
+for target in "${targets[@]}"; do
   bin="$build/tests/fuzz/fuzz_$target"
   echo "== fuzz_$target for ${seconds}s"
   # -rss_limit_mb keeps a runaway input from eating the machine; artifacts land in $work.

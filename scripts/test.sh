@@ -58,7 +58,7 @@ step "libFuzzer targets, ${fuzz_seconds}s each"
 if CXX=clang++ setup build-fuzz -Dwerror=true -Dfuzzers=true -Dtests=false -Dbenches=false \
      -Db_sanitize=address,undefined -Db_lundef=false && ninja -C build-fuzz -j "$jobs"; then
   if scripts/run-fuzzers.sh build-fuzz "$fuzz_seconds"; then
-    passed=$((passed + 5))
+    passed=$((passed + 6))
   else
     failed=$((failed + 1)); failures+=("a fuzz target crashed; inputs in fuzz-artifacts/")
   fi

@@ -15,6 +15,8 @@
 #include <fcntl.h>
 #include <memory>
 
+#include <wolfssl/error-ssl.h>
+
 #include "tls/wolfssl_init.h"
 
 namespace dotpin::tls {
@@ -130,7 +132,7 @@ Result<FetchedChain> fetch_chain(const FetchOptions& options) {
 
   std::unique_ptr<WOLFSSL_CTX, CtxFree> ctx(wolfSSL_CTX_new(wolfSSLv23_client_method()));
   if (!ctx) return fail("wolfSSL_CTX_new failed");
-  wolfSSL_CTX_SetMinVersion(ctx.get(), WOLFSSL_TLSV1_2);
+  if (auto st = apply_client_policy(ctx.get(), options.min_version); !st) return Error{st.error()};
   FetchedChain out;
   if (!options.ca_file.empty()) {
     if (wolfSSL_CTX_load_verify_locations(ctx.get(), options.ca_file.c_str(), nullptr) != WOLFSSL_SUCCESS)
@@ -154,6 +156,7 @@ Result<FetchedChain> fetch_chain(const FetchOptions& options) {
       return fail("cannot set SNI '", options.sni, "'");
     if (out.pkix_checked) wolfSSL_check_domain_name(ssl.get(), options.sni.c_str());
   }
+  offer_dot_alpn(ssl.get());
   wolfSSL_set_fd(ssl.get(), fd.get());
 
   std::string pkix_error;
@@ -163,12 +166,19 @@ Result<FetchedChain> fetch_chain(const FetchOptions& options) {
   if (rc != WOLFSSL_SUCCESS) {
     const int err = wolfSSL_get_error(ssl.get(), rc);
     if (remaining_ms(deadline) == 0) return fail(peer, ": TLS handshake timed out");
+    WOLFSSL_ALERT_HISTORY alerts{};
+    if (err == FATAL_ERROR && wolfSSL_get_alert_history(ssl.get(), &alerts) == WOLFSSL_SUCCESS &&
+        (alerts.last_rx.code == 40 || alerts.last_rx.code == 70 || alerts.last_rx.code == 71))
+      return fail(peer, ": TLS handshake failed: tls_parameters: the server accepts none of the versions and "
+                        "suites dotpin offers (TLS 1.3; TLS 1.2 with ECDHE and AES-GCM or ChaCha20-Poly1305): ",
+                  wolf_error(err));
     return fail(peer, ": TLS handshake failed: ", wolf_error(err));
   }
   out.protocol = wolfSSL_get_version(ssl.get());
   out.cipher = wolfSSL_get_cipher_name(ssl.get());
   out.pkix_ok = out.pkix_checked && pkix_error.empty();
   out.pkix_error = pkix_error;
+  out.parameters_problem = std::string(negotiated_parameters_problem(ssl.get(), options.min_version));
 
   WOLFSSL_X509_CHAIN* chain = wolfSSL_get_peer_chain(ssl.get());
   const int count = chain ? wolfSSL_get_chain_count(chain) : 0;

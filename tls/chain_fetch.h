@@ -15,6 +15,7 @@
 
 #include "common/endpoint.h"
 #include "common/result.h"
+#include "tls/client_context.h"
 
 namespace dotpin::tls {
 
@@ -23,6 +24,7 @@ struct FetchOptions {
   std::string sni;               ///< server name to send (and check, with ca_file); may be empty
   std::string ca_file;           ///< PEM CA bundle for a PKIX check; empty: no check
   std::chrono::milliseconds timeout{5000};  ///< for connect and handshake together
+  TlsFloor min_version = TlsFloor::kTls12;  ///< the same strict client as the resolver's (client_context.h)
 };
 
 struct FetchedChain {
@@ -33,9 +35,11 @@ struct FetchedChain {
   bool pkix_checked = false;                     ///< ca_file was given
   bool pkix_ok = false;                          ///< chain and name validated against ca_file
   std::string pkix_error;                        ///< why not, when pkix_checked && !pkix_ok
+  std::string parameters_problem;                ///< negotiated version/suite/ALPN not allowed (empty: fine)
 };
 
-/// Connects, completes a TLS 1.2/1.3 handshake with SNI, and returns the presented chain.
+/// Connects, completes a handshake with SNI under the strict client policy (what the resolver
+/// offers, so a server the resolver could not use fails here too), and returns the presented chain.
 Result<FetchedChain> fetch_chain(const FetchOptions& options);
 
 }  // namespace dotpin::tls

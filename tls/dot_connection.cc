@@ -6,40 +6,36 @@
 
 #include <array>
 
+#include "pinning/authenticate.h"
 #include "tls/wolfssl_init.h"
 
 namespace dotpin::tls {
 
-Result<CtxPtr> make_client_ctx(const std::string& ca_file) {
-  ensure_wolfssl_initialised();
-  CtxPtr ctx(wolfSSL_CTX_new(wolfSSLv23_client_method()));
-  if (!ctx) return fail("wolfSSL_CTX_new failed");
-  wolfSSL_CTX_SetMinVersion(ctx.get(), WOLFSSL_TLSV1_2);
-  wolfSSL_CTX_UseSessionTicket(ctx.get());
-  if (ca_file.empty()) {
-    wolfSSL_CTX_set_verify(ctx.get(), WOLFSSL_VERIFY_NONE, nullptr);
-  } else {
-    if (wolfSSL_CTX_load_verify_locations(ctx.get(), ca_file.c_str(), nullptr) != WOLFSSL_SUCCESS)
-      return fail(ca_file, ": cannot load CA certificates");
-    wolfSSL_CTX_set_verify(ctx.get(), WOLFSSL_VERIFY_PEER, nullptr);
-  }
-  return ctx;
-}
-
-DotConnection::DotConnection(WOLFSSL_CTX* ctx, const UpstreamPins& upstream, std::uint64_t generation,
-                             TicketCache* tickets)
-    : tls_(ctx), upstream_(upstream), generation_(generation), tickets_(tickets) {
+DotConnection::DotConnection(const ClientContext& ctx, const UpstreamPins& upstream, std::uint64_t generation,
+                             TicketCache* tickets, UnixTime now)
+    : tls_(ctx.get()), ctx_(ctx), upstream_(upstream), generation_(generation), tickets_(tickets) {
   WOLFSSL* ssl = tls_.ssl();
   if (!upstream_.auth_name.empty()) {
     wolfSSL_UseSNI(ssl, WOLFSSL_SNI_HOST_NAME, upstream_.auth_name.data(),
                    static_cast<unsigned short>(upstream_.auth_name.size()));
   }
-  if (tickets_) {
-    if (WOLFSSL_SESSION* s = tickets_->usable(generation_)) {
-      offered_resumption_ = wolfSSL_set_session(ssl, s) == WOLFSSL_SUCCESS;
-      if (offered_resumption_) resumed_verdict_ = tickets_->verdict();
-    }
+  offer_dot_alpn(ssl);
+  maybe_offer_ticket(now);
+}
+
+void DotConnection::maybe_offer_ticket(UnixTime now) {
+  if (!tickets_) return;
+  WOLFSSL_SESSION* s = tickets_->usable(generation_);
+  if (!s) return;
+  // The ticket's handshake passed under this generation; its recorded path must still satisfy the
+  // pins now (a pin window may have closed, a certificate on the path may have expired since).
+  const PinVerdict again = reverify(tickets_->verdict(), upstream_.pins, now);
+  if (!again.matched()) {
+    tickets_->clear();
+    return;
   }
+  offered_resumption_ = wolfSSL_set_session(tls_.ssl(), s) == WOLFSSL_SUCCESS;
+  if (offered_resumption_) resumed_verdict_ = again;
 }
 
 std::string DotConnection::protocol() const { return wolfSSL_get_version(tls_.ssl()); }
@@ -60,11 +56,17 @@ IoState DotConnection::handshake(UnixTime now) {
     const IoState st = tls_.state_after(ret);
     if (st == IoState::kNeedRead || st == IoState::kNeedWrite) return st;
     tls_error_ = tls_.last_error(ret);
-    fail(classify_tls_error(tls_error_));
+    WOLFSSL_ALERT_HISTORY alerts{};
+    const int alert = wolfSSL_get_alert_history(tls_.ssl(), &alerts) == WOLFSSL_SUCCESS ? alerts.last_rx.code : -1;
+    fail(classify_tls_error(tls_error_, alert));
     return IoState::kError;
   }
   resumed_ = wolfSSL_session_reused(tls_.ssl()) == 1;
-  if (resumed_) {
+  if (!negotiated_parameters_problem(tls_.ssl(), ctx_.floor()).empty()) {
+    // Never reached with wolfSSL's own checks in place (the server must pick what we offered),
+    // but a library default must not be able to widen the list.
+    fail(FailureReason::kTlsParameters);
+  } else if (resumed_) {
     // The ticket was stored after a full handshake that passed authentication under this very
     // generation (TicketCache::usable() checked it), and the server proved it holds the ticket key.
     // It inherits that handshake's verdict, so a later pin change can re-check the chain.
@@ -91,23 +93,11 @@ void DotConnection::authenticate(UnixTime now) {
     const int idx = static_cast<int>(i);
     ders[i] = DerBytes(wolfSSL_get_chain_cert(chain, idx), static_cast<std::size_t>(wolfSSL_get_chain_length(chain, idx)));
   }
-  verdict_ = verify_chain({ders.data(), n}, upstream_.pins, now);
-
-  if (!upstream_.auth_name.empty() && n > 0) {
-    // The name is checked on the leaf whether or not PKIX is on: pins and name must both pass.
-    WOLFSSL_X509* leaf = wolfSSL_X509_d2i(nullptr, ders[0].data(), static_cast<int>(ders[0].size()));
-    const bool name_ok =
-        leaf && wolfSSL_X509_check_host(leaf, upstream_.auth_name.c_str(), upstream_.auth_name.size(), 0, nullptr) ==
-                    WOLFSSL_SUCCESS;
-    wolfSSL_X509_free(leaf);
-    if (!name_ok) {
-      fail(FailureReason::kNameMismatch);
-      return;
-    }
-  }
+  // A chain longer than kMaxChainLength arrives as kMaxChainLength + 1 elements: refused as such.
+  verdict_ = authenticate_chain({ders.data(), n}, upstream_, now, ctx_.anchors());
   if (verdict_.matched()) {
     state_ = State::kReady;
-  } else if (upstream_.mode == PinMode::kReport) {
+  } else if (admits(upstream_.mode, verdict_)) {
     report_mismatch_ = true;
     state_ = State::kReady;
   } else {

@@ -4,13 +4,15 @@
 /// memory buffers (see memory_tls.h): handshake, authentication, framed queries and responses.
 ///
 /// Authentication happens when the handshake completes and before anything is written:
-///  1. PKIX (only when the upstream's profile has a CA file): wolfSSL validates the chain;
-///  2. the authentication domain name, when configured, must match the leaf (RFC 8310: when a name
-///     and pins are both configured, both must pass);
-///  3. the SPKI pins of the presented chain are checked with pinning/verifier.h.
+///  1. the negotiated version, suite and ALPN must be on the strict client's list (client_context.h);
+///  2. PKIX (only when the context has a CA file): wolfSSL validates the chain;
+///  3. pinning/authenticate.h judges the chain: the pins on the verified path (in CA mode a path
+///     to one of the same anchors) and the authentication domain name on the leaf (RFC 8310:
+///     when a name and pins are both configured, both must pass).
 /// A refused connection writes no application data; the verdict with the observed pins stays
-/// available for logging and counting. A resumed session skips 2-3 only because its ticket was
-/// stored after a full handshake that passed them under the same pin-set generation (ticket_cache.h).
+/// available for logging and counting. A resumed session skips 3 only because its ticket was
+/// stored after a full handshake that passed it under the same pin-set generation (ticket_cache.h),
+/// and only if that handshake's recorded path still satisfies the pins at the time it is offered.
 #pragma once
 
 #include <cstdint>
@@ -21,6 +23,7 @@
 #include "common/result.h"
 #include "pinning/pin_set.h"
 #include "pinning/verifier.h"
+#include "tls/client_context.h"
 #include "tls/dns_framing.h"
 #include "tls/failure_reason.h"
 #include "tls/memory_tls.h"
@@ -28,19 +31,16 @@
 
 namespace dotpin::tls {
 
-/// A client context for upstreams that share a trust profile: with @p ca_file, chains are also
-/// validated against it (PKIX); without, the pins alone authenticate (RFC 7858 SPKI profile).
-/// TLS 1.2 minimum, session tickets on.
-Result<CtxPtr> make_client_ctx(const std::string& ca_file);
-
 class DotConnection {
  public:
   enum class State { kHandshaking, kReady, kFailed };
 
-  /// @p upstream and @p tickets must outlive the connection; @p generation is the pin-set
+  /// @p ctx, @p upstream and @p tickets must outlive the connection; @p generation is the pin-set
   /// generation @p upstream belongs to. Whether chains are also validated (PKIX) is a property of
-  /// @p ctx (make_client_ctx with a CA file).
-  DotConnection(WOLFSSL_CTX* ctx, const UpstreamPins& upstream, std::uint64_t generation, TicketCache* tickets);
+  /// @p ctx (make_client_context with a CA file). A cached ticket is offered only if its recorded
+  /// path still satisfies the pins at @p now.
+  DotConnection(const ClientContext& ctx, const UpstreamPins& upstream, std::uint64_t generation,
+                TicketCache* tickets, UnixTime now = now_utc());
 
   /// Advances the handshake. kNeedRead: feed inbound() and call again; kDone: ready, or refused
   /// (state() says which); kError: failed (failure() says why).
@@ -75,7 +75,10 @@ class DotConnection {
   void fail(FailureReason reason) noexcept;
   void maybe_store_ticket();
 
+  void maybe_offer_ticket(UnixTime now);
+
   MemoryTls tls_;
+  const ClientContext& ctx_;
   const UpstreamPins& upstream_;
   std::uint64_t generation_;
   TicketCache* tickets_;

@@ -11,12 +11,14 @@ std::string_view to_string(FailureReason r) {
   switch (r) {
     case FailureReason::kNone: return "none";
     case FailureReason::kPinMismatch: return "pin_mismatch";
+    case FailureReason::kPinNotOnPath: return "pin_not_on_path";
     case FailureReason::kNoPinInWindow: return "no_pin_in_window";
     case FailureReason::kBadChain: return "bad_chain";
     case FailureReason::kNameMismatch: return "name_mismatch";
     case FailureReason::kUnknownCa: return "unknown_ca";
     case FailureReason::kExpired: return "expired";
     case FailureReason::kTlsAlert: return "tls_alert";
+    case FailureReason::kTlsParameters: return "tls_parameters";
     case FailureReason::kHandshakeFailed: return "handshake_failed";
     case FailureReason::kHandshakeTimeout: return "handshake_timeout";
     case FailureReason::kConnectRefused: return "connect_refused";
@@ -29,7 +31,8 @@ std::string_view to_string(FailureReason r) {
 }
 
 bool is_authentication_failure(FailureReason r) noexcept {
-  return r == FailureReason::kPinMismatch || r == FailureReason::kNoPinInWindow || r == FailureReason::kBadChain ||
+  return r == FailureReason::kPinMismatch || r == FailureReason::kPinNotOnPath ||
+         r == FailureReason::kNoPinInWindow || r == FailureReason::kBadChain ||
          r == FailureReason::kNameMismatch || r == FailureReason::kUnknownCa || r == FailureReason::kExpired;
 }
 
@@ -38,6 +41,10 @@ FailureReason reason_for(PinVerdictCode code) {
     case PinVerdictCode::kMatch: return FailureReason::kNone;
     case PinVerdictCode::kMismatch: return FailureReason::kPinMismatch;
     case PinVerdictCode::kNoPinInWindow: return FailureReason::kNoPinInWindow;
+    case PinVerdictCode::kPinNotOnPath: return FailureReason::kPinNotOnPath;
+    case PinVerdictCode::kPathExpired: return FailureReason::kExpired;
+    case PinVerdictCode::kPathNotTrusted: return FailureReason::kUnknownCa;
+    case PinVerdictCode::kNameMismatch: return FailureReason::kNameMismatch;
     case PinVerdictCode::kEmptyChain:
     case PinVerdictCode::kChainTooLong:
     case PinVerdictCode::kUnparsableChain: return FailureReason::kBadChain;
@@ -45,7 +52,10 @@ FailureReason reason_for(PinVerdictCode code) {
   return FailureReason::kBadChain;
 }
 
-FailureReason classify_tls_error(int e) {
+FailureReason classify_tls_error(int e, int alert) {
+  // TLS alerts: handshake_failure (40), protocol_version (70), insufficient_security (71): the
+  // server accepts none of the versions or suites we offer.
+  if (e == FATAL_ERROR && (alert == 40 || alert == 70 || alert == 71)) return FailureReason::kTlsParameters;
   switch (e) {
     case ASN_NO_SIGNER_E:
     case ASN_SELF_SIGNED_E:
@@ -53,6 +63,9 @@ FailureReason classify_tls_error(int e) {
     case ASN_AFTER_DATE_E:
     case ASN_BEFORE_DATE_E: return FailureReason::kExpired;
     case DOMAIN_NAME_MISMATCH: return FailureReason::kNameMismatch;
+    case MATCH_SUITE_ERROR:
+    case UNSUPPORTED_SUITE:
+    case VERSION_ERROR: return FailureReason::kTlsParameters;
     case FATAL_ERROR: return FailureReason::kTlsAlert;
     case SOCKET_PEER_CLOSED_E:
     case SOCKET_ERROR_E: return FailureReason::kReset;

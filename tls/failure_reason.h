@@ -12,13 +12,15 @@ namespace dotpin::tls {
 enum class FailureReason {
   kNone,
   kPinMismatch,       ///< the chain holds none of the upstream's keys
+  kPinNotOnPath,      ///< a pinned key was presented, but not on the verified path from the leaf
   kNoPinInWindow,     ///< the chain holds a pinned key whose window is closed
   kBadChain,          ///< empty, too long or unparsable chain
   kNameMismatch,      ///< the leaf is not valid for the authentication domain name
-  kUnknownCa,         ///< PKIX: no trusted issuer (only when a CA file is configured)
-  kExpired,           ///< PKIX: certificate outside its validity
+  kUnknownCa,         ///< CA mode: no path to a trusted anchor
+  kExpired,           ///< a certificate on the path (PKIX, or to the pinned one) outside its validity
   kTlsAlert,          ///< the server sent a fatal alert
-  kHandshakeFailed,   ///< any other handshake error (version, cipher suite, malformed record)
+  kTlsParameters,     ///< no TLS version, suite or signature algorithm both sides accept
+  kHandshakeFailed,   ///< any other handshake error (malformed record, bad handshake signature)
   kHandshakeTimeout,
   kConnectRefused,
   kReset,             ///< connection reset or closed by the server
@@ -36,7 +38,8 @@ FailureReason reason_for(PinVerdictCode code);
 /// name, PKIX), as opposed to network and protocol failures.
 bool is_authentication_failure(FailureReason r) noexcept;
 
-/// Classifies a wolfSSL error code from a failed handshake.
-FailureReason classify_tls_error(int wolfssl_error);
+/// Classifies a wolfSSL error code from a failed handshake; @p alert is the last TLS alert
+/// received (-1 when none), which tells a server that refused our parameters from other failures.
+FailureReason classify_tls_error(int wolfssl_error, int alert = -1);
 
 }  // namespace dotpin::tls

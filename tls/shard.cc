@@ -6,6 +6,7 @@
 #include <optional>
 
 #include "common/dns_wire.h"
+#include "common/time_util.h"
 #include "pinning/verifier.h"
 #include "tls/edns_options.h"
 
@@ -155,7 +156,8 @@ DotShard::Conn* DotShard::usable_conn(Upstream& u, Clock::time_point now) {
   if (open < options_.connections_per_upstream && (!best || !best->inflight.empty())) {
     auto c = std::make_unique<Conn>(options_.max_inflight_per_connection);
     c->keep = u.cfg.keep;
-    c->link = std::make_unique<UpstreamLink>(reactor_, u.cfg.ctx, *u.cfg.pins, generation_, &u.tickets);
+    c->link = std::make_unique<UpstreamLink>(reactor_, *u.cfg.ctx, *u.cfg.pins, generation_, &u.tickets,
+                                             options_.wall_clock);
     Conn* raw = c.get();
     Upstream* up = &u;
     c->link->on_message([this, up, raw](std::span<const std::uint8_t> m) { on_response(*up, *raw, m); });
@@ -340,9 +342,7 @@ void DotShard::handle_failed(Upstream& u, Conn& c, Clock::time_point now) {
                        "): connection failed: " + std::string(to_string(reason));
     if (auth) {
       const PinVerdict& v = u.stats.last_refusal;
-      line += "; observed pins:";
-      for (std::size_t k = 0; k < v.observed_count; ++k)
-        line += " [" + std::to_string(k) + "] " + (v.observed[k].parsed ? pin_base64(v.observed[k].digest) : "unparsable");
+      line += "; observed pins: " + describe_observed(v);
     }
     line += "; backing off " + std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(u.retry_at - now).count()) + " ms";
     options_.log(line);
@@ -390,6 +390,12 @@ void DotShard::expire(Clock::time_point now) {
 
 void DotShard::poll(Clock::time_point now, std::chrono::microseconds wait) {
   reactor_.poll(wait);
+  if (now >= next_pin_recheck_) {
+    // Pin windows close and certificates expire while connections stay up: once a second every
+    // established connection's recorded path is judged again, and drained if nothing matches now.
+    next_pin_recheck_ = now + options_.pin_recheck_interval;
+    recheck_pins(now, options_.wall_clock ? options_.wall_clock() : now_utc());
+  }
   for (auto& up : upstreams_) {
     Upstream& u = *up;
     std::erase_if(u.graveyard, [](const auto& c) { return !c->link->busy(); });
@@ -433,9 +439,8 @@ void DotShard::poll(Clock::time_point now, std::chrono::microseconds wait) {
             ++u.stats.report_mode_mismatches;
             if (options_.log) {
               std::string line = "upstream " + u.cfg.pins->name + ": report mode: chain matches no pin (" +
-                                 std::string(to_string(conn.verdict().code)) + "), connected anyway; observed pins:";
-              for (std::size_t k = 0; k < conn.verdict().observed_count; ++k)
-                line += " [" + std::to_string(k) + "] " + pin_base64(conn.verdict().observed[k].digest);
+                                 std::string(to_string(conn.verdict().code)) + "), connected anyway; observed pins: " +
+                                 describe_observed(conn.verdict());
               options_.log(line);
             }
           }
@@ -526,11 +531,7 @@ std::size_t DotShard::update_pins(std::vector<ShardUpstream> upstreams, std::uin
       if (c->draining) continue;
       // An established connection stays only if the chain it authenticated still satisfies the
       // new pin set; one still handshaking would authenticate against the old set, so it drains.
-      bool keep = same_place && c->link->ready();
-      if (keep) {
-        const PinVerdict v = verify_observed(c->link->connection().verdict().observed_pins(), u->cfg.pins->pins, wall);
-        keep = admits(u->cfg.pins->mode, v);
-      }
+      const bool keep = same_place && c->link->ready() && still_admitted(*u, *c, wall);
       if (!keep) {
         start_drain(*u, *c, now);
         ++drained;
@@ -551,6 +552,22 @@ std::size_t DotShard::update_pins(std::vector<ShardUpstream> upstreams, std::uin
     }
   }
   active_ = std::move(next);
+  return drained;
+}
+
+bool DotShard::still_admitted(const Upstream& u, const Conn& c, UnixTime wall) const {
+  return admits(u.cfg.pins->mode, reverify(c.link->connection().verdict(), u.cfg.pins->pins, wall));
+}
+
+std::size_t DotShard::recheck_pins(Clock::time_point now, UnixTime wall) {
+  std::size_t drained = 0;
+  for (Upstream* u : active_) {
+    for (auto& c : u->conns) {
+      if (c->draining || !c->link->ready() || still_admitted(*u, *c, wall)) continue;
+      start_drain(*u, *c, now);
+      ++drained;
+    }
+  }
   return drained;
 }
 

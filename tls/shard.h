@@ -53,13 +53,17 @@ struct ShardOptions {
   /// the observed pins of a refused chain); empty: not logged. Failures are naturally rate-limited
   /// by the per-upstream backoff.
   std::function<void(std::string_view)> log;
+  /// How often established connections are re-checked against their pins' windows and their
+  /// path's validity (recheck_pins), and the wall clock it uses (default: the system clock).
+  std::chrono::milliseconds pin_recheck_interval{1000};
+  std::function<UnixTime()> wall_clock;
 };
 
 /// One upstream of the pool as the shard uses it. The pins and ctx must outlive the shard; the
-/// ctx decides whether chains are also validated against a CA (make_client_ctx).
+/// ctx decides whether chains are also validated against a CA (make_client_context).
 struct ShardUpstream {
   const UpstreamPins* pins = nullptr;
-  WOLFSSL_CTX* ctx = nullptr;
+  const ClientContext* ctx = nullptr;
   /// Owns what @p pins points into, when the caller wants the shard to keep it alive (a published
   /// pin snapshot: connections of an old generation hold it until they close). May be null.
   std::shared_ptr<const void> keep;
@@ -123,6 +127,10 @@ class DotShard {
   /// Takes upstream @p name out of rotation (its connections drain) or puts it back. False if
   /// there is no such upstream.
   bool set_drained(std::string_view name, bool drained, Clock::time_point now);
+  /// Judges every established connection's recorded path again at @p wall against its upstream's
+  /// pins (poll() does this every pin_recheck_interval): a connection admitted by a pin whose
+  /// window has closed, or through a certificate that has expired, drains. Returns how many.
+  std::size_t recheck_pins(Clock::time_point now, UnixTime wall);
 
  private:
   struct Slot;
@@ -130,6 +138,7 @@ class DotShard {
   struct Upstream;
 
   Upstream* choose_upstream(const Upstream* exclude, Clock::time_point now);
+  bool still_admitted(const Upstream& u, const Conn& c, UnixTime wall) const;
   bool enqueue(std::uint32_t slot, Upstream* upstream, Clock::time_point now);
   void start_drain(Upstream& u, Conn& c, Clock::time_point now);
   void close_drained(Conn& c);
@@ -157,6 +166,7 @@ class DotShard {
   std::uint64_t picks_ = 0;
   std::vector<std::span<const std::uint8_t>> batch_;
   Clock::time_point next_expiry_scan_{};
+  Clock::time_point next_pin_recheck_{};
   std::mt19937 rng_{std::random_device{}()};
 };
 

@@ -22,9 +22,12 @@ std::string_view to_string(UpstreamLink::State s) {
   return "?";
 }
 
-UpstreamLink::UpstreamLink(UringReactor& reactor, WOLFSSL_CTX* ctx, const UpstreamPins& upstream,
-                           std::uint64_t generation, TicketCache* tickets)
-    : reactor_(reactor), upstream_(upstream), conn_(ctx, upstream, generation, tickets) {
+UpstreamLink::UpstreamLink(UringReactor& reactor, const ClientContext& ctx, const UpstreamPins& upstream,
+                           std::uint64_t generation, TicketCache* tickets, std::function<UnixTime()> wall_clock)
+    : reactor_(reactor),
+      upstream_(upstream),
+      wall_(wall_clock ? std::move(wall_clock) : std::function<UnixTime()>(now_utc)),
+      conn_(ctx, upstream, generation, tickets, wall_()) {
   connect_req_ = {{connect_done, false}, this};
   send_req_ = {{send_done, false}, this};
   recv_req_ = {{recv_done, false}, this};
@@ -109,7 +112,7 @@ void UpstreamLink::connect_done(IoRequest* r, int res) {
     return;
   }
   self->state_ = State::kHandshaking;
-  self->conn_.handshake(now_utc());  // produces the ClientHello
+  self->conn_.handshake(self->wall_());  // produces the ClientHello
   self->flush();
   self->arm_recv();
 }
@@ -142,7 +145,7 @@ void UpstreamLink::recv_done(IoRequest* r, int res) {
 
 void UpstreamLink::after_input() {
   if (state_ == State::kHandshaking) {
-    const IoState st = conn_.handshake(now_utc());
+    const IoState st = conn_.handshake(wall_());
     if (st == IoState::kError) {
       flush();  // the close_notify/alert, if any
       fail(conn_.failure());

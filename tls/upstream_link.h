@@ -27,8 +27,8 @@ class UpstreamLink {
   enum class State { kIdle, kConnecting, kHandshaking, kReady, kFailed, kClosed };
   using MessageHandler = std::function<void(std::span<const std::uint8_t>)>;
 
-  UpstreamLink(UringReactor& reactor, WOLFSSL_CTX* ctx, const UpstreamPins& upstream, std::uint64_t generation,
-               TicketCache* tickets);
+  UpstreamLink(UringReactor& reactor, const ClientContext& ctx, const UpstreamPins& upstream, std::uint64_t generation,
+               TicketCache* tickets, std::function<UnixTime()> wall_clock = {});
   ~UpstreamLink();
   UpstreamLink(const UpstreamLink&) = delete;
   UpstreamLink& operator=(const UpstreamLink&) = delete;
@@ -80,6 +80,7 @@ class UpstreamLink {
 
   UringReactor& reactor_;
   const UpstreamPins& upstream_;
+  std::function<UnixTime()> wall_;  // the time certificates and pin windows are judged at
   DotConnection conn_;
   int fd_ = -1;
   sockaddr_storage addr_{};

@@ -41,7 +41,7 @@ Result<RunStats> run_dot(const DotOptions& o, QueryMix& mix, const std::function
   std::vector<std::span<const std::uint8_t>> batch;
 
   auto open = [&](Lane& l, Clock::time_point now) {
-    l.link = std::make_unique<tls::UpstreamLink>(reactor, ctx->get(), o.server, 1, o.resume ? &tickets : nullptr);
+    l.link = std::make_unique<tls::UpstreamLink>(reactor, *ctx, o.server, 1, o.resume ? &tickets : nullptr);
     l.outstanding = 0;
     l.answered_here = 0;
     l.counted = false;

@@ -52,6 +52,20 @@ TEST(Config, Good) {
   EXPECT_EQ(c.pin_file, "/etc/dotpin/pins.toml");  // relative to the config file
   EXPECT_EQ(c.shard.policy, tls::ShardOptions::Policy::kLowestLatency);
   EXPECT_EQ(c.shard.query_timeout.count(), 1500);
+  EXPECT_EQ(c.tls_min_version, tls::TlsFloor::kTls12);  // the strict suite list, TLS 1.2 and 1.3
+}
+
+TEST(Config, TlsMinVersionMayOnlyBeStricter) {
+  std::string text = kGood;
+  text.replace(text.find("policy ="), 0, "tls_min_version = \"1.3\"\n");
+  const auto r = parse_config(text, "c.toml");
+  ASSERT_TRUE(r.config) << errors_of(r);
+  EXPECT_EQ(r.config->tls_min_version, tls::TlsFloor::kTls13);
+  std::string weaker = kGood;
+  weaker.replace(weaker.find("policy ="), 0, "tls_min_version = \"1.1\"\n");
+  const auto bad = parse_config(weaker, "c.toml");
+  EXPECT_FALSE(bad.config);
+  EXPECT_NE(errors_of(bad).find("'tls_min_version' must be"), std::string::npos) << errors_of(bad);
 }
 
 TEST(Config, EveryErrorWithItsLine) {

@@ -97,7 +97,7 @@ class WorkerRing : public ::testing::Test {
                       std::chrono::milliseconds query_timeout = 2s, PinFeed* feed = nullptr) {
     WorkerSetup s;
     s.pins = feed;
-    s.tls_ctx = ctx_.get();
+    s.tls_ctx = &ctx_;
     s.port = port_.id;
     s.queue = 0;
     s.pool = port_.pool;
@@ -106,7 +106,7 @@ class WorkerRing : public ::testing::Test {
     s.inflight = inflight;
     s.shard.max_pending = inflight;
     s.shard.query_timeout = query_timeout;
-    for (const auto* u : ups) s.upstreams.push_back({u, ctx_.get()});
+    for (const auto* u : ups) s.upstreams.push_back({u, &ctx_});
     worker_ = std::make_unique<Worker>(s);
     return *worker_;
   }
@@ -153,7 +153,7 @@ class WorkerRing : public ::testing::Test {
   rte_ring* tx_ = nullptr;
   LocalAddresses local_;
   Acl acl_;
-  tls::CtxPtr ctx_;
+  tls::ClientContext ctx_;
   std::unique_ptr<Worker> worker_;
 };
 

@@ -138,6 +138,71 @@ class UnboundDot:
         self.cleanup()
 
 
+class OpenSslServer:
+    """A real `openssl s_server` on 127.0.0.1 with a given key, chain and TLS options (e.g. only a
+    NULL or CBC cipher suite): not a DNS server, a TLS endpoint whose own output shows what it got.
+    s_server prints each handshake it completes ("CIPHER is ...") and writes the application data it
+    receives verbatim; a DNS query for a name under dotpin.test carries the label bytes b"dotpin"."""
+
+    def __init__(self, key, cert, chain_extra=None, tls_args=()):
+        self.key, self.cert, self.chain_extra, self.tls_args = key, cert, chain_extra, list(tls_args)
+        self.dir = tempfile.mkdtemp(prefix="dotpin-s_server-")
+        self.port = free_port()
+        self.proc = None
+        self.out = None
+
+    @property
+    def log(self):
+        return os.path.join(self.dir, "s_server.out")
+
+    def start(self):
+        self.out = open(self.log, "wb")
+        args = ["openssl", "s_server", "-accept", f"127.0.0.1:{self.port}", "-key", self.key, "-cert", self.cert,
+                *(["-cert_chain", self.chain_extra] if self.chain_extra else []), *self.tls_args]
+        # stdin stays an open pipe that nobody writes: s_server would end its session on EOF.
+        self.proc = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=self.out, stderr=subprocess.STDOUT)
+        if not wait_for_tcp(self.port):
+            self.stop()
+            raise RuntimeError(f"s_server did not start on port {self.port}: {self.read()!r}")
+        time.sleep(0.2)  # the probe connection of wait_for_tcp is logged (as a failed handshake); let it settle
+        return self
+
+    def read(self, since=0):
+        """Everything s_server wrote from byte @since on (bytes)."""
+        try:
+            with open(self.log, "rb") as f:
+                f.seek(since)
+                return f.read()
+        except OSError:
+            return b""
+
+    def mark(self):
+        """The current end of s_server's output, for read(since=...)."""
+        try:
+            return os.path.getsize(self.log)
+        except OSError:
+            return 0
+
+    def stop(self):
+        if self.proc and self.proc.stdin:
+            self.proc.stdin.close()
+        stop_process(self.proc, 5)
+        self.proc = None
+        if self.out:
+            self.out.close()
+            self.out = None
+
+    def cleanup(self):
+        self.stop()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.cleanup()
+
+
 class GenuineAndImpostor(unittest.TestCase):
     """Base for suites that need both upstreams: the genuine server (leaf-p256) and an impostor
     whose certificate is valid for the same name under the same CA, with another key."""
@@ -194,12 +259,17 @@ class Netns:
 
 
 def write_pin_file(path, upstreams):
-    """upstreams: (name, UnboundDot, [pin stems]) tuples."""
+    """upstreams: (name, server, [pins]) tuples; server has a .port (UnboundDot, OpenSslServer); a pin
+    is a PKI stem (its reference pin, labelled with the stem) or a (label, base64 pin) pair."""
+    def entry(p):
+        label, pin = p if isinstance(p, tuple) else (p, reference_pin(p))
+        return f'{{ sha256 = "{pin}", label = "{label}" }}'
+
     with open(path, "w") as f:
         for name, server, stems in upstreams:
             f.write(f'[[upstream]]\nname = "{name}"\naddress = "127.0.0.1:{server.port}"\n'
                     f'auth_name = "{AUTH_NAME}"\n')
-            f.write("pin = [" + ", ".join(f'{{ sha256 = "{reference_pin(s)}", label = "{s}" }}' for s in stems) + "]\n\n")
+            f.write("pin = [" + ", ".join(entry(s) for s in stems) + "]\n\n")
 
 
 class Dotpind:
@@ -207,7 +277,8 @@ class Dotpind:
     client addresses. Stopped by PID; stop() returns its shutdown summary."""
 
     def __init__(self, workdir, pin_file, tag="e2e", acl=("198.18.0.0/24", "2001:2::/64"), extra_config="",
-                 vdev=None, device="net_tap0", lcores=("-l", "0-1")):
+                 vdev=None, device="net_tap0", lcores=("-l", "0-1"), upstreams_extra=""):
+        """upstreams_extra: more lines for the [upstreams] section, e.g. 'ca_file = "..."\\n'."""
         self.dir = workdir
         self.iface = f"dpt{os.getpid() % 100000}{tag[:3]}"[:15]
         self.prefix = f"dotpind-{tag}-{os.getpid()}"
@@ -221,7 +292,7 @@ class Dotpind:
             f.write("[dpdk]\neal_args = [" + ", ".join(f'"{a}"' for a in eal) + "]\n\n")
             f.write(f'[port]\ndevice = "{device}"\nipv4 = ["{APPLIANCE_V4}"]\nipv6 = ["{APPLIANCE_V6}"]\nmbufs = 4095\n\n')
             f.write("[acl]\nallow = [" + ", ".join(f'"{a}"' for a in acl) + "]\n\n")
-            f.write(f'[upstreams]\npin_file = "{pin_file}"\nquery_timeout_ms = 1500\n\n')
+            f.write(f'[upstreams]\npin_file = "{pin_file}"\nquery_timeout_ms = 1500\n{upstreams_extra}\n')
             f.write("[daemon]\ndrain_ms = 500\n\n")
             f.write(f'[control]\nsocket = "{self.socket}"\nmetrics = "127.0.0.1:{self.metrics_port}"\n' + extra_config)
         self.log_path = os.path.join(workdir, f"dotpind-{tag}.log")

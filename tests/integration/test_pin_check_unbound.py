@@ -53,7 +53,7 @@ class PinCheckAgainstRealServers(GenuineAndImpostor):
         r = ctl("pin", "fetch", self.addr(self.impostor), "--name", AUTH_NAME, "--check", path)
         self.assertEqual(r.returncode, 3)
         self.assertIn("NO MATCH (pin_mismatch)", r.stdout)
-        self.assertIn(f"[0] {reference_pin('impostor')}", r.stdout)
+        self.assertIn(f'observed [0] pin-sha256="{reference_pin("impostor")}" (on the path)', r.stdout)
         self.assertIn("refuse this connection", r.stdout)
 
     def test_backup_pin_accepted_after_rotation(self):

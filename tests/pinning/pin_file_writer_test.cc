@@ -72,7 +72,8 @@ TEST(PinFileWriter, ReplacesAtomicallyKeepingModeAndThePreviousVersion) {
   ASSERT_TRUE(replace_file_atomically(path, "new\n"));
   EXPECT_EQ(read(path), "new\n");
   EXPECT_EQ(read(path + ".prev"), "old\n");
-  EXPECT_FALSE(std::filesystem::exists(path + ".tmp"));
+  for (const auto& e : std::filesystem::directory_iterator(dir))
+    EXPECT_EQ(e.path().filename().string().find("pins.toml.tmp"), std::string::npos) << e.path();
   struct stat st {};
   ASSERT_EQ(::stat(path.c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 07777, 0640u);
@@ -80,6 +81,23 @@ TEST(PinFileWriter, ReplacesAtomicallyKeepingModeAndThePreviousVersion) {
   const auto bad = replace_file_atomically((dir / "missing" / "pins.toml").string(), "x");
   ASSERT_FALSE(bad);
   EXPECT_NE(bad.error().find("cannot create"), std::string::npos) << bad.error();
+  std::filesystem::remove_all(dir);
+}
+
+TEST(PinFileWriter, APlantedTemporaryFileOrSymlinkIsNeverFollowed) {
+  // Someone who can write to the pin file's directory plants the old fixed temporary name as a
+  // symlink to a file they want overwritten: the writer must not follow it.
+  const auto dir = std::filesystem::temp_directory_path() / ("dotpin-writer-sym-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  const std::string path = (dir / "pins.toml").string();
+  const std::string victim = (dir / "victim").string();
+  { std::ofstream(victim) << "precious\n"; }
+  { std::ofstream(path) << "old\n"; }
+  std::filesystem::create_symlink(victim, path + ".tmp");
+  ASSERT_TRUE(replace_file_atomically(path, "new\n"));
+  EXPECT_EQ(read(path), "new\n");
+  EXPECT_EQ(read(victim), "precious\n");
+  EXPECT_TRUE(std::filesystem::is_symlink(path + ".tmp"));  // left alone
   std::filesystem::remove_all(dir);
 }
 

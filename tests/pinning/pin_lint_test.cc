@@ -44,6 +44,21 @@ bool has(const std::vector<std::string>& v, const std::string& needle) {
   return false;
 }
 
+TEST(PinLint, CaModeNeedsAnAuthNameOnEveryUpstream) {
+  PinTable t;
+  t.source = "pins.toml";
+  t.upstreams.push_back(make_upstream("named", {make_pin(1, "a"), make_pin(2, "b")}));
+  t.upstreams.back().auth_name = "dns.example.net";
+  t.upstreams.push_back(make_upstream("nameless", {make_pin(3, "a"), make_pin(4, "b")}, "192.0.2.2"));
+  EXPECT_TRUE(trust_profile_errors(t, /*ca_mode=*/false).empty());  // pins alone authenticate
+  const auto errors = trust_profile_errors(t, /*ca_mode=*/true);
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_EQ(errors[0].severity, Severity::kError);
+  EXPECT_EQ(errors[0].upstream, "nameless");
+  EXPECT_EQ(errors[0].to_string().rfind("pins.toml:3:", 0), 0u) << errors[0].to_string();
+  EXPECT_NE(errors[0].message.find("auth_name"), std::string::npos);
+}
+
 TEST(PinLint, CleanTableHasNoWarnings) {
   PinTable t;
   t.upstreams.push_back(make_upstream("a", {make_pin(1, "primary"), make_pin(2, "backup")}));

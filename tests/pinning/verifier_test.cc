@@ -133,14 +133,16 @@ TEST(VerifierEdges, EmptyLongAndUnparsableChains) {
 }
 
 TEST(VerifierEdges, AnUnparsedElementNeverMatchesAZeroPin) {
-  // An element that failed to parse has an all-zero digest slot; a zero pin must not match it.
-  ObservedPin unparsed;
-  ObservedPin parsed;
-  parsed.parsed = true;
-  parsed.digest.fill(0x42);
-  const std::vector<ObservedPin> observed{unparsed, parsed};
+  // An element that failed to parse has an all-zero digest slot; a zero pin must not match it,
+  // even when the recorded verdict says it is on the path.
+  PinVerdict recorded;
+  recorded.code = PinVerdictCode::kMismatch;
+  recorded.observed_count = recorded.presented = 2;
+  recorded.observed[0].on_path = true;
+  recorded.observed[1].parsed = true;
+  recorded.observed[1].digest.fill(0x42);
   const std::vector<Pin> pins{Pin{}};
-  EXPECT_EQ(verify_observed(observed, pins, kNow).code, PinVerdictCode::kMismatch);
+  EXPECT_EQ(reverify(recorded, pins, kNow).code, PinVerdictCode::kMismatch);
 }
 
 TEST(PinsEqual, ComparesWholeDigest) {

@@ -12,12 +12,14 @@
 #   <name>.chain.pem          leaf + intermediate, what a server presents
 #   <name>.pin                the expected pin-sha256, computed by the openssl pipeline of RFC 7469
 #   ca-bundle.pem             root CA, for PKIX checks
-# Re-running into the same OUTDIR is a no-op once OUTDIR/.done exists.
+#   hostile/                  impostor chains and broken paths made from these (make-hostile-pki.sh)
+# Re-running into the same OUTDIR is a no-op once OUTDIR/.done exists (hostile/ has its own stamp).
 set -euo pipefail
 out=${1:?usage: make-test-pki.sh OUTDIR}
+here=$(cd "$(dirname "$0")" && pwd)
 mkdir -p "$out"
 cd "$out"
-[ -f .done ] && exit 0
+[ -f .done ] && exec "$here/make-hostile-pki.sh" "$PWD/hostile"
 name=dns.dotpin.test
 
 pin_of() {  # certificate or public key PEM -> base64 pin, the reference way
@@ -103,4 +105,5 @@ pin_of cert root.crt > root.pin
 pin_of cert issuing.crt > issuing.pin
 cp root.crt ca-bundle.pem
 rm -f ./*.csr ./*.ext
+"$here/make-hostile-pki.sh" "$PWD/hostile"
 touch .done

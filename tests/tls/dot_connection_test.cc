@@ -64,13 +64,13 @@ class DotConnectionTest : public ::testing::Test {
 
   std::vector<Pin> standard_pins() { return {pin_of("leaf-p256", "primary"), pin_of("spare", "backup")}; }
 
-  CtxPtr pins_only_, pkix_;
+  ClientContext pins_only_, pkix_;
 };
 
 TEST_F(DotConnectionTest, GenuineUpstreamIsReadyAndAnswers) {
   auto srv = server("leaf-p256");
   auto up = upstream_with(standard_pins());
-  DotConnection c(pins_only_.get(), up, 1, nullptr);
+  DotConnection c(pins_only_, up, 1, nullptr);
   auto s = srv.accept();
   MemoryDotServer::pump(c, *s, kNow);
   ASSERT_EQ(c.state(), DotConnection::State::kReady) << to_string(c.failure()) << " tls " << c.tls_error();
@@ -95,12 +95,17 @@ TEST_F(DotConnectionTest, GenuineUpstreamIsReadyAndAnswers) {
 TEST_F(DotConnectionTest, ImpostorIsRefusedBeforeAnyQueryIsWritten) {
   auto srv = server("impostor");  // CA-valid for the same name, another key
   auto up = upstream_with(standard_pins());
-  DotConnection c(pkix_.get(), up, 1, nullptr);
+  DotConnection c(pkix_, up, 1, nullptr);
   auto s = srv.accept();
   MemoryDotServer::pump(c, *s, kNow);
   ASSERT_EQ(c.state(), DotConnection::State::kFailed);
   EXPECT_EQ(c.failure(), FailureReason::kPinMismatch);
-  ASSERT_EQ(c.verdict().observed_count, 2u);
+  // CA mode: the two presented certificates, and the root the path reached from the CA file.
+  ASSERT_EQ(c.verdict().presented, 2u);
+  ASSERT_EQ(c.verdict().observed_count, 3u);
+  EXPECT_TRUE(c.verdict().anchored);
+  EXPECT_TRUE(c.verdict().observed[2].anchor);
+  EXPECT_EQ(pin_base64(c.verdict().observed[2].digest), reference_pin("root"));
   EXPECT_EQ(pin_base64(c.verdict().observed[0].digest), reference_pin("impostor"));
   const auto q = query(7);
   const std::span<const std::uint8_t> batch[] = {q};
@@ -115,7 +120,7 @@ TEST_F(DotConnectionTest, BackupPinAndCaPinAreAccepted) {
   for (auto pins : {std::vector<Pin>{pin_of("leaf-rsa2048", "old"), pin_of("leaf-p256", "backup")},
                     std::vector<Pin>{pin_of("spare", "backup"), pin_of("issuing", "ca")}}) {
     auto up = upstream_with(pins);
-    DotConnection c(pins_only_.get(), up, 1, nullptr);
+    DotConnection c(pins_only_, up, 1, nullptr);
     auto s = srv.accept();
     MemoryDotServer::pump(c, *s, kNow);
     EXPECT_EQ(c.state(), DotConnection::State::kReady) << to_string(c.failure());
@@ -128,7 +133,7 @@ TEST_F(DotConnectionTest, PinOutsideItsWindowIsRefused) {
   auto pins = standard_pins();
   pins[0].not_after = kNow - std::chrono::seconds(1);
   auto up = upstream_with(pins);
-  DotConnection c(pins_only_.get(), up, 1, nullptr);
+  DotConnection c(pins_only_, up, 1, nullptr);
   auto s = srv.accept();
   MemoryDotServer::pump(c, *s, kNow);
   EXPECT_EQ(c.state(), DotConnection::State::kFailed);
@@ -138,7 +143,7 @@ TEST_F(DotConnectionTest, PinOutsideItsWindowIsRefused) {
 TEST_F(DotConnectionTest, ReportModeConnectsAndSaysSo) {
   auto srv = server("impostor");
   auto up = upstream_with(standard_pins(), PinMode::kReport);
-  DotConnection c(pins_only_.get(), up, 1, nullptr);
+  DotConnection c(pins_only_, up, 1, nullptr);
   auto s = srv.accept();
   MemoryDotServer::pump(c, *s, kNow);
   EXPECT_EQ(c.state(), DotConnection::State::kReady);
@@ -150,7 +155,7 @@ TEST_F(DotConnectionTest, NameMismatchIsRefusedEvenWhenThePinMatches) {
   auto srv = server("other-name");  // genuine CA, certificate for wrong.dotpin.test
   auto up = upstream_with({pin_of("other-name", "primary"), pin_of("spare", "backup")});
   for (bool pkix : {false, true}) {
-    DotConnection c(pkix ? pkix_.get() : pins_only_.get(), up, 1, nullptr);
+    DotConnection c(pkix ? pkix_ : pins_only_, up, 1, nullptr);
     auto s = srv.accept();
     MemoryDotServer::pump(c, *s, kNow);
     EXPECT_EQ(c.state(), DotConnection::State::kFailed) << "pkix " << pkix;
@@ -166,7 +171,7 @@ TEST_F(DotConnectionTest, PkixFailuresHaveTheirReasons) {
     ASSERT_TRUE(ctx.ok());
     auto srv = server("leaf-p256");
     auto up = upstream_with(standard_pins());
-    DotConnection c(ctx->get(), up, 1, nullptr);
+    DotConnection c(*ctx, up, 1, nullptr);
     auto s = srv.accept();
     MemoryDotServer::pump(c, *s, kNow);
     EXPECT_EQ(c.state(), DotConnection::State::kFailed);
@@ -175,7 +180,7 @@ TEST_F(DotConnectionTest, PkixFailuresHaveTheirReasons) {
   {
     auto srv = server("expired");
     auto up = upstream_with({pin_of("expired", "primary"), pin_of("spare", "backup")});
-    DotConnection c(pkix_.get(), up, 1, nullptr);
+    DotConnection c(pkix_, up, 1, nullptr);
     auto s = srv.accept();
     MemoryDotServer::pump(c, *s, kNow);
     EXPECT_EQ(c.state(), DotConnection::State::kFailed);
@@ -199,7 +204,7 @@ TEST_F(DotConnectionTest, ResumptionOnlyWithinTheSamePinGeneration) {
     EXPECT_EQ(answers, 1);
   };
   {
-    DotConnection c(pins_only_.get(), up, 1, &tickets);
+    DotConnection c(pins_only_, up, 1, &tickets);
     auto s = srv.accept();
     exchange(c, *s);
     EXPECT_FALSE(c.offered_resumption());
@@ -207,7 +212,7 @@ TEST_F(DotConnectionTest, ResumptionOnlyWithinTheSamePinGeneration) {
   }
   EXPECT_EQ(tickets.stored(), 1u);
   {
-    DotConnection c(pins_only_.get(), up, 1, &tickets);
+    DotConnection c(pins_only_, up, 1, &tickets);
     auto s = srv.accept();
     exchange(c, *s);
     EXPECT_TRUE(c.offered_resumption());
@@ -215,7 +220,7 @@ TEST_F(DotConnectionTest, ResumptionOnlyWithinTheSamePinGeneration) {
   }
   {
     // A new pin-set generation: the old ticket is dropped, a full handshake verifies the pins again.
-    DotConnection c(pins_only_.get(), up, 2, &tickets);
+    DotConnection c(pins_only_, up, 2, &tickets);
     auto s = srv.accept();
     exchange(c, *s);
     EXPECT_FALSE(c.offered_resumption());
@@ -225,10 +230,95 @@ TEST_F(DotConnectionTest, ResumptionOnlyWithinTheSamePinGeneration) {
   EXPECT_EQ(tickets.dropped_stale(), 1u);
 }
 
+TEST_F(DotConnectionTest, ATicketWhosePinWindowClosedIsNotOffered) {
+  auto srv = server("leaf-p256");
+  Pin windowed = pin_of("leaf-p256", "primary");
+  windowed.not_after = kNow + std::chrono::hours(1);
+  auto up = upstream_with({windowed, pin_of("spare", "backup")});
+  TicketCache tickets;
+  {
+    DotConnection c(pins_only_, up, 1, &tickets, kNow);
+    auto s = srv.accept();
+    MemoryDotServer::pump(c, *s, kNow);
+    ASSERT_EQ(c.state(), DotConnection::State::kReady);
+    const auto q = query(3);
+    const std::span<const std::uint8_t> batch[] = {q};
+    ASSERT_TRUE(c.send(batch));
+    MemoryDotServer::pump(c, *s, kNow);
+    c.receive([](std::span<const std::uint8_t>) {});
+  }
+  ASSERT_EQ(tickets.stored(), 1u);
+  // Same generation, but the pin that admitted the ticket's handshake is out of its window now:
+  // no resumption; the full handshake is judged afresh (and refused: no pin of this chain is valid).
+  const UnixTime later = kNow + std::chrono::hours(2);
+  DotConnection c(pins_only_, up, 1, &tickets, later);
+  EXPECT_FALSE(c.offered_resumption());
+  auto s = srv.accept();
+  MemoryDotServer::pump(c, *s, later);
+  EXPECT_EQ(c.state(), DotConnection::State::kFailed);
+  EXPECT_EQ(c.failure(), FailureReason::kNoPinInWindow);
+  EXPECT_EQ(s->app_bytes, 0u);
+}
+
+TEST_F(DotConnectionTest, ServersThatOfferOnlyWeakSuitesAreRefusedBeforeAnyQuery) {
+  // The genuine key and chain, correctly pinned: only the protocol is wrong.
+  for (const char* suites : {"ECDHE-ECDSA-NULL-SHA", "ECDHE-ECDSA-AES128-SHA256", "ECDHE-ECDSA-AES128-SHA"}) {
+    auto srv = server("leaf-p256");
+    ASSERT_EQ(wolfSSL_CTX_set_cipher_list(srv.ctx(), suites), WOLFSSL_SUCCESS) << suites;
+    auto up = upstream_with(standard_pins());
+    DotConnection c(pins_only_, up, 1, nullptr);
+    auto s = srv.accept();
+    MemoryDotServer::pump(c, *s, kNow);
+    EXPECT_EQ(c.state(), DotConnection::State::kFailed) << suites;
+    EXPECT_EQ(c.failure(), FailureReason::kTlsParameters) << suites << ": " << to_string(c.failure());
+    const auto q = query(1);
+    const std::span<const std::uint8_t> batch[] = {q};
+    EXPECT_FALSE(c.send(batch));
+    MemoryDotServer::pump(c, *s, kNow);
+    EXPECT_EQ(s->app_bytes, 0u) << suites;
+  }
+}
+
+TEST_F(DotConnectionTest, Tls13OnlyPolicyRefusesATls12Server) {
+  auto srv = server("leaf-p256");
+  ASSERT_EQ(wolfSSL_CTX_set_max_proto_version(srv.ctx(), TLS1_2_VERSION), WOLFSSL_SUCCESS);
+  auto strict = make_client_context({"", TlsFloor::kTls13});
+  ASSERT_TRUE(strict.ok()) << strict.error();
+  auto up = upstream_with(standard_pins());
+  DotConnection c(*strict, up, 1, nullptr);
+  auto s = srv.accept();
+  MemoryDotServer::pump(c, *s, kNow);
+  EXPECT_EQ(c.state(), DotConnection::State::kFailed);
+  EXPECT_EQ(c.failure(), FailureReason::kTlsParameters) << to_string(c.failure());
+  EXPECT_EQ(s->app_bytes, 0u);
+  // The default policy takes the same server over TLS 1.2 with an AEAD suite.
+  DotConnection ok(pins_only_, up, 1, nullptr);
+  auto s2 = srv.accept();
+  MemoryDotServer::pump(ok, *s2, kNow);
+  EXPECT_EQ(ok.state(), DotConnection::State::kReady) << to_string(ok.failure());
+  EXPECT_EQ(ok.protocol(), "TLSv1.2");
+}
+
+TEST(ClientPolicy, TheSuiteListIsStrict) {
+  for (const char* good : {"TLS13-AES128-GCM-SHA256", "TLS13-CHACHA20-POLY1305-SHA256", "ECDHE-RSA-AES256-GCM-SHA384"})
+    EXPECT_TRUE(suite_allowed(good, TlsFloor::kTls12)) << good;
+  for (const char* bad : {"ECDHE-ECDSA-NULL-SHA", "NULL-SHA256", "ECDHE-RSA-AES128-SHA256", "AES128-GCM-SHA256",
+                          "DHE-RSA-AES128-GCM-SHA256", "ECDHE-RSA-DES-CBC3-SHA", "PSK-AES128-GCM-SHA256",
+                          "ADH-AES128-SHA", "RC4-SHA"})
+    EXPECT_FALSE(suite_allowed(bad, TlsFloor::kTls12)) << bad;
+  EXPECT_FALSE(suite_allowed("ECDHE-RSA-AES256-GCM-SHA384", TlsFloor::kTls13));
+  EXPECT_EQ(allowed_cipher_list(TlsFloor::kTls12).find("CBC"), std::string_view::npos);
+  EXPECT_EQ(allowed_cipher_list(TlsFloor::kTls12).find("NULL"), std::string_view::npos);
+  EXPECT_TRUE(version_allowed("TLSv1.2", TlsFloor::kTls12));
+  EXPECT_FALSE(version_allowed("TLSv1.2", TlsFloor::kTls13));
+  EXPECT_FALSE(version_allowed("TLSv1.1", TlsFloor::kTls12));
+  EXPECT_EQ(tls_floor_from_string("1.1"), std::nullopt);
+}
+
 TEST_F(DotConnectionTest, AThousandQueriesInFlightAllComeBack) {
   auto srv = server("leaf-p256");
   auto up = upstream_with(standard_pins());
-  DotConnection c(pins_only_.get(), up, 1, nullptr);
+  DotConnection c(pins_only_, up, 1, nullptr);
   auto s = srv.accept();
   MemoryDotServer::pump(c, *s, kNow);
   ASSERT_EQ(c.state(), DotConnection::State::kReady);
@@ -255,7 +345,7 @@ TEST_F(DotConnectionTest, AThousandQueriesInFlightAllComeBack) {
 TEST_F(DotConnectionTest, MalformedResponseFailsTheConnection) {
   auto srv = server("leaf-p256");
   auto up = upstream_with(standard_pins());
-  DotConnection c(pins_only_.get(), up, 1, nullptr);
+  DotConnection c(pins_only_, up, 1, nullptr);
   auto s = srv.accept();
   s->malformed_reply = true;
   MemoryDotServer::pump(c, *s, kNow);

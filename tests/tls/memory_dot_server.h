@@ -38,6 +38,8 @@ class MemoryDotServer {
   };
 
   std::unique_ptr<Session> accept() { return std::make_unique<Session>(ctx_.get()); }
+  /// The server's context, for tests that make it offer other TLS parameters.
+  WOLFSSL_CTX* ctx() { return ctx_.get(); }
 
   /// Runs the server side as far as the bytes it has allow.
   static void serve(Session& s) {

@@ -53,7 +53,7 @@ class ShardTest : public ::testing::Test {
 
   std::unique_ptr<DotShard> make_shard(std::vector<const UpstreamPins*> ups, ShardOptions o = {}) {
     std::vector<ShardUpstream> cfg;
-    for (const auto* u : ups) cfg.push_back({u, ctx_.get()});
+    for (const auto* u : ups) cfg.push_back({u, &ctx_});
     return std::make_unique<DotShard>(reactor_, cfg, 1, o,
                                       [this](std::uint64_t cookie, std::span<const std::uint8_t> r, DotShard::Outcome out) {
                                         EXPECT_FALSE(results_.contains(cookie)) << "completed twice: " << cookie;
@@ -67,7 +67,7 @@ class ShardTest : public ::testing::Test {
     while (results_.size() < n && Clock::now() < end) shard.poll(Clock::now(), 2ms);
   }
 
-  CtxPtr ctx_;
+  ClientContext ctx_;
   UringReactor reactor_{256};
   std::map<std::uint64_t, Result> results_;
 };
@@ -154,7 +154,9 @@ TEST_F(ShardTest, OnlyAnImpostorMeansServfailWithExtendedError) {
   EXPECT_EQ(shard->stats(0).connections, conns);
   ASSERT_EQ(log.size(), 1u);
   EXPECT_NE(log[0].find("upstream impostor (127.0.0.1:"), std::string::npos) << log[0];
-  EXPECT_NE(log[0].find("pin_mismatch; observed pins: [0] " + test::reference_pin("impostor")), std::string::npos)
+  EXPECT_NE(log[0].find("pin_mismatch; observed pins: [0] pin-sha256=\"" + test::reference_pin("impostor") +
+                        "\" (on the path)"),
+            std::string::npos)
       << log[0];
 }
 
@@ -205,6 +207,32 @@ TEST_F(ShardTest, UpstreamKilledMidLoadLosesNothing) {
   EXPECT_GT(answers, next * 8 / 10);  // the pool kept answering through B
   EXPECT_GE(shard->stats(0).failures[static_cast<std::size_t>(FailureReason::kReset)], 1u);
   EXPECT_EQ(shard->pending(), 0u);
+}
+
+TEST_F(ShardTest, AConnectionAdmittedByAPinWhoseWindowClosesIsDrained) {
+  SocketDotResponder genuine(pki("leaf-p256.key"), pki("leaf-p256.chain.pem"));
+  auto up = upstream_at("a", genuine.address());
+  UnixTime wall = now_utc();
+  up.pins[0].not_after = wall + 1h;  // leaf-p256's pin: the only one this chain matches
+  ShardOptions o;
+  o.wall_clock = [&wall] { return wall; };
+  o.pin_recheck_interval = 0ms;  // every poll: the test drives time itself
+  auto shard = make_shard({&up}, o);
+  ASSERT_TRUE(shard->submit(1, query(1), Clock::now()));
+  run_until(*shard, 1);
+  ASSERT_EQ(results_[1].outcome, DotShard::Outcome::kAnswer);
+  EXPECT_EQ(shard->stats(0).drained_connections, 0u);
+  shard->poll(Clock::now());
+  EXPECT_EQ(shard->stats(0).drained_connections, 0u);  // still in window: kept
+  wall += 2h;                                         // the window closes while the connection is up
+  shard->poll(Clock::now());
+  EXPECT_EQ(shard->stats(0).drained_connections, 1u);
+  // The next query needs a new connection, whose full handshake finds no pin valid now.
+  ASSERT_TRUE(shard->submit(2, query(2), Clock::now()));
+  run_until(*shard, 2);
+  EXPECT_EQ(results_[2].outcome, DotShard::Outcome::kServfail);
+  EXPECT_GE(shard->stats(0).failures[static_cast<std::size_t>(FailureReason::kNoPinInWindow)], 1u);
+  EXPECT_EQ(shard->stats(0).resumptions, 0u);  // the ticket of the drained connection was not used
 }
 
 TEST_F(ShardTest, IdleConnectionsCloseAndTheNextOneResumes) {
@@ -299,7 +327,7 @@ class ShardPinChangeTest : public ShardTest {
  protected:
   std::vector<ShardUpstream> config(std::initializer_list<const UpstreamPins*> ups) {
     std::vector<ShardUpstream> cfg;
-    for (const auto* u : ups) cfg.push_back({u, ctx_.get(), nullptr});
+    for (const auto* u : ups) cfg.push_back({u, &ctx_, nullptr});
     return cfg;
   }
 };

@@ -65,7 +65,7 @@ class UpstreamLinkTest : public ::testing::Test {
     up_.pins.resize(1);
   }
   BlackholeListener hole_;
-  CtxPtr ctx_;
+  ClientContext ctx_;
   UpstreamPins up_;
   UringReactor reactor_{16};
 };
@@ -73,7 +73,7 @@ class UpstreamLinkTest : public ::testing::Test {
 TEST_F(UpstreamLinkTest, DestroyedWhileConnectingLeavesNothingInFlight) {
   const auto start = Clock::now();
   {
-    UpstreamLink link(reactor_, ctx_.get(), up_, 1, nullptr);
+    UpstreamLink link(reactor_, ctx_, up_, 1, nullptr);
     ASSERT_TRUE(link.start(Clock::now() + 10s));
     for (int i = 0; i < 20; ++i) reactor_.poll(5ms);
     EXPECT_EQ(link.state(), UpstreamLink::State::kConnecting);
@@ -84,7 +84,7 @@ TEST_F(UpstreamLinkTest, DestroyedWhileConnectingLeavesNothingInFlight) {
 }
 
 TEST_F(UpstreamLinkTest, HandshakeDeadlineFailsAPendingConnect) {
-  UpstreamLink link(reactor_, ctx_.get(), up_, 1, nullptr);
+  UpstreamLink link(reactor_, ctx_, up_, 1, nullptr);
   ASSERT_TRUE(link.start(Clock::now() + 200ms));
   const auto end = Clock::now() + 3s;
   while (link.state() != UpstreamLink::State::kFailed && Clock::now() < end) {

@@ -1,0 +1,150 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
+"""dotpind against the hostile upstreams of test_hostile_upstreams.py: the real daemon on a DPDK
+net_tap port in a network namespace, one pin file with every case as its own [[upstream]] (one
+pool), real kdig clients. Hostile upstreams: clients get SERVFAIL with an Extended DNS Error, the
+control socket counts each upstream's refusals under the expected reason, and no hostile server
+logs a single query. Genuine upstreams in odd shapes: every one answers, no failure. Each in
+pin-only mode and with [upstreams] ca_file."""
+
+import os
+import re
+import sys
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from dotpin_harness import (APPLIANCE_V4, ApplianceSuite, Dotpind, OpenSslServer, UnboundDot, kdig, pki,  # noqa: E402
+                            reference_pin)
+from test_hostile_upstreams import ANCHOR, AUTH_REASONS, CA_BUNDLE, CASES, TLS_CASES  # noqa: E402
+
+QUERIES_PER_UPSTREAM = 3
+
+
+def refused(case, mode):
+    e = case.expect(mode)
+    return isinstance(e, str) and e != ANCHOR
+
+
+def status_of(out):
+    m = re.search(r"status: (\w+)", out)
+    return m.group(1) if m else None
+
+
+@unittest.skipUnless(os.geteuid() == 0, "needs root for network namespaces and net_tap")
+class HostileUpstreamsDaemon(ApplianceSuite):
+    """One unbound per case (each its own address, so that every case is its own upstream), and the
+    TLS-parameter s_servers; all started once, in the class's network namespace."""
+
+    TAG = "hos"
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.by_case = {}
+        cls.tls = {}
+        try:
+            for c in CASES:
+                s = UnboundDot(pki(c.chain + ".key"), pki(c.chain + ".chain.pem")).start()
+                cls.servers.append(s)  # ApplianceSuite cleans them up
+                cls.by_case[c.tag] = s
+            for tag, args in TLS_CASES.items():
+                cls.tls[tag] = OpenSslServer(pki("leaf-p256.key"), pki("leaf-p256.crt"), pki("issuing.crt"),
+                                             args).start()
+        except Exception:
+            cls.tearDownClass()
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        for s in getattr(cls, "tls", {}).values():
+            s.cleanup()
+        cls.tls = {}
+        super().tearDownClass()
+
+    def daemon(self, mode, tag, upstreams):
+        """dotpind with a pin file of upstreams: (name, server, [pin stems])."""
+        path = self.pin_file(f"{tag}.toml", [(n, s, [(f"pin{i + 1}", reference_pin(p)) for i, p in enumerate(pins)])
+                                             for n, s, pins in upstreams])
+        extra = f'ca_file = "{pki(CA_BUNDLE)}"\n' if mode == "ca" else ""
+        return Dotpind(self.dir, path, tag=tag, upstreams_extra=extra)
+
+    def upstream_table(self, d):
+        time.sleep(0.3)  # lcores publish their stats every 100 ms
+        code, j = d.ctl("upstreams")
+        self.assertEqual(code, 0, j)
+        return {u["name"]: u for u in j["result"]["upstreams"]}
+
+    def run_hostile(self, mode):
+        cases = [c for c in CASES if refused(c, mode)]
+        ups = [(c.tag, self.by_case[c.tag], c.pins) for c in cases]
+        ups += [(f"tls-{t}", s, ("leaf-p256",)) for t, s in self.tls.items()]
+        before = {c.tag: self.by_case[c.tag].queries_logged() for c in cases}
+        marks = {t: s.mark() for t, s in self.tls.items()}
+        replies = []
+        with self.daemon(mode, f"h{mode}", ups) as d:
+            for i in range(QUERIES_PER_UPSTREAM * len(ups)):
+                replies.append(kdig(f"@{APPLIANCE_V4}", f"n{i}.dotpin.test", "A", "+edns").stdout)
+            table = self.upstream_table(d)
+        time.sleep(0.2)
+        for c in cases:
+            with self.subTest(case=c.tag, mode=mode):
+                u = table[c.tag]
+                want = c.expect(mode)
+                f = u["failures"]
+                self.assertGreaterEqual(f.get(want, 0), 1, u)
+                self.assertEqual({r: n for r, n in f.items() if n and r != want}, {}, u)  # no other failure
+                self.assertEqual(u["answers"], 0, u)
+                self.assertEqual(self.by_case[c.tag].queries_logged(), before[c.tag],
+                                 f"a query reached {c.tag}: " + self.by_case[c.tag].read_log())
+        for t, s in self.tls.items():
+            with self.subTest(case=f"tls-{t}", mode=mode):
+                u = table[f"tls-{t}"]
+                self.assertGreaterEqual(u["failures"].get("tls_parameters", 0), 1, u)
+                self.assertEqual({r: u["failures"].get(r, 0) for r in AUTH_REASONS}, dict.fromkeys(AUTH_REASONS, 0), u)
+                self.assertEqual(u["answers"], 0, u)
+                seen = s.read(marks[t])
+                self.assertNotIn(b"CIPHER is", seen, seen)  # no handshake completed with it
+                self.assertNotIn(b"dotpin", seen, seen)     # and no query reached it
+        for out in replies:  # every client got SERVFAIL with an Extended DNS Error, nothing else
+            self.assertEqual(status_of(out), "SERVFAIL", out)
+            self.assertRegex(out, r"EDE: 2[23] ", out)
+
+    def run_genuine(self, mode):
+        cases = [c for c in CASES if not refused(c, mode)]
+        ups = [(c.tag, self.by_case[c.tag], c.pins) for c in cases]
+        before = {c.tag: self.by_case[c.tag].queries_logged() for c in cases}
+        with self.daemon(mode, f"g{mode}", ups) as d:
+            for i in range(QUERIES_PER_UPSTREAM * len(ups)):
+                r = kdig(f"@{APPLIANCE_V4}", f"g{i}.dotpin.test", "A")
+                self.assertEqual(status_of(r.stdout), "NXDOMAIN", r.stdout + r.stderr)
+            r = kdig(f"@{APPLIANCE_V4}", "www.dotpin.test", "A")
+            self.assertIn("198.18.0.10", r.stdout, r.stdout + r.stderr)
+            table = self.upstream_table(d)
+        time.sleep(0.2)
+        answers = 0
+        for c in cases:
+            with self.subTest(case=c.tag, mode=mode):
+                u = table[c.tag]
+                self.assertGreater(u["full_handshakes"], 0, u)
+                self.assertGreater(u["answers"], 0, u)
+                self.assertEqual({r: n for r, n in u["failures"].items() if n}, {}, u)
+                self.assertEqual(self.by_case[c.tag].queries_logged() - before[c.tag], u["answers"], u)
+                answers += u["answers"]
+        self.assertEqual(answers, QUERIES_PER_UPSTREAM * len(ups) + 1)
+
+    def test_hostile_pin_only(self):
+        self.run_hostile("pin")
+
+    def test_hostile_ca(self):
+        self.run_hostile("ca")
+
+    def test_genuine_pin_only(self):
+        self.run_genuine("pin")
+
+    def test_genuine_ca(self):
+        self.run_genuine("ca")
+
+
+if __name__ == "__main__":
+    unittest.main()

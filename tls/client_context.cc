@@ -1,0 +1,142 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "tls/client_context.h"
+
+#include <wolfssl/options.h>
+#include <wolfssl/ssl.h>
+
+#include <algorithm>
+#include <array>
+
+#include "pinning/pem.h"
+#include "tls/wolfssl_init.h"
+
+namespace dotpin::tls {
+namespace {
+
+/// A suite we offer: wolfSSL's name and IANA code point (what wolfSSL_get_current_cipher_suite gives).
+struct Suite {
+  std::string_view name;
+  std::uint16_t code;
+  bool tls13;
+};
+
+constexpr std::array<Suite, 9> kSuites{{
+    {"TLS13-AES128-GCM-SHA256", 0x1301, true},
+    {"TLS13-AES256-GCM-SHA384", 0x1302, true},
+    {"TLS13-CHACHA20-POLY1305-SHA256", 0x1303, true},
+    {"ECDHE-ECDSA-AES128-GCM-SHA256", 0xc02b, false},
+    {"ECDHE-RSA-AES128-GCM-SHA256", 0xc02f, false},
+    {"ECDHE-ECDSA-AES256-GCM-SHA384", 0xc02c, false},
+    {"ECDHE-RSA-AES256-GCM-SHA384", 0xc030, false},
+    {"ECDHE-ECDSA-CHACHA20-POLY1305", 0xcca9, false},
+    {"ECDHE-RSA-CHACHA20-POLY1305", 0xcca8, false},
+}};
+
+constexpr std::string_view kList12 =
+    "TLS13-AES128-GCM-SHA256:TLS13-AES256-GCM-SHA384:TLS13-CHACHA20-POLY1305-SHA256:"
+    "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:"
+    "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305";
+constexpr std::string_view kList13 =
+    "TLS13-AES128-GCM-SHA256:TLS13-AES256-GCM-SHA384:TLS13-CHACHA20-POLY1305-SHA256";
+
+// Signature algorithms for the handshake (CertificateVerify / ServerKeyExchange): no SHA-1.
+constexpr const char* kSigAlgs =
+    "ECDSA+SHA256:ECDSA+SHA384:ECDSA+SHA512:ED25519:ED448:RSA-PSS+SHA256:RSA-PSS+SHA384:RSA-PSS+SHA512:"
+    "RSA+SHA256:RSA+SHA384:RSA+SHA512";
+
+constexpr std::string_view kAlpn = "dot";
+
+}  // namespace
+
+std::string_view to_string(TlsFloor f) { return f == TlsFloor::kTls13 ? "1.3" : "1.2"; }
+
+std::optional<TlsFloor> tls_floor_from_string(std::string_view text) {
+  if (text == "1.2") return TlsFloor::kTls12;
+  if (text == "1.3") return TlsFloor::kTls13;
+  return std::nullopt;
+}
+
+std::string_view allowed_cipher_list(TlsFloor floor) { return floor == TlsFloor::kTls13 ? kList13 : kList12; }
+
+bool suite_allowed(std::string_view name, TlsFloor floor) noexcept {
+  return std::ranges::any_of(kSuites, [&](const Suite& s) {
+    return s.name == name && (s.tls13 || floor == TlsFloor::kTls12);
+  });
+}
+
+bool version_allowed(std::string_view v, TlsFloor floor) noexcept {
+  return v == "TLSv1.3" || (v == "TLSv1.2" && floor == TlsFloor::kTls12);
+}
+
+Status apply_client_policy(WOLFSSL_CTX* ctx, TlsFloor floor) {
+  const int min = floor == TlsFloor::kTls13 ? WOLFSSL_TLSV1_3 : WOLFSSL_TLSV1_2;
+  if (wolfSSL_CTX_SetMinVersion(ctx, min) != WOLFSSL_SUCCESS) return fail("cannot set the minimum TLS version");
+  const std::string list(allowed_cipher_list(floor));
+  if (wolfSSL_CTX_set_cipher_list(ctx, list.c_str()) != WOLFSSL_SUCCESS) return fail("cannot set the cipher suites");
+  if (wolfSSL_CTX_set1_sigalgs_list(ctx, kSigAlgs) != WOLFSSL_SUCCESS)
+    return fail("cannot set the signature algorithms");
+  return ok_status();
+}
+
+bool offer_dot_alpn(WOLFSSL* ssl) noexcept {
+  std::array<char, 4> name{'d', 'o', 't', '\0'};
+  return wolfSSL_UseALPN(ssl, name.data(), static_cast<unsigned>(kAlpn.size()), WOLFSSL_ALPN_CONTINUE_ON_MISMATCH) ==
+         WOLFSSL_SUCCESS;
+}
+
+std::string_view negotiated_parameters_problem(WOLFSSL* ssl, TlsFloor floor) noexcept {
+  const char* version = wolfSSL_get_version(ssl);
+  if (!version || !version_allowed(version, floor)) return "TLS version not allowed";
+  const int code = wolfSSL_get_current_cipher_suite(ssl);
+  const bool ok = std::ranges::any_of(kSuites, [&](const Suite& s) {
+    return s.code == code && (s.tls13 || floor == TlsFloor::kTls12);
+  });
+  if (!ok) return "cipher suite not allowed";
+  char* proto = nullptr;
+  unsigned short len = 0;
+  if (wolfSSL_ALPN_GetProtocol(ssl, &proto, &len) == WOLFSSL_SUCCESS && proto &&
+      std::string_view(proto, len) != kAlpn)
+    return "server selected another ALPN protocol";
+  return {};
+}
+
+Result<ClientContext> make_client_context(const ClientPolicy& policy) {
+  ensure_wolfssl_initialised();
+  ClientContext c;
+  c.floor_ = policy.min_version;
+  c.ctx_.reset(wolfSSL_CTX_new(wolfSSLv23_client_method()));
+  if (!c.ctx_) return fail("wolfSSL_CTX_new failed");
+  if (auto st = apply_client_policy(c.ctx_.get(), policy.min_version); !st) return Error{st.error()};
+  wolfSSL_CTX_UseSessionTicket(c.ctx_.get());
+  if (policy.ca_file.empty()) {
+    wolfSSL_CTX_set_verify(c.ctx_.get(), WOLFSSL_VERIFY_NONE, nullptr);
+    return c;
+  }
+  if (wolfSSL_CTX_load_verify_locations(c.ctx_.get(), policy.ca_file.c_str(), nullptr) != WOLFSSL_SUCCESS)
+    return fail(policy.ca_file, ": cannot load CA certificates");
+  wolfSSL_CTX_set_verify(c.ctx_.get(), WOLFSSL_VERIFY_PEER, nullptr);
+  // The same anchors for the pin verifier's path (CA mode).
+  auto text = read_file(policy.ca_file);
+  if (!text) return Error{text.error()};
+  auto objects = read_key_objects(*text, policy.ca_file);
+  if (!objects) return Error{objects.error()};
+  for (auto& o : *objects) {
+    if (o.kind != KeyObject::Kind::kCertificate) return fail(policy.ca_file, ": holds a bare public key, not a CA certificate");
+    c.anchors_.push_back(std::move(o.der));
+  }
+  if (c.anchors_.empty()) return fail(policy.ca_file, ": no CA certificate");
+  for (const auto& a : c.anchors_) {
+    auto view = view_certificate(a);
+    if (!view) return fail(policy.ca_file, ": a CA certificate that is not well-formed DER");
+    c.anchor_views_.push_back(*view);
+  }
+  return c;
+}
+
+Result<ClientContext> make_client_ctx(const std::string& ca_file) {
+  ClientPolicy p;
+  p.ca_file = ca_file;
+  return make_client_context(p);
+}
+
+}  // namespace dotpin::tls

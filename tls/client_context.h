@@ -1,0 +1,77 @@
+// SPDX-License-Identifier: Apache-2.0
+/// @file client_context.h
+/// @brief The strict TLS client every upstream connection uses, and its trust profile.
+///
+/// Offered, and nothing else: TLS 1.3 with AES-GCM or ChaCha20-Poly1305; TLS 1.2 only with ECDHE
+/// key exchange and an AEAD (AES-GCM, ChaCha20-Poly1305). Never NULL, anonymous, export, RC4,
+/// 3DES, CBC or PSK-only suites, and no SHA-1 (or MD5) signature algorithms. ALPN "dot" (RFC
+/// 7858 §3.2 via the IANA registry) is sent; a server that selects another protocol is refused.
+/// After the handshake the negotiated version and suite are checked against the same list, so
+/// a library default can never widen it. A policy may be made stricter (TLS 1.3 only), never weaker.
+///
+/// With a CA file the context is in CA mode: wolfSSL validates the chain (PKIX) and the pin
+/// verifier's path must reach one of the same anchors (pinning/verifier.h).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/result.h"
+#include "pinning/cert_view.h"
+#include "tls/memory_tls.h"
+
+namespace dotpin::tls {
+
+enum class TlsFloor { kTls12, kTls13 };
+std::string_view to_string(TlsFloor f);
+/// "1.2" or "1.3".
+std::optional<TlsFloor> tls_floor_from_string(std::string_view text);
+
+struct ClientPolicy {
+  std::string ca_file;                  ///< PEM trust anchors; empty: pins and name only
+  TlsFloor min_version = TlsFloor::kTls12;
+};
+
+/// The TLS 1.2 and 1.3 suites offered, in wolfSSL's names, colon-separated.
+std::string_view allowed_cipher_list(TlsFloor floor);
+/// Whether a negotiated suite (wolfSSL_get_cipher_name) is one we offer under @p floor.
+bool suite_allowed(std::string_view wolfssl_name, TlsFloor floor) noexcept;
+/// Whether a negotiated version (wolfSSL_get_version) is allowed under @p floor.
+bool version_allowed(std::string_view wolfssl_version, TlsFloor floor) noexcept;
+
+/// Applies the policy's version floor, suites and signature algorithms to @p ctx (also used by
+/// the chain fetcher, so `pin fetch` sees what the resolver would negotiate).
+Status apply_client_policy(WOLFSSL_CTX* ctx, TlsFloor floor);
+
+/// Sends ALPN "dot" on @p ssl (continuing if the server selects none).
+bool offer_dot_alpn(WOLFSSL* ssl) noexcept;
+/// After a handshake: empty when version, suite and ALPN are acceptable, else what is wrong.
+std::string_view negotiated_parameters_problem(WOLFSSL* ssl, TlsFloor floor) noexcept;
+
+class ClientContext {
+ public:
+  [[nodiscard]] WOLFSSL_CTX* get() const noexcept { return ctx_.get(); }
+  /// Trust anchors from the CA file; empty when not in CA mode.
+  [[nodiscard]] std::span<const CertView> anchors() const noexcept { return anchor_views_; }
+  [[nodiscard]] bool ca_mode() const noexcept { return !anchors_.empty(); }
+  [[nodiscard]] TlsFloor floor() const noexcept { return floor_; }
+
+ private:
+  friend Result<ClientContext> make_client_context(const ClientPolicy& policy);
+  CtxPtr ctx_;
+  std::vector<std::vector<std::uint8_t>> anchors_;
+  std::vector<CertView> anchor_views_;  // point into anchors_
+  TlsFloor floor_ = TlsFloor::kTls12;
+};
+
+/// A client context for upstreams that share a trust profile. Session tickets on.
+Result<ClientContext> make_client_context(const ClientPolicy& policy);
+
+/// make_client_context with only a CA file (empty: pin-only) and the default TLS 1.2 floor.
+Result<ClientContext> make_client_ctx(const std::string& ca_file);
+
+}  // namespace dotpin::tls
