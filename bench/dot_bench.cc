@@ -11,7 +11,11 @@
 #include <cstdlib>
 
 #include "bench/bench_pki.h"
+#include "pinning/authenticate.h"
+#include "pinning/cert_view.h"
+#include "pinning/name_match.h"
 #include "pinning/pem.h"
+#include "pinning/signature.h"
 #include "tests/tls/memory_dot_server.h"
 #include "tls/dot_connection.h"
 #include "tls/id_table.h"
@@ -82,30 +86,116 @@ void BM_Resumption(benchmark::State& state) {
 }
 BENCHMARK(BM_Resumption)->Unit(benchmark::kMicrosecond);
 
-// What authentication adds to a full handshake: the pin check over the presented chain, and the
-// name check (decode the leaf, match the name).
+// What authentication adds to a full handshake: the pin check over the verified path (one
+// signature check per link), the name check, and both together as the resolver runs them.
+std::vector<std::vector<std::uint8_t>> ders_of(const std::string& file) {
+  auto text = read_file(pki(file));
+  auto objs = read_key_objects(*text, file);
+  std::vector<std::vector<std::uint8_t>> out;
+  for (auto& o : *objs) out.push_back(std::move(o.der));
+  return out;
+}
+
+// Pin-only mode, leaf pin: element 0 matches; the path (leaf -> issuing, one ECDSA P-256
+// verification) is still built, so the verdict can be re-checked later against any pin set.
 void BM_AuthPinCheck(benchmark::State& state) {
-  auto chain_text = read_file(pki("leaf-p256.chain.pem"));
-  auto objs = read_key_objects(*chain_text, "chain");
-  std::vector<DerBytes> chain;
-  for (const auto& o : *objs) chain.emplace_back(o.der);
+  const auto ders = ders_of("leaf-p256.chain.pem");
+  const std::vector<DerBytes> chain(ders.begin(), ders.end());
   const auto& f = fixture();
   const UnixTime now = now_utc();
   for (auto _ : state) benchmark::DoNotOptimize(verify_chain(chain, f.up.pins, now).code);
 }
-BENCHMARK(BM_AuthPinCheck);
+BENCHMARK(BM_AuthPinCheck)->Unit(benchmark::kMicrosecond);
 
-void BM_AuthNameCheck(benchmark::State& state) {
-  auto chain_text = read_file(pki("leaf-p256.chain.pem"));
-  auto objs = read_key_objects(*chain_text, "chain");
-  const auto& leaf = (*objs)[0].der;
+// Baseline: what the pin check did before it verified the path (hash every presented SPKI and
+// compare with the pins): the part of BM_AuthPinCheck that is not signature checking.
+void BM_AuthPinHashOnly(benchmark::State& state) {
+  const auto ders = ders_of("leaf-p256.chain.pem");
+  const std::vector<DerBytes> chain(ders.begin(), ders.end());
+  const auto& f = fixture();
+  for (auto _ : state) {
+    bool any = false;
+    for (const DerBytes d : chain)
+      if (const auto spki = find_spki(d))
+        for (const Pin& p : f.up.pins) any |= pins_equal(spki_sha256(*spki), p.digest);
+    benchmark::DoNotOptimize(any);
+  }
+}
+BENCHMARK(BM_AuthPinHashOnly)->Unit(benchmark::kMicrosecond);
+
+// CA mode with the root as trust anchor: two links (leaf -> issuing -> root).
+void BM_AuthPinCheckCaMode(benchmark::State& state) {
+  const auto ders = ders_of("leaf-p256.chain.pem");
+  const auto root = ders_of("root.crt");
+  const std::vector<DerBytes> chain(ders.begin(), ders.end());
+  const CertView anchor = *view_certificate(root[0]);
+  const auto& f = fixture();
+  const UnixTime now = now_utc();
+  for (auto _ : state)
+    benchmark::DoNotOptimize(verify_chain(chain, f.up.pins, now, std::span<const CertView>(&anchor, 1)).code);
+}
+BENCHMARK(BM_AuthPinCheckCaMode)->Unit(benchmark::kMicrosecond);
+
+// The hostile chain of the appended-certificate attack: impostor leaf + genuine leaf + issuing.
+void BM_AuthPinCheckAppendedImpostor(benchmark::State& state) {
+  const auto ders = ders_of("hostile/misissued-plus-leaf.chain.pem");
+  const std::vector<DerBytes> chain(ders.begin(), ders.end());
+  const auto& f = fixture();
+  const UnixTime now = now_utc();
+  for (auto _ : state) benchmark::DoNotOptimize(verify_chain(chain, f.up.pins, now).code);
+}
+BENCHMARK(BM_AuthPinCheckAppendedImpostor)->Unit(benchmark::kMicrosecond);
+
+// One link's signature check, by the issuer's key type (the test PKI's sig-KIND chains).
+void BM_LinkSignature(benchmark::State& state, const char* kind) {
+  const std::string k = kind;
+  const auto leaf = ders_of(k == "p256" ? "leaf-p256.crt" : "hostile/sig-" + k + "-leaf.crt");
+  const auto ca = ders_of(k == "p256" ? "issuing.crt" : "hostile/sig-" + k + "-ca.crt");
+  const auto l = view_certificate(leaf[0]);
+  const auto c = view_certificate(ca[0]);
+  if (verify_signature(l->tbs, l->sig_alg, l->signature, c->spki) != SignatureCheck::kValid) {
+    state.SkipWithError("signature does not verify");
+    return;
+  }
+  for (auto _ : state) benchmark::DoNotOptimize(verify_signature(l->tbs, l->sig_alg, l->signature, c->spki));
+}
+BENCHMARK_CAPTURE(BM_LinkSignature, ecdsa_p256, "p256")->Unit(benchmark::kMicrosecond);
+BENCHMARK_CAPTURE(BM_LinkSignature, ecdsa_p384, "p384")->Unit(benchmark::kMicrosecond);
+BENCHMARK_CAPTURE(BM_LinkSignature, rsa2048_pkcs1, "rsa-pkcs1")->Unit(benchmark::kMicrosecond);
+BENCHMARK_CAPTURE(BM_LinkSignature, rsa2048_pss, "rsa-pss")->Unit(benchmark::kMicrosecond);
+BENCHMARK_CAPTURE(BM_LinkSignature, ed25519, "ed25519")->Unit(benchmark::kMicrosecond);
+
+// The name check as it was: decode the leaf again through wolfSSL's X509 and match the name.
+void BM_AuthNameCheckWolfX509(benchmark::State& state) {
+  const auto ders = ders_of("leaf-p256.chain.pem");
+  const auto& leaf = ders[0];
   for (auto _ : state) {
     WOLFSSL_X509* x = wolfSSL_X509_d2i(nullptr, leaf.data(), static_cast<int>(leaf.size()));
     benchmark::DoNotOptimize(wolfSSL_X509_check_host(x, "dns.dotpin.test", 15, 0, nullptr));
     wolfSSL_X509_free(x);
   }
 }
+BENCHMARK(BM_AuthNameCheckWolfX509);
+
+// The name check now: our DER walk of the leaf and RFC 6125 matching of its DNS SANs.
+void BM_AuthNameCheck(benchmark::State& state) {
+  const auto ders = ders_of("leaf-p256.chain.pem");
+  for (auto _ : state) {
+    const auto v = view_certificate(ders[0]);
+    benchmark::DoNotOptimize(v && certificate_matches_name(*v, "dns.dotpin.test"));
+  }
+}
 BENCHMARK(BM_AuthNameCheck);
+
+// The whole decision a full handshake gets: path, pins and name (pin-only mode).
+void BM_AuthenticateChain(benchmark::State& state) {
+  const auto ders = ders_of("leaf-p256.chain.pem");
+  const std::vector<DerBytes> chain(ders.begin(), ders.end());
+  const auto& f = fixture();
+  const UnixTime now = now_utc();
+  for (auto _ : state) benchmark::DoNotOptimize(authenticate_chain(chain, f.up, now).code);
+}
+BENCHMARK(BM_AuthenticateChain)->Unit(benchmark::kMicrosecond);
 
 // Queries through one established connection: a batch of N queries per TLS write (N=1: no
 // coalescing), answered by the in-process responder. Counts client + responder work on one core.

@@ -40,8 +40,10 @@ constexpr std::array<std::uint8_t, 9> kOidSha256{0x60, 0x86, 0x48, 0x01, 0x65, 0
 constexpr std::array<std::uint8_t, 9> kOidSha384{0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x02};
 constexpr std::array<std::uint8_t, 9> kOidSha512{0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x03};
 
-/// RSA keys below this size are not accepted as issuers (NIST SP 800-131A: 2048 since 2014).
+/// RSA keys below this size are not accepted as issuers (NIST SP 800-131A: 2048 since 2014), nor
+/// above this one (verification cost).
 constexpr int kMinRsaBits = 2048;
+constexpr int kMaxRsaBits = 8192;
 
 template <std::size_t N>
 bool is(Oid oid, const std::array<std::uint8_t, N>& want) noexcept {
@@ -229,7 +231,14 @@ SignatureCheck verify_rsa(const Algorithm& a, DerBytes data, DerBytes sig, DerBy
     return SignatureCheck::kMalformed;
   const int bytes = wc_RsaEncryptSize(&k.key);
   if (bytes <= 0) return SignatureCheck::kMalformed;
-  if (bytes * 8 < kMinRsaBits) return SignatureCheck::kUnsupported;
+  if (bytes * 8 < kMinRsaBits || bytes * 8 > kMaxRsaBits) return SignatureCheck::kUnsupported;
+  // A public exponent of thousands of bits costs a verifier milliseconds per check (a DoS lever
+  // for a hostile chain); real keys use 65537. Anything above 32 bits is refused.
+  std::array<std::uint8_t, 4> e{};
+  std::array<std::uint8_t, kMaxRsaBits / 8> modulus{};
+  word32 e_len = e.size(), n_len = modulus.size();
+  if (wc_RsaFlattenPublicKey(&k.key, e.data(), &e_len, modulus.data(), &n_len) != 0)
+    return SignatureCheck::kUnsupported;
   if (sig.size() != static_cast<std::size_t>(bytes)) return SignatureCheck::kInvalid;
   std::array<std::uint8_t, 64> hash{};
   if (!digest(a.hash, data, hash)) return SignatureCheck::kMalformed;

@@ -34,6 +34,7 @@ std::string_view to_string(OffPath why) {
     case OffPath::kPathLen: return "pathLenConstraint exceeded";
     case OffPath::kUnknownCritical: return "unprocessed critical extension";
     case OffPath::kUnparsable: return "not a well-formed certificate";
+    case OffPath::kBudget: return "signature-check budget exhausted";
   }
   return "?";
 }
@@ -110,8 +111,8 @@ void evaluate(PinVerdict& v, std::span<const Pin> pins, UnixTime now) noexcept {
 /// (certificate, candidate issuer) signature is verified at most once.
 class PathBuilder {
  public:
-  PathBuilder(std::span<const CertView* const> certs, std::size_t presented, bool ca_mode)
-      : certs_(certs), presented_(presented), ca_mode_(ca_mode) {
+  PathBuilder(std::span<const CertView* const> certs, std::size_t presented, bool ca_mode, UnixTime now)
+      : certs_(certs), presented_(presented), ca_mode_(ca_mode), now_(now) {
     links_.fill(kUnknown);
     off_.fill(OffPath::kNotIssuerName);
   }
@@ -131,6 +132,7 @@ class PathBuilder {
  private:
   static constexpr std::uint8_t kUnknown = 0xff;
   static constexpr int kMaxSteps = 512;
+  static constexpr int kMaxSignatures = 24;
 
   bool is_anchor(std::size_t i) const noexcept { return i >= presented_; }
 
@@ -149,6 +151,9 @@ class PathBuilder {
     }
     std::uint8_t& memo = links_[child * kMaxObservedAll + parent];
     if (memo == kUnknown) {
+      // A budget on signature checks, whatever the chain: a real one needs one per link.
+      if (signatures_ == kMaxSignatures) return OffPath::kBudget;
+      ++signatures_;
       memo = verify_signature(c.tbs, c.sig_alg, c.signature, p.spki) == SignatureCheck::kValid ? 1 : 0;
     }
     return memo == 1 ? OffPath::kNone : OffPath::kBadSignature;
@@ -166,8 +171,12 @@ class PathBuilder {
     }
     if (depth_ > best_length_) keep(false);
     if (depth_ == kMaxObserved) return false;
-    for (std::size_t cand = 0; cand < certs_.size(); ++cand) {
+    // Issuers valid now first: of two certificates for one CA key (a renewal, a cross-sign), the
+    // path should go through the one that is in force.
+    for (std::size_t k = 0; k < 2 * certs_.size(); ++k) {
+      const std::size_t cand = k % certs_.size();
       if (!certs_[cand] || on_current_path(cand)) continue;
+      if (certs_[cand]->valid_at(now_) != (k < certs_.size())) continue;
       if (is_anchor(cand) && !ca_mode_) continue;
       const OffPath why = link(top, cand);
       if (why != OffPath::kNone) {
@@ -206,6 +215,8 @@ class PathBuilder {
   std::size_t best_length_ = 0;
   bool anchored_ = false;
   int steps_ = 0;
+  int signatures_ = 0;
+  UnixTime now_;
   std::array<std::uint8_t, kMaxObservedAll * kMaxObservedAll> links_{};
   std::array<OffPath, kMaxObservedAll> off_{};
 
@@ -257,7 +268,7 @@ PinVerdict verify_chain(std::span<const DerBytes> chain, std::span<const Pin> pi
     if (named) certs[count++] = &a;
   }
 
-  PathBuilder builder({certs.data(), count}, chain.size(), v.ca_mode);
+  PathBuilder builder({certs.data(), count}, chain.size(), v.ca_mode, now);
   builder.build();
   const auto path = builder.path();
   v.path_length = path.size();

@@ -63,6 +63,7 @@ enum class OffPath : std::uint8_t {
   kPathLen,         ///< its pathLenConstraint is exceeded
   kUnknownCritical, ///< a critical extension the verifier does not process
   kUnparsable,      ///< not a well-formed certificate
+  kBudget,          ///< not checked: the chain used up the verifier's signature-check budget
 };
 
 std::string_view to_string(OffPath why);

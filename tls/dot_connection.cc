@@ -4,7 +4,9 @@
 #include <wolfssl/options.h>
 #include <wolfssl/ssl.h>
 
+#include <algorithm>
 #include <array>
+#include <vector>
 
 #include "pinning/authenticate.h"
 #include "tls/wolfssl_init.h"
@@ -56,6 +58,9 @@ IoState DotConnection::handshake(UnixTime now) {
     const IoState st = tls_.state_after(ret);
     if (st == IoState::kNeedRead || st == IoState::kNeedWrite) return st;
     tls_error_ = tls_.last_error(ret);
+    // A ticket that led to a failed handshake is not offered again (a server that restarted with
+    // a new ticket key may fail every resumption attempt instead of falling back).
+    if (offered_resumption_ && tickets_) tickets_->clear();
     WOLFSSL_ALERT_HISTORY alerts{};
     const int alert = wolfSSL_get_alert_history(tls_.ssl(), &alerts) == WOLFSSL_SUCCESS ? alerts.last_rx.code : -1;
     fail(classify_tls_error(tls_error_, alert));
@@ -87,13 +92,32 @@ void DotConnection::authenticate(UnixTime now) {
   WOLFSSL* ssl = tls_.ssl();
   WOLFSSL_X509_CHAIN* chain = wolfSSL_get_peer_chain(ssl);
   const int count = chain ? wolfSSL_get_chain_count(chain) : 0;
-  std::array<DerBytes, kMaxChainLength + 1> ders{};
-  const std::size_t n = std::min<std::size_t>(static_cast<std::size_t>(std::max(count, 0)), ders.size());
-  for (std::size_t i = 0; i < n; ++i) {
-    const int idx = static_cast<int>(i);
-    ders[i] = DerBytes(wolfSSL_get_chain_cert(chain, idx), static_cast<std::size_t>(wolfSSL_get_chain_length(chain, idx)));
+  // wolfSSL (built with SESSION_CERTS) copies an offered session's chain into the connection, and
+  // when the server declines the ticket and does a full handshake it *appends* the new chain: the
+  // peer chain can then begin with the certificates of the server the ticket came from, while an
+  // impostor's key signed this handshake. The chain this handshake presented begins at the last
+  // entry equal to the certificate whose key signed it (wolfSSL_get_peer_certificate); if there
+  // is none, nothing is judged and the connection is refused.
+  std::vector<std::uint8_t> leaf;
+  if (WOLFSSL_X509* peer = wolfSSL_get_peer_certificate(ssl)) {
+    int len = 0;
+    const unsigned char* der = wolfSSL_X509_get_der(peer, &len);
+    if (der && len > 0) leaf.assign(der, der + len);
+    wolfSSL_X509_free(peer);  // a copy (OPENSSL_EXTRA)
   }
-  // A chain longer than kMaxChainLength arrives as kMaxChainLength + 1 elements: refused as such.
+  int first = -1;
+  for (int i = 0; i < count; ++i) {
+    const unsigned char* der = wolfSSL_get_chain_cert(chain, i);
+    const int len = wolfSSL_get_chain_length(chain, i);
+    if (der && len > 0 && static_cast<std::size_t>(len) == leaf.size() && std::equal(leaf.begin(), leaf.end(), der))
+      first = i;
+  }
+  std::array<DerBytes, kMaxChainLength + 1> ders{};
+  std::size_t n = 0;
+  for (int i = first; first >= 0 && i < count && n < ders.size(); ++i)
+    ders[n++] = DerBytes(wolfSSL_get_chain_cert(chain, i), static_cast<std::size_t>(wolfSSL_get_chain_length(chain, i)));
+  // A chain longer than kMaxChainLength arrives as kMaxChainLength + 1 elements: refused as such;
+  // no element found (n == 0) is an empty chain, refused in every mode.
   verdict_ = authenticate_chain({ders.data(), n}, upstream_, now, ctx_.anchors());
   if (verdict_.matched()) {
     state_ = State::kReady;

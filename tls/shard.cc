@@ -524,8 +524,10 @@ std::size_t DotShard::update_pins(std::vector<ShardUpstream> upstreams, std::uin
       u = fresh.get();
       upstreams_.push_back(std::move(fresh));
     }
+    // Same address, name and trust profile (CA file, TLS floor): otherwise the connection was
+    // authenticated under other rules, and drains.
     const bool same_place = u->cfg.pins && u->cfg.pins->address == cfg.pins->address &&
-                            u->cfg.pins->auth_name == cfg.pins->auth_name;
+                            u->cfg.pins->auth_name == cfg.pins->auth_name && u->cfg.ctx == cfg.ctx;
     u->cfg = std::move(cfg);
     for (auto& c : u->conns) {
       if (c->draining) continue;

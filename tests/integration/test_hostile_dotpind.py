@@ -146,5 +146,51 @@ class HostileUpstreamsDaemon(ApplianceSuite):
         self.run_genuine("ca")
 
 
+@unittest.skipUnless(os.geteuid() == 0, "needs root for network namespaces and net_tap")
+class ImpostorDeclinesTheTicket(ApplianceSuite):
+    """The genuine upstream answers (dotpind keeps its TLS session ticket); then an impostor takes
+    over the address and declines that ticket with a full handshake of its own. wolfSSL appends the
+    impostor's chain to the one it copied from the offered session: dotpind must judge only what the
+    impostor presented (tls/dot_connection.cc), refuse it, and send it nothing."""
+
+    TAG = "tkt"
+    SERVERS = {"upstream": ("leaf-p256.key", "leaf-p256.chain.pem")}
+
+    def run_case(self, mode, impostor_stem, expect):
+        self.upstream.restart_with(pki("leaf-p256.key"), pki("leaf-p256.chain.pem"))
+        path = self.pin_file(f"t{mode}.toml", [("a", self.upstream, [("primary", reference_pin("leaf-p256")),
+                                                                      ("backup", reference_pin("spare"))])])
+        extra = f'ca_file = "{pki(CA_BUNDLE)}"\n' if mode == "ca" else ""
+        with Dotpind(self.dir, path, tag=f"t{mode}", upstreams_extra=extra) as d:
+            r = kdig(f"@{APPLIANCE_V4}", "www.dotpin.test", "A")
+            self.assertIn("198.18.0.10", r.stdout, r.stdout + r.stderr)  # genuine: answered, ticket kept
+            time.sleep(0.3)
+            self.upstream.restart_with(pki(impostor_stem + ".key"), pki(impostor_stem + ".chain.pem"))
+            before = self.upstream.queries_logged()
+            # The restart reset the old connection: the upstream backs off (250 ms doubling, with
+            # jitter) before the next connection, which offers the ticket. Bounded: 10 tries.
+            replies = []
+            for i in range(10):
+                time.sleep(0.5)
+                replies.append(kdig(f"@{APPLIANCE_V4}", f"t{i}.dotpin.test", "A", "+edns").stdout)
+                time.sleep(0.2)
+                code, j = d.ctl("upstreams")
+                self.assertEqual(code, 0, j)
+                u = {x["name"]: x for x in j["result"]["upstreams"]}["a"]
+                if u["failures"].get(expect, 0) >= 1:
+                    break
+        self.assertGreaterEqual(u["failures"].get(expect, 0), 1, u)
+        for out in replies:
+            self.assertEqual(status_of(out), "SERVFAIL", out)
+        time.sleep(0.2)
+        self.assertEqual(self.upstream.queries_logged(), before, "a query reached the impostor: " + self.upstream.read_log())
+
+    def test_pin_only_self_signed_impostor_with_the_genuine_chain_appended(self):
+        self.run_case("pin", "hostile/selfsigned-plus-leaf", "pin_not_on_path")
+
+    def test_ca_mode_misissued_impostor(self):
+        self.run_case("ca", "impostor", "pin_mismatch")
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -272,7 +272,8 @@ INSTANTIATE_TEST_SUITE_P(All, Signatures,
                                            SigCase{"ed25519", SignatureCheck::kValid},
                                            SigCase{"p384", SignatureCheck::kValid},
                                            SigCase{"rsa-sha1", SignatureCheck::kUnsupported},
-                                           SigCase{"rsa1024", SignatureCheck::kUnsupported}),
+                                           SigCase{"rsa1024", SignatureCheck::kUnsupported},
+                                           SigCase{"rsa-bige", SignatureCheck::kUnsupported}),
                          [](const auto& param_info) {
                            std::string n = param_info.param.kind;
                            for (char& ch : n)

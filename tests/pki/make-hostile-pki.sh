@@ -292,7 +292,8 @@ openssl x509 -in wildcard-ok.crt -noout -checkhost "$name" | grep "does match" >
 # 12. Signature algorithms for the path verifier's unit tests: a self-signed CA of each kind and a
 #     leaf it signed (sig-KIND-ca.crt, sig-KIND-leaf.crt). KIND: rsa-pkcs1 (RSA-2048, SHA-256),
 #     rsa-pss (RSA-2048, PSS/SHA-256, salt 32), ed25519, p384 (ECDSA, SHA-384), rsa-sha1 (refused:
-#     SHA-1), rsa1024 (refused: key too small). And ip-san: a leaf with IP:198.18.0.53 and a DNS SAN.
+#     SHA-1), rsa1024 (refused: key too small), rsa-bige (refused: a public exponent over 32 bits).
+#     And ip-san: a leaf with IP:198.18.0.53 and a DNS SAN.
 sig_case() {  # kind keyalg-args sign-args...
   local kind=$1 keyargs=$2; shift 2
   # shellcheck disable=SC2086
@@ -314,6 +315,7 @@ sig_case ed25519 "-algorithm ED25519"
 sig_case p384 "-algorithm EC -pkeyopt ec_paramgen_curve:P-384" -sha384
 sig_case rsa-sha1 "-algorithm RSA -pkeyopt rsa_keygen_bits:2048" -sha1
 sig_case rsa1024 "-algorithm RSA -pkeyopt rsa_keygen_bits:1024" -sha256
+sig_case rsa-bige "-algorithm RSA -pkeyopt rsa_keygen_bits:2048 -pkeyopt rsa_keygen_pubexp:4294967311" -sha256
 openssl x509 -in sig-rsa-pss-leaf.crt -noout -text | grep -q "rsassaPss"
 openssl x509 -in sig-ed25519-leaf.crt -noout -text | grep -q "ED25519"
 openssl x509 -in sig-p384-leaf.crt -noout -text | grep -q "ecdsa-with-SHA384"

@@ -230,6 +230,57 @@ TEST_F(DotConnectionTest, ResumptionOnlyWithinTheSamePinGeneration) {
   EXPECT_EQ(tickets.dropped_stale(), 1u);
 }
 
+TEST_F(DotConnectionTest, AnImpostorThatDeclinesTheTicketIsJudgedOnItsOwnChain) {
+  // A ticket from the genuine server is offered to an impostor on the path, which declines it and
+  // does a full handshake with its own key. wolfSSL then holds the offered session's chain followed
+  // by the impostor's: only the certificates of this handshake may be judged.
+  auto genuine = server("leaf-p256");
+  auto up = upstream_with(standard_pins());
+  TicketCache tickets;
+  {
+    DotConnection c(pins_only_, up, 1, &tickets);
+    auto s = genuine.accept();
+    MemoryDotServer::pump(c, *s, kNow);
+    ASSERT_EQ(c.state(), DotConnection::State::kReady);
+    const auto q = query(5);
+    const std::span<const std::uint8_t> batch[] = {q};
+    ASSERT_TRUE(c.send(batch));
+    MemoryDotServer::pump(c, *s, kNow);
+    c.receive([](std::span<const std::uint8_t>) {});
+  }
+  ASSERT_EQ(tickets.stored(), 1u);
+  for (const char* stem : {"impostor", "hostile/selfsigned-plus-leaf"}) {
+    auto impostor = MemoryDotServer(pki_dir() + "/" + stem + ".key", pki_dir() + "/" + stem + ".chain.pem");
+    for (const ClientContext* ctx : {&pins_only_, &pkix_}) {
+      DotConnection c(*ctx, up, 1, &tickets);
+      ASSERT_TRUE(c.offered_resumption()) << stem;
+      auto s = impostor.accept();
+      MemoryDotServer::pump(c, *s, kNow);
+      EXPECT_FALSE(c.resumed()) << stem;
+      EXPECT_EQ(c.state(), DotConnection::State::kFailed) << stem;
+      EXPECT_TRUE(is_authentication_failure(c.failure())) << stem << ": " << to_string(c.failure());
+      if (c.failure() != FailureReason::kUnknownCa) {  // PKIX (CA mode) stops a self-signed one earlier
+        EXPECT_EQ(c.verdict().presented, std::string(stem) == "impostor" ? 2u : 3u) << stem;
+        EXPECT_EQ(pin_base64(c.verdict().observed[0].digest), reference_pin(stem)) << stem;
+      }
+      const auto q = query(6);
+      const std::span<const std::uint8_t> batch[] = {q};
+      EXPECT_FALSE(c.send(batch));
+      MemoryDotServer::pump(c, *s, kNow);
+      EXPECT_EQ(s->app_bytes, 0u) << stem;
+      // The genuine server is still accepted afterwards (its new ticket is what the next round offers).
+      DotConnection again(pins_only_, up, 1, &tickets);
+      auto g = genuine.accept();
+      MemoryDotServer::pump(again, *g, kNow);
+      ASSERT_EQ(again.state(), DotConnection::State::kReady);
+      const std::span<const std::uint8_t> b2[] = {q};
+      ASSERT_TRUE(again.send(b2));
+      MemoryDotServer::pump(again, *g, kNow);
+      again.receive([](std::span<const std::uint8_t>) {});
+    }
+  }
+}
+
 TEST_F(DotConnectionTest, ATicketWhosePinWindowClosedIsNotOffered) {
   auto srv = server("leaf-p256");
   Pin windowed = pin_of("leaf-p256", "primary");
