@@ -214,18 +214,30 @@ constexpr std::array<std::uint8_t, 19> kDigestInfoSha384{0x30, 0x41, 0x30, 0x0d,
 constexpr std::array<std::uint8_t, 19> kDigestInfoSha512{0x30, 0x51, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01,
                                                          0x65, 0x03, 0x04, 0x02, 0x03, 0x05, 0x00, 0x04, 0x40};
 
-struct RsaKeyHolder {
-  RsaKey key;
+/// A wolfCrypt key that is freed if (and only if) its init succeeded.
+template <class Key, int (*Init)(Key*), int (*Free)(Key*)>
+struct WcKey {
+  Key key;
   bool inited = false;
-  ~RsaKeyHolder() {
-    if (inited) wc_FreeRsaKey(&key);
+  WcKey() noexcept { inited = Init(&key) == 0; }
+  ~WcKey() {
+    if (inited) Free(&key);
   }
+  WcKey(const WcKey&) = delete;
+  WcKey& operator=(const WcKey&) = delete;
 };
+
+int rsa_init(RsaKey* k) { return wc_InitRsaKey(k, nullptr); }
+using RsaKeyHolder = WcKey<RsaKey, rsa_init, wc_FreeRsaKey>;
+using EccKeyHolder = WcKey<ecc_key, wc_ecc_init, wc_ecc_free>;
+int ed25519_free(ed25519_key* k) { wc_ed25519_free(k); return 0; }
+int ed448_free(ed448_key* k) { wc_ed448_free(k); return 0; }
+using Ed25519KeyHolder = WcKey<ed25519_key, wc_ed25519_init, ed25519_free>;
+using Ed448KeyHolder = WcKey<ed448_key, wc_ed448_init, ed448_free>;
 
 SignatureCheck verify_rsa(const Algorithm& a, DerBytes data, DerBytes sig, DerBytes spki) noexcept {
   RsaKeyHolder k;
-  if (wc_InitRsaKey(&k.key, nullptr) != 0) return SignatureCheck::kMalformed;
-  k.inited = true;
+  if (!k.inited) return SignatureCheck::kMalformed;
   word32 idx = 0;
   if (wc_RsaPublicKeyDecode(spki.data(), &idx, &k.key, static_cast<word32>(spki.size())) != 0 || idx != spki.size())
     return SignatureCheck::kMalformed;
@@ -269,18 +281,9 @@ SignatureCheck verify_rsa(const Algorithm& a, DerBytes data, DerBytes sig, DerBy
   return rc == 0 ? SignatureCheck::kValid : SignatureCheck::kInvalid;
 }
 
-struct EccKeyHolder {
-  ecc_key key;
-  bool inited = false;
-  ~EccKeyHolder() {
-    if (inited) wc_ecc_free(&key);
-  }
-};
-
 SignatureCheck verify_ecdsa(const Algorithm& a, DerBytes data, DerBytes sig, DerBytes spki) noexcept {
   EccKeyHolder k;
-  if (wc_ecc_init(&k.key) != 0) return SignatureCheck::kMalformed;
-  k.inited = true;
+  if (!k.inited) return SignatureCheck::kMalformed;
   word32 idx = 0;
   if (wc_EccPublicKeyDecode(spki.data(), &idx, &k.key, static_cast<word32>(spki.size())) != 0 || idx != spki.size())
     return SignatureCheck::kMalformed;
@@ -295,34 +298,26 @@ SignatureCheck verify_ecdsa(const Algorithm& a, DerBytes data, DerBytes sig, Der
 }
 
 SignatureCheck verify_ed25519(DerBytes data, DerBytes sig, DerBytes spki) noexcept {
-  ed25519_key key;
-  if (wc_ed25519_init(&key) != 0) return SignatureCheck::kMalformed;
+  Ed25519KeyHolder k;
   word32 idx = 0;
-  SignatureCheck out = SignatureCheck::kMalformed;
   // (wolfSSL leaves idx after the header here, not at the end: the import checks the key's size.)
-  if (wc_Ed25519PublicKeyDecode(spki.data(), &idx, &key, static_cast<word32>(spki.size())) == 0) {
-    int verified = 0;
-    const int rc = wc_ed25519_verify_msg(sig.data(), static_cast<word32>(sig.size()), data.data(),
-                                         static_cast<word32>(data.size()), &verified, &key);
-    out = rc == 0 && verified == 1 ? SignatureCheck::kValid : SignatureCheck::kInvalid;
-  }
-  wc_ed25519_free(&key);
-  return out;
+  if (!k.inited || wc_Ed25519PublicKeyDecode(spki.data(), &idx, &k.key, static_cast<word32>(spki.size())) != 0)
+    return SignatureCheck::kMalformed;
+  int verified = 0;
+  const int rc = wc_ed25519_verify_msg(sig.data(), static_cast<word32>(sig.size()), data.data(),
+                                       static_cast<word32>(data.size()), &verified, &k.key);
+  return rc == 0 && verified == 1 ? SignatureCheck::kValid : SignatureCheck::kInvalid;
 }
 
 SignatureCheck verify_ed448(DerBytes data, DerBytes sig, DerBytes spki) noexcept {
-  ed448_key key;
-  if (wc_ed448_init(&key) != 0) return SignatureCheck::kMalformed;
+  Ed448KeyHolder k;
   word32 idx = 0;
-  SignatureCheck out = SignatureCheck::kMalformed;
-  if (wc_Ed448PublicKeyDecode(spki.data(), &idx, &key, static_cast<word32>(spki.size())) == 0) {
-    int verified = 0;
-    const int rc = wc_ed448_verify_msg(sig.data(), static_cast<word32>(sig.size()), data.data(),
-                                       static_cast<word32>(data.size()), &verified, &key, nullptr, 0);
-    out = rc == 0 && verified == 1 ? SignatureCheck::kValid : SignatureCheck::kInvalid;
-  }
-  wc_ed448_free(&key);
-  return out;
+  if (!k.inited || wc_Ed448PublicKeyDecode(spki.data(), &idx, &k.key, static_cast<word32>(spki.size())) != 0)
+    return SignatureCheck::kMalformed;
+  int verified = 0;
+  const int rc = wc_ed448_verify_msg(sig.data(), static_cast<word32>(sig.size()), data.data(),
+                                     static_cast<word32>(data.size()), &verified, &k.key, nullptr, 0);
+  return rc == 0 && verified == 1 ? SignatureCheck::kValid : SignatureCheck::kInvalid;
 }
 
 }  // namespace

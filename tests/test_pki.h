@@ -9,6 +9,7 @@
 #include <fstream>
 #include <iterator>
 #include <string>
+#include <span>
 #include <vector>
 
 namespace dotpin::test {
@@ -34,6 +35,13 @@ inline std::string reference_pin(const std::string& stem) {
   while (!s.empty() && (s.back() == '\n' || s.back() == '\r')) s.pop_back();
   return s;
 }
+
+/// The certificates of a PEM file of the test PKI as DER, with spans over them (what a server
+/// presents, as the verifier takes it).
+struct PkiChain {
+  std::vector<std::vector<std::uint8_t>> ders;
+  std::vector<std::span<const std::uint8_t>> spans;
+};
 
 #define DOTPIN_REQUIRE_PKI()                                                   \
   do {                                                                         \

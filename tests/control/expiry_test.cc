@@ -9,6 +9,8 @@
 #include <sstream>
 
 #include "pinning/pin_file.h"
+#include "tests/test_pki.h"
+#include "tests/tls/socket_dot_responder.h"
 
 namespace dotpin::ctl {
 namespace {
@@ -82,6 +84,45 @@ TEST(Expiry, ExpiredCertificateUnmatchedChainAndFailedProbeAreReported) {
   items = evaluate_expiry(table(kTwo), {{"a", down}}, kNow, {30, 7});
   EXPECT_EQ(find(items, "probe")->status, "warning");
   EXPECT_NE(find(items, "probe")->message.find("connection refused"), std::string::npos);
+}
+
+TEST(Expiry, OnlyAChainThatAuthenticatesIsGraded) {
+  // An on-path attacker must not be able to feed the monitor subjects or dates (or alerts about
+  // them): the chain is judged exactly as the resolver judges it, and graded only if it passes.
+  DOTPIN_REQUIRE_PKI();
+  UpstreamPins up;
+  up.name = "a";
+  up.auth_name = "dns.dotpin.test";
+  Pin p;
+  p.digest = *parse_pin_base64(test::reference_pin("leaf-p256"));
+  up.pins = {p};
+  const UnixTime now = now_utc();
+  {
+    test::SocketDotResponder impostor(test::pki_dir() + "/hostile/selfsigned-plus-leaf.key",
+                                     test::pki_dir() + "/hostile/selfsigned-plus-leaf.chain.pem");
+    up.address = *parse_endpoint(impostor.address(), 853, false);
+    const ChainObservation o = observe_chain(up, now, std::chrono::seconds(5));
+    EXPECT_TRUE(o.error.empty()) << o.error;
+    EXPECT_EQ(o.refusal, "pin_not_on_path");  // the genuine leaf is appended, not on the path
+    EXPECT_TRUE(o.leaf_subject.empty());
+    EXPECT_FALSE(o.leaf_not_after);
+    EXPECT_FALSE(o.matched_not_after);
+    PinTable t;
+    t.upstreams = {up};
+    const auto items = evaluate_expiry(t, {{"a", o}}, now, {30, 7});
+    EXPECT_EQ(find(items, "certificate"), nullptr);
+    ASSERT_NE(find(items, "pinned_certificate"), nullptr);
+    EXPECT_NE(find(items, "pinned_certificate")->message.find("did not authenticate (pin_not_on_path)"),
+              std::string::npos);
+  }
+  {
+    test::SocketDotResponder genuine(test::pki_dir() + "/leaf-p256.key", test::pki_dir() + "/leaf-p256.chain.pem");
+    up.address = *parse_endpoint(genuine.address(), 853, false);
+    const ChainObservation o = observe_chain(up, now, std::chrono::seconds(5));
+    EXPECT_TRUE(o.refusal.empty()) << o.refusal;
+    EXPECT_EQ(o.leaf_subject, "O=dotpin tests, CN=dns.dotpin.test");
+    EXPECT_EQ(o.matched_element, 0);
+  }
 }
 
 TEST(ExpiryMonitor, WarnsOncePerThresholdAndRunsTheAlertCommandWithDetailsInItsEnvironment) {

@@ -73,7 +73,22 @@ def ctl_json(*args, **kw):
     return r.returncode, json.loads(r.stdout)
 
 
-class UnboundDot:
+class ServerProcess:
+    """A server process the harness started, with a work directory of its own: subclasses give
+    start() and stop(); cleanup() stops it by PID and removes the directory."""
+
+    def cleanup(self):
+        self.stop()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.cleanup()
+
+
+class UnboundDot(ServerProcess):
     """A real unbound serving DNS over TLS on 127.0.0.1 with a given key and chain, answering a
     small static zone. Logs every query it receives (log-queries) so tests can prove what reached it."""
 
@@ -127,18 +142,8 @@ class UnboundDot:
             self.stderr.close()
             self.stderr = None
 
-    def cleanup(self):
-        self.stop()
-        shutil.rmtree(self.dir, ignore_errors=True)
 
-    def __enter__(self):
-        return self.start()
-
-    def __exit__(self, *exc):
-        self.cleanup()
-
-
-class OpenSslServer:
+class OpenSslServer(ServerProcess):
     """A real `openssl s_server` on 127.0.0.1 with a given key, chain and TLS options (e.g. only a
     NULL or CBC cipher suite): not a DNS server, a TLS endpoint whose own output shows what it got.
     s_server prints each handshake it completes ("CIPHER is ...") and writes the application data it
@@ -192,15 +197,6 @@ class OpenSslServer:
             self.out.close()
             self.out = None
 
-    def cleanup(self):
-        self.stop()
-        shutil.rmtree(self.dir, ignore_errors=True)
-
-    def __enter__(self):
-        return self.start()
-
-    def __exit__(self, *exc):
-        self.cleanup()
 
 
 class GenuineAndImpostor(unittest.TestCase):

@@ -8,7 +8,7 @@
 #include "pinning/pem.h"
 #include "pinning/signature.h"
 #include "pinning/verifier.h"
-#include "tests/test_pki.h"
+#include "tests/pinning/pki_chain.h"
 
 namespace dotpin {
 namespace {
@@ -19,25 +19,12 @@ using test::reference_pin;
 
 const UnixTime kNow = *parse_utc("2027-01-01T00:00:00Z");
 
-/// A PEM file's certificates as DER, kept alive with their spans.
-struct Chain {
-  explicit Chain(const std::string& file) {
-    auto objs = read_key_objects(pki_file(file), file);
-    EXPECT_TRUE(objs.ok()) << file;
-    if (objs)
-      for (auto& o : *objs) ders.push_back(std::move(o.der));
-    for (const auto& d : ders) spans.emplace_back(d);
-  }
-  std::vector<std::vector<std::uint8_t>> ders;
-  std::vector<DerBytes> spans;
-};
+using test::pin_of;
 
-Pin pin_of(const std::string& stem, std::string label = "p") {
-  Pin p;
-  p.digest = *parse_pin_base64(reference_pin(stem));
-  p.label = std::move(label);
-  return p;
-}
+/// A PEM file's certificates as DER, kept alive with their spans.
+struct Chain : test::PkiChain {
+  explicit Chain(const std::string& file) : test::PkiChain(test::load_chain(file)) {}
+};
 
 class ChainPath : public ::testing::Test {
  protected:

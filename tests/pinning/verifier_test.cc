@@ -4,7 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "pinning/pem.h"
-#include "tests/test_pki.h"
+#include "tests/pinning/pki_chain.h"
 
 namespace dotpin {
 namespace {
@@ -15,20 +15,13 @@ using test::reference_pin;
 
 const UnixTime kNow = *parse_utc("2027-01-01T00:00:00Z");
 
-Pin pin_of(const std::string& stem, std::string label = "primary") {
-  Pin p;
-  p.digest = *parse_pin_base64(reference_pin(stem));
-  p.label = std::move(label);
-  return p;
-}
+Pin pin_of(const std::string& stem, std::string label = "primary") { return test::pin_of(stem, std::move(label)); }
 
 class Verifier : public ::testing::Test {
  protected:
   void SetUp() override {
     DOTPIN_REQUIRE_PKI();
-    auto objs = read_key_objects(pki_file("leaf-p256.chain.pem"), "chain");
-    ASSERT_TRUE(objs.ok());
-    for (const auto& o : *objs) ders_.push_back(o.der);
+    ders_ = test::load_chain("leaf-p256.chain.pem").ders;
     for (const auto& d : ders_) chain_.emplace_back(d);
   }
   std::vector<std::vector<std::uint8_t>> ders_;
@@ -64,10 +57,8 @@ TEST_F(Verifier, BackupPinIsAcceptedAfterRotation) {
 }
 
 TEST_F(Verifier, ImpostorIsRefusedWithObservedPins) {
-  auto objs = read_key_objects(pki_file("impostor.chain.pem"), "impostor");
-  ASSERT_TRUE(objs.ok());
-  std::vector<DerBytes> impostor;
-  for (const auto& o : *objs) impostor.emplace_back(o.der);
+  const auto loaded = test::load_chain("impostor.chain.pem");
+  const std::vector<DerBytes>& impostor = loaded.spans;
   const std::vector<Pin> pins{pin_of("leaf-p256"), pin_of("spare", "backup")};
   const PinVerdict v = verify_chain(impostor, pins, kNow);
   EXPECT_EQ(v.code, PinVerdictCode::kMismatch);

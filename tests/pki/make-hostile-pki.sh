@@ -28,7 +28,7 @@
 set -euo pipefail
 out=${1:?usage: make-hostile-pki.sh OUTDIR}
 self=$(cd "$(dirname "$0")" && pwd)/$(basename "$0")
-sum=$(sha256sum "$self" | cut -d' ' -f1)
+sum=$(cat "$self" "$(dirname "$self")/sign-dated.sh" | sha256sum | cut -d' ' -f1)
 mkdir -p "$out"
 cd "$out"
 g=$(cd .. && pwd)  # the genuine PKI
@@ -206,25 +206,10 @@ not_signed_by other-leaf.crt "$g/issuing.crt"
 
 # 7. An intermediate whose validity ended in 2020 and a leaf from it that is valid now.
 #    (OpenSSL 3.0's x509 has no -not_before/-not_after; the ca command sets explicit dates.)
-mkdir -p ca-db && : > ca-db/index.txt && echo 2000 > ca-db/serial
-cat > ca-db/ca.cnf <<X
-[ca]
-default_ca = d
-[d]
-database = ca-db/index.txt
-serial = ca-db/serial
-new_certs_dir = ca-db
-default_md = sha256
-policy = p
-unique_subject = no
-[p]
-commonName = supplied
-organizationName = optional
-X
 keygen expired-ca.key
 csr expired-ca.key "/O=dotpin tests/CN=dotpin expired issuing CA" expired-ca.csr
-openssl ca -batch -config ca-db/ca.cnf -cert "$g/root.crt" -keyfile "$g/root.key" -in expired-ca.csr \
-  -startdate 20190101000000Z -enddate 20200101000000Z -extfile ca.ext -out expired-ca.crt 2>/dev/null
+"$(dirname "$self")/sign-dated.sh" "$g/root.crt" "$g/root.key" expired-ca.csr ca.ext 20190101000000Z 20200101000000Z \
+  expired-ca.crt
 pin_of cert expired-ca.crt > expired-ca.pin
 issue expired-ca-leaf "/O=dotpin tests/CN=$name" expired-ca.crt expired-ca.key leaf.ext
 chain expired-intermediate expired-ca-leaf.crt expired-ca.crt

@@ -67,24 +67,7 @@ subjectAltName = DNS:$cn
 X
   openssl req -new -key "$stem.key" -subj "/O=dotpin tests/CN=$cn" -out "$stem.csr"
   if [ "${4:-}" = expired ]; then
-    # OpenSSL 3.0's x509 has no -not_before/-not_after; the ca command sets explicit dates.
-    mkdir -p ca-db && : > ca-db/index.txt && echo 1000 > ca-db/serial
-    cat > ca-db/ca.cnf <<X
-[ca]
-default_ca = d
-[d]
-database = ca-db/index.txt
-serial = ca-db/serial
-new_certs_dir = ca-db
-default_md = sha256
-policy = p
-unique_subject = no
-[p]
-commonName = supplied
-organizationName = optional
-X
-    openssl ca -batch -config ca-db/ca.cnf -cert issuing.crt -keyfile issuing.key -in "$stem.csr" \
-      -startdate 20190101000000Z -enddate 20200101000000Z -extfile "$stem.ext" -out "$stem.crt" 2>/dev/null
+    "$here/sign-dated.sh" issuing.crt issuing.key "$stem.csr" "$stem.ext" 20190101000000Z 20200101000000Z "$stem.crt"
   else
     openssl x509 -req -in "$stem.csr" -CA issuing.crt -CAkey issuing.key -CAcreateserial -days "${4:-825}" \
       -extfile "$stem.ext" -out "$stem.crt" 2>/dev/null
