@@ -7,6 +7,10 @@
 #include "pinning/cert_view.h"
 #include "pinning/signature.h"
 
+// wolfSSL wants its build options before any of its headers.
+#include <wolfssl/options.h>
+#include <wolfssl/wolfcrypt/sha256.h>
+
 namespace dotpin {
 
 std::string_view to_string(PinVerdictCode code) {
@@ -35,6 +39,7 @@ std::string_view to_string(OffPath why) {
     case OffPath::kUnknownCritical: return "unprocessed critical extension";
     case OffPath::kUnparsable: return "not a well-formed certificate";
     case OffPath::kBudget: return "signature-check budget exhausted";
+    case OffPath::kNotChecked: return "not checked: the leaf's own pin decided";
   }
   return "?";
 }
@@ -107,6 +112,49 @@ void evaluate(PinVerdict& v, std::span<const Pin> pins, UnixTime now) noexcept {
   }
 }
 
+/// Links whose signature this thread has verified, keyed by a digest of everything the check reads
+/// (the child's signed bytes, algorithm and signature, and the issuer's SPKI): a genuine server
+/// presents the same chain on every handshake, so its signatures are checked once per thread, not
+/// once per handshake. Only successes are remembered (a failure is recomputed: an attacker cannot
+/// put an entry here without a valid signature), and a hit means the very bytes that were verified,
+/// so the verdict is the same with or without the cache. Round-robin replacement; no locks (one
+/// per thread: a worker lcore, the control thread).
+class VerifiedLinks {
+ public:
+  static VerifiedLinks& mine() {
+    thread_local VerifiedLinks links;
+    return links;
+  }
+  static PinDigest key_of(const CertView& child, const CertView& parent) noexcept {
+    wc_Sha256 sha;
+    PinDigest out{};
+    if (wc_InitSha256(&sha) != 0) return out;
+    bool ok = true;
+    for (const DerBytes part : {child.tbs, child.sig_alg, child.signature, parent.spki})
+      ok &= wc_Sha256Update(&sha, part.data(), static_cast<word32>(part.size())) == 0;
+    ok &= wc_Sha256Final(&sha, out.data()) == 0;
+    wc_Sha256Free(&sha);
+    if (!ok) out.fill(0);
+    return out;
+  }
+  [[nodiscard]] bool contains(const PinDigest& key) const noexcept {
+    if (key == PinDigest{}) return false;
+    for (std::size_t i = 0; i < used_; ++i)
+      if (keys_[i] == key) return true;
+    return false;
+  }
+  void add(const PinDigest& key) noexcept {
+    if (key == PinDigest{}) return;
+    keys_[next_] = key;
+    next_ = (next_ + 1) % keys_.size();
+    used_ = std::min(used_ + 1, keys_.size());
+  }
+
+ private:
+  std::array<PinDigest, 64> keys_{};
+  std::size_t next_ = 0, used_ = 0;
+};
+
 /// Depth-first search for the verified path from element 0. Link checks are memoised, so each
 /// (certificate, candidate issuer) signature is verified at most once.
 class PathBuilder {
@@ -151,10 +199,16 @@ class PathBuilder {
     }
     std::uint8_t& memo = links_[child * kMaxObservedAll + parent];
     if (memo == kUnknown) {
-      // A budget on signature checks, whatever the chain: a real one needs one per link.
-      if (signatures_ == kMaxSignatures) return OffPath::kBudget;
-      ++signatures_;
-      memo = verify_signature(c.tbs, c.sig_alg, c.signature, p.spki) == SignatureCheck::kValid ? 1 : 0;
+      const PinDigest key = VerifiedLinks::key_of(c, p);
+      if (VerifiedLinks::mine().contains(key)) {
+        memo = 1;
+      } else {
+        // A budget on signature checks, whatever the chain: a real one needs one per link.
+        if (signatures_ == kMaxSignatures) return OffPath::kBudget;
+        ++signatures_;
+        memo = verify_signature(c.tbs, c.sig_alg, c.signature, p.spki) == SignatureCheck::kValid ? 1 : 0;
+        if (memo == 1) VerifiedLinks::mine().add(key);
+      }
     }
     return memo == 1 ? OffPath::kNone : OffPath::kBadSignature;
   }
@@ -259,6 +313,29 @@ PinVerdict verify_chain(std::span<const DerBytes> chain, std::span<const Pin> pi
     v.code = PinVerdictCode::kUnparsableChain;
     return v;
   }
+  // Pin-only mode, element 0 holds an in-window pin: that decides it, and no signature has to be
+  // checked (the common case: a leaf pin costs two hashes, not a path). The verdict records that
+  // the path above element 0 was not built, so a later re-check against other pins (reverify)
+  // cannot match above it and drains the connection: its next full handshake builds the path.
+  if (!v.ca_mode && v.observed[0].parsed) {
+    bool leaf_match = false;
+    for (const Pin& p : pins) leaf_match |= pins_equal(v.observed[0].digest, p.digest) && p.in_window(now);
+    if (leaf_match) {
+      ObservedPin& o = v.observed[0];
+      o.on_path = true;
+      o.position = 0;
+      o.off_path = OffPath::kNone;
+      o.path_not_before = o.not_before;
+      o.path_not_after = o.not_after;
+      for (std::size_t i = 1; i < chain.size(); ++i)
+        if (views[i]) v.observed[i].off_path = OffPath::kNotChecked;
+      v.path_length = 1;
+      v.path_complete = false;
+      evaluate(v, pins, now);
+      return v;
+    }
+  }
+
   // Only anchors that some presented certificate names as its issuer can extend a path.
   std::size_t count = chain.size();
   for (const CertView& a : anchors) {

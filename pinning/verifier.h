@@ -64,6 +64,7 @@ enum class OffPath : std::uint8_t {
   kUnknownCritical, ///< a critical extension the verifier does not process
   kUnparsable,      ///< not a well-formed certificate
   kBudget,          ///< not checked: the chain used up the verifier's signature-check budget
+  kNotChecked,      ///< pin-only mode, the leaf matched: the path above it was not built
 };
 
 std::string_view to_string(OffPath why);
@@ -93,6 +94,9 @@ struct PinVerdict {
   std::size_t path_length = 0;     ///< certificates on the verified path
   bool ca_mode = false;            ///< trust anchors were given
   bool anchored = false;           ///< CA mode: the path ends at a trust anchor
+  /// False when the path above element 0 was not built (pin-only mode, element 0 matched): a
+  /// re-check against other pins then cannot match above element 0.
+  bool path_complete = true;
 
   [[nodiscard]] bool matched() const noexcept { return code == PinVerdictCode::kMatch; }
   [[nodiscard]] std::span<const ObservedPin> observed_pins() const noexcept {

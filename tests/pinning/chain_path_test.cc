@@ -56,6 +56,21 @@ TEST_F(ChainPath, GenuineChainIsOnePathLeafToIssuing) {
   EXPECT_FALSE(v.anchored);
 }
 
+TEST_F(ChainPath, ALeafPinDecidesWithoutBuildingThePath) {
+  const PinVerdict v = pin_only("leaf-p256.chain.pem", {pin_of("leaf-p256")});
+  EXPECT_EQ(v.code, PinVerdictCode::kMatch);
+  EXPECT_FALSE(v.path_complete);
+  EXPECT_EQ(v.path_length, 1u);
+  EXPECT_EQ(v.observed[1].off_path, OffPath::kNotChecked);
+  // Re-checked against an issuing-CA pin alone, the recorded verdict cannot vouch for the path:
+  // the connection drains and its next full handshake builds it.
+  EXPECT_FALSE(reverify(v, std::vector<Pin>{pin_of("issuing")}, kNow).matched());
+  EXPECT_TRUE(pin_only("leaf-p256.chain.pem", {pin_of("issuing")}).path_complete);
+  // CA mode always builds the path to the anchor.
+  EXPECT_TRUE(ca_mode("leaf-p256.chain.pem", {pin_of("leaf-p256")}).path_complete);
+  EXPECT_TRUE(ca_mode("leaf-p256.chain.pem", {pin_of("leaf-p256")}).anchored);
+}
+
 TEST_F(ChainPath, AppendedGenuineLeafIsNotOnThePath) {
   // The self-signed impostor leaf, then the genuine leaf and issuing CA appended.
   const PinVerdict v = pin_only("hostile/selfsigned-plus-leaf.chain.pem", {pin_of("leaf-p256"), pin_of("issuing")});
