@@ -118,6 +118,18 @@ after=$(grep -c "www.dotpin.test" "$work/impostor/unbound.log" || true)
 echo "exit status $code; queries in the impostor's own log before/after: $before/$after"
 [ "$code" -eq 3 ] && [ "$before" = "$after" ] || { echo "demo: the impostor got a query" >&2; exit 1; }
 
+say "7b. An impostor that appends the genuine server's public certificate to its own chain"
+appender=$(start_unbound appender "$pki/hostile/misissued-plus-leaf.key" "$pki/hostile/misissued-plus-leaf.chain.pem")
+echo "appender upstream: 127.0.0.1:$appender (CA-valid leaf with another key, then the genuine leaf)"
+set +e
+"$ctl" probe "127.0.0.1:$appender" www.dotpin.test A --name dns.dotpin.test --pin "$primary" --pin "$spare" \
+  --ca "$pki/ca-bundle.pem"
+code=$?
+set -e
+logged=$(grep -c "www.dotpin.test" "$work/appender/unbound.log" || true)
+echo "exit status $code; queries in its own log: $logged (a pin counts only on the verified path from the leaf)"
+[ "$code" -eq 3 ] && [ "$logged" = "0" ] || { echo "demo: the appending impostor got a query" >&2; exit 1; }
+
 start_dotpind() {  # pin file -> runs dotpind on net_tap "dotpin0" and gives its kernel side addresses
   local pins=$1
   cat > "$work/dotpind.toml" <<CONF

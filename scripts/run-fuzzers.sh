@@ -23,13 +23,19 @@ cp "$pki"/*.chain.pem "$pki"/spare.pub "$work/pem/"
 for chain in "$pki"/*.chain.pem "$pki"/hostile/*.chain.pem; do
   stem=$(basename "$chain" .chain.pem)
   der=$(mktemp "$work/der.XXXXXX")
-  # Split the PEM into certificates and convert each to DER, in order.
-  awk -v dir="$work" -v stem="$stem" '/BEGIN CERT/{n++} {print > (dir "/" stem "." n ".pem")}' "$chain"
-  for part in $(ls "$work/$stem".*.pem | sort -t. -k2 -n); do
+  # Split the PEM into its certificate blocks (text around them, as openssl ca writes, is skipped)
+  # and convert each to DER, in order.
+  awk -v dir="$work" -v stem="$stem" '/-----BEGIN CERTIFICATE-----/{n++; on=1}
+    on{f = sprintf("%s/%s.part%02d.pem", dir, stem, n); print > f} /-----END CERTIFICATE-----/{on=0; close(f)}' "$chain"
+  for part in "$work/$stem".part*.pem; do
     openssl x509 -in "$part" -outform der >> "$der"; rm -f "$part"
   done
-  { printf '\x00\xff'; cat "$der"; } > "$work/chain_verify/$stem-pin"
-  { printf '\x01\xff'; cat "$der" ; openssl x509 -in "$pki/root.crt" -outform der; } > "$work/chain_verify/$stem-ca"
+  # Pins on every element, and on every element but the leaf (so that a match has to be above it),
+  # in pin-only mode and in CA mode with the root as the last, anchor, certificate.
+  for mask in ff fe; do
+    { printf "\\x00\\x$mask"; cat "$der"; } > "$work/chain_verify/$stem-pin-$mask"
+    { printf "\\x01\\x$mask"; cat "$der"; openssl x509 -in "$pki/root.crt" -outform der; } > "$work/chain_verify/$stem-ca-$mask"
+  done
   rm -f "$der"
 done
 cp "$src"/tests/fuzz/corpus/pin_file/* "$work/pin_file/"

@@ -4,6 +4,7 @@
 // certificates' keys become pins (bit k: element k's SPKI), then DER certificates back to back.
 // Property: a match above element 0 always comes with a verified path - every link from element 0
 // up to the matched certificate is re-checked here, independently, with the signature module.
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <vector>
