@@ -65,7 +65,8 @@ bool UpstreamLink::start(Clock::time_point handshake_deadline) {
     fail(FailureReason::kConnectRefused);
     return false;
   }
-  // Queries are small and latency matters more than segment count (see PITFALLS: Nagle).
+  // Queries are small and latency matters more than segment count: without TCP_NODELAY a small
+  // write waits behind Nagle for the peer's delayed ACK (tens of ms).
   const int one = 1;
   setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   state_ = State::kConnecting;

@@ -77,7 +77,7 @@ start_upstream() {  # name key chain port
     sed 's|  local-zone: "dotpin.test." static|&\n  local-zone: "bench.dotpin.test." redirect\n  local-data: "bench.dotpin.test. 300 IN A 198.18.0.10"|' \
     > "$dir/unbound.conf"
   # unbound 1.17 does not set TCP_NODELAY on TLS connections: without the shim every system's misses
-  # would measure Nagle + delayed ACK on the upstream (PITFALLS), not the system.
+  # would measure Nagle + delayed ACK on the upstream (unbound 1.17 sets no TCP_NODELAY on TLS), not the system.
   LD_PRELOAD=$src/build/bench/loadgen/libdotpin_nodelay_shim.so taskset -c 1 unbound -d -c "$dir/unbound.conf" >/dev/null 2>&1 &
   pids+=($!)
 }

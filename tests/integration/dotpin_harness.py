@@ -18,6 +18,22 @@ AUTH_NAME = "dns.dotpin.test"
 UNBOUND_CONF = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pki", "unbound-dot-conf.sh")
 
 
+def main():
+    """unittest.main() that tells meson what ran: exit 1 on any failure or error, 77 (meson's SKIP)
+    when any test was skipped (a suite that skips is never counted as passed), 0 otherwise."""
+    import sys
+    prog = unittest.main(exit=False, verbosity=2 if "-v" in sys.argv else 1)
+    result = prog.result
+    if result.failures or result.errors or result.unexpectedSuccesses or result.testsRun == 0:
+        sys.exit(1)
+    if result.skipped:
+        print(f"SKIPPED {len(result.skipped)} of {result.testsRun} test(s):", file=sys.stderr)
+        for test, why in result.skipped:
+            print(f"  {test.id()}: {why}", file=sys.stderr)
+        sys.exit(77)
+    sys.exit(0)
+
+
 def pki(name):
     return os.path.join(PKI, name)
 

@@ -14,7 +14,7 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from dotpin_harness import AUTH_NAME, ApplianceSuite, reference_pin  # noqa: E402
+from dotpin_harness import main, AUTH_NAME, ApplianceSuite, reference_pin  # noqa: E402
 
 BENCH = os.environ.get("DOTPIN_BENCH", "dotpin-bench")
 
@@ -140,4 +140,4 @@ class DotpinBench(ApplianceSuite):
 
 
 if __name__ == "__main__":
-    unittest.main()
+    main()

@@ -17,7 +17,7 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from dotpin_harness import (APPLIANCE_V4, ApplianceSuite, Dotpind, UnboundDot, ctl, kdig, pki,  # noqa: E402
+from dotpin_harness import (main, APPLIANCE_V4, ApplianceSuite, Dotpind, UnboundDot, ctl, kdig, pki,  # noqa: E402
                             reference_pin)
 
 
@@ -265,4 +265,4 @@ class ControlPlane(ApplianceSuite):
 
 
 if __name__ == "__main__":
-    unittest.main()
+    main()

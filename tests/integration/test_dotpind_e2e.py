@@ -19,7 +19,7 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from dotpin_harness import (APPLIANCE_V4, APPLIANCE_V6, OUTSIDER_V4, DOTPIND, ApplianceSuite, Dotpind,  # noqa: E402
+from dotpin_harness import (main, APPLIANCE_V4, APPLIANCE_V6, OUTSIDER_V4, DOTPIND, ApplianceSuite, Dotpind,  # noqa: E402
                             kdig, reference_pin)
 
 
@@ -296,4 +296,4 @@ class PcapReplay(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    unittest.main()
+    main()

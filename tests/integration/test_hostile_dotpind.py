@@ -14,7 +14,7 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from dotpin_harness import (APPLIANCE_V4, ApplianceSuite, Dotpind, OpenSslServer, UnboundDot, kdig, pki,  # noqa: E402
+from dotpin_harness import (main, APPLIANCE_V4, ApplianceSuite, Dotpind, OpenSslServer, UnboundDot, kdig, pki,  # noqa: E402
                             reference_pin)
 from test_hostile_upstreams import ANCHOR, AUTH_REASONS, CA_BUNDLE, CASES, TLS_CASES  # noqa: E402
 
@@ -193,4 +193,4 @@ class ImpostorDeclinesTheTicket(ApplianceSuite):
 
 
 if __name__ == "__main__":
-    unittest.main()
+    main()

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from dotpin_harness import AUTH_NAME, OpenSslServer, UnboundDot, ctl, pki, reference_pin  # noqa: E402
+from dotpin_harness import main, AUTH_NAME, OpenSslServer, UnboundDot, ctl, pki, reference_pin  # noqa: E402
 
 EXIT_OK = 0
 EXIT_FAILURE = 2  # kExitFailure (control/command.h): a failure that is not an authentication refusal
@@ -329,4 +329,4 @@ class TlsParametersProbe(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    unittest.main()
+    main()

@@ -9,7 +9,7 @@ import tempfile
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from dotpin_harness import AUTH_NAME, GenuineAndImpostor, UnboundDot, ctl, ctl_json, pki, reference_pin  # noqa: E402
+from dotpin_harness import main, AUTH_NAME, GenuineAndImpostor, UnboundDot, ctl, ctl_json, pki, reference_pin  # noqa: E402
 
 
 def pin_file(address, pins, mode="enforce", name="lab"):
@@ -109,4 +109,4 @@ class PinCheckAgainstRealServers(GenuineAndImpostor):
 
 
 if __name__ == "__main__":
-    unittest.main()
+    main()

@@ -12,7 +12,7 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from dotpin_harness import (AUTH_NAME, UnboundDot, ctl, ctl_json, free_port, openssl_pin, pki,  # noqa: E402
+from dotpin_harness import (main, AUTH_NAME, UnboundDot, ctl, ctl_json, free_port, openssl_pin, pki,  # noqa: E402
                             reference_pin)
 
 
@@ -158,4 +158,4 @@ class FetchFailures(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    unittest.main()
+    main()

@@ -9,7 +9,7 @@ import tempfile
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from dotpin_harness import ctl, ctl_json, openssl_pin, pki, reference_pin  # noqa: E402
+from dotpin_harness import main, ctl, ctl_json, openssl_pin, pki, reference_pin  # noqa: E402
 
 KEY_KINDS = ["rsa2048", "rsa3072", "rsa4096", "p256", "p384", "ed25519"]
 
@@ -104,4 +104,4 @@ class PinsCheck(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    unittest.main()
+    main()

@@ -12,7 +12,7 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from dotpin_harness import AUTH_NAME, GenuineAndImpostor, DOTPINCTL, UnboundDot, ctl, ctl_json, pki, reference_pin  # noqa: E402
+from dotpin_harness import main, AUTH_NAME, GenuineAndImpostor, DOTPINCTL, UnboundDot, ctl, ctl_json, pki, reference_pin  # noqa: E402
 
 
 def probe(port, *pins, name=AUTH_NAME, extra=(), qname="www.dotpin.test", qtype="A", json_out=False):
@@ -171,4 +171,4 @@ class ProbeFailures(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    unittest.main()
+    main()
