@@ -169,12 +169,21 @@ ExpiryMonitor::ExpiryMonitor(Options options, PinsFn pins, LogFn warn, ProbeFn p
   if (!probe_) {
     const auto timeout = options_.probe_timeout;
     const auto floor = options_.min_version;
+    // CA mode: the same anchors the resolver uses (its start-up already checked the file). If they
+    // cannot be loaded now, nothing is graded (fail closed) rather than judging in pin-only mode.
+    std::string trust_error;
     if (!options_.ca_file.empty()) {
-      // The same anchors the resolver's CA mode uses (its start-up already checked the file).
       if (auto ctx = tls::make_client_ctx(options_.ca_file)) trust_ = std::make_shared<tls::ClientContext>(std::move(*ctx));
+      else trust_error = ctx.error();
     }
     auto trust = trust_;
-    probe_ = [timeout, floor, trust](const UpstreamPins& u, UnixTime now) {
+    probe_ = [timeout, floor, trust, trust_error](const UpstreamPins& u, UnixTime now) {
+      if (!trust_error.empty()) {
+        ChainObservation o;
+        o.checked_at = now;
+        o.error = "CA file not loaded: " + trust_error;
+        return o;
+      }
       return observe_chain(u, now, timeout, trust ? trust->anchors() : std::span<const CertView>{}, floor);
     };
   }

@@ -297,27 +297,30 @@ SignatureCheck verify_ecdsa(const Algorithm& a, DerBytes data, DerBytes sig, Der
   return verified == 1 ? SignatureCheck::kValid : SignatureCheck::kInvalid;
 }
 
-SignatureCheck verify_ed25519(DerBytes data, DerBytes sig, DerBytes spki) noexcept {
-  Ed25519KeyHolder k;
+/// EdDSA (RFC 8032) through wolfCrypt: decode the SPKI, verify the message itself (no prehash).
+/// (wolfSSL leaves idx after the header on decode, not at the end: the import checks the key's size.)
+template <class Holder, class Decode, class Verify>
+SignatureCheck verify_eddsa(DerBytes data, DerBytes sig, DerBytes spki, Decode decode, Verify verify) noexcept {
+  Holder k;
   word32 idx = 0;
-  // (wolfSSL leaves idx after the header here, not at the end: the import checks the key's size.)
-  if (!k.inited || wc_Ed25519PublicKeyDecode(spki.data(), &idx, &k.key, static_cast<word32>(spki.size())) != 0)
+  if (!k.inited || decode(spki.data(), &idx, &k.key, static_cast<word32>(spki.size())) != 0)
     return SignatureCheck::kMalformed;
   int verified = 0;
-  const int rc = wc_ed25519_verify_msg(sig.data(), static_cast<word32>(sig.size()), data.data(),
-                                       static_cast<word32>(data.size()), &verified, &k.key);
+  const int rc = verify(sig.data(), static_cast<word32>(sig.size()), data.data(), static_cast<word32>(data.size()),
+                        &verified, &k.key);
   return rc == 0 && verified == 1 ? SignatureCheck::kValid : SignatureCheck::kInvalid;
 }
 
+SignatureCheck verify_ed25519(DerBytes data, DerBytes sig, DerBytes spki) noexcept {
+  return verify_eddsa<Ed25519KeyHolder>(data, sig, spki, wc_Ed25519PublicKeyDecode, wc_ed25519_verify_msg);
+}
+
 SignatureCheck verify_ed448(DerBytes data, DerBytes sig, DerBytes spki) noexcept {
-  Ed448KeyHolder k;
-  word32 idx = 0;
-  if (!k.inited || wc_Ed448PublicKeyDecode(spki.data(), &idx, &k.key, static_cast<word32>(spki.size())) != 0)
-    return SignatureCheck::kMalformed;
-  int verified = 0;
-  const int rc = wc_ed448_verify_msg(sig.data(), static_cast<word32>(sig.size()), data.data(),
-                                     static_cast<word32>(data.size()), &verified, &k.key, nullptr, 0);
-  return rc == 0 && verified == 1 ? SignatureCheck::kValid : SignatureCheck::kInvalid;
+  // Ed448 without a context string (RFC 8410 §6).
+  return verify_eddsa<Ed448KeyHolder>(data, sig, spki, wc_Ed448PublicKeyDecode,
+                                      [](const byte* s, word32 sl, const byte* m, word32 ml, int* res, ed448_key* key) {
+                                        return wc_ed448_verify_msg(s, sl, m, ml, res, key, nullptr, 0);
+                                      });
 }
 
 }  // namespace

@@ -176,6 +176,8 @@ class PathBuilder {
   [[nodiscard]] std::span<const std::uint8_t> path() const noexcept { return {best_.data(), best_length_}; }
   [[nodiscard]] bool anchored() const noexcept { return anchored_; }
   [[nodiscard]] OffPath off_path(std::size_t i) const noexcept { return off_[i]; }
+  /// Signatures verified with wolfCrypt during build() (links found in the thread's cache excluded).
+  [[nodiscard]] int signatures_checked() const noexcept { return signatures_; }
 
  private:
   static constexpr std::uint8_t kUnknown = 0xff;
@@ -297,11 +299,14 @@ PinVerdict verify_chain(std::span<const DerBytes> chain, std::span<const Pin> pi
   std::array<const CertView*, PathBuilder::capacity()> certs{};
   for (std::size_t i = 0; i < chain.size(); ++i) {
     ObservedPin& o = v.observed[i];
-    if (const auto spki = find_spki(chain[i])) {
+    views[i] = view_certificate(chain[i]);
+    // One walk: the view's SPKI when the certificate is well formed (the same bytes find_spki
+    // locates, tests/pinning/chain_path_test.cc checks it), find_spki only to show the pin of one
+    // that is not.
+    if (const auto spki = views[i] ? std::optional<DerBytes>(views[i]->spki) : find_spki(chain[i])) {
       o.digest = spki_sha256(*spki);
       o.parsed = true;
     }
-    views[i] = view_certificate(chain[i]);
     certs[i] = views[i] ? &*views[i] : nullptr;
     o.off_path = views[i] ? OffPath::kNotIssuerName : OffPath::kUnparsable;
     if (views[i]) {
@@ -350,6 +355,7 @@ PinVerdict verify_chain(std::span<const DerBytes> chain, std::span<const Pin> pi
   const auto path = builder.path();
   v.path_length = path.size();
   v.anchored = builder.anchored();
+  v.signatures_checked = static_cast<std::uint8_t>(builder.signatures_checked());
   UnixTime from = UnixTime::min(), until = UnixTime::max();
   for (std::size_t pos = 0; pos < path.size(); ++pos) {
     const std::size_t i = path[pos];

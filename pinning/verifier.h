@@ -97,6 +97,9 @@ struct PinVerdict {
   /// False when the path above element 0 was not built (pin-only mode, element 0 matched): a
   /// re-check against other pins then cannot match above element 0.
   bool path_complete = true;
+  /// Signatures verified with wolfCrypt for this verdict (links already verified on this thread are
+  /// taken from its cache; at most 24): a diagnostic, and what the tests hold the budget to.
+  std::uint8_t signatures_checked = 0;
 
   [[nodiscard]] bool matched() const noexcept { return code == PinVerdictCode::kMatch; }
   [[nodiscard]] std::span<const ObservedPin> observed_pins() const noexcept {

@@ -159,8 +159,8 @@ TLS_CASES = {
 }
 
 
-def probe(port, pins, ca=False, json_out=False, timeout="5", qname="www.dotpin.test"):
-    args = ["probe", f"127.0.0.1:{port}", qname, "A", "--timeout", timeout, "--name", AUTH_NAME]
+def probe(port, pins, ca=False, json_out=False, timeout="5", qname="www.dotpin.test", extra=()):
+    args = ["probe", f"127.0.0.1:{port}", qname, "A", "--timeout", timeout, "--name", AUTH_NAME, *extra]
     for p in pins:
         args += ["--pin", reference_pin(p)]
     if ca:
@@ -291,10 +291,10 @@ class TlsParametersProbe(unittest.TestCase):
             s.cleanup()
         cls.servers = {}
 
-    def refused_before_data(self, tag, ca):
+    def refused_before_data(self, tag, ca, extra=()):
         s = self.servers[tag]
         mark = s.mark()
-        r = probe(s.port, ("leaf-p256",), ca=ca, timeout="2")
+        r = probe(s.port, ("leaf-p256",), ca=ca, timeout="2", extra=extra)
         out = r.stdout + r.stderr
         time.sleep(0.3)
         seen = s.read(mark)
@@ -315,6 +315,11 @@ class TlsParametersProbe(unittest.TestCase):
 
     def test_cbc_only_ca(self):
         self.refused_before_data("cbc", ca=True)
+
+    def test_tls13_floor_refuses_a_tls12_aead_server(self):
+        # The same TLS 1.2 ECDHE+AES-GCM server the control test below completes a handshake with:
+        # with --tls-min 1.3 (dotpind: tls_min_version = "1.3") it is refused before any data.
+        self.refused_before_data("aead", ca=False, extra=("--tls-min", "1.3"))
 
     def test_control_aead_server_shows_the_query(self):
         # Not a DNS server: the probe times out, but s_server's output shows the handshake and the query.

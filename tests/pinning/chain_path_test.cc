@@ -3,6 +3,8 @@
 // certificates a pin can match, in pin-only and CA mode, and why the others count for nothing.
 #include <gtest/gtest.h>
 
+#include <thread>
+
 #include "pinning/authenticate.h"
 #include "pinning/cert_view.h"
 #include "pinning/pem.h"
@@ -212,12 +214,54 @@ TEST_F(ChainPath, ReportModeAdmitsOnlyPinFaults) {
 }
 
 TEST_F(ChainPath, MutuallySigningCertificatesCannotExhaustTheSearch) {
-  // Ten copies of one CA certificate (self-signed, same subject and key): each "signs" the others.
+  // The same certificate ten times: the cache answers every link after the first.
   Chain root("root.crt");
-  std::vector<DerBytes> chain(kMaxChainLength, root.spans[0]);
-  const PinVerdict v = verify_chain(chain, std::vector<Pin>{pin_of("spare")}, kNow);
+  std::vector<DerBytes> same(kMaxChainLength, root.spans[0]);
+  const PinVerdict v = verify_chain(same, std::vector<Pin>{pin_of("spare")}, kNow);
   EXPECT_EQ(v.code, PinVerdictCode::kMismatch);
   EXPECT_LE(v.path_length, kMaxChainLength);
+  EXPECT_LE(v.signatures_checked, 1);
+}
+
+TEST_F(ChainPath, SignatureChecksAreBoundedAndCachedPerThread) {
+  // The appended-leaf attack chain on a fresh thread: its one real link is verified once, then
+  // taken from the thread's cache; a leaf pin checks no signature at all.
+  auto on_fresh_thread = [](auto fn) {
+    std::thread t(fn);
+    t.join();
+  };
+  on_fresh_thread([] {
+    Chain c("hostile/misissued-plus-leaf.chain.pem");
+    const std::vector<Pin> pins{pin_of("leaf-p256")};
+    const PinVerdict first = verify_chain(c.spans, pins, kNow);
+    EXPECT_EQ(first.code, PinVerdictCode::kPinNotOnPath);
+    EXPECT_GE(first.signatures_checked, 1);
+    const PinVerdict again = verify_chain(c.spans, pins, kNow);
+    EXPECT_EQ(again.code, PinVerdictCode::kPinNotOnPath);  // the same verdict from the cache
+    EXPECT_EQ(again.signatures_checked, 0);
+    Chain g("leaf-p256.chain.pem");
+    EXPECT_EQ(verify_chain(g.spans, pins, kNow).signatures_checked, 0);  // the leaf decides
+  });
+  on_fresh_thread([] {
+    // A flipped signature never enters the cache: checked every time.
+    Chain c("leaf-p256.chain.pem");
+    c.ders[0].back() ^= 0x01;
+    const std::vector<Pin> pins{pin_of("issuing")};
+    EXPECT_EQ(verify_chain(c.spans, pins, kNow).signatures_checked, 1);
+    EXPECT_EQ(verify_chain(c.spans, pins, kNow).signatures_checked, 1);
+  });
+  on_fresh_thread([] {
+    // The genuine leaf followed by nine copies of the forged CA (the issuing CA's subject, another
+    // key): nine candidates, each checked exactly once, none a link; failures are never cached.
+    Chain leaf("leaf-p256.crt"), forged("hostile/forged-ca.crt");
+    std::vector<DerBytes> chain{leaf.spans[0]};
+    for (int i = 0; i < 9; ++i) chain.push_back(forged.spans[0]);
+    const std::vector<Pin> pins{pin_of("hostile/forged-ca")};
+    const PinVerdict v = verify_chain(chain, pins, kNow);
+    EXPECT_EQ(v.code, PinVerdictCode::kPinNotOnPath);
+    EXPECT_EQ(v.signatures_checked, 9);
+    EXPECT_EQ(verify_chain(chain, pins, kNow).signatures_checked, 9);
+  });
 }
 
 TEST_F(ChainPath, AuthenticateChecksTheNameAndNeedsOneInCaMode) {

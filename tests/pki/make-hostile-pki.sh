@@ -28,7 +28,7 @@
 set -euo pipefail
 out=${1:?usage: make-hostile-pki.sh OUTDIR}
 self=$(cd "$(dirname "$0")" && pwd)/$(basename "$0")
-sum=$(cat "$self" "$(dirname "$self")/sign-dated.sh" | sha256sum | cut -d' ' -f1)
+sum=$(cat "$self" "$(dirname "$self")/sign-dated.sh" "$(dirname "$self")/pki-lib.sh" | sha256sum | cut -d' ' -f1)
 mkdir -p "$out"
 cd "$out"
 g=$(cd .. && pwd)  # the genuine PKI
@@ -40,14 +40,8 @@ if [ -f .done ]; then rm -rf ./* .done; fi  # stale: made by another version of 
 name=dns.dotpin.test
 issuing_subject="/O=dotpin tests/CN=dotpin test issuing CA"
 
-pin_of() {  # certificate or public key PEM -> base64 pin, the reference way (as make-test-pki.sh)
-  local kind=$1 file=$2
-  if [ "$kind" = cert ]; then
-    openssl x509 -in "$file" -pubkey -noout
-  else
-    cat "$file"
-  fi | openssl pkey -pubin -outform der | openssl dgst -sha256 -binary | base64
-}
+# shellcheck source=pki-lib.sh
+. "$(dirname "$self")/pki-lib.sh"
 
 keygen() { openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$1"; }
 

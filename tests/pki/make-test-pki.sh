@@ -22,14 +22,8 @@ cd "$out"
 [ -f .done ] && exec "$here/make-hostile-pki.sh" "$PWD/hostile"
 name=dns.dotpin.test
 
-pin_of() {  # certificate or public key PEM -> base64 pin, the reference way
-  local kind=$1 file=$2
-  if [ "$kind" = cert ]; then
-    openssl x509 -in "$file" -pubkey -noout
-  else
-    cat "$file"
-  fi | openssl pkey -pubin -outform der | openssl dgst -sha256 -binary | base64
-}
+# shellcheck source=pki-lib.sh
+. "$here/pki-lib.sh"
 
 keygen() {  # kind file
   case $1 in
