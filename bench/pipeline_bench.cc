@@ -62,7 +62,7 @@ struct Rig {
     const int id = rte_eth_from_rings(name.c_str(), &rx, 1, &tx, 1, 0);
     char ethdev[RTE_ETH_NAME_MAX_LEN];
     rte_eth_dev_get_name_by_port(static_cast<std::uint16_t>(id), ethdev);
-    DaemonConfig c;
+    DataPlaneConfig c;
     c.device = ethdev;
     c.mbufs = 16383;
     auto p = open_port(c, 1);

@@ -68,14 +68,14 @@ void register_expiry_command(ControlServer& server, ExpiryMonitor& monitor) {
 
 Result<nlohmann::json> DaemonAdmin::pins_list(const Request& r) {
   if (auto ok = need_args(r, 0, "pins list"); !ok) return Error{ok.error()};
-  nlohmann::json j = pins_json(*appliance_.pins(), now_utc());
-  j["pin_file"] = appliance_.config().pin_file;
+  nlohmann::json j = pins_json(*dataplane_.pins(), now_utc());
+  j["pin_file"] = options_.pin_file;
   return j;
 }
 
 Result<nlohmann::json> DaemonAdmin::commit(PinTable table, const std::string& text, const std::string& what) {
-  const std::string& path = appliance_.config().pin_file;
-  if (const auto trust = trust_profile_errors(table, !appliance_.config().ca_file.empty()); !trust.empty()) {
+  const std::string& path = options_.pin_file;
+  if (const auto trust = trust_profile_errors(table, options_.ca_mode); !trust.empty()) {
     std::string msg = "refused; the pins in force are unchanged:";
     for (const auto& d : trust) msg += "\n  " + d.to_string();
     return fail(msg);
@@ -86,14 +86,15 @@ Result<nlohmann::json> DaemonAdmin::commit(PinTable table, const std::string& te
   }
   table.source = path;
   const std::size_t upstreams = table.upstreams.size();
-  auto published = appliance_.publish_pins(std::move(table), kLcoreWait);
+  store_.publish(std::move(table), now_utc());
+  const auto snap = store_.current();
+  const auto published = dataplane_.publish_pins(snap, kLcoreWait);
   nlohmann::json j;
   if (!published) {
     // Published and persisted, but an lcore is slow to pick it up: say so, it is not a failure to change.
     log_warn("pins: " + what + ": " + published.error());
     j["warning"] = published.error();
   }
-  const auto snap = appliance_.pins();
   log_info("pins: " + what + "; generation " + std::to_string(snap->generation) + " in force (" +
            std::to_string(upstreams) + " upstream(s))");
   j["generation"] = snap->generation;
@@ -106,7 +107,7 @@ Result<nlohmann::json> DaemonAdmin::commit(PinTable table, const std::string& te
 Result<nlohmann::json> DaemonAdmin::pins_reload(const Request& r) {
   std::lock_guard lock(mu_);
   if (r.args.size() > 1) return fail("usage: pins reload [FILE]");
-  const std::string& configured = appliance_.config().pin_file;
+  const std::string& configured = options_.pin_file;
   const std::string file = r.args.empty() ? configured : r.args[0];
   // Read once: what is validated is exactly what is saved and published.
   auto bytes = read_file(file);
@@ -115,7 +116,7 @@ Result<nlohmann::json> DaemonAdmin::pins_reload(const Request& r) {
   if (!loaded.table) {
     std::string msg = file + " rejected (" + std::to_string(loaded.errors.size()) + " error(s)); the pins in force are unchanged:";
     for (const auto& d : loaded.errors) msg += "\n  " + d.to_string();
-    log_warn("pins reload: " + file + " rejected; generation " + std::to_string(appliance_.pins()->generation) + " stays in force");
+    log_warn("pins reload: " + file + " rejected; generation " + std::to_string(dataplane_.pins()->generation) + " stays in force");
     return fail(msg);
   }
   std::string text;
@@ -137,9 +138,9 @@ Result<nlohmann::json> DaemonAdmin::pins_add(const Request& r) {
   add.not_before = *nb;
   add.not_after = *na;
   const auto now = now_utc();
-  auto changed = with_pin_added(appliance_.pins()->table, add, now);
+  auto changed = with_pin_added(dataplane_.pins()->table, add, now);
   if (!changed) return Error{changed.error()};
-  auto checked = check_table(*changed, appliance_.config().pin_file, now);
+  auto checked = check_table(*changed, options_.pin_file, now);
   if (!checked) return Error{checked.error()};
   return commit(std::move(checked->table), checked->text,
                 "pin " + (add.label.empty() ? add.sha256.substr(0, 8) + "..." : "'" + add.label + "'") +
@@ -150,9 +151,9 @@ Result<nlohmann::json> DaemonAdmin::pins_remove(const Request& r) {
   std::lock_guard lock(mu_);
   if (auto ok = need_args(r, 2, "pins remove UPSTREAM PIN|LABEL [--force]"); !ok) return Error{ok.error()};
   const auto now = now_utc();
-  auto changed = with_pin_removed(appliance_.pins()->table, r.args[0], r.args[1], r.options.contains("force"), now);
+  auto changed = with_pin_removed(dataplane_.pins()->table, r.args[0], r.args[1], r.options.contains("force"), now);
   if (!changed) return Error{changed.error()};
-  auto checked = check_table(*changed, appliance_.config().pin_file, now);
+  auto checked = check_table(*changed, options_.pin_file, now);
   if (!checked) return Error{checked.error()};
   return commit(std::move(checked->table), checked->text, "pin " + r.args[1] + " removed from upstream " + r.args[0]);
 }
@@ -171,23 +172,21 @@ Result<nlohmann::json> DaemonAdmin::cache_flush(const Request& r) {
     for (auto& b : name) b = static_cast<std::uint8_t>(std::tolower(b));
     shown = r.args[0];
   }
-  auto removed = std::make_shared<std::atomic<std::uint64_t>>(0);
-  const auto late = appliance_.on_each_worker(
-      [name, removed](dataplane::Worker& w) { removed->fetch_add(w.flush_cache(name)); }, kLcoreWait);
-  if (!late.empty()) return fail("lcore(s) ", lcore_list(late), " did not answer in time; their caches may still hold ", shown);
-  log_info("cache flush: " + shown + ": " + std::to_string(removed->load()) + " entries removed");
+  const auto done = dataplane_.execute(dataplane::FlushCache{std::move(name)}, kLcoreWait);
+  if (!done.late.empty())
+    return fail("lcore(s) ", lcore_list(done.late), " did not answer in time; their caches may still hold ", shown);
+  log_info("cache flush: " + shown + ": " + std::to_string(done.total) + " entries removed");
   return nlohmann::json{{"name", r.args.empty() ? nlohmann::json(nullptr) : nlohmann::json(r.args[0])},
-                        {"removed", removed->load()},
-                        {"lcores", appliance_.worker_count()}};
+                        {"removed", done.total},
+                        {"lcores", dataplane_.worker_count()}};
 }
 
 Result<nlohmann::json> DaemonAdmin::upstream_set(const Request& r, bool drained) {
   if (auto ok = need_args(r, 1, drained ? "upstream drain NAME" : "upstream enable NAME"); !ok) return Error{ok.error()};
   const std::string name = r.args[0];
-  if (auto known = require_upstream(appliance_.pins()->table, name); !known) return Error{known.error()};
-  const auto late = appliance_.on_each_worker([name, drained](dataplane::Worker& w) { w.set_upstream_drained(name, drained); },
-                                              kLcoreWait);
-  if (!late.empty()) return fail("lcore(s) ", lcore_list(late), " did not answer in time");
+  if (auto known = require_upstream(dataplane_.pins()->table, name); !known) return Error{known.error()};
+  const auto done = dataplane_.execute(dataplane::SetUpstreamDrained{name, drained}, kLcoreWait);
+  if (!done.late.empty()) return fail("lcore(s) ", lcore_list(done.late), " did not answer in time");
   log_info("upstream " + name + (drained ? ": drained (no new queries; open connections finish theirs)" : ": enabled"));
   // Not persisted: a drain is an operational state; a restart starts with every upstream enabled.
   return nlohmann::json{{"upstream", name}, {"state", drained ? "drained" : "enabled"}};
@@ -198,7 +197,7 @@ Result<nlohmann::json> DaemonAdmin::log_level(const Request& r) {
   auto& log = DaemonLog::instance();
   const std::string before(to_string(log.level()));
   if (!r.args.empty()) {
-    const auto level = dataplane::log_level_from_string(r.args[0]);
+    const auto level = log_level_from_string(r.args[0]);
     if (!level) return fail("unknown log level '", r.args[0], "' (error, warn, info, debug)");
     log_info("log level " + before + " -> " + r.args[0]);  // before the change: always seen at info
     log.set_level(*level);

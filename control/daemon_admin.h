@@ -3,9 +3,9 @@
 /// @brief dotpind's side of the commands that change the running appliance: `pins list|reload|add|
 /// remove`, `cache flush`, `upstream drain|enable`, `log level`. They run on the control thread, one
 /// at a time. Pin changes are validated completely (pin_edit.h), written to the pin file atomically,
-/// then published to the lcores as a new generation (dataplane/pin_feed.h); the reply says which
-/// generation is in force and whether every lcore has adopted it. Cache and upstream commands go to
-/// each lcore through its mailbox and wait for its answer.
+/// numbered by the control plane's PinStore and fed to the data plane (DataPlane::publish_pins); the
+/// reply says which generation is in force and whether every lcore has adopted it. Cache and
+/// upstream commands are typed commands (dataplane/api.h) that every lcore runs from its mailbox.
 #pragma once
 
 #include <mutex>
@@ -13,13 +13,20 @@
 
 #include "control/control_server.h"
 #include "control/expiry.h"
-#include "dataplane/appliance.h"
+#include "dataplane/api.h"
+#include "pinning/pin_store.h"
 
 namespace dotpin::ctl {
 
 class DaemonAdmin {
  public:
-  explicit DaemonAdmin(dataplane::Appliance& appliance) : appliance_(appliance) {}
+  struct Options {
+    std::string pin_file;  ///< where pin changes are persisted ([upstreams] pin_file)
+    bool ca_mode = false;  ///< the data plane runs with a CA file (trust_profile_errors)
+  };
+  /// @p store numbers the generations; its current() is what the data plane was started with.
+  DaemonAdmin(dataplane::DataPlane& dataplane, PinStore& store, Options options)
+      : dataplane_(dataplane), store_(store), options_(std::move(options)) {}
   void register_commands(ControlServer& server);
 
   Result<nlohmann::json> pins_list(const Request& r);
@@ -34,7 +41,9 @@ class DaemonAdmin {
   /// Publishes @p table (validated) and persists @p text to the pin file first when non-empty.
   Result<nlohmann::json> commit(PinTable table, const std::string& text, const std::string& what);
 
-  dataplane::Appliance& appliance_;
+  dataplane::DataPlane& dataplane_;
+  PinStore& store_;
+  Options options_;
   std::mutex mu_;  // one change at a time (the control thread is single, this guards tests that call directly)
 };
 

@@ -43,6 +43,8 @@ std::string state_of(const tls::UpstreamStats& s) {
   return s.drained ? "drained" : std::string(tls::to_string(s.health));
 }
 
+}  // namespace
+
 nlohmann::json upstream_json(const UpstreamPins& up, const tls::UpstreamStats& s, const LatencyHistogram& latency) {
   nlohmann::json failures = nlohmann::json::object();
   for (std::size_t r = 0; r < s.failures.size(); ++r)
@@ -51,21 +53,11 @@ nlohmann::json upstream_json(const UpstreamPins& up, const tls::UpstreamStats& s
                    {"address", up.address.to_string()},
                    {"auth_name", up.auth_name},
                    {"mode", std::string(to_string(up.mode))},
-                   {"state", state_of(s)},
-                   {"queries", s.queries},
-                   {"answers", s.answers},
-                   {"timeouts", s.timeouts},
-                   {"servfails", s.servfails},
-                   {"retries", s.retries},
-                   {"connections", s.connections},
-                   {"full_handshakes", s.full_handshakes},
-                   {"resumptions", s.resumptions},
-                   {"idle_closes", s.idle_closes},
-                   {"report_mode_mismatches", s.report_mode_mismatches},
-                   {"drained_connections", s.drained_connections},
-                   {"rtt_ewma_ms", s.rtt_ewma_us / 1000.0},
-                   {"latency", latency_json(latency)},
-                   {"failures", failures}};
+                   {"state", state_of(s)}};
+  for (const tls::UpstreamCounterField& f : tls::kUpstreamCounters) j[std::string(f.name)] = s.*f.member;
+  j["rtt_ewma_ms"] = s.rtt_ewma_us / 1000.0;
+  j["latency"] = latency_json(latency);
+  j["failures"] = failures;
   if (s.last_refusal.observed_count > 0) {
     j["last_refusal"] = {{"reason", std::string(to_string(s.last_refusal.code))},
                          {"at", format_utc(s.last_refusal_at)},
@@ -75,22 +67,20 @@ nlohmann::json upstream_json(const UpstreamPins& up, const tls::UpstreamStats& s
   return j;
 }
 
-}  // namespace
-
-nlohmann::json status_json(const dataplane::Appliance& a) {
+nlohmann::json status_json(const dataplane::DataPlane& a, const std::string& pin_file) {
   const auto now = std::chrono::system_clock::now();
-  const auto& port = a.port();
+  const auto port = a.port();
   return {{"version", DOTPIN_VERSION},
           {"started_at", format_utc(std::chrono::time_point_cast<std::chrono::seconds>(a.started_at()))},
           {"uptime_s", std::chrono::duration_cast<std::chrono::seconds>(now - a.started_at()).count()},
           {"worker_lcores", a.worker_count()},
           {"port", {{"name", port.name}, {"mac", mac_text(port.mac)}, {"queues", port.queues}, {"rss", port.rss}}},
           {"pin_generation", a.pins()->generation},
-          {"pin_file", a.config().pin_file},
+          {"pin_file", pin_file},
           {"upstreams", a.pins()->table.upstreams.size()}};
 }
 
-nlohmann::json upstreams_json(const dataplane::Appliance& a) {
+nlohmann::json upstreams_json(const dataplane::DataPlane& a) {
   const auto t = a.upstream_totals();
   nlohmann::json list = nlohmann::json::array();
   for (std::size_t u = 0; u < t.stats.size(); ++u)
@@ -98,7 +88,7 @@ nlohmann::json upstreams_json(const dataplane::Appliance& a) {
   return {{"pin_generation", t.pins->generation}, {"upstreams", list}};
 }
 
-Result<nlohmann::json> stats_json(const dataplane::Appliance& a, const Request& r) {
+Result<nlohmann::json> stats_json(const dataplane::DataPlane& a, const Request& r) {
   nlohmann::json j = upstreams_json(a);
   if (const auto it = r.options.find("upstream"); it != r.options.end() && !it->second.empty()) {
     nlohmann::json only = nlohmann::json::array();
@@ -131,9 +121,9 @@ Result<nlohmann::json> stats_json(const dataplane::Appliance& a, const Request& 
   return j;
 }
 
-void register_daemon_commands(ControlServer& server, const dataplane::Appliance& appliance) {
-  const dataplane::Appliance* a = &appliance;
-  server.handle("status", [a](const Request&) -> Result<nlohmann::json> { return status_json(*a); });
+void register_daemon_commands(ControlServer& server, const dataplane::DataPlane& dataplane, std::string pin_file) {
+  const dataplane::DataPlane* a = &dataplane;
+  server.handle("status", [a, pin_file](const Request&) -> Result<nlohmann::json> { return status_json(*a, pin_file); });
   server.handle("stats", [a](const Request& r) { return stats_json(*a, r); });
   server.handle("upstreams", [a](const Request&) -> Result<nlohmann::json> { return upstreams_json(*a); });
 }

@@ -7,11 +7,31 @@
 
 #include <atomic>
 #include <cstdio>
+#include <optional>
 #include <string_view>
 
-#include "dataplane/config.h"
-
 namespace dotpin::ctl {
+
+/// Log levels of dotpind, most severe first.
+enum class LogLevel { kError, kWarn, kInfo, kDebug };
+
+constexpr std::optional<LogLevel> log_level_from_string(std::string_view text) {
+  if (text == "error") return LogLevel::kError;
+  if (text == "warn") return LogLevel::kWarn;
+  if (text == "info") return LogLevel::kInfo;
+  if (text == "debug") return LogLevel::kDebug;
+  return std::nullopt;
+}
+
+constexpr std::string_view to_string(LogLevel level) {
+  switch (level) {
+    case LogLevel::kError: return "error";
+    case LogLevel::kWarn: return "warn";
+    case LogLevel::kInfo: return "info";
+    case LogLevel::kDebug: return "debug";
+  }
+  return "?";
+}
 
 class DaemonLog {
  public:
@@ -19,26 +39,26 @@ class DaemonLog {
     static DaemonLog log;
     return log;
   }
-  void set_level(dataplane::LogLevel level) noexcept { level_.store(level, std::memory_order_relaxed); }
-  [[nodiscard]] dataplane::LogLevel level() const noexcept { return level_.load(std::memory_order_relaxed); }
-  [[nodiscard]] bool enabled(dataplane::LogLevel level) const noexcept { return level <= this->level(); }
+  void set_level(LogLevel level) noexcept { level_.store(level, std::memory_order_relaxed); }
+  [[nodiscard]] LogLevel level() const noexcept { return level_.load(std::memory_order_relaxed); }
+  [[nodiscard]] bool enabled(LogLevel level) const noexcept { return level <= this->level(); }
 
-  void write(dataplane::LogLevel level, std::string_view line) const {
+  void write(LogLevel level, std::string_view line) const {
     if (!enabled(level)) return;
-    std::fprintf(stderr, "dotpind: %s%.*s\n", level == dataplane::LogLevel::kError  ? "error: "
-                                              : level == dataplane::LogLevel::kWarn ? "warning: "
+    std::fprintf(stderr, "dotpind: %s%.*s\n", level == LogLevel::kError  ? "error: "
+                                              : level == LogLevel::kWarn ? "warning: "
                                                                                     : "",
                  static_cast<int>(line.size()), line.data());
     std::fflush(stderr);
   }
 
  private:
-  std::atomic<dataplane::LogLevel> level_{dataplane::LogLevel::kInfo};
+  std::atomic<LogLevel> level_{LogLevel::kInfo};
 };
 
-inline void log_error(std::string_view line) { DaemonLog::instance().write(dataplane::LogLevel::kError, line); }
-inline void log_warn(std::string_view line) { DaemonLog::instance().write(dataplane::LogLevel::kWarn, line); }
-inline void log_info(std::string_view line) { DaemonLog::instance().write(dataplane::LogLevel::kInfo, line); }
-inline void log_debug(std::string_view line) { DaemonLog::instance().write(dataplane::LogLevel::kDebug, line); }
+inline void log_error(std::string_view line) { DaemonLog::instance().write(LogLevel::kError, line); }
+inline void log_warn(std::string_view line) { DaemonLog::instance().write(LogLevel::kWarn, line); }
+inline void log_info(std::string_view line) { DaemonLog::instance().write(LogLevel::kInfo, line); }
+inline void log_debug(std::string_view line) { DaemonLog::instance().write(LogLevel::kDebug, line); }
 
 }  // namespace dotpin::ctl

@@ -20,9 +20,11 @@
 #include "pinning/pin_lint.h"
 #include "control/metrics.h"
 #include "dataplane/appliance.h"
-#include "dataplane/config.h"
+#include "control/daemon_config.h"
 #include "dotpin_version.h"
 #include "pinning/pin_file.h"
+#include "pinning/pin_store.h"
+#include "common/time_util.h"
 
 namespace {
 
@@ -64,7 +66,7 @@ int main(int argc, char** argv) {
   }
   if (config_path.empty()) return usage(2);
 
-  auto loaded = dotpin::dataplane::load_config(config_path);
+  auto loaded = dotpin::ctl::load_config(config_path);
   if (!loaded.config) {
     for (const auto& d : loaded.errors) std::fprintf(stderr, "%s\n", d.to_string().c_str());
     std::fprintf(stderr, "dotpind: %s rejected (%zu error%s); nothing started\n", config_path.c_str(),
@@ -72,14 +74,16 @@ int main(int argc, char** argv) {
     return 1;
   }
   auto config = std::move(*loaded.config);
-  dotpin::ctl::DaemonLog::instance().set_level(*dotpin::dataplane::log_level_from_string(config.log_level));
+  const auto& ctl = config.control;
+  dotpin::ctl::DaemonLog::instance().set_level(ctl.log_level);
+  const bool ca_mode = !config.dataplane.ca_file.empty();
   if (check_only) {
-    const auto pins = dotpin::load_pin_file(config.pin_file);
+    const auto pins = dotpin::load_pin_file(ctl.pin_file);
     if (!pins.table) {
       for (const auto& d : pins.errors) std::fprintf(stderr, "%s\n", d.to_string().c_str());
       return 1;
     }
-    const auto trust = dotpin::trust_profile_errors(*pins.table, !config.ca_file.empty());
+    const auto trust = dotpin::trust_profile_errors(*pins.table, ca_mode);
     for (const auto& d : trust) std::fprintf(stderr, "%s\n", d.to_string().c_str());
     if (!trust.empty()) return 1;
     std::printf("%s: ok (%zu upstream%s pinned)\n", config_path.c_str(), pins.table->upstreams.size(),
@@ -88,7 +92,7 @@ int main(int argc, char** argv) {
   }
 
   std::vector<std::string> eal = {"dotpind"};
-  eal.insert(eal.end(), config.eal_args.begin(), config.eal_args.end());
+  eal.insert(eal.end(), config.dataplane.eal_args.begin(), config.dataplane.eal_args.end());
   eal.insert(eal.end(), extra_eal.begin(), extra_eal.end());
   std::vector<char*> eal_argv;
   for (auto& s : eal) eal_argv.push_back(s.data());
@@ -101,8 +105,25 @@ int main(int argc, char** argv) {
 
   int status = 0;
   {
+    // The control plane owns the pin store: it loads the file, numbers generations, and feeds them
+    // to the data plane.
+    dotpin::PinStore store;
+    {
+      dotpin::FilePinSource source(ctl.pin_file, ca_mode);
+      std::vector<dotpin::Diagnostic> errors;
+      if (!store.reload(source, dotpin::now_utc(), errors)) {
+        std::string text = "pin file rejected:";
+        for (const auto& d : errors) text += "\n  " + d.to_string();
+        log_line(text);
+        rte_eal_cleanup();
+        return 1;
+      }
+    }
     // The appliance logs connection failures and report-mode mismatches: warnings.
-    auto appliance = dotpin::dataplane::Appliance::create(std::move(config), dotpin::ctl::log_warn);
+    const std::string ca_file = config.dataplane.ca_file;
+    const auto min_version = config.dataplane.tls_min_version;
+    auto appliance =
+        dotpin::dataplane::Appliance::create(std::move(config.dataplane), store.current(), dotpin::ctl::log_warn);
     if (!appliance) {
       log_line(appliance.error());
       rte_eal_cleanup();
@@ -113,8 +134,8 @@ int main(int argc, char** argv) {
     std::signal(SIGINT, on_signal);
     std::signal(SIGPIPE, SIG_IGN);
     dotpin::ctl::ControlServer::Options control;
-    control.path = a.config().control_socket;
-    control.group = a.config().control_group;
+    control.path = ctl.socket;
+    control.group = ctl.group;
     auto server = dotpin::ctl::ControlServer::open(control);
     if (!server) {
       log_line("control socket: " + server.error());
@@ -123,35 +144,36 @@ int main(int argc, char** argv) {
       log_line(started.error());
       status = 1;
     } else {
-      dotpin::ctl::register_daemon_commands(**server, a);
-      dotpin::ctl::DaemonAdmin admin(a);
+      dotpin::ctl::register_daemon_commands(**server, a, ctl.pin_file);
+      dotpin::ctl::DaemonAdmin admin(a, store, {ctl.pin_file, ca_mode});
       admin.register_commands(**server);
       dotpin::ctl::ExpiryMonitor::Options eo;
-      eo.warn_days = a.config().expiry_warn_days;
-      eo.interval = a.config().expiry_interval;
-      eo.probe_timeout = a.config().expiry_probe_timeout;
-      eo.ca_file = a.config().ca_file;
-      eo.min_version = a.config().tls_min_version;
-      eo.alert_command = a.config().alert_command;
+      eo.warn_days = ctl.expiry_warn_days;
+      eo.interval = ctl.expiry_interval;
+      eo.probe_timeout = ctl.expiry_probe_timeout;
+      eo.ca_file = ca_file;
+      eo.min_version = min_version;
+      eo.alert_command = ctl.alert_command;
       dotpin::ctl::ExpiryMonitor expiry(eo, [&a] { return a.pins(); }, dotpin::ctl::log_warn);
       dotpin::ctl::register_expiry_command(**server, expiry);
       (*server)->start();
       expiry.start();
       std::unique_ptr<dotpin::ctl::MetricsServer> metrics;
-      if (!a.config().metrics.empty()) {
-        auto m = dotpin::ctl::MetricsServer::start(a.config().metrics, a, &expiry);
+      if (!ctl.metrics.empty()) {
+        auto m = dotpin::ctl::MetricsServer::start(ctl.metrics, a, &expiry);
         if (m) {
           metrics = std::move(*m);
-          log_line("metrics on http://" + a.config().metrics + "/metrics");
+          log_line("metrics on http://" + ctl.metrics + "/metrics");
         } else {
           log_line("metrics: " + m.error() + " (continuing without /metrics)");
         }
       }
       char mac[18];
-      const auto& m = a.port().mac;
+      const auto port = a.port();
+      const auto& m = port.mac;
       std::snprintf(mac, sizeof mac, "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4], m[5]);
-      log_line("ready: " + std::to_string(a.worker_count()) + " worker lcore(s) on port " + a.port().name +
-               " (MAC " + mac + (a.port().rss ? ", RSS" : "") + ")");
+      log_line("ready: " + std::to_string(a.worker_count()) + " worker lcore(s) on port " + port.name + " (MAC " + mac +
+               (port.rss ? ", RSS" : "") + ")");
       log_line("control socket " + control.path + (control.group.empty() ? " (mode 0600)" : " (mode 0660, group " + control.group + ")"));
       while (g_signal == 0) std::this_thread::sleep_for(std::chrono::milliseconds(50));
       log_line(std::string("signal ") + std::to_string(g_signal) + ": stopping");

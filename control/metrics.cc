@@ -51,7 +51,7 @@ class Writer {
 
 }  // namespace
 
-MetricsInput gather_metrics(const dataplane::Appliance& a, const ExpiryMonitor* expiry) {
+MetricsInput gather_metrics(const dataplane::DataPlane& a, const ExpiryMonitor* expiry) {
   MetricsInput in;
   in.version = DOTPIN_VERSION;
   in.uptime_seconds = std::chrono::duration<double>(std::chrono::system_clock::now() - a.started_at()).count();
@@ -96,28 +96,11 @@ std::string render_metrics(const MetricsInput& in) {
   w.family("dotpin_inflight", "gauge", "queries waiting for an upstream on the lcore");
   for (const auto& l : in.lcores) w.sample("dotpin_inflight", "lcore=\"" + std::to_string(l.lcore) + "\"", std::uint64_t{l.stats.inflight});
 
-  struct Field {
-    const char* name;
-    const char* help;
-    std::uint64_t tls::UpstreamStats::*member;
-  };
-  static constexpr Field kFields[] = {
-      {"dotpin_upstream_queries_total", "queries sent to the upstream", &tls::UpstreamStats::queries},
-      {"dotpin_upstream_answers_total", "answers received from the upstream", &tls::UpstreamStats::answers},
-      {"dotpin_upstream_timeouts_total", "queries that timed out", &tls::UpstreamStats::timeouts},
-      {"dotpin_upstream_servfails_total", "clients answered SERVFAIL for this upstream", &tls::UpstreamStats::servfails},
-      {"dotpin_upstream_connections_total", "connections opened", &tls::UpstreamStats::connections},
-      {"dotpin_upstream_full_handshakes_total", "full TLS handshakes (chain and pins checked)", &tls::UpstreamStats::full_handshakes},
-      {"dotpin_upstream_resumptions_total", "pinned sessions resumed", &tls::UpstreamStats::resumptions},
-      {"dotpin_upstream_report_mode_mismatches_total", "chains admitted by report mode despite no matching pin",
-       &tls::UpstreamStats::report_mode_mismatches},
-      {"dotpin_upstream_drained_connections_total", "connections drained (pin change or upstream drain) and closed",
-       &tls::UpstreamStats::drained_connections},
-  };
-  for (const Field& f : kFields) {
-    w.family(f.name, "counter", f.help);
+  for (const tls::UpstreamCounterField& f : tls::kUpstreamCounters) {
+    const std::string family = "dotpin_upstream_" + std::string(f.name) + "_total";
+    w.family(family, "counter", f.help);
     for (std::size_t u = 0; u < in.upstreams.size(); ++u)
-      w.sample(f.name, "upstream=\"" + label(in.upstream_names[u]) + "\"", in.upstreams[u].*f.member);
+      w.sample(family, "upstream=\"" + label(in.upstream_names[u]) + "\"", in.upstreams[u].*f.member);
   }
   w.family("dotpin_upstream_failures_total", "counter", "connection failures by reason (pin_mismatch, ...)");
   for (std::size_t u = 0; u < in.upstreams.size(); ++u)
@@ -176,7 +159,7 @@ struct MetricsAccess {
       status = MHD_HTTP_NOT_FOUND;
       body = "dotpind serves /metrics\n";
     } else {
-      body = render_metrics(gather_metrics(self->appliance_, self->expiry_));
+      body = render_metrics(gather_metrics(self->dataplane_, self->expiry_));
     }
     MHD_Response* r = MHD_create_response_from_buffer(body.size(), body.data(), MHD_RESPMEM_MUST_COPY);
     MHD_add_response_header(r, "Content-Type", type);
@@ -186,7 +169,7 @@ struct MetricsAccess {
   }
 };
 
-Result<std::unique_ptr<MetricsServer>> MetricsServer::start(const std::string& address, const dataplane::Appliance& a,
+Result<std::unique_ptr<MetricsServer>> MetricsServer::start(const std::string& address, const dataplane::DataPlane& a,
                                                              const ExpiryMonitor* expiry) {
   auto ep = parse_endpoint(address, 9853, false);
   if (!ep) return fail("metrics address '", address, "': ", ep.error());

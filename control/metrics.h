@@ -11,7 +11,7 @@
 
 #include "common/result.h"
 #include "control/expiry.h"
-#include "dataplane/appliance.h"
+#include "dataplane/api.h"
 
 struct MHD_Daemon;
 
@@ -28,7 +28,7 @@ struct MetricsInput {
   std::vector<LatencyHistogram> latency;  ///< per upstream, µs (may be empty in tests)
   std::vector<ExpiryItem> expiry;
 };
-MetricsInput gather_metrics(const dataplane::Appliance& a, const ExpiryMonitor* expiry = nullptr);
+MetricsInput gather_metrics(const dataplane::DataPlane& a, const ExpiryMonitor* expiry = nullptr);
 
 /// The text exposition format for @p in.
 std::string render_metrics(const MetricsInput& in);
@@ -37,13 +37,13 @@ std::string render_metrics(const MetricsInput& in);
 class MetricsServer {
  public:
   /// Listens on @p address ("127.0.0.1:9853", "[::1]:9853").
-  static Result<std::unique_ptr<MetricsServer>> start(const std::string& address, const dataplane::Appliance& a,
+  static Result<std::unique_ptr<MetricsServer>> start(const std::string& address, const dataplane::DataPlane& a,
                                                       const ExpiryMonitor* expiry = nullptr);
   ~MetricsServer();
 
  private:
-  MetricsServer(const dataplane::Appliance& a, const ExpiryMonitor* expiry) : appliance_(a), expiry_(expiry) {}
-  const dataplane::Appliance& appliance_;
+  MetricsServer(const dataplane::DataPlane& a, const ExpiryMonitor* expiry) : dataplane_(a), expiry_(expiry) {}
+  const dataplane::DataPlane& dataplane_;
   const ExpiryMonitor* expiry_;
   MHD_Daemon* daemon_ = nullptr;
   friend struct MetricsAccess;

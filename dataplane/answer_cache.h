@@ -13,6 +13,7 @@
 #include <span>
 #include <vector>
 
+#include "dataplane/cache_stats.h"
 #include "dataplane/dns_query.h"
 #include "dataplane/dns_reply.h"
 
@@ -22,11 +23,6 @@ struct CacheOptions {
   std::size_t entries = 65536;          ///< rounded up to a power of two (8 per bucket)
   std::size_t max_bytes = 64u << 20;    ///< records (key + answer + TTL offsets) in all
   std::size_t max_answer = 4096;        ///< larger answers are not cached
-};
-
-struct CacheStats {
-  std::uint64_t hits = 0, misses = 0, expired = 0, inserts = 0, replaced = 0, evictions = 0, not_stored = 0;
-  std::uint64_t entries = 0, bytes = 0;
 };
 
 class AnswerCache {

@@ -10,7 +10,8 @@
 #include <thread>
 
 #include "common/time_util.h"
-#include "tls/dot_connection.h"
+#include "dataplane/worker.h"
+#include "tls/client_context.h"
 
 namespace dotpin::dataplane {
 
@@ -24,7 +25,7 @@ struct Appliance::Lcore {
   std::string error;
 };
 
-Appliance::Appliance(DaemonConfig config, Log log) : config_(std::move(config)), log_(std::move(log)) {}
+Appliance::Appliance(DataPlaneConfig config, Log log) : config_(std::move(config)), log_(std::move(log)) {}
 
 Appliance::~Appliance() {
   stop();
@@ -32,17 +33,10 @@ Appliance::~Appliance() {
   close_port(port_);
 }
 
-Result<std::unique_ptr<Appliance>> Appliance::create(DaemonConfig config, Log log) {
+Result<std::unique_ptr<Appliance>> Appliance::create(DataPlaneConfig config, std::shared_ptr<const PinSnapshot> first,
+                                                     Log log) {
+  if (!first) return fail("no pin generation to start with");
   std::unique_ptr<Appliance> a(new Appliance(std::move(config), std::move(log)));
-  FilePinSource source(a->config_.pin_file, !a->config_.ca_file.empty());
-  std::vector<Diagnostic> errors;
-  const auto generation = a->pins_.reload(source, now_utc(), errors);
-  if (!generation) {
-    std::string text = "pin file rejected:";
-    for (const auto& d : errors) text += "\n  " + d.to_string();
-    return Error{text};
-  }
-  auto first = a->pins_.current();
 
   unsigned workers = 0;
   unsigned lcore;
@@ -126,33 +120,34 @@ void Appliance::stop() {
   launched_ = false;
 }
 
-Result<std::shared_ptr<const PinSnapshot>> Appliance::publish_pins(PinTable table, std::chrono::milliseconds wait) {
-  pins_.publish(std::move(table), now_utc());
-  auto snap = pins_.current();
-  feed_->publish(snap);
+Status Appliance::publish_pins(std::shared_ptr<const PinSnapshot> snap, std::chrono::milliseconds wait) {
+  if (!snap) return fail("no pin snapshot to publish");
+  const std::uint64_t generation = snap->generation;
+  feed_->publish(std::move(snap));
   std::vector<unsigned> running;
   for (const auto& l : lcores_)
     if (l->state.load() == 1) running.push_back(l->setup.pin_reader);
-  if (!feed_->wait_adopted(snap->generation, running, wait)) {
+  if (!feed_->wait_adopted(generation, running, wait)) {
     std::string late;
     for (const auto& l : lcores_)
-      if (l->state.load() == 1 && feed_->adopted_by(l->setup.pin_reader) < snap->generation)
-        late += " " + std::to_string(l->id);
-    return fail("generation ", std::to_string(snap->generation), " published, but lcore(s)", late,
+      if (l->state.load() == 1 && feed_->adopted_by(l->setup.pin_reader) < generation) late += " " + std::to_string(l->id);
+    return fail("generation ", std::to_string(generation), " published, but lcore(s)", late,
                 " have not adopted it yet (they will on their next loop pass)");
   }
-  return snap;
+  return ok_status();
 }
 
-std::vector<unsigned> Appliance::on_each_worker(const std::function<void(Worker&)>& task, std::chrono::milliseconds wait) {
-  std::vector<unsigned> late;
+CommandResult Appliance::execute(const LcoreCommand& command, std::chrono::milliseconds wait) {
+  CommandResult r;
   for (const auto& l : lcores_) {
     if (l->state.load() != 1 || !l->worker) continue;
-    Worker* w = l->worker.get();
-    if (!w->mailbox().call([task, w] { task(*w); }, wait)) late.push_back(l->id);
+    if (const auto n = l->worker->mailbox().call(command, wait)) r.total += *n;
+    else r.late.push_back(l->id);
   }
-  return late;
+  return r;
 }
+
+PortFacts Appliance::port() const { return {port_.name, port_.mac, port_.queues, port_.rss}; }
 
 std::vector<LcoreView> Appliance::lcore_views() const {
   std::vector<LcoreView> views;
@@ -170,60 +165,6 @@ std::vector<LcoreView> Appliance::lcore_views() const {
   return views;
 }
 
-namespace {
-void add_stats(tls::UpstreamStats& sum, const tls::UpstreamStats& s) {
-  sum.queries += s.queries;
-  sum.answers += s.answers;
-  sum.timeouts += s.timeouts;
-  sum.servfails += s.servfails;
-  sum.retries += s.retries;
-  sum.unmatched += s.unmatched;
-  sum.connections += s.connections;
-  sum.full_handshakes += s.full_handshakes;
-  sum.resumptions_offered += s.resumptions_offered;
-  sum.resumptions += s.resumptions;
-  sum.idle_closes += s.idle_closes;
-  sum.report_mode_mismatches += s.report_mode_mismatches;
-  sum.drained_connections += s.drained_connections;
-  sum.drained = sum.drained || s.drained;
-  for (std::size_t r = 0; r < sum.failures.size(); ++r) sum.failures[r] += s.failures[r];
-  // Worst health and the latest refusal win; latency is averaged over the lcores that have one.
-  sum.health = std::max(sum.health, s.health);
-  if (s.last_refusal.observed_count > 0 && s.last_refusal_at >= sum.last_refusal_at) {
-    sum.last_refusal = s.last_refusal;
-    sum.last_refusal_at = s.last_refusal_at;
-  }
-  if (s.last_accepted.observed_count > 0) sum.last_accepted = s.last_accepted;
-}
-}  // namespace
-
-UpstreamTotals Appliance::upstream_totals() const {
-  UpstreamTotals t;
-  t.pins = pins();
-  const auto& ups = t.pins->table.upstreams;
-  auto& totals = t.stats;
-  totals.resize(ups.size());
-  t.latency.resize(ups.size());
-  std::vector<unsigned> with_rtt(totals.size(), 0);
-  for (const LcoreView& v : lcore_views()) {
-    for (std::size_t k = 0; k < v.stats.upstreams.size() && k < v.stats.upstream_names.size(); ++k) {
-      // By name: an lcore may still publish the previous generation's order for one interval.
-      std::size_t u = 0;
-      while (u < ups.size() && ups[u].name != v.stats.upstream_names[k]) ++u;
-      if (u == ups.size()) continue;
-      add_stats(totals[u], v.stats.upstreams[k]);
-      if (k < v.stats.latency.size()) t.latency[u].merge(v.stats.latency[k]);
-      if (v.stats.upstreams[k].rtt_ewma_us > 0) {
-        totals[u].rtt_ewma_us += v.stats.upstreams[k].rtt_ewma_us;
-        ++with_rtt[u];
-      }
-    }
-  }
-  for (std::size_t u = 0; u < totals.size(); ++u)
-    if (with_rtt[u] > 0) totals[u].rtt_ewma_us /= with_rtt[u];
-  return t;
-}
-
 std::string Appliance::summary() const {
   std::ostringstream out;
   out << "lcore counters (non-zero):\n";
@@ -239,9 +180,8 @@ std::string Appliance::summary() const {
   const UpstreamTotals t = upstream_totals();
   for (std::size_t u = 0; u < t.stats.size(); ++u) {
     const tls::UpstreamStats& sum = t.stats[u];
-    out << "  " << t.pins->table.upstreams[u].name << ": queries=" << sum.queries << " answers=" << sum.answers
-        << " timeouts=" << sum.timeouts << " servfails=" << sum.servfails << " connections=" << sum.connections
-        << " full_handshakes=" << sum.full_handshakes << " resumptions=" << sum.resumptions;
+    out << "  " << t.pins->table.upstreams[u].name << ':';
+    for (const tls::UpstreamCounterField& f : tls::kUpstreamCounters) out << ' ' << f.name << '=' << sum.*f.member;
     for (std::size_t r = 0; r < sum.failures.size(); ++r)
       if (sum.failures[r]) out << " failed_" << tls::to_string(static_cast<tls::FailureReason>(r)) << '=' << sum.failures[r];
     out << '\n';

@@ -10,7 +10,6 @@
 #include <cstdint>
 #include <string_view>
 
-#include "dataplane/dns_query.h"
 #include "dataplane/packet.h"
 
 namespace dotpin::dataplane {

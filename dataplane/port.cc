@@ -13,7 +13,7 @@ namespace {
 std::string dpdk_error(int rc) { return rte_strerror(rc < 0 ? -rc : rc); }
 }  // namespace
 
-Result<Port> open_port(const DaemonConfig& config, unsigned queues) {
+Result<Port> open_port(const DataPlaneConfig& config, unsigned queues) {
   Port p;
   p.name = config.device;
   p.queues = queues;

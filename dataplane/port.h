@@ -27,7 +27,7 @@ struct Port {
 };
 
 /// Configures and starts @p config.device with @p queues queue pairs. EAL must be initialised.
-Result<Port> open_port(const DaemonConfig& config, unsigned queues);
+Result<Port> open_port(const DataPlaneConfig& config, unsigned queues);
 /// Stops and closes the port and frees its pool.
 void close_port(Port& port);
 

@@ -300,34 +300,8 @@ void Worker::poll_and_flush(Clock::time_point now) {
   flush();
 }
 
-void Worker::check_pins(Clock::time_point now) {
-  PinFeed* feed = setup_.pins;
-  if (!feed) return;
-  const PinSnapshot* s = feed->current();
-  if (s->generation != shard_->generation()) {
-    // Safe: the feed keeps its own reference until this lcore reports quiescent below.
-    pins_ = s->shared_from_this();
-    std::vector<tls::ShardUpstream> ups;
-    ups.reserve(pins_->table.upstreams.size());
-    for (const auto& up : pins_->table.upstreams) ups.push_back({&up, setup_.tls_ctx, pins_});
-    shard_->update_pins(std::move(ups), pins_->generation, now, now_utc());
-    counters_[Counter::kPinGenerations].add();
-    feed->adopted(setup_.pin_reader, pins_->generation);
-    publish();
-  }
-  feed->quiescent(setup_.pin_reader);
-}
-
-std::size_t Worker::flush_cache(std::span<const std::uint8_t> name) {
-  return name.empty() ? cache_.flush() : cache_.flush_name(name);
-}
-
-bool Worker::set_upstream_drained(std::string_view name, bool drained) {
-  return shard_->set_drained(name, drained, Clock::now());
-}
-
 unsigned Worker::run_once(Clock::time_point now) {
-  mailbox_.run_posted();
+  mailbox_.run_posted([this](const LcoreCommand& c) { return execute(c); });
   check_pins(now);
   rte_mbuf* pkts[kBurst];
   const std::uint16_t n = rte_eth_rx_burst(setup_.port, setup_.queue, pkts, kBurst);
@@ -339,32 +313,6 @@ unsigned Worker::run_once(Clock::time_point now) {
     next_publish_ = now + kPublishInterval;
   }
   return n;
-}
-
-void Worker::publish() {
-  std::unique_lock lock(published_mu_, std::try_to_lock);
-  if (!lock.owns_lock()) return;
-  published_.cache = cache_.stats();
-  published_.inflight = inflight_.size();
-  const std::size_t n = shard_->upstream_count();
-  if (published_.pin_generation != shard_->generation() || published_.upstream_names.size() != n) {
-    // Sized (and named) once per pin generation: no allocation between changes.
-    published_.pin_generation = shard_->generation();
-    published_.upstreams.resize(n);
-    published_.latency.resize(n);
-    published_.upstream_names.resize(n);
-    for (std::size_t i = 0; i < n; ++i) published_.upstream_names[i] = shard_->upstream_name(i);
-  }
-  for (std::size_t i = 0; i < n; ++i) {
-    published_.upstreams[i] = shard_->stats(i);
-    published_.latency[i] = shard_->latency(i);
-  }
-  ++published_.published;
-}
-
-PublishedStats Worker::published() const {
-  std::lock_guard lock(published_mu_);
-  return published_;
 }
 
 void Worker::run(const std::atomic<bool>& stop, std::chrono::milliseconds drain) {

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "dataplane/acl.h"
+#include "dataplane/api.h"
 #include "dataplane/answer_cache.h"
 #include "dataplane/counters.h"
 #include "dataplane/inflight_table.h"
@@ -51,18 +52,6 @@ struct WorkerSetup {
   const tls::ClientContext* tls_ctx = nullptr;
 };
 
-/// What a worker publishes for other threads (the control plane): its cache and upstream stats as of
-/// its last publication (every kPublishInterval). Its packet counters are atomics, read directly.
-struct PublishedStats {
-  CacheStats cache;
-  std::size_t inflight = 0;
-  std::vector<tls::UpstreamStats> upstreams;
-  std::vector<LatencyHistogram> latency;  ///< per upstream, µs
-  std::vector<std::string> upstream_names;  ///< the same order as upstreams
-  std::uint64_t pin_generation = 0;
-  std::uint64_t published = 0;  ///< how many publications so far
-};
-
 class Worker {
  public:
   using Clock = tls::DotShard::Clock;
@@ -85,8 +74,7 @@ class Worker {
 
   [[nodiscard]] const LcoreCounters& counters() const noexcept { return counters_; }
   [[nodiscard]] const AnswerCache& cache() const noexcept { return cache_; }
-  /// For the owning thread only: warm-up by tests and benchmarks (and, later, the control plane's
-  /// flush through a message to the lcore).
+  /// For the owning thread only: warm-up by tests and benchmarks.
   [[nodiscard]] AnswerCache& cache() noexcept { return cache_; }
   [[nodiscard]] const tls::DotShard& shard() const noexcept { return *shard_; }
   [[nodiscard]] std::size_t inflight() const noexcept { return inflight_.size(); }
@@ -94,15 +82,12 @@ class Worker {
   [[nodiscard]] PublishedStats published() const;
   /// The owning thread: publish now (the loop does it every kPublishInterval, and at the end).
   void publish();
-  /// Any thread: posts work to this lcore (lcore_mailbox.h).
+  /// Any thread: posts a command to this lcore (lcore_mailbox.h); run_once runs it.
   [[nodiscard]] LcoreMailbox& mailbox() noexcept { return mailbox_; }
 
-  // The owning thread (through the mailbox):
-  /// Drops every cached answer, or those for the owner name @p name (lower-case wire format,
-  /// any type and class). Returns how many entries went.
-  std::size_t flush_cache(std::span<const std::uint8_t> name);
-  /// Takes an upstream out of rotation or back; false if there is none of that name.
-  bool set_upstream_drained(std::string_view name, bool drained);
+  // The owning thread (worker_control.cc: the slow path of the lcore):
+  /// Runs one command from the control plane (api.h) and returns its result.
+  std::uint64_t execute(const LcoreCommand& command);
   /// Adopts a new pin generation if one was published (run_once does this every pass).
   void check_pins(Clock::time_point now);
 

@@ -39,15 +39,6 @@ bool same_question(std::span<const std::uint8_t> a, std::span<const std::uint8_t
 
 }  // namespace
 
-std::string_view to_string(UpstreamHealth h) {
-  switch (h) {
-    case UpstreamHealth::kUp: return "up";
-    case UpstreamHealth::kBackingOff: return "backing_off";
-    case UpstreamHealth::kPinFailed: return "pin_failed";
-  }
-  return "?";
-}
-
 struct DotShard::Slot {
   std::uint64_t cookie = 0;
   std::vector<std::uint8_t> query;  // carries the wire ID while on a connection

@@ -24,6 +24,7 @@
 #include "common/latency_histogram.h"
 #include "tls/id_table.h"
 #include "tls/servfail.h"
+#include "tls/upstream_stats.h"
 #include "tls/upstream_link.h"
 
 namespace dotpin::tls {
@@ -67,24 +68,6 @@ struct ShardUpstream {
   /// Owns what @p pins points into, when the caller wants the shard to keep it alive (a published
   /// pin snapshot: connections of an old generation hold it until they close). May be null.
   std::shared_ptr<const void> keep;
-};
-
-enum class UpstreamHealth { kUp, kBackingOff, kPinFailed };
-std::string_view to_string(UpstreamHealth h);
-
-/// Counters of one upstream, written only by the owner thread.
-struct UpstreamStats {
-  std::uint64_t queries = 0, answers = 0, timeouts = 0, servfails = 0, retries = 0, unmatched = 0;
-  std::uint64_t connections = 0, full_handshakes = 0, resumptions_offered = 0, resumptions = 0, idle_closes = 0;
-  std::uint64_t report_mode_mismatches = 0;
-  std::uint64_t drained_connections = 0;  ///< closed after their in-flight queries: pin change or drain
-  bool drained = false;                   ///< taken out of rotation by the operator (upstream drain)
-  std::array<std::uint64_t, static_cast<std::size_t>(FailureReason::kCount_)> failures{};
-  double rtt_ewma_us = 0;
-  UpstreamHealth health = UpstreamHealth::kUp;
-  PinVerdict last_refusal{};  ///< observed pins of the last refused chain
-  UnixTime last_refusal_at{};  ///< when it was refused (epoch when never)
-  PinVerdict last_accepted{};  ///< verdict of the last full handshake that was accepted
 };
 
 class DotShard {

@@ -120,7 +120,7 @@ struct Slot {
 }  // namespace
 
 Result<RunStats> run_udp(const UdpOptions& o, QueryMix& mix, const std::function<void(const RunStats&, double)>& progress) {
-  dataplane::DaemonConfig pc;
+  dataplane::DataPlaneConfig pc;
   pc.device = o.device;
   pc.mbufs = 8191;
   pc.promiscuous = false;

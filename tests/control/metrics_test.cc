@@ -95,5 +95,17 @@ TEST(Metrics, ValuesAndLabels) {
   EXPECT_NE(text.find("# TYPE dotpin_upstream_failures_total counter\n"), std::string::npos);
 }
 
+// Every counter of the field table is a family of its own (it once listed 9 of the 13).
+TEST(Metrics, EveryUpstreamCounterIsExported) {
+  MetricsInput in = input();
+  in.upstreams[0].unmatched = 4;
+  in.upstreams[0].resumptions_offered = 6;
+  const std::string text = render_metrics(in);
+  for (const auto& f : tls::kUpstreamCounters)
+    EXPECT_NE(text.find("# TYPE dotpin_upstream_" + std::string(f.name) + "_total counter\n"), std::string::npos) << f.name;
+  EXPECT_NE(text.find("dotpin_upstream_unmatched_total{upstream=\"lab\"} 4\n"), std::string::npos);
+  EXPECT_NE(text.find("dotpin_upstream_resumptions_offered_total{upstream=\"lab\"} 6\n"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace dotpin::ctl

@@ -147,7 +147,7 @@ class WorkerRing : public ::testing::Test {
     return {frame.begin() + static_cast<long>(at), frame.end()};
   }
 
-  DaemonConfig config_;
+  DataPlaneConfig config_;
   Port port_;
   rte_ring* rx_ = nullptr;
   rte_ring* tx_ = nullptr;

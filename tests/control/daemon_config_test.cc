@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "dataplane/config.h"
+#include "control/daemon_config.h"
 
 #include <gtest/gtest.h>
 
-namespace dotpin::dataplane {
+namespace dotpin::ctl {
 namespace {
 
 constexpr const char* kGood = R"(
@@ -39,7 +39,7 @@ std::string errors_of(const ConfigResult& r) {
 TEST(Config, Good) {
   const auto r = parse_config(kGood, "/etc/dotpin/dotpind.toml");
   ASSERT_TRUE(r.config) << errors_of(r);
-  const DaemonConfig& c = *r.config;
+  const dataplane::DataPlaneConfig& c = r.config->dataplane;
   EXPECT_EQ(c.eal_args.size(), 3u);
   EXPECT_EQ(c.device, "net_tap0");
   EXPECT_EQ(c.local.ipv4.size(), 1u);
@@ -49,7 +49,7 @@ TEST(Config, Good) {
   EXPECT_EQ(c.acl.size(), 2u);
   EXPECT_EQ(c.cache.entries, 1000u);
   EXPECT_EQ(c.limits.max_ttl, 600u);
-  EXPECT_EQ(c.pin_file, "/etc/dotpin/pins.toml");  // relative to the config file
+  EXPECT_EQ(r.config->control.pin_file, "/etc/dotpin/pins.toml");  // relative to the config file
   EXPECT_EQ(c.shard.policy, tls::ShardOptions::Policy::kLowestLatency);
   EXPECT_EQ(c.shard.query_timeout.count(), 1500);
   EXPECT_EQ(c.tls_min_version, tls::TlsFloor::kTls12);  // the strict suite list, TLS 1.2 and 1.3
@@ -60,7 +60,7 @@ TEST(Config, TlsMinVersionMayOnlyBeStricter) {
   text.replace(text.find("policy ="), 0, "tls_min_version = \"1.3\"\n");
   const auto r = parse_config(text, "c.toml");
   ASSERT_TRUE(r.config) << errors_of(r);
-  EXPECT_EQ(r.config->tls_min_version, tls::TlsFloor::kTls13);
+  EXPECT_EQ(r.config->dataplane.tls_min_version, tls::TlsFloor::kTls13);
   std::string weaker = kGood;
   weaker.replace(weaker.find("policy ="), 0, "tls_min_version = \"1.1\"\n");
   const auto bad = parse_config(weaker, "c.toml");
@@ -114,6 +114,52 @@ TEST(Config, UnknownSection) {
   const auto r = parse_config(std::string(kGood) + "\n[extra]\nx = 1\n", "c.toml");
   ASSERT_FALSE(r.config);
   EXPECT_NE(errors_of(r).find("unknown section 'extra'"), std::string::npos) << errors_of(r);
+}
+
+TEST(Config, ControlSectionsAreTheControlPlanes) {
+  const auto r = parse_config(std::string(kGood) + R"(
+[daemon]
+drain_ms = 250
+log_level = "debug"
+
+[control]
+socket = "run/dotpind.sock"
+group = "dotpin"
+metrics = ""
+
+[expiry]
+warn_days = [7, 30]
+alert_command = "/usr/local/bin/page"
+)", "/etc/dotpin/dotpind.toml");
+  ASSERT_TRUE(r.config) << errors_of(r);
+  const ControlConfig& c = r.config->control;
+  EXPECT_EQ(c.log_level, LogLevel::kDebug);
+  EXPECT_EQ(c.socket, "/etc/dotpin/run/dotpind.sock");  // relative to the config file
+  EXPECT_EQ(c.group, "dotpin");
+  EXPECT_EQ(c.metrics, "");
+  EXPECT_EQ(c.expiry_warn_days, (std::vector<int>{30, 7}));  // largest first
+  EXPECT_EQ(c.alert_command, "/usr/local/bin/page");
+  EXPECT_EQ(r.config->dataplane.drain.count(), 250);  // [daemon] is shared: drain_ms is the data plane's
+}
+
+// [upstreams] and [daemon] hold keys of both planes: an unknown key in them is reported once, and a
+// key of one plane is never "unknown" to the other.
+TEST(Config, UnknownKeyInASharedSectionIsReportedOnce) {
+  std::string text = kGood;
+  text.replace(text.find("policy ="), 0, "pinfile = \"typo.toml\"\n");
+  text += "\n[daemon]\nlog_level = \"warn\"\ndrain_ms = 10\nloglevel = \"x\"\n";
+  const auto r = parse_config(text, "c.toml");
+  ASSERT_FALSE(r.config);
+  const std::string e = errors_of(r);
+  EXPECT_EQ(r.errors.size(), 2u) << e;
+  EXPECT_NE(e.find("unknown key 'pinfile' in [upstreams]"), std::string::npos) << e;
+  EXPECT_NE(e.find("unknown key 'loglevel' in [daemon]"), std::string::npos) << e;
+}
+
+TEST(Config, BadLogLevel) {
+  const auto r = parse_config(std::string(kGood) + "\n[daemon]\nlog_level = \"verbose\"\n", "c.toml");
+  ASSERT_FALSE(r.config);
+  EXPECT_NE(errors_of(r).find("'log_level' must be one of"), std::string::npos) << errors_of(r);
 }
 
 TEST(Config, MissingFile) {

@@ -1,0 +1,81 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "control/daemon_config.h"
+
+#include <toml++/toml.h>
+
+#include <algorithm>
+#include <functional>
+
+#include "common/endpoint.h"
+#include "pinning/toml_reader.h"
+
+namespace dotpin::ctl {
+namespace {
+
+void read_control_config(const toml::table& root, TomlReader& r, ControlConfig& c) {
+  const toml::table* ups = r.section(root, "upstreams", {"pin_file"});
+  if (ups == nullptr || r.string(ups, "pin_file", c.pin_file) == nullptr)
+    r.error(ups ? ups->source() : root.source(), "[upstreams] needs 'pin_file' (the pinned DoT upstreams)");
+  c.pin_file = r.relative(c.pin_file);
+
+  const toml::table* daemon = r.section(root, "daemon", {"log_level"});
+  std::string level(to_string(c.log_level));
+  if (const toml::node* n = r.string(daemon, "log_level", level)) {
+    if (const auto l = log_level_from_string(level)) c.log_level = *l;
+    else r.error(n->source(), "'log_level' must be one of error, warn, info, debug");
+  }
+
+  const toml::table* expiry = r.section(root, "expiry", {"warn_days", "check_interval_s", "alert_command", "probe_timeout_ms"});
+  if (expiry != nullptr) {
+    if (const toml::node* n = expiry->get("warn_days")) {
+      const toml::array* a = n->as_array();
+      c.expiry_warn_days.clear();
+      if (a == nullptr || a->empty()) r.error(n->source(), "'warn_days' must be a non-empty array of days, e.g. [30, 7]");
+      else
+        for (const toml::node& e : *a) {
+          const auto v = e.value<std::int64_t>();
+          if (!v || *v < 0 || *v > 3650) r.error(e.source(), "'warn_days' holds whole days from 0 to 3650");
+          else c.expiry_warn_days.push_back(static_cast<int>(*v));
+        }
+      std::ranges::sort(c.expiry_warn_days, std::greater<>());
+    }
+    std::int64_t interval = c.expiry_interval.count();
+    r.integer(expiry, "check_interval_s", interval, 1, 7 * 86400);
+    c.expiry_interval = std::chrono::seconds(interval);
+    r.millis(expiry, "probe_timeout_ms", c.expiry_probe_timeout, 100, 60000);
+    r.string(expiry, "alert_command", c.alert_command);
+  }
+
+  const toml::table* control = r.section(root, "control", {"socket", "group", "metrics"});
+  if (const toml::node* n = r.string(control, "socket", c.socket); n && c.socket.empty())
+    r.error(n->source(), "'socket' must not be empty");
+  c.socket = r.relative(c.socket);
+  r.string(control, "group", c.group);
+  if (const toml::node* n = r.string(control, "metrics", c.metrics); n && !c.metrics.empty())
+    if (auto ep = parse_endpoint(c.metrics, 9853, false); !ep) r.error(n->source(), "'metrics': " + ep.error());
+}
+
+}  // namespace
+
+ConfigResult parse_config(std::string_view text, const std::string& source) {
+  ConfigResult result;
+  TomlReader r(source);
+  DaemonConfig c;
+  c.source = source;
+  if (auto root = parse_toml(text, r)) {
+    dataplane::read_dataplane_config(*root, r, c.dataplane);
+    read_control_config(*root, r, c.control);
+    r.check_unknown(*root);
+  }
+  result.errors = r.take();
+  if (result.errors.empty()) result.config = std::move(c);
+  return result;
+}
+
+ConfigResult load_config(const std::string& path) {
+  TomlReader r(path);
+  if (auto text = read_config_file(path, r)) return parse_config(*text, path);
+  return {std::nullopt, r.take()};
+}
+
+}  // namespace dotpin::ctl

@@ -1,0 +1,34 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "dataplane/api.h"
+
+namespace dotpin::dataplane {
+
+UpstreamTotals sum_upstreams(std::shared_ptr<const PinSnapshot> pins, const std::vector<LcoreView>& lcores) {
+  UpstreamTotals t;
+  t.pins = std::move(pins);
+  if (!t.pins) return t;
+  const auto& ups = t.pins->table.upstreams;
+  t.stats.resize(ups.size());
+  t.latency.resize(ups.size());
+  std::vector<unsigned> with_rtt(ups.size(), 0);
+  for (const LcoreView& v : lcores) {
+    const PublishedStats& p = v.stats;
+    for (std::size_t k = 0; k < p.upstreams.size() && k < p.upstream_names.size(); ++k) {
+      // By name: an lcore may still publish the previous generation's order for one interval.
+      std::size_t u = 0;
+      while (u < ups.size() && ups[u].name != p.upstream_names[k]) ++u;
+      if (u == ups.size()) continue;
+      tls::accumulate(t.stats[u], p.upstreams[k]);
+      if (k < p.latency.size()) t.latency[u].merge(p.latency[k]);
+      if (p.upstreams[k].rtt_ewma_us > 0) {
+        t.stats[u].rtt_ewma_us += p.upstreams[k].rtt_ewma_us;  // averaged over the lcores that have one
+        ++with_rtt[u];
+      }
+    }
+  }
+  for (std::size_t u = 0; u < ups.size(); ++u)
+    if (with_rtt[u] > 0) t.stats[u].rtt_ewma_us /= with_rtt[u];
+  return t;
+}
+
+}  // namespace dotpin::dataplane

@@ -1,0 +1,111 @@
+// SPDX-License-Identifier: Apache-2.0
+/// @file api.h
+/// @brief The data plane as the control plane sees it — the one header control/ includes from
+/// dataplane/. Two things cross the boundary:
+///  - views, read by any thread without slowing an lcore: each lcore's packet counters (relaxed
+///    atomic loads), the stats it publishes every 100 ms (a copy under a lock the lcore only ever
+///    try-locks), the port's facts, and the pin generation the lcores are fed;
+///  - typed commands, from the control thread: LcoreCommand values go to every worker lcore through
+///    its mailbox and run there at the start of a loop pass; a new pin generation goes through the
+///    RCU pin feed (dataplane/pin_feed.h), one pointer swap the lcores adopt on their next pass.
+/// Nothing here names a Worker, a shard, a port's mempool or DPDK. The pin store (which numbers
+/// generations and persists the file) is the control plane's; the data plane only receives
+/// snapshots. tests/control/fake_data_plane.h implements this for control's unit tests.
+#pragma once
+
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "common/latency_histogram.h"
+#include "common/result.h"
+#include "dataplane/cache_stats.h"
+#include "dataplane/counters.h"
+#include "pinning/pin_store.h"
+#include "tls/upstream_stats.h"
+
+namespace dotpin::dataplane {
+
+/// What one worker publishes for other threads (every 100 ms and when it stops).
+struct PublishedStats {
+  CacheStats cache;
+  std::size_t inflight = 0;
+  std::vector<tls::UpstreamStats> upstreams;
+  std::vector<LatencyHistogram> latency;    ///< per upstream, µs
+  std::vector<std::string> upstream_names;  ///< the same order as upstreams
+  std::uint64_t pin_generation = 0;
+  std::uint64_t published = 0;  ///< how many publications so far
+};
+
+/// One worker lcore as other threads see it.
+struct LcoreView {
+  unsigned lcore = 0;
+  std::uint16_t queue = 0;
+  std::array<std::uint64_t, static_cast<std::size_t>(Counter::kCount_)> counters{};
+  std::array<std::uint64_t, static_cast<std::size_t>(DropReason::kCount_)> drops{};
+  PublishedStats stats;  ///< as of the lcore's last publication (at most 100 ms old)
+};
+
+/// Per-upstream stats summed over the lcores, for the pin generation in @p pins (index = position in
+/// its table). Lcores that have not published the generation yet are matched by upstream name.
+struct UpstreamTotals {
+  std::shared_ptr<const PinSnapshot> pins;
+  std::vector<tls::UpstreamStats> stats;
+  std::vector<LatencyHistogram> latency;  ///< answered queries' round trips, µs
+};
+UpstreamTotals sum_upstreams(std::shared_ptr<const PinSnapshot> pins, const std::vector<LcoreView>& lcores);
+
+/// The client-facing port, as status shows it.
+struct PortFacts {
+  std::string name;
+  std::array<std::uint8_t, 6> mac{};
+  unsigned queues = 0;
+  bool rss = false;
+};
+
+// --- Commands to every worker lcore ---
+/// Drops every cached answer, or those whose owner name is @p name (lower-case wire format, any
+/// type and class). Result: entries removed.
+struct FlushCache {
+  std::vector<std::uint8_t> name;
+};
+/// Takes an upstream out of rotation (its connections finish what they hold, then close) or puts
+/// it back. Result: lcores that know the upstream.
+struct SetUpstreamDrained {
+  std::string upstream;
+  bool drained = true;
+};
+using LcoreCommand = std::variant<FlushCache, SetUpstreamDrained>;
+
+struct CommandResult {
+  std::uint64_t total = 0;    ///< the command's result summed over the lcores that ran it
+  std::vector<unsigned> late;  ///< lcores that did not run it in time (it may still run later)
+};
+
+class DataPlane {
+ public:
+  virtual ~DataPlane() = default;
+
+  // Views (any thread).
+  [[nodiscard]] virtual std::vector<LcoreView> lcore_views() const = 0;
+  [[nodiscard]] virtual PortFacts port() const = 0;
+  [[nodiscard]] virtual std::size_t worker_count() const = 0;
+  [[nodiscard]] virtual std::chrono::system_clock::time_point started_at() const = 0;
+  /// The pin generation the lcores are fed (the last one published).
+  [[nodiscard]] virtual std::shared_ptr<const PinSnapshot> pins() const = 0;
+  [[nodiscard]] UpstreamTotals upstream_totals() const { return sum_upstreams(pins(), lcore_views()); }
+
+  // Commands (the control thread).
+  /// Runs @p command on every running worker lcore and waits up to @p wait for each.
+  virtual CommandResult execute(const LcoreCommand& command, std::chrono::milliseconds wait) = 0;
+  /// Feeds @p snapshot (validated, numbered by the control plane's PinStore) to the lcores and waits
+  /// up to @p wait for every running lcore to adopt it; the error names the lcores that did not yet
+  /// (they will on their next loop pass: the generation is in force either way).
+  virtual Status publish_pins(std::shared_ptr<const PinSnapshot> snapshot, std::chrono::milliseconds wait) = 0;
+};
+
+}  // namespace dotpin::dataplane
