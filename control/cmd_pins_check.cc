@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "control/command.h"
+#include "control/pin_edit.h"
 #include "pinning/pin_file.h"
 #include "pinning/pin_lint.h"
 
@@ -16,22 +17,6 @@ nlohmann::json to_json(const Diagnostic& d) {
   nlohmann::json j{{"file", d.file}, {"line", d.line}, {"column", d.column}, {"message", d.message}};
   if (!d.upstream.empty()) j["upstream"] = d.upstream;
   return j;
-}
-
-nlohmann::json to_json(const UpstreamPins& u, UnixTime now) {
-  nlohmann::json pins = nlohmann::json::array();
-  for (const Pin& p : u.pins) {
-    nlohmann::json j{{"sha256", pin_base64(p.digest)}, {"label", p.label}, {"valid_now", p.in_window(now)},
-                     {"line", p.line}};
-    if (p.not_before) j["not_before"] = format_utc(*p.not_before);
-    if (p.not_after) j["not_after"] = format_utc(*p.not_after);
-    pins.push_back(std::move(j));
-  }
-  return {{"name", u.name},
-          {"address", u.address.to_string()},
-          {"auth_name", u.auth_name},
-          {"mode", std::string(to_string(u.mode))},
-          {"pins", std::move(pins)}};
 }
 
 }  // namespace
@@ -73,7 +58,7 @@ int run_pins_check(Invocation& inv) {
     for (const auto& d : warnings) j["warnings"].push_back(to_json(d));
     j["upstreams"] = nlohmann::json::array();
     if (parsed.table)
-      for (const auto& u : parsed.table->upstreams) j["upstreams"].push_back(to_json(u, now));
+      for (const auto& u : parsed.table->upstreams) j["upstreams"].push_back(upstream_pins_json(u, now));
     inv.out << j.dump(2) << "\n";
     return code;
   }

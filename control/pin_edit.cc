@@ -96,24 +96,27 @@ Result<CheckedTable> check_table(const PinTable& table, const std::string& path,
   return out;
 }
 
+nlohmann::json upstream_pins_json(const UpstreamPins& u, UnixTime now) {
+  nlohmann::json pins = nlohmann::json::array();
+  for (const Pin& p : u.pins) {
+    const char* state = p.in_window(now) ? "valid" : (p.not_before && now < *p.not_before) ? "not_yet" : "expired";
+    nlohmann::json j{{"sha256", pin_base64(p.digest)}, {"label", p.label}, {"state", state}};
+    j["not_before"] = p.not_before ? nlohmann::json(format_utc(*p.not_before)) : nlohmann::json(nullptr);
+    j["not_after"] = p.not_after ? nlohmann::json(format_utc(*p.not_after)) : nlohmann::json(nullptr);
+    j["line"] = p.line;
+    pins.push_back(std::move(j));
+  }
+  return {{"name", u.name},
+          {"address", u.address.to_string()},
+          {"auth_name", u.auth_name},
+          {"mode", std::string(to_string(u.mode))},
+          {"valid_pins", u.pins_in_window(now)},
+          {"pins", std::move(pins)}};
+}
+
 nlohmann::json pins_json(const PinSnapshot& snapshot, UnixTime now) {
   nlohmann::json ups = nlohmann::json::array();
-  for (const UpstreamPins& u : snapshot.table.upstreams) {
-    nlohmann::json pins = nlohmann::json::array();
-    for (const Pin& p : u.pins) {
-      const char* state = p.in_window(now) ? "valid" : (p.not_before && now < *p.not_before) ? "not_yet" : "expired";
-      nlohmann::json j{{"sha256", pin_base64(p.digest)}, {"label", p.label}, {"state", state}};
-      j["not_before"] = p.not_before ? nlohmann::json(format_utc(*p.not_before)) : nlohmann::json(nullptr);
-      j["not_after"] = p.not_after ? nlohmann::json(format_utc(*p.not_after)) : nlohmann::json(nullptr);
-      pins.push_back(std::move(j));
-    }
-    ups.push_back({{"name", u.name},
-                   {"address", u.address.to_string()},
-                   {"auth_name", u.auth_name},
-                   {"mode", std::string(to_string(u.mode))},
-                   {"valid_pins", u.pins_in_window(now)},
-                   {"pins", pins}});
-  }
+  for (const UpstreamPins& u : snapshot.table.upstreams) ups.push_back(upstream_pins_json(u, now));
   return {{"generation", snapshot.generation},
           {"published_at", format_utc(snapshot.published_at)},
           {"source", snapshot.table.source},

@@ -46,7 +46,11 @@ struct CheckedTable {
 /// Renders @p table as a pin file for @p path and parses it back: the same checks as loading it.
 Result<CheckedTable> check_table(const PinTable& table, const std::string& path, UnixTime now);
 
-/// `pins list`: every upstream's pins with labels, windows and whether each is valid at @p now.
+/// The one JSON form of an upstream's pins (`pins list`, `pins check`): {name, address, auth_name,
+/// mode, valid_pins, pins: [{sha256, label, state: valid|not_yet|expired, not_before, not_after,
+/// line}]}; absent window ends are null.
+nlohmann::json upstream_pins_json(const UpstreamPins& upstream, UnixTime now);
+/// `pins list`: the generation in force and every upstream's pins (upstream_pins_json) at @p now.
 nlohmann::json pins_json(const PinSnapshot& snapshot, UnixTime now);
 
 }  // namespace dotpin::ctl

@@ -90,6 +90,10 @@ TEST(PinEdit, ListShowsStateOfEveryPin) {
   EXPECT_EQ(j["upstreams"][0]["pins"][0]["state"], "valid");
   EXPECT_EQ(j["upstreams"][0]["pins"][1]["state"], "expired");
   EXPECT_EQ(j["upstreams"][0]["pins"][1]["not_after"], "2026-01-01T00:00:00Z");
+  EXPECT_TRUE(j["upstreams"][0]["pins"][0]["not_after"].is_null());
+  EXPECT_EQ(j["upstreams"][0]["pins"][0]["line"], 4);  // where the pin is in its file
+  // pins check prints the same form for each upstream.
+  EXPECT_EQ(upstream_pins_json(s.table.upstreams[0], kNow), j["upstreams"][0]);
 }
 
 }  // namespace
