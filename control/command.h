@@ -2,8 +2,10 @@
 /// @file command.h
 /// @brief The dotpinctl command table: every command's name, usage, options and handler.
 ///
-/// One table drives argument parsing, `--help` and dispatch. The daemon's control socket (control
-/// plane issue) serves its commands from the same table and codec.
+/// One table drives argument parsing, `--help` and dispatch in dotpinctl, and the daemon's checks:
+/// the control server (control_server.h) checks every request for a command of this table against
+/// its entry (arguments, options) before the handler runs, and dotpind registers a handler for
+/// exactly the commands that take --socket (control_commands_test holds both lists equal).
 #pragma once
 
 #include <map>
@@ -61,6 +63,13 @@ int report_error(Invocation& inv, std::string_view context, const std::string& m
 
 /// Every command dotpinctl knows.
 std::span<const Command> command_table();
+/// The entry named @p name ("pins add"), or null.
+const Command* find_command(std::string_view name);
+/// Served by the running dotpind: the commands that take --socket.
+bool served_by_daemon(const Command& c);
+/// "pins add [--label LABEL] [--not-before DATE] [--not-after DATE] UPSTREAM PIN": the command with
+/// its options (--socket left out) and positional part, for usage errors on both sides.
+std::string usage_line(const Command& c);
 
 /// Runs dotpinctl with @p argv (argv[0] excluded). Returns the exit code. Never throws.
 int run_cli(std::span<const std::string> argv, std::ostream& out, std::ostream& err);

@@ -154,6 +154,26 @@ std::span<const Command> command_table() {
   return table;
 }
 
+const Command* find_command(std::string_view name) {
+  for (const Command& c : command_table())
+    if (c.name == name) return &c;
+  return nullptr;
+}
+
+bool served_by_daemon(const Command& c) {
+  return std::ranges::any_of(c.options, [](const OptionSpec& o) { return o.name == "socket"; });
+}
+
+std::string usage_line(const Command& c) {
+  std::string s(c.name);
+  for (const OptionSpec& o : c.options) {
+    if (o.name == "socket") continue;
+    s += " [--" + std::string(o.name) + (o.value_name.empty() ? "" : " " + std::string(o.value_name)) + "]";
+  }
+  if (!c.usage.empty()) s += " " + std::string(c.usage);
+  return s;
+}
+
 namespace {
 
 void print_usage(std::ostream& out) {

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "control/control_server.h"
 
+#include "control/command.h"
+
 #include <fcntl.h>
 #include <grp.h>
 #include <poll.h>
@@ -92,6 +94,27 @@ void ControlServer::stop() {
   ::unlink(options_.path.c_str());
 }
 
+Status check_request(const Command& c, const Request& r) {
+  const auto usage = [&c] { return "usage: " + usage_line(c); };
+  if (r.args.size() < c.min_args || r.args.size() > c.max_args) return fail(usage());
+  for (const auto& [name, values] : r.options) {
+    const auto spec = std::ranges::find_if(c.options, [&](const OptionSpec& o) { return o.name == name; });
+    if (spec == c.options.end() || name == "socket") return fail("unknown option '--", name, "'; ", usage());
+    if (values.size() > 1 && !spec->repeatable) return fail("--", name, " given twice; ", usage());
+    for (const auto& v : values) {
+      if (spec->value_name.empty() && !v.empty()) return fail("--", name, " takes no value; ", usage());
+      if (!spec->value_name.empty() && v.empty()) return fail("--", name, " needs a value; ", usage());
+    }
+  }
+  return ok_status();
+}
+
+std::vector<std::string> ControlServer::commands() const {
+  std::vector<std::string> names;
+  for (const auto& [name, _] : handlers_) names.push_back(name);
+  return names;
+}
+
 std::string ControlServer::dispatch(std::string_view line) {
   auto req = decode_request(line);
   if (!req) return encode_error(req.error());
@@ -101,6 +124,10 @@ std::string ControlServer::dispatch(std::string_view line) {
     for (const auto& [name, _] : handlers_) known += (known.empty() ? "" : ", ") + name;
     return encode_error("unknown command '" + req->command + "' (dotpind knows: " + known + ")");
   }
+  // The same table as dotpinctl's: a request that the CLI would refuse is refused here too (any
+  // client can write to the socket, not only dotpinctl).
+  if (const Command* c = find_command(req->command))
+    if (auto checked = check_request(*c, *req); !checked) return encode_error(checked.error());
   try {
     auto result = h->second(*req);
     return result ? encode_ok(*result) : encode_error(result.error());

@@ -20,6 +20,8 @@
 
 namespace dotpin::ctl {
 
+struct Command;
+
 class ControlServer {
  public:
   using Handler = std::function<Result<nlohmann::json>(const Request&)>;
@@ -35,8 +37,11 @@ class ControlServer {
   static Result<std::unique_ptr<ControlServer>> open(Options options);
   ~ControlServer();
 
-  /// Registers @p handler for @p command (before start()).
+  /// Registers @p handler for @p command (before start()). A request for a command of dotpinctl's
+  /// table (command.h) is checked against its entry before @p handler sees it.
   void handle(std::string command, Handler handler);
+  /// The commands registered, sorted.
+  [[nodiscard]] std::vector<std::string> commands() const;
   void start();
   /// Stops the thread, closes every client and removes the socket file.
   void stop();
@@ -54,6 +59,10 @@ class ControlServer {
   std::thread thread_;
   std::atomic<bool> stop_{false};
 };
+
+/// A request checked against dotpinctl's table entry @p c: argument count, options it knows (values
+/// where they take one). The error is "usage: ..." built from the table.
+Status check_request(const Command& c, const Request& r);
 
 /// Client side: sends @p request to the socket at @p path and returns the reply's result (or the
 /// daemon's error). Bounded by @p timeout.

@@ -34,11 +34,6 @@ Result<std::optional<UnixTime>> date_option(const Request& r, const std::string&
   return std::optional<UnixTime>{*t};
 }
 
-Status need_args(const Request& r, std::size_t n, std::string_view usage) {
-  if (r.args.size() != n) return fail("usage: ", std::string(usage));
-  return ok_status();
-}
-
 std::string lcore_list(const std::vector<unsigned>& ids) {
   std::string s;
   for (const unsigned id : ids) s += (s.empty() ? "" : ", ") + std::to_string(id);
@@ -60,14 +55,12 @@ void DaemonAdmin::register_commands(ControlServer& server) {
 
 void register_expiry_command(ControlServer& server, ExpiryMonitor& monitor) {
   server.handle("expiry", [&monitor](const Request& r) -> Result<nlohmann::json> {
-    if (!r.args.empty()) return fail("usage: expiry [--refresh]");
     // --refresh probes every upstream now (bounded by [expiry] probe_timeout_ms each).
     return expiry_json(r.options.contains("refresh") ? monitor.check_now() : monitor.items());
   });
 }
 
-Result<nlohmann::json> DaemonAdmin::pins_list(const Request& r) {
-  if (auto ok = need_args(r, 0, "pins list"); !ok) return Error{ok.error()};
+Result<nlohmann::json> DaemonAdmin::pins_list(const Request&) {
   nlohmann::json j = pins_json(*dataplane_.pins(), now_utc());
   j["pin_file"] = options_.pin_file;
   return j;
@@ -106,7 +99,6 @@ Result<nlohmann::json> DaemonAdmin::commit(PinTable table, const std::string& te
 
 Result<nlohmann::json> DaemonAdmin::pins_reload(const Request& r) {
   std::lock_guard lock(mu_);
-  if (r.args.size() > 1) return fail("usage: pins reload [FILE]");
   const std::string& configured = options_.pin_file;
   const std::string file = r.args.empty() ? configured : r.args[0];
   // Read once: what is validated is exactly what is saved and published.
@@ -128,8 +120,6 @@ Result<nlohmann::json> DaemonAdmin::pins_reload(const Request& r) {
 
 Result<nlohmann::json> DaemonAdmin::pins_add(const Request& r) {
   std::lock_guard lock(mu_);
-  if (auto ok = need_args(r, 2, "pins add UPSTREAM PIN [--label L] [--not-before DATE] [--not-after DATE]"); !ok)
-    return Error{ok.error()};
   PinToAdd add{r.args[0], r.args[1], option(r, "label").value_or(""), {}, {}};
   auto nb = date_option(r, "not-before");
   if (!nb) return Error{nb.error()};
@@ -149,7 +139,6 @@ Result<nlohmann::json> DaemonAdmin::pins_add(const Request& r) {
 
 Result<nlohmann::json> DaemonAdmin::pins_remove(const Request& r) {
   std::lock_guard lock(mu_);
-  if (auto ok = need_args(r, 2, "pins remove UPSTREAM PIN|LABEL [--force]"); !ok) return Error{ok.error()};
   const auto now = now_utc();
   auto changed = with_pin_removed(dataplane_.pins()->table, r.args[0], r.args[1], r.options.contains("force"), now);
   if (!changed) return Error{changed.error()};
@@ -159,7 +148,6 @@ Result<nlohmann::json> DaemonAdmin::pins_remove(const Request& r) {
 }
 
 Result<nlohmann::json> DaemonAdmin::cache_flush(const Request& r) {
-  if (r.args.size() > 1) return fail("usage: cache flush [NAME]");
   std::vector<std::uint8_t> name;
   std::string shown = "every name";
   if (!r.args.empty()) {
@@ -182,7 +170,6 @@ Result<nlohmann::json> DaemonAdmin::cache_flush(const Request& r) {
 }
 
 Result<nlohmann::json> DaemonAdmin::upstream_set(const Request& r, bool drained) {
-  if (auto ok = need_args(r, 1, drained ? "upstream drain NAME" : "upstream enable NAME"); !ok) return Error{ok.error()};
   const std::string name = r.args[0];
   if (auto known = require_upstream(dataplane_.pins()->table, name); !known) return Error{known.error()};
   const auto done = dataplane_.execute(dataplane::SetUpstreamDrained{name, drained}, kLcoreWait);
@@ -193,7 +180,6 @@ Result<nlohmann::json> DaemonAdmin::upstream_set(const Request& r, bool drained)
 }
 
 Result<nlohmann::json> DaemonAdmin::log_level(const Request& r) {
-  if (r.args.size() > 1) return fail("usage: log level [error|warn|info|debug]");
   auto& log = DaemonLog::instance();
   const std::string before(to_string(log.level()));
   if (!r.args.empty()) {

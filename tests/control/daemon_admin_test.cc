@@ -4,6 +4,9 @@
 // the lcores, and that a refused change leaves everything as it was. No EAL, no root.
 #include "control/daemon_admin.h"
 
+#include "control/command.h"
+#include "control/daemon_commands.h"
+
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -120,6 +123,60 @@ TEST_F(DaemonAdminTest, DrainNamesAKnownUpstreamOnly) {
   const auto& cmd = std::get<dataplane::SetUpstreamDrained>(dp_->commands.at(0));
   EXPECT_EQ(cmd.upstream, "a");
   EXPECT_TRUE(cmd.drained);
+}
+
+}  // namespace
+}  // namespace dotpin::ctl
+
+namespace dotpin::ctl {
+namespace {
+
+// dotpinctl's table and dotpind's registrations are one list: every command that takes --socket has
+// a handler, and no handler serves a command the table does not describe.
+TEST_F(DaemonAdminTest, TheDaemonServesExactlyTheTablesSocketCommands) {
+  ControlServer::Options o;
+  o.path = (dir_ / "ctl.sock").string();
+  auto server = ControlServer::open(o);
+  ASSERT_TRUE(server) << server.error();
+  register_daemon_commands(**server, *dp_, path_);
+  admin_->register_commands(**server);
+  ExpiryMonitor expiry({}, [this] { return store_.current(); }, [](std::string_view) {});
+  register_expiry_command(**server, expiry);
+  std::vector<std::string> table;
+  for (const Command& c : command_table())
+    if (served_by_daemon(c)) table.emplace_back(c.name);
+  std::ranges::sort(table);
+  EXPECT_EQ((*server)->commands(), table);
+}
+
+// Any client can write to the socket, not only dotpinctl: the daemon refuses what the table refuses,
+// with the table's usage line, before a handler runs.
+TEST_F(DaemonAdminTest, RequestsAreCheckedAgainstTheTableBeforeTheHandlerRuns) {
+  ControlServer::Options o;
+  o.path = (dir_ / "ctl.sock").string();
+  auto opened = ControlServer::open(o);
+  ASSERT_TRUE(opened) << opened.error();
+  auto& server = **opened;
+  admin_->register_commands(server);
+  server.start();
+  auto ask = [&](Request r) { return call(o.path, r); };
+  auto few = ask({"pins add", {"a"}, {}});
+  ASSERT_FALSE(few);
+  EXPECT_NE(few.error().find("usage: pins add [--label LABEL] [--not-before DATE] [--not-after DATE] UPSTREAM PIN"),
+            std::string::npos)
+      << few.error();
+  auto unknown = ask({"cache flush", {}, {{"everything", {""}}}});
+  ASSERT_FALSE(unknown);
+  EXPECT_NE(unknown.error().find("unknown option '--everything'"), std::string::npos) << unknown.error();
+  auto valueless = ask({"pins add", {"a", kThird}, {{"label", {""}}}});
+  ASSERT_FALSE(valueless);
+  EXPECT_NE(valueless.error().find("--label needs a value"), std::string::npos) << valueless.error();
+  auto flag = ask({"pins remove", {"a", "primary"}, {{"force", {"yes"}}}});
+  ASSERT_FALSE(flag);
+  EXPECT_NE(flag.error().find("--force takes no value"), std::string::npos) << flag.error();
+  EXPECT_TRUE(dp_->commands.empty());
+  EXPECT_TRUE(dp_->published.empty());  // no handler ran
+  server.stop();
 }
 
 }  // namespace
