@@ -9,6 +9,8 @@
 
 #include "control/command.h"
 #include "control/control_server.h"
+#include "control/replies.h"
+#include "tls/upstream_stats.h"
 
 namespace dotpin::ctl {
 namespace {
@@ -40,6 +42,21 @@ bool ask(Invocation& inv, std::string_view command, nlohmann::json& out, int& st
   return true;
 }
 
+/// ask(), then the reply as @p T (replies.h); a reply this dotpinctl cannot read is an error that
+/// names the missing or mistyped field.
+template <class T>
+bool ask_typed(Invocation& inv, std::string_view command, T& out, int& status) {
+  nlohmann::json r;
+  if (!ask(inv, command, r, status)) return false;
+  try {
+    r.get_to(out);
+  } catch (const nlohmann::json::exception& e) {
+    status = report_error(inv, command, std::string("unexpected reply from dotpind: ") + e.what());
+    return false;
+  }
+  return true;
+}
+
 std::string cell(const nlohmann::json& v) {
   if (v.is_string()) return v.get<std::string>();
   if (v.is_number_float()) {
@@ -64,28 +81,45 @@ void print_table(std::ostream& out, const std::vector<std::string>& head, const 
   for (const auto& r : rows) line(r);
 }
 
-void print_upstreams(std::ostream& out, const nlohmann::json& ups, bool details) {
+std::string ms(double v) {
+  std::ostringstream s;
+  s << std::fixed << std::setprecision(1) << v;
+  return s.str();
+}
+
+void print_upstreams(std::ostream& out, const std::vector<UpstreamReply>& ups, bool details) {
   std::vector<std::vector<std::string>> rows;
   for (const auto& u : ups) {
     std::string failures;
-    for (const auto& [reason, n] : u["failures"].items())
-      if (n.get<std::uint64_t>() > 0) failures += (failures.empty() ? "" : ",") + reason + "=" + n.dump();
-    const auto& l = u["latency"];
-    rows.push_back({cell(u["name"]), cell(u["address"]), cell(u["state"]), cell(u["connections"]), cell(u["queries"]),
-                    cell(u["answers"]), cell(u["timeouts"]), cell(u["servfails"]), cell(u["full_handshakes"]),
-                    cell(u["resumptions"]), cell(l["p50_ms"]), cell(l["p99_ms"]), cell(l["max_ms"]),
-                    failures.empty() ? "-" : failures});
+    for (const auto& [reason, n] : u.failures)
+      if (n > 0) failures += (failures.empty() ? "" : ",") + reason + "=" + std::to_string(n);
+    auto n = [&u](const char* name) { return std::to_string(u.counter(name)); };
+    rows.push_back({u.name, u.address, u.state, n("connections"), n("queries"), n("answers"), n("timeouts"),
+                    n("servfails"), n("full_handshakes"), n("resumptions"), ms(u.latency.p50_ms), ms(u.latency.p99_ms),
+                    ms(u.latency.max_ms), failures.empty() ? "-" : failures});
   }
   print_table(out, {"UPSTREAM", "ADDRESS", "STATE", "CONNS", "QUERIES", "ANSWERS", "TIMEOUTS", "SERVFAILS", "FULL_HS",
                     "RESUMED", "P50_MS", "P99_MS", "MAX_MS", "FAILURES"},
               rows);
   if (!details) return;
+  for (const auto& u : ups) {
+    // Every other counter of the field table, non-zero ones only.
+    std::string more;
+    for (const auto& f : tls::kUpstreamCounters) {
+      static constexpr std::string_view kInTable[] = {"connections", "queries",         "answers",    "timeouts",
+                                                      "servfails",   "full_handshakes", "resumptions"};
+      if (std::find(std::begin(kInTable), std::end(kInTable), f.name) != std::end(kInTable)) continue;
+      if (const auto v = u.counter(std::string(f.name))) more += " " + std::string(f.name) + "=" + std::to_string(v);
+    }
+    if (!more.empty()) out << u.name << ":" << more << "\n";
+  }
   for (const auto& u : ups)
-    if (u.contains("last_refusal")) {
-      out << "\n" << cell(u["name"]) << ": last refused chain (" << cell(u["last_refusal"]["reason"]) << ", "
-          << cell(u["last_refusal"]["at"]) << "), observed pins:\n";
+    if (u.last_refusal) {
+      const auto& lr = *u.last_refusal;
+      out << "\n" << u.name << ": last refused chain (" << cell(lr["reason"]) << ", " << cell(lr["at"])
+          << "), observed pins:\n";
       std::size_t k = 0;
-      for (const auto& p : u["last_refusal"]["chain"]) {
+      for (const auto& p : lr["chain"]) {
         out << "  [" << k++ << "] " << (p["pin"].is_null() ? std::string("unparsable") : cell(p["pin"]));
         if (p["anchor"].get<bool>()) out << " (trust anchor)";
         else if (!p["on_path"].get<bool>()) out << " (not on the path: " << cell(p["off_path"]) << ")";
@@ -97,24 +131,21 @@ void print_upstreams(std::ostream& out, const nlohmann::json& ups, bool details)
 }  // namespace
 
 int run_status(Invocation& inv) {
-  nlohmann::json r;
+  StatusReply r;
   int status = kExitOk;
-  if (!ask(inv, "status", r, status)) return status;
-  inv.out << "dotpind " << cell(r["version"]) << ", up " << r["uptime_s"].dump() << " s (since " << cell(r["started_at"])
-          << ")\n"
-          << "port " << cell(r["port"]["name"]) << " (MAC " << cell(r["port"]["mac"]) << ", " << r["port"]["queues"].dump()
-          << " queue(s)" << (r["port"]["rss"].get<bool>() ? ", RSS" : "") << "), " << r["worker_lcores"].dump()
-          << " worker lcore(s)\n"
-          << "pins: generation " << r["pin_generation"].dump() << " from " << cell(r["pin_file"]) << ", "
-          << r["upstreams"].dump() << " upstream(s)\n";
+  if (!ask_typed(inv, "status", r, status)) return status;
+  inv.out << "dotpind " << r.version << ", up " << r.uptime_s << " s (since " << r.started_at << ")\n"
+          << "port " << r.port.name << " (MAC " << r.port.mac << ", " << r.port.queues << " queue(s)"
+          << (r.port.rss ? ", RSS" : "") << "), " << r.worker_lcores << " worker lcore(s)\n"
+          << "pins: generation " << r.pin_generation << " from " << r.pin_file << ", " << r.upstreams << " upstream(s)\n";
   return kExitOk;
 }
 
 int run_upstreams(Invocation& inv) {
-  nlohmann::json r;
+  UpstreamsReply r;
   int status = kExitOk;
-  if (!ask(inv, "upstreams", r, status)) return status;
-  print_upstreams(inv.out, r["upstreams"], false);
+  if (!ask_typed(inv, "upstreams", r, status)) return status;
+  print_upstreams(inv.out, r.upstreams, false);
   return kExitOk;
 }
 
@@ -141,7 +172,13 @@ int run_stats(Invocation& inv) {
     if (n.get<std::uint64_t>() > 0) drops += " " + reason + "=" + n.dump();
   if (!drops.empty()) inv.out << "drops:" << drops << "\n";
   inv.out << "\n";
-  print_upstreams(inv.out, r["upstreams"], true);
+  UpstreamsReply ups;
+  try {
+    r.get_to(ups);
+  } catch (const nlohmann::json::exception& e) {
+    return report_error(inv, "stats", std::string("unexpected reply from dotpind: ") + e.what());
+  }
+  print_upstreams(inv.out, ups.upstreams, true);
   return kExitOk;
 }
 
@@ -166,22 +203,22 @@ int run_pins_list(Invocation& inv) {
 }
 
 namespace {
-/// Asks the daemon; with a result (and no --json) prints it with @p print.
-template <class Print>
+/// Asks the daemon; with a result (and no --json) prints it, read as @p Reply, with @p print.
+template <class Reply, class Print>
 int answer(Invocation& inv, std::string_view command, Print print) {
-  nlohmann::json r;
+  Reply r;
   int status = kExitOk;
-  if (!ask(inv, command, r, status)) return status;
+  if (!ask_typed(inv, command, r, status)) return status;
   print(r);
   return kExitOk;
 }
 
 /// A pin change: ask, then say what is in force now.
 int pin_change(Invocation& inv, std::string_view command) {
-  return answer(inv, command, [&inv](const nlohmann::json& r) {
-    inv.out << cell(r["change"]) << "\ngeneration " << r["generation"].dump() << " in force; " << cell(r["pin_file"])
-            << (r["adopted_by_all_lcores"].get<bool>() ? " written; every lcore has adopted it\n" : " written\n");
-    if (r.contains("warning")) inv.err << "dotpinctl: warning: " << cell(r["warning"]) << "\n";
+  return answer<PinChangeReply>(inv, command, [&inv](const PinChangeReply& r) {
+    inv.out << r.change << "\ngeneration " << r.generation << " in force; " << r.pin_file
+            << (r.adopted_by_all_lcores ? " written; every lcore has adopted it\n" : " written\n");
+    if (r.warning) inv.err << "dotpinctl: warning: " << *r.warning << "\n";
   });
 }
 }  // namespace
@@ -195,16 +232,16 @@ int run_pins_add(Invocation& inv) { return pin_change(inv, "pins add"); }
 int run_pins_remove(Invocation& inv) { return pin_change(inv, "pins remove"); }
 
 int run_cache_flush(Invocation& inv) {
-  return answer(inv, "cache flush", [&inv](const nlohmann::json& r) {
-    inv.out << "flushed " << (r["name"].is_null() ? std::string("every name") : cell(r["name"])) << ": "
-            << r["removed"].dump() << " cached answer(s) removed on " << r["lcores"].dump() << " lcore(s)\n";
+  return answer<CacheFlushReply>(inv, "cache flush", [&inv](const CacheFlushReply& r) {
+    inv.out << "flushed " << r.name.value_or("every name") << ": " << r.removed << " cached answer(s) removed on "
+            << r.lcores << " lcore(s)\n";
   });
 }
 
 namespace {
 int upstream_state(Invocation& inv, std::string_view command) {
-  return answer(inv, command, [&inv](const nlohmann::json& r) {
-    inv.out << "upstream " << cell(r["upstream"]) << ": " << cell(r["state"]) << "\n";
+  return answer<UpstreamStateReply>(inv, command, [&inv](const UpstreamStateReply& r) {
+    inv.out << "upstream " << r.upstream << ": " << r.state << "\n";
   });
 }
 }  // namespace
@@ -235,9 +272,9 @@ int run_expiry(Invocation& inv) {
 }
 
 int run_log_level(Invocation& inv) {
-  return answer(inv, "log level", [&inv](const nlohmann::json& r) {
-    if (inv.args.empty()) inv.out << "log level: " << cell(r["level"]) << "\n";
-    else inv.out << "log level: " << cell(r["previous"]) << " -> " << cell(r["level"]) << "\n";
+  return answer<LogLevelReply>(inv, "log level", [&inv](const LogLevelReply& r) {
+    if (inv.args.empty()) inv.out << "log level: " << r.level << "\n";
+    else inv.out << "log level: " << r.previous << " -> " << r.level << "\n";
   });
 }
 

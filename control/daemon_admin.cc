@@ -12,6 +12,7 @@
 #include "common/time_util.h"
 #include "control/daemon_log.h"
 #include "control/pin_edit.h"
+#include "control/replies.h"
 #include "pinning/pin_file.h"
 #include "pinning/pin_file_writer.h"
 
@@ -82,19 +83,15 @@ Result<nlohmann::json> DaemonAdmin::commit(PinTable table, const std::string& te
   store_.publish(std::move(table), now_utc());
   const auto snap = store_.current();
   const auto published = dataplane_.publish_pins(snap, kLcoreWait);
-  nlohmann::json j;
+  PinChangeReply reply{snap->generation, path, what, static_cast<bool>(published), std::nullopt};
   if (!published) {
     // Published and persisted, but an lcore is slow to pick it up: say so, it is not a failure to change.
     log_warn("pins: " + what + ": " + published.error());
-    j["warning"] = published.error();
+    reply.warning = published.error();
   }
   log_info("pins: " + what + "; generation " + std::to_string(snap->generation) + " in force (" +
            std::to_string(upstreams) + " upstream(s))");
-  j["generation"] = snap->generation;
-  j["pin_file"] = path;
-  j["change"] = what;
-  j["adopted_by_all_lcores"] = static_cast<bool>(published);
-  return j;
+  return nlohmann::json(reply);
 }
 
 Result<nlohmann::json> DaemonAdmin::pins_reload(const Request& r) {
@@ -164,9 +161,8 @@ Result<nlohmann::json> DaemonAdmin::cache_flush(const Request& r) {
   if (!done.late.empty())
     return fail("lcore(s) ", lcore_list(done.late), " did not answer in time; their caches may still hold ", shown);
   log_info("cache flush: " + shown + ": " + std::to_string(done.total) + " entries removed");
-  return nlohmann::json{{"name", r.args.empty() ? nlohmann::json(nullptr) : nlohmann::json(r.args[0])},
-                        {"removed", done.total},
-                        {"lcores", dataplane_.worker_count()}};
+  return nlohmann::json(CacheFlushReply{r.args.empty() ? std::nullopt : std::optional<std::string>(r.args[0]), done.total,
+                                        dataplane_.worker_count()});
 }
 
 Result<nlohmann::json> DaemonAdmin::upstream_set(const Request& r, bool drained) {
@@ -176,7 +172,7 @@ Result<nlohmann::json> DaemonAdmin::upstream_set(const Request& r, bool drained)
   if (!done.late.empty()) return fail("lcore(s) ", lcore_list(done.late), " did not answer in time");
   log_info("upstream " + name + (drained ? ": drained (no new queries; open connections finish theirs)" : ": enabled"));
   // Not persisted: a drain is an operational state; a restart starts with every upstream enabled.
-  return nlohmann::json{{"upstream", name}, {"state", drained ? "drained" : "enabled"}};
+  return nlohmann::json(UpstreamStateReply{name, drained ? "drained" : "enabled"});
 }
 
 Result<nlohmann::json> DaemonAdmin::log_level(const Request& r) {
@@ -188,7 +184,7 @@ Result<nlohmann::json> DaemonAdmin::log_level(const Request& r) {
     log_info("log level " + before + " -> " + r.args[0]);  // before the change: always seen at info
     log.set_level(*level);
   }
-  return nlohmann::json{{"level", std::string(to_string(log.level()))}, {"previous", before}};
+  return nlohmann::json(LogLevelReply{std::string(to_string(log.level())), before});
 }
 
 }  // namespace dotpin::ctl

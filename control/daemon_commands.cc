@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "control/daemon_commands.h"
 
+#include "control/replies.h"
 #include "control/verdict_text.h"
 
 #include <cstdio>
@@ -33,10 +34,9 @@ nlohmann::json drops_json(const std::array<std::uint64_t, static_cast<std::size_
   return j;
 }
 
-nlohmann::json latency_json(const LatencyHistogram& h) {
+LatencySummary latency_summary(const LatencyHistogram& h) {
   auto ms = [](std::uint64_t us) { return static_cast<double>(us) / 1000.0; };
-  return {{"samples", h.count()},   {"p50_ms", ms(h.quantile(0.50))},   {"p90_ms", ms(h.quantile(0.90))},
-          {"p99_ms", ms(h.quantile(0.99))}, {"p999_ms", ms(h.quantile(0.999))}, {"max_ms", ms(h.max())}};
+  return {h.count(), ms(h.quantile(0.50)), ms(h.quantile(0.90)), ms(h.quantile(0.99)), ms(h.quantile(0.999)), ms(h.max())};
 }
 
 std::string state_of(const tls::UpstreamStats& s) {
@@ -45,47 +45,46 @@ std::string state_of(const tls::UpstreamStats& s) {
 
 }  // namespace
 
-nlohmann::json upstream_json(const UpstreamPins& up, const tls::UpstreamStats& s, const LatencyHistogram& latency) {
-  nlohmann::json failures = nlohmann::json::object();
-  for (std::size_t r = 0; r < s.failures.size(); ++r)
-    failures[std::string(tls::to_string(static_cast<tls::FailureReason>(r)))] = s.failures[r];
-  nlohmann::json j{{"name", up.name},
-                   {"address", up.address.to_string()},
-                   {"auth_name", up.auth_name},
-                   {"mode", std::string(to_string(up.mode))},
-                   {"state", state_of(s)}};
-  for (const tls::UpstreamCounterField& f : tls::kUpstreamCounters) j[std::string(f.name)] = s.*f.member;
-  j["rtt_ewma_ms"] = s.rtt_ewma_us / 1000.0;
-  j["latency"] = latency_json(latency);
-  j["failures"] = failures;
+UpstreamReply upstream_reply(const UpstreamPins& up, const tls::UpstreamStats& s, const LatencyHistogram& latency) {
+  UpstreamReply r{up.name, up.address.to_string(), up.auth_name, std::string(to_string(up.mode)), state_of(s), {}, 0, {}, {}, {}};
+  for (const tls::UpstreamCounterField& f : tls::kUpstreamCounters) r.counters[std::string(f.name)] = s.*f.member;
+  for (std::size_t k = 0; k < s.failures.size(); ++k)
+    r.failures[std::string(tls::to_string(static_cast<tls::FailureReason>(k)))] = s.failures[k];
+  r.rtt_ewma_ms = s.rtt_ewma_us / 1000.0;
+  r.latency = latency_summary(latency);
   if (s.last_refusal.observed_count > 0) {
-    j["last_refusal"] = {{"reason", std::string(to_string(s.last_refusal.code))},
-                         {"at", format_utc(s.last_refusal_at)},
-                         {"observed_pins", observed_pins_json(s.last_refusal)},
-                         {"chain", observed_chain_json(s.last_refusal)}};
+    r.last_refusal = nlohmann::json{{"reason", std::string(to_string(s.last_refusal.code))},
+                                    {"at", format_utc(s.last_refusal_at)},
+                                    {"observed_pins", observed_pins_json(s.last_refusal)},
+                                    {"chain", observed_chain_json(s.last_refusal)}};
   }
-  return j;
+  return r;
+}
+
+nlohmann::json upstream_json(const UpstreamPins& up, const tls::UpstreamStats& s, const LatencyHistogram& latency) {
+  return upstream_reply(up, s, latency);
 }
 
 nlohmann::json status_json(const dataplane::DataPlane& a, const std::string& pin_file) {
   const auto now = std::chrono::system_clock::now();
   const auto port = a.port();
-  return {{"version", DOTPIN_VERSION},
-          {"started_at", format_utc(std::chrono::time_point_cast<std::chrono::seconds>(a.started_at()))},
-          {"uptime_s", std::chrono::duration_cast<std::chrono::seconds>(now - a.started_at()).count()},
-          {"worker_lcores", a.worker_count()},
-          {"port", {{"name", port.name}, {"mac", mac_text(port.mac)}, {"queues", port.queues}, {"rss", port.rss}}},
-          {"pin_generation", a.pins()->generation},
-          {"pin_file", pin_file},
-          {"upstreams", a.pins()->table.upstreams.size()}};
+  const auto pins = a.pins();
+  return StatusReply{DOTPIN_VERSION,
+                     format_utc(std::chrono::time_point_cast<std::chrono::seconds>(a.started_at())),
+                     std::chrono::duration_cast<std::chrono::seconds>(now - a.started_at()).count(),
+                     a.worker_count(),
+                     {port.name, mac_text(port.mac), port.queues, port.rss},
+                     pins->generation,
+                     pin_file,
+                     pins->table.upstreams.size()};
 }
 
 nlohmann::json upstreams_json(const dataplane::DataPlane& a) {
   const auto t = a.upstream_totals();
-  nlohmann::json list = nlohmann::json::array();
+  UpstreamsReply r{t.pins->generation, {}};
   for (std::size_t u = 0; u < t.stats.size(); ++u)
-    list.push_back(upstream_json(t.pins->table.upstreams[u], t.stats[u], t.latency[u]));
-  return {{"pin_generation", t.pins->generation}, {"upstreams", list}};
+    r.upstreams.push_back(upstream_reply(t.pins->table.upstreams[u], t.stats[u], t.latency[u]));
+  return r;
 }
 
 Result<nlohmann::json> stats_json(const dataplane::DataPlane& a, const Request& r) {

@@ -1,0 +1,131 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "control/replies.h"
+
+#include "tls/upstream_stats.h"
+
+namespace dotpin::ctl {
+namespace {
+// j.at(): a missing field throws nlohmann's out_of_range naming it; the client reports it.
+template <class T>
+void get(const nlohmann::json& j, const char* key, T& out) {
+  j.at(key).get_to(out);
+}
+template <class T>
+void get(const nlohmann::json& j, const char* key, std::optional<T>& out) {
+  const auto it = j.find(key);
+  if (it == j.end() || it->is_null()) out.reset();
+  else out = it->get<T>();
+}
+}  // namespace
+
+void to_json(nlohmann::json& j, const StatusReply& r) {
+  j = {{"version", r.version},
+       {"started_at", r.started_at},
+       {"uptime_s", r.uptime_s},
+       {"worker_lcores", r.worker_lcores},
+       {"port", {{"name", r.port.name}, {"mac", r.port.mac}, {"queues", r.port.queues}, {"rss", r.port.rss}}},
+       {"pin_generation", r.pin_generation},
+       {"pin_file", r.pin_file},
+       {"upstreams", r.upstreams}};
+}
+void from_json(const nlohmann::json& j, StatusReply& r) {
+  get(j, "version", r.version);
+  get(j, "started_at", r.started_at);
+  get(j, "uptime_s", r.uptime_s);
+  get(j, "worker_lcores", r.worker_lcores);
+  const auto& p = j.at("port");
+  get(p, "name", r.port.name);
+  get(p, "mac", r.port.mac);
+  get(p, "queues", r.port.queues);
+  get(p, "rss", r.port.rss);
+  get(j, "pin_generation", r.pin_generation);
+  get(j, "pin_file", r.pin_file);
+  get(j, "upstreams", r.upstreams);
+}
+
+void to_json(nlohmann::json& j, const LatencySummary& r) {
+  j = {{"samples", r.samples}, {"p50_ms", r.p50_ms},   {"p90_ms", r.p90_ms},
+       {"p99_ms", r.p99_ms},   {"p999_ms", r.p999_ms}, {"max_ms", r.max_ms}};
+}
+void from_json(const nlohmann::json& j, LatencySummary& r) {
+  get(j, "samples", r.samples);
+  get(j, "p50_ms", r.p50_ms);
+  get(j, "p90_ms", r.p90_ms);
+  get(j, "p99_ms", r.p99_ms);
+  get(j, "p999_ms", r.p999_ms);
+  get(j, "max_ms", r.max_ms);
+}
+
+std::uint64_t UpstreamReply::counter(const std::string& key) const {
+  const auto it = counters.find(key);
+  return it == counters.end() ? 0 : it->second;
+}
+
+// Counters sit at the top level of the upstream object, one key per field-table entry.
+void to_json(nlohmann::json& j, const UpstreamReply& r) {
+  j = {{"name", r.name}, {"address", r.address}, {"auth_name", r.auth_name}, {"mode", r.mode}, {"state", r.state}};
+  for (const auto& f : tls::kUpstreamCounters) j[std::string(f.name)] = r.counter(std::string(f.name));
+  j["rtt_ewma_ms"] = r.rtt_ewma_ms;
+  j["latency"] = r.latency;
+  j["failures"] = r.failures;
+  if (r.last_refusal) j["last_refusal"] = *r.last_refusal;
+}
+void from_json(const nlohmann::json& j, UpstreamReply& r) {
+  get(j, "name", r.name);
+  get(j, "address", r.address);
+  get(j, "auth_name", r.auth_name);
+  get(j, "mode", r.mode);
+  get(j, "state", r.state);
+  r.counters.clear();
+  for (const auto& f : tls::kUpstreamCounters) get(j, std::string(f.name).c_str(), r.counters[std::string(f.name)]);
+  get(j, "rtt_ewma_ms", r.rtt_ewma_ms);
+  get(j, "latency", r.latency);
+  get(j, "failures", r.failures);
+  get(j, "last_refusal", r.last_refusal);
+}
+
+void to_json(nlohmann::json& j, const UpstreamsReply& r) {
+  j = {{"pin_generation", r.pin_generation}, {"upstreams", r.upstreams}};
+}
+void from_json(const nlohmann::json& j, UpstreamsReply& r) {
+  get(j, "pin_generation", r.pin_generation);
+  get(j, "upstreams", r.upstreams);
+}
+
+void to_json(nlohmann::json& j, const PinChangeReply& r) {
+  j = {{"generation", r.generation},
+       {"pin_file", r.pin_file},
+       {"change", r.change},
+       {"adopted_by_all_lcores", r.adopted_by_all_lcores}};
+  if (r.warning) j["warning"] = *r.warning;
+}
+void from_json(const nlohmann::json& j, PinChangeReply& r) {
+  get(j, "generation", r.generation);
+  get(j, "pin_file", r.pin_file);
+  get(j, "change", r.change);
+  get(j, "adopted_by_all_lcores", r.adopted_by_all_lcores);
+  get(j, "warning", r.warning);
+}
+
+void to_json(nlohmann::json& j, const CacheFlushReply& r) {
+  j = {{"name", r.name ? nlohmann::json(*r.name) : nlohmann::json(nullptr)}, {"removed", r.removed}, {"lcores", r.lcores}};
+}
+void from_json(const nlohmann::json& j, CacheFlushReply& r) {
+  get(j, "name", r.name);
+  get(j, "removed", r.removed);
+  get(j, "lcores", r.lcores);
+}
+
+void to_json(nlohmann::json& j, const UpstreamStateReply& r) { j = {{"upstream", r.upstream}, {"state", r.state}}; }
+void from_json(const nlohmann::json& j, UpstreamStateReply& r) {
+  get(j, "upstream", r.upstream);
+  get(j, "state", r.state);
+}
+
+void to_json(nlohmann::json& j, const LogLevelReply& r) { j = {{"level", r.level}, {"previous", r.previous}}; }
+void from_json(const nlohmann::json& j, LogLevelReply& r) {
+  get(j, "level", r.level);
+  get(j, "previous", r.previous);
+}
+
+}  // namespace dotpin::ctl
