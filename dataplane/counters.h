@@ -46,6 +46,7 @@ enum class Counter : std::uint8_t {
   kNoMbuf,             ///< an answer from upstream lost: the mempool was empty
   kShutdownUnanswered, ///< still in flight when the drain deadline passed
   kPinGenerations,     ///< pin-set generations adopted after the first (pins reload/add/remove)
+  kLoopAborted,        ///< the loop met an exception it had no handler for: logged, lcore stopped
   kCount_
 };
 std::string_view to_string(Counter c);

@@ -96,6 +96,7 @@ class WorkerRing : public ::testing::Test {
   Worker& make_worker(std::vector<const UpstreamPins*> ups, std::size_t inflight = 4096,
                       std::chrono::milliseconds query_timeout = 2s, PinFeed* feed = nullptr) {
     WorkerSetup s;
+    s.shard.log = [this](std::string_view line) { log_.emplace_back(line); };
     s.pins = feed;
     s.tls_ctx = &ctx_;
     s.port = port_.id;
@@ -155,6 +156,7 @@ class WorkerRing : public ::testing::Test {
   Acl acl_;
   tls::ClientContext ctx_;
   std::unique_ptr<Worker> worker_;
+  std::vector<std::string> log_;  // the worker's and its shard's log lines
 };
 
 // A new pin generation through the RCU feed: adopted on the worker's next pass, the retired
@@ -363,6 +365,26 @@ TEST_F(WorkerRing, FullInflightTableAnswersServfailAtOnce) {
   for (const auto& f : out) EXPECT_EQ(dns::read_header(dns_of(f, false))->rcode, 2u);
   EXPECT_EQ(count(Counter::kInflightFull), 16u);
   EXPECT_EQ(worker_->inflight(), 16u);
+}
+
+TEST_F(WorkerRing, AnExceptionOutOfALoopPassIsCountedLoggedOnceAndStopsTheLcore) {
+  test::SocketDotResponder silent(pki("leaf-p256.key"), pki("leaf-p256.chain.pem"));
+  silent.silent = true;
+  const UpstreamPins up = upstream_at("silent", silent.port());
+  make_worker({&up});
+  send({test::udp_frame(test::query("held.dotpin.test"))});
+  worker_->run_once(Clock::now());
+  ASSERT_EQ(count(Counter::kForwarded), 1u);
+  ASSERT_EQ(worker_->inflight(), 1u);
+  // Nothing on the hot path throws; a posted task may. It runs at the start of the next pass.
+  EXPECT_FALSE(worker_->mailbox().call([] { throw std::runtime_error("injected"); }, 0ms));
+  const std::atomic<bool> stop{false};
+  EXPECT_FALSE(worker_->run(stop, 0ms));  // returns by itself: the lcore stopped
+  EXPECT_EQ(count(Counter::kLoopAborted), 1u);
+  EXPECT_EQ(count(Counter::kShutdownUnanswered), 1u);  // the query in flight, drained for 0 ms
+  ASSERT_EQ(log_.size(), 1u);
+  EXPECT_NE(log_[0].find("worker loop stopped by an exception: injected"), std::string::npos) << log_[0];
+  EXPECT_EQ(worker_->published().inflight, 1u);  // published on the way out
 }
 
 TEST_F(WorkerRing, ArpNdAclAndMalformedInOneBurst) {

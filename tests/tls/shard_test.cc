@@ -5,9 +5,11 @@
 #include <gtest/gtest.h>
 
 #include <map>
+#include <type_traits>
 
 #include "common/dns_wire.h"
 #include "tests/test_pki.h"
+#include "tests/tls/scripted_link.h"
 #include "tests/tls/socket_dot_responder.h"
 
 namespace dotpin::tls {
@@ -44,6 +46,13 @@ struct Result {
   DotShard::Outcome outcome;
 };
 
+// The hot path's contract, checked by the compiler.
+static_assert(noexcept(std::declval<DotShard&>().submit(std::declval<std::uint64_t>(),
+                                                        std::declval<std::span<const std::uint8_t>>(),
+                                                        std::declval<Clock::time_point>())));
+static_assert(noexcept(std::declval<DotShard&>().poll(std::declval<Clock::time_point>(),
+                                                      std::declval<std::chrono::microseconds>())));
+
 class ShardTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -51,9 +60,10 @@ class ShardTest : public ::testing::Test {
     ctx_ = std::move(*make_client_ctx(""));
   }
 
-  std::unique_ptr<DotShard> make_shard(std::vector<const UpstreamPins*> ups, ShardOptions o = {}) {
+  std::unique_ptr<DotShard> make_shard(std::vector<const UpstreamPins*> ups, ShardOptions o = {},
+                                       const ClientContext* ctx = nullptr) {
     std::vector<ShardUpstream> cfg;
-    for (const auto* u : ups) cfg.push_back({u, &ctx_});
+    for (const auto* u : ups) cfg.push_back({u, ctx ? ctx : &ctx_});
     return std::make_unique<DotShard>(reactor_, cfg, 1, o,
                                       [this](std::uint64_t cookie, std::span<const std::uint8_t> r, DotShard::Outcome out) {
                                         EXPECT_FALSE(results_.contains(cookie)) << "completed twice: " << cookie;
@@ -313,6 +323,119 @@ TEST_F(ShardTest, LowestLatencyPrefersTheFasterUpstream) {
   EXPECT_GT(shard->stats(1).answers, 150u) << "slow " << shard->stats(0).rtt_ewma_us << "us fast "
                                             << shard->stats(1).rtt_ewma_us << "us";
 }
+
+TEST_F(ShardTest, NoSessionForANewConnectionIsLocalResourcesAndServfail) {
+  // A context without a WOLFSSL_CTX: wolfSSL_new fails exactly as it does without memory.
+  SocketDotResponder genuine(pki("leaf-p256.key"), pki("leaf-p256.chain.pem"));
+  const auto up = upstream_at("a", genuine.address());
+  const ClientContext no_ctx;
+  std::vector<std::string> log;
+  ShardOptions o;
+  o.log = [&](std::string_view line) { log.emplace_back(line); };
+  auto shard = make_shard({&up}, o, &no_ctx);
+  dns::QueryOptions q;
+  q.id = 0x5151;
+  ASSERT_TRUE(shard->submit(1, *dns::build_query("www.dotpin.test", dns::kTypeA, q), Clock::now()));  // no throw
+  ASSERT_EQ(results_.size(), 1u);  // completed within submit
+  EXPECT_EQ(results_[1].outcome, DotShard::Outcome::kServfail);
+  const auto text = dns::format_message(results_[1].bytes);
+  ASSERT_TRUE(text);
+  EXPECT_NE(text->find("SERVFAIL"), std::string::npos) << *text;
+  EXPECT_NE(text->find("EDE: 0 (dotpin: upstream a local_resources)"), std::string::npos) << *text;
+  ASSERT_TRUE(shard->submit(2, query(2), Clock::now()));
+  shard->poll(Clock::now());
+  EXPECT_EQ(results_[2].outcome, DotShard::Outcome::kServfail);
+  const auto& st = shard->stats(0);
+  EXPECT_EQ(st.failures[static_cast<std::size_t>(FailureReason::kLocalResources)], 2u);
+  EXPECT_EQ(st.connections, 0u);
+  EXPECT_EQ(st.servfails, 2u);
+  EXPECT_EQ(st.health, UpstreamHealth::kUp);  // nothing the upstream did: no backoff
+  EXPECT_EQ(shard->pending(), 0u);
+  EXPECT_EQ(genuine.connections.load(), 0);
+  ASSERT_EQ(log.size(), 1u);  // once per run of failures
+  EXPECT_EQ(log[0], "upstream a: cannot open a connection: local_resources");
+}
+
+}  // namespace
+}  // namespace dotpin::tls
+
+// Over scripted links: the shard's clock is the test's alone, and so is every peer's behaviour.
+namespace dotpin::tls {
+namespace {
+
+using test::ScriptedPeer;
+
+class ScriptedShardTest : public ::testing::Test {
+ protected:
+  UpstreamPins named(const std::string& name) {
+    UpstreamPins u;
+    u.name = name;
+    u.address = *parse_endpoint("192.0.2.1", 853, false);
+    return u;
+  }
+
+  std::unique_ptr<DotShard> make_shard(std::vector<const UpstreamPins*> ups, std::map<std::string, ScriptedPeer*> peers,
+                                       ShardOptions o = {}) {
+    o.link_factory = test::scripted_links(std::move(peers));
+    o.pin_recheck_interval = std::chrono::hours(24);  // scripted links carry no chain to judge
+    std::vector<ShardUpstream> cfg;
+    for (const auto* u : ups) cfg.push_back({u, &ctx_});
+    return std::make_unique<DotShard>(reactor_, cfg, 1, o,
+                                      [this](std::uint64_t cookie, std::span<const std::uint8_t> r, DotShard::Outcome out) {
+                                        EXPECT_FALSE(results_.contains(cookie)) << "completed twice: " << cookie;
+                                        results_[cookie] = {{r.begin(), r.end()}, out};
+                                      });
+  }
+  /// One poll, @p step after the last.
+  void step(DotShard& shard, Clock::duration step = 1ms) {
+    t_ += step;
+    shard.poll(t_);
+  }
+
+  ClientContext ctx_;  // never used by scripted links
+  UringReactor reactor_{8};
+  std::map<std::uint64_t, Result> results_;
+  Clock::time_point t_ = Clock::time_point{} + std::chrono::hours(1);
+};
+
+TEST_F(ScriptedShardTest, ConnectionThatCannotBeCreatedIsLocalResourcesAndTheQueryGoesElsewhere) {
+  for (const auto how : {ScriptedPeer::Open::kNull, ScriptedPeer::Open::kThrow}) {
+    const auto ua = named("a");
+    const auto ub = named("b");
+    {
+      results_.clear();
+      ScriptedPeer a, b;
+      a.open = how;
+      auto shard = make_shard({&ua, &ub}, {{"a", &a}, {"b", &b}});
+      ASSERT_TRUE(shard->submit(1, query(1), t_));  // round robin: a first; nothing leaves submit
+      step(*shard);
+      step(*shard);
+      ASSERT_EQ(results_.size(), 1u);
+      EXPECT_EQ(results_[1].outcome, DotShard::Outcome::kAnswer);
+      EXPECT_EQ(shard->stats(0).failures[static_cast<std::size_t>(FailureReason::kLocalResources)], 1u);
+      EXPECT_EQ(shard->stats(0).retries, 1u);
+      EXPECT_EQ(shard->stats(0).connections, 0u);
+      EXPECT_EQ(shard->stats(1).answers, 1u);
+    }
+    {
+      // Neither can open one: SERVFAIL with EDE 0 within submit, each upstream counting it once.
+      results_.clear();
+      ScriptedPeer a, b;
+      a.open = b.open = how;
+      auto shard = make_shard({&ua, &ub}, {{"a", &a}, {"b", &b}});
+      ASSERT_TRUE(shard->submit(2, query(2), t_));
+      ASSERT_EQ(results_.size(), 1u);
+      EXPECT_EQ(results_[2].outcome, DotShard::Outcome::kServfail);
+      const auto text = dns::format_message(results_[2].bytes);
+      ASSERT_TRUE(text);
+      EXPECT_NE(text->find("EDE: 0 (dotpin: upstream a local_resources)"), std::string::npos) << *text;
+      EXPECT_EQ(shard->stats(0).failures[static_cast<std::size_t>(FailureReason::kLocalResources)], 1u);
+      EXPECT_EQ(shard->stats(1).failures[static_cast<std::size_t>(FailureReason::kLocalResources)], 1u);
+      EXPECT_EQ(shard->pending(), 0u);
+    }
+  }
+}
+
 
 }  // namespace
 }  // namespace dotpin::tls
