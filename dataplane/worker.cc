@@ -248,20 +248,23 @@ void Worker::on_complete(std::uint64_t cookie, std::span<const std::uint8_t> res
   Ede ede{kEdeNetworkError, "dotpin: unreadable answer from upstream"};
   if (outcome == tls::DotShard::Outcome::kAnswer) {
     answer = prepare_answer(response, setup_.limits, prepared_);
-    if (!answer) counters_[Counter::kUpstreamBadAnswer].add();
-    else if (prepared_.ttl > 0 && cache_.insert(e->key, prepared_, now_s_)) counters_[Counter::kCacheInserts].add();
+    if (answer && prepared_.ttl > 0 && cache_.insert(e->key, prepared_, now_s_)) counters_[Counter::kCacheInserts].add();
   } else if (!read_ede(response, ede)) {  // the shard's SERVFAIL says why in its EDE
     ede = Ede{kEdeNoReachableAuthority, "dotpin: no pinned upstream answered"};
   }
+  // A SERVFAIL for an answer that came but cannot be given to a client is counted once per client,
+  // as a bad answer; upstream_servfails counts the queries no pinned upstream answered.
+  const Counter servfail =
+      outcome == tls::DotShard::Outcome::kAnswer ? Counter::kUpstreamBadAnswer : Counter::kUpstreamServfails;
   // The query that went upstream, then every client that joined it.
   while (cookie != 0) {
     const std::uint64_t next = inflight_.find(cookie)->next_waiter;
-    deliver(cookie, answer, ede);
+    deliver(cookie, answer, ede, servfail);
     cookie = next;
   }
 }
 
-void Worker::deliver(std::uint64_t cookie, bool answer, const Ede& ede) {
+void Worker::deliver(std::uint64_t cookie, bool answer, const Ede& ede, Counter servfail) {
   InflightEntry& e = *inflight_.find(cookie);
   rte_mbuf* m = rte_pktmbuf_alloc(setup_.pool);
   if (m == nullptr) {
@@ -285,7 +288,7 @@ void Worker::deliver(std::uint64_t cookie, bool answer, const Ede& ede) {
     QueryInfo q = e.q;
     q.question_end = static_cast<std::uint16_t>(12 + q.qname_len + 4);
     len = write_error_reply(dns, room, q, kRcodeServFail, setup_.max_udp, &ede);
-    counters_[Counter::kUpstreamServfails].add();
+    counters_[servfail].add();
   }
   const PacketView view = e.view;
   inflight_.release(cookie);

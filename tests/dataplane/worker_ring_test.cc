@@ -371,6 +371,35 @@ TEST_F(WorkerRing, ImpostorUpstreamMeansServfailAndNoQueryReachesIt) {
   EXPECT_EQ(worker_->shard().stats(0).failures[static_cast<std::size_t>(tls::FailureReason::kPinMismatch)], 1u);
 }
 
+TEST_F(WorkerRing, AnUnreadableAnswerIsOneBadAnswerPerClientAndNoUpstreamServfail) {
+  test::SocketDotResponder broken(pki("leaf-p256.key"), pki("leaf-p256.chain.pem"));
+  broken.broken_answer = true;
+  broken.hold = true;  // both clients are waiting before the answer comes
+  const UpstreamPins up = upstream_at("broken", broken.port());
+  make_worker({&up});
+  send({test::udp_frame(test::query("bad.dotpin.test", dns::kTypeA, true, 1), FrameSpec{.sport = 1001}),
+        test::udp_frame(test::query("bad.dotpin.test", dns::kTypeA, true, 2), FrameSpec{.sport = 1002})});
+  worker_->run_once(Clock::now());
+  EXPECT_EQ(count(Counter::kForwarded), 1u);
+  EXPECT_EQ(count(Counter::kMerged), 1u);
+  broken.hold = false;
+  const auto out = run_until(2);
+  ASSERT_EQ(out.size(), 2u);
+  for (const auto& f : out) {
+    const auto dns = dns_of(f, false);
+    EXPECT_EQ(dns::read_header(dns)->rcode, 2u);
+    const auto text = dns::format_message(dns);
+    EXPECT_NE(text->find("EDE: 23 (dotpin: unreadable answer from upstream)"), std::string::npos) << *text;
+  }
+  EXPECT_EQ(broken.queries.load(), 1);
+  EXPECT_EQ(count(Counter::kUpstreamBadAnswer), 2u);
+  EXPECT_EQ(count(Counter::kUpstreamServfails), 0u);
+  EXPECT_EQ(count(Counter::kUpstreamAnswers), 0u);
+  const Outcomes o = outcomes();
+  EXPECT_EQ(o.replies + o.drops + o.waiting, count(Counter::kRxPackets));
+  EXPECT_EQ(o.replies, 2u);
+}
+
 TEST_F(WorkerRing, TimeoutBecomesServfailWithNetworkError) {
   test::SocketDotResponder silent(pki("leaf-p256.key"), pki("leaf-p256.chain.pem"));
   silent.silent = true;

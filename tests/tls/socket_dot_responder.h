@@ -72,6 +72,8 @@ class SocketDotResponder {
   /// True: after each read, wait to answer until it is false again (or the responder is killed).
   /// Queries are counted when read, so a test knows what is in flight.
   std::atomic<bool> hold{false};
+  /// True: every answer announces an answer record it does not carry (an unreadable answer).
+  std::atomic<bool> broken_answer{false};
   /// Non-zero: answer with one A record (198.18.0.10) of this TTL instead of an empty answer.
   std::atomic<std::uint32_t> answer_ttl{0};
   std::atomic<long> queries{0};
@@ -133,6 +135,7 @@ class SocketDotResponder {
               a[7] = 1;
             }
           }
+          if (broken_answer) a[7] = static_cast<std::uint8_t>(a[7] + 1);  // ANCOUNT + 1, no record
           tls::append_framed(out, a);
         }
         if (const int d = delay_ms.load(); d > 0) std::this_thread::sleep_for(std::chrono::milliseconds(d));
