@@ -107,6 +107,7 @@ Result<nlohmann::json> stats_json(const dataplane::DataPlane& a, const Request& 
                       {"counters", counters_json(v.counters)},
                       {"drops", drops_json(v.drops)},
                       {"inflight", v.stats.inflight},
+                      {"published", v.stats.published},
                       {"cache",
                        {{"entries", v.stats.cache.entries},
                         {"bytes", v.stats.cache.bytes},

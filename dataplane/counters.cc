@@ -35,6 +35,7 @@ std::string_view to_string(Counter c) {
     case Counter::kNoMbuf: return "no_mbuf";
     case Counter::kShutdownUnanswered: return "shutdown_unanswered";
     case Counter::kPinGenerations: return "pin_generations";
+    case Counter::kLoopAborted: return "loop_aborted";
     case Counter::kCount_: break;
   }
   return "unknown";

@@ -24,8 +24,9 @@ enum class Counter : std::uint8_t {
   kForwarded,          ///< misses handed to the DoT shard
   kMerged,             ///< misses that joined an identical query already in flight
   kUpstreamAnswers,    ///< answers from an upstream sent to a client
-  kUpstreamServfails,  ///< SERVFAIL + EDE because no pinned upstream answered (shard)
-  kUpstreamBadAnswer,  ///< an upstream answer that could not be read: SERVFAIL instead
+  kUpstreamServfails,  ///< SERVFAIL + EDE because no pinned upstream answered (shard), per client
+  kUpstreamBadAnswer,  ///< SERVFAIL because the upstream's answer could not be read, per client
+                       ///< (not also in kUpstreamServfails)
   kInflightFull,       ///< miss refused with SERVFAIL: this lcore's in-flight table was full
   kShardFull,          ///< miss refused with SERVFAIL: the shard had no room
   kCacheInserts,
@@ -45,6 +46,7 @@ enum class Counter : std::uint8_t {
   kNoMbuf,             ///< an answer from upstream lost: the mempool was empty
   kShutdownUnanswered, ///< still in flight when the drain deadline passed
   kPinGenerations,     ///< pin-set generations adopted after the first (pins reload/add/remove)
+  kLoopAborted,        ///< the loop met an exception it had no handler for: logged, lcore stopped
   kCount_
 };
 std::string_view to_string(Counter c);

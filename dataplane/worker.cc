@@ -35,6 +35,10 @@ Worker::Worker(WorkerSetup setup)
       start_(Clock::now()),
       pending_(std::make_unique<Pending[]>(kBurst)) {
   leaders_.assign(std::bit_ceil(std::max<std::size_t>(2 * setup_.inflight, 2)), 0);
+  // Answers from upstream are prepared here at any size without allocating: a DNS message over
+  // TCP is at most 65535 bytes, with at most one record per 11 of them.
+  prepared_.message.reserve(65535);
+  prepared_.ttl_offsets.reserve(65535 / 11 + 1);
   leader_mask_ = leaders_.size() - 1;
   shard_ = std::make_unique<tls::DotShard>(
       reactor_, setup_.upstreams, setup_.pin_generation, setup_.shard,
@@ -244,20 +248,23 @@ void Worker::on_complete(std::uint64_t cookie, std::span<const std::uint8_t> res
   Ede ede{kEdeNetworkError, "dotpin: unreadable answer from upstream"};
   if (outcome == tls::DotShard::Outcome::kAnswer) {
     answer = prepare_answer(response, setup_.limits, prepared_);
-    if (!answer) counters_[Counter::kUpstreamBadAnswer].add();
-    else if (prepared_.ttl > 0 && cache_.insert(e->key, prepared_, now_s_)) counters_[Counter::kCacheInserts].add();
+    if (answer && prepared_.ttl > 0 && cache_.insert(e->key, prepared_, now_s_)) counters_[Counter::kCacheInserts].add();
   } else if (!read_ede(response, ede)) {  // the shard's SERVFAIL says why in its EDE
     ede = Ede{kEdeNoReachableAuthority, "dotpin: no pinned upstream answered"};
   }
+  // A SERVFAIL for an answer that came but cannot be given to a client is counted once per client,
+  // as a bad answer; upstream_servfails counts the queries no pinned upstream answered.
+  const Counter servfail =
+      outcome == tls::DotShard::Outcome::kAnswer ? Counter::kUpstreamBadAnswer : Counter::kUpstreamServfails;
   // The query that went upstream, then every client that joined it.
   while (cookie != 0) {
     const std::uint64_t next = inflight_.find(cookie)->next_waiter;
-    deliver(cookie, answer, ede);
+    deliver(cookie, answer, ede, servfail);
     cookie = next;
   }
 }
 
-void Worker::deliver(std::uint64_t cookie, bool answer, const Ede& ede) {
+void Worker::deliver(std::uint64_t cookie, bool answer, const Ede& ede, Counter servfail) {
   InflightEntry& e = *inflight_.find(cookie);
   rte_mbuf* m = rte_pktmbuf_alloc(setup_.pool);
   if (m == nullptr) {
@@ -281,7 +288,7 @@ void Worker::deliver(std::uint64_t cookie, bool answer, const Ede& ede) {
     QueryInfo q = e.q;
     q.question_end = static_cast<std::uint16_t>(12 + q.qname_len + 4);
     len = write_error_reply(dns, room, q, kRcodeServFail, setup_.max_udp, &ede);
-    counters_[Counter::kUpstreamServfails].add();
+    counters_[servfail].add();
   }
   const PacketView view = e.view;
   inflight_.release(cookie);
@@ -315,17 +322,51 @@ unsigned Worker::run_once(Clock::time_point now) {
   return n;
 }
 
-void Worker::run(const std::atomic<bool>& stop, std::chrono::milliseconds drain) {
+bool Worker::run(const std::atomic<bool>& stop, std::chrono::milliseconds drain) {
   if (setup_.pins) setup_.pins->online(setup_.pin_reader);
-  while (!stop.load(std::memory_order_relaxed)) run_once(Clock::now());
+  bool clean = true;
+  try {
+    while (!stop.load(std::memory_order_relaxed)) run_once(Clock::now());
+  } catch (...) {
+    // Last resort: whatever threw left this pass unfinished. The lcore takes no more packets; it
+    // leaves the pin feed (so that no reclamation waits for it), says why once, and drains.
+    clean = false;
+    counters_[Counter::kLoopAborted].add();
+    if (setup_.shard.log) {
+      try {
+        std::string what = "unknown exception";
+        try {
+          throw;
+        } catch (const std::exception& e) {
+          what = e.what();
+        } catch (...) {
+        }
+        setup_.shard.log("worker loop stopped by an exception: " + what +
+                         "; this lcore takes no more packets (queries in flight drained, the rest counted)");
+      } catch (...) {
+      }
+    }
+  }
   if (setup_.pins) setup_.pins->offline(setup_.pin_reader);
-  const auto deadline = Clock::now() + drain;
-  while (inflight_.size() > 0 && Clock::now() < deadline) {
-    shard_->poll(Clock::now(), std::chrono::milliseconds(1));
-    flush();
+  drain_and_publish(drain);
+  return clean;
+}
+
+void Worker::drain_and_publish(std::chrono::milliseconds drain) noexcept {
+  try {
+    const auto deadline = Clock::now() + drain;
+    while (inflight_.size() > 0 && Clock::now() < deadline) {
+      shard_->poll(Clock::now(), std::chrono::milliseconds(1));
+      flush();
+    }
+  } catch (...) {
+    // A completion threw while draining: what is still in flight is counted below.
   }
   counters_[Counter::kShutdownUnanswered].add(inflight_.size());
-  publish();
+  try {
+    publish();
+  } catch (...) {
+  }
 }
 
 }  // namespace dotpin::dataplane

@@ -68,8 +68,11 @@ class Worker {
   /// One loop pass; returns the number of packets received.
   unsigned run_once(Clock::time_point now);
   /// Loops until @p stop, then stops reading and gives queries in flight up to @p drain to be
-  /// answered; what is left is counted as kShutdownUnanswered.
-  void run(const std::atomic<bool>& stop, std::chrono::milliseconds drain);
+  /// answered; what is left is counted as kShutdownUnanswered. An exception out of a pass (none is
+  /// expected: the shard's submit and poll are noexcept) is the last resort: counted as
+  /// kLoopAborted, logged once through the shard's log sink, and the lcore stops as if @p stop
+  /// had been set. Returns false in that case.
+  bool run(const std::atomic<bool>& stop, std::chrono::milliseconds drain);
 
 
   [[nodiscard]] const LcoreCounters& counters() const noexcept { return counters_; }
@@ -98,10 +101,13 @@ class Worker {
   /// Polls the shard and sends every buffered reply.
   void poll_and_flush(Clock::time_point now);
   void set_time(Clock::time_point now) noexcept;
+  /// run()'s end: answers what it can within @p drain, counts the rest, publishes.
+  void drain_and_publish(std::chrono::milliseconds drain) noexcept;
   void handle_miss(rte_mbuf* m, Pending& p, Clock::time_point now);
   void on_complete(std::uint64_t cookie, std::span<const std::uint8_t> response, tls::DotShard::Outcome outcome);
-  /// Sends one waiting client its answer (the prepared one) or SERVFAIL with @p ede, and frees its entry.
-  void deliver(std::uint64_t cookie, bool answer, const Ede& ede);
+  /// Sends one waiting client its answer (the prepared one) or SERVFAIL with @p ede, counted as
+  /// @p servfail, and frees its entry.
+  void deliver(std::uint64_t cookie, bool answer, const Ede& ede, Counter servfail = Counter::kUpstreamServfails);
   void reply_in_place(rte_mbuf* m, const PacketView& v, std::uint16_t dns_len);
   void tx(rte_mbuf* m);
   void flush();

@@ -51,6 +51,10 @@ void DotConnection::fail(FailureReason reason) noexcept {
   failure_ = reason;
 }
 
+FailureReason DotConnection::classify(int wolfssl_error, int alert) const noexcept {
+  return tls_.exhausted() ? FailureReason::kLocalResources : classify_tls_error(wolfssl_error, alert);
+}
+
 IoState DotConnection::handshake(UnixTime now) {
   if (state_ != State::kHandshaking) return state_ == State::kFailed ? IoState::kError : IoState::kDone;
   const int ret = wolfSSL_connect(tls_.ssl());
@@ -63,7 +67,7 @@ IoState DotConnection::handshake(UnixTime now) {
     if (offered_resumption_ && tickets_) tickets_->clear();
     WOLFSSL_ALERT_HISTORY alerts{};
     const int alert = wolfSSL_get_alert_history(tls_.ssl(), &alerts) == WOLFSSL_SUCCESS ? alerts.last_rx.code : -1;
-    fail(classify_tls_error(tls_error_, alert));
+    fail(classify(tls_error_, alert));
     return IoState::kError;
   }
   resumed_ = wolfSSL_session_reused(tls_.ssl()) == 1;
@@ -140,7 +144,7 @@ bool DotConnection::send(std::span<const std::span<const std::uint8_t>> messages
     const int ret = wolfSSL_write(tls_.ssl(), data.data() + off, static_cast<int>(data.size() - off));
     if (ret <= 0) {
       tls_error_ = tls_.last_error(ret);
-      fail(classify_tls_error(tls_error_));
+      fail(classify(tls_error_));
       return false;
     }
     off += static_cast<std::size_t>(ret);
@@ -167,7 +171,7 @@ IoState DotConnection::receive(const std::function<void(std::span<const std::uin
       const IoState st = tls_.state_after(ret);
       if (st == IoState::kNeedRead || st == IoState::kNeedWrite) break;
       tls_error_ = tls_.last_error(ret);
-      fail(tls_error_ == WOLFSSL_ERROR_ZERO_RETURN ? FailureReason::kReset : classify_tls_error(tls_error_));
+      fail(tls_error_ == WOLFSSL_ERROR_ZERO_RETURN ? FailureReason::kReset : classify(tls_error_));
       return IoState::kError;
     }
     decoder_.feed({buf.data(), static_cast<std::size_t>(ret)});

@@ -47,7 +47,8 @@ class DotConnection {
   IoState handshake(UnixTime now);
 
   /// Frames @p messages and encrypts them in one TLS write (queries that arrive together leave
-  /// together). False, and nothing written, unless the connection is ready.
+  /// together). False, and nothing written, unless the connection is ready. Throws std::bad_alloc
+  /// when its staging buffer cannot grow (the link fails itself with kLocalResources).
   bool send(std::span<const std::span<const std::uint8_t>> messages);
 
   /// Decrypts whatever has arrived and calls @p on_message for each complete DNS message. Returns
@@ -73,6 +74,8 @@ class DotConnection {
  private:
   void authenticate(UnixTime now);
   void fail(FailureReason reason) noexcept;
+  /// The reason for a failed wolfSSL call: kLocalResources when a record found no memory.
+  [[nodiscard]] FailureReason classify(int wolfssl_error, int alert = -1) const noexcept;
   void maybe_store_ticket();
 
   void maybe_offer_ticket(UnixTime now);

@@ -25,6 +25,7 @@ std::string_view to_string(FailureReason r) {
     case FailureReason::kReset: return "reset";
     case FailureReason::kProtocol: return "protocol";
     case FailureReason::kUnresponsive: return "unresponsive";
+    case FailureReason::kLocalResources: return "local_resources";
     case FailureReason::kCount_: break;
   }
   return "?";
@@ -52,7 +53,7 @@ FailureReason reason_for(PinVerdictCode code) {
   return FailureReason::kBadChain;
 }
 
-FailureReason classify_tls_error(int e, int alert) {
+FailureReason classify_tls_error(int e, int alert) noexcept {
   // TLS alerts: handshake_failure (40), protocol_version (70), insufficient_security (71): the
   // server accepts none of the versions or suites we offer.
   if (e == FATAL_ERROR && (alert == 40 || alert == 70 || alert == 71)) return FailureReason::kTlsParameters;
@@ -67,6 +68,8 @@ FailureReason classify_tls_error(int e, int alert) {
     case UNSUPPORTED_SUITE:
     case VERSION_ERROR: return FailureReason::kTlsParameters;
     case FATAL_ERROR: return FailureReason::kTlsAlert;
+    case MEMORY_E:
+    case MEMORY_ERROR: return FailureReason::kLocalResources;
     case SOCKET_PEER_CLOSED_E:
     case SOCKET_ERROR_E: return FailureReason::kReset;
     default: return FailureReason::kHandshakeFailed;

@@ -26,6 +26,7 @@ enum class FailureReason {
   kReset,             ///< connection reset or closed by the server
   kProtocol,          ///< malformed DNS framing or response from the upstream
   kUnresponsive,      ///< connected, but answered nothing for a whole query timeout
+  kLocalResources,    ///< this lcore had no memory (or wolfSSL session) for the connection or its I/O
   kCount_,            ///< number of reasons (array size)
 };
 
@@ -40,6 +41,6 @@ bool is_authentication_failure(FailureReason r) noexcept;
 
 /// Classifies a wolfSSL error code from a failed handshake; @p alert is the last TLS alert
 /// received (-1 when none), which tells a server that refused our parameters from other failures.
-FailureReason classify_tls_error(int wolfssl_error, int alert = -1);
+FailureReason classify_tls_error(int wolfssl_error, int alert = -1) noexcept;
 
 }  // namespace dotpin::tls

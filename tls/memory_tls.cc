@@ -20,7 +20,13 @@ int recv_cb(WOLFSSL*, char* buf, int sz, void* ctx) {
 
 int send_cb(WOLFSSL*, char* buf, int sz, void* ctx) {
   auto* self = static_cast<MemoryTls*>(ctx);
-  self->outbound().append({reinterpret_cast<const std::uint8_t*>(buf), static_cast<std::size_t>(sz)});
+  // wolfSSL is C: nothing may unwind through it. A record that finds no memory fails the call.
+  try {
+    self->outbound().append({reinterpret_cast<const std::uint8_t*>(buf), static_cast<std::size_t>(sz)});
+  } catch (...) {
+    self->note_exhausted();
+    return WOLFSSL_CBIO_ERR_GENERAL;
+  }
   return sz;
 }
 
@@ -31,7 +37,7 @@ void CtxDeleter::operator()(WOLFSSL_CTX* ctx) const noexcept { wolfSSL_CTX_free(
 MemoryTls::MemoryTls(WOLFSSL_CTX* ctx) {
   ensure_wolfssl_initialised();
   ssl_ = wolfSSL_new(ctx);
-  if (!ssl_) throw std::runtime_error("wolfSSL_new failed");
+  if (!ssl_) throw std::runtime_error("wolfSSL_new failed");  // no memory, or no context
   wolfSSL_SSLSetIORecv(ssl_, recv_cb);
   wolfSSL_SSLSetIOSend(ssl_, send_cb);
   wolfSSL_SetIOReadCtx(ssl_, this);

@@ -22,7 +22,8 @@ enum class IoState { kDone, kNeedRead, kNeedWrite, kError };
 
 class MemoryTls {
  public:
-  /// Creates a session from @p ctx (client or server) with memory I/O callbacks.
+  /// Creates a session from @p ctx (client or server) with memory I/O callbacks. Throws
+  /// std::runtime_error when wolfSSL_new fails (no memory, or a null @p ctx).
   explicit MemoryTls(WOLFSSL_CTX* ctx);
   ~MemoryTls();
   MemoryTls(const MemoryTls&) = delete;
@@ -36,11 +37,16 @@ class MemoryTls {
   [[nodiscard]] IoState state_after(int ret) const noexcept;
   /// wolfSSL's error code for the last failed call.
   [[nodiscard]] int last_error(int ret) const noexcept;
+  /// True once a record could not be queued for lack of memory (the wolfSSL call that wrote it
+  /// failed): the session is unusable, and the cause is local, not the peer.
+  [[nodiscard]] bool exhausted() const noexcept { return exhausted_; }
+  void note_exhausted() noexcept { exhausted_ = true; }
 
  private:
   WOLFSSL* ssl_ = nullptr;
   ByteQueue in_;
   ByteQueue out_;
+  bool exhausted_ = false;
 };
 
 /// Deleters for wolfSSL handles held in unique_ptr.

@@ -3,7 +3,9 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdio>
 #include <optional>
+#include <string>
 
 #include "common/dns_wire.h"
 #include "common/time_util.h"
@@ -37,6 +39,29 @@ bool same_question(std::span<const std::uint8_t> a, std::span<const std::uint8_t
   return true;
 }
 
+/// "dotpin: upstream NAME REASON" (the EDE text of a connection failure) in @p buf, without
+/// allocating; a long name is cut to fit.
+std::string_view upstream_failure_text(std::span<char> buf, std::string_view name, FailureReason reason) noexcept {
+  const std::string_view why = to_string(reason);
+  const int n = std::snprintf(buf.data(), buf.size(), "dotpin: upstream %.*s %.*s",
+                              static_cast<int>(std::min<std::size_t>(name.size(), 64)), name.data(),
+                              static_cast<int>(why.size()), why.data());
+  return {buf.data(), n < 0 ? 0 : std::min(static_cast<std::size_t>(n), buf.size() - 1)};
+}
+using FailureText = std::array<char, 128>;
+
+/// Builds a log line with @p build and hands it to @p sink; a line that finds no memory is dropped.
+template <class Build>
+void log_line(const std::function<void(std::string_view)>& sink, Build&& build) noexcept {
+  if (!sink) return;
+  try {
+    std::string line;
+    build(line);
+    sink(line);
+  } catch (...) {
+  }
+}
+
 }  // namespace
 
 struct DotShard::Slot {
@@ -57,7 +82,7 @@ struct DotShard::Slot {
 
 struct DotShard::Conn {
   explicit Conn(std::size_t capacity) : ids(capacity), by_id(65536, kNone) {}
-  std::unique_ptr<UpstreamLink> link;
+  std::unique_ptr<Link> link;
   IdTable ids;
   std::vector<std::uint32_t> by_id;
   std::vector<std::uint32_t> inflight;
@@ -77,6 +102,7 @@ struct DotShard::Upstream {
   UpstreamStats stats;
   LatencyHistogram latency;  // answered queries' round trips, µs
   bool retired = false;  // gone from the pin table: its connections drain, then it is dropped
+  bool open_failed = false;  // the last connection could not be created (kLocalResources)
   Clock::time_point retry_at{};
   std::chrono::milliseconds backoff{0};
 };
@@ -85,6 +111,13 @@ DotShard::DotShard(UringReactor& reactor, std::vector<ShardUpstream> upstreams, 
                    ShardOptions options, CompletionFn on_complete)
     : reactor_(reactor), generation_(pin_generation), options_(options), on_complete_(std::move(on_complete)) {
   options_.max_inflight_per_connection = std::clamp<std::size_t>(options_.max_inflight_per_connection, 1, 65536);
+  // Sized once, at their bounds: submit() and poll() never grow them. slots_ holds at most
+  // max_pending (submit refuses beyond), a connection's batch at most its in-flight bound, and an
+  // answer at most 65535 bytes (its length prefix).
+  slots_.reserve(options_.max_pending);
+  free_slots_.reserve(options_.max_pending);
+  batch_.reserve(options_.max_inflight_per_connection);
+  answer_.reserve(65535);
   for (auto& cfg : upstreams) {
     auto u = std::make_unique<Upstream>();
     u->cfg = cfg;
@@ -135,7 +168,7 @@ DotShard::Upstream* DotShard::choose_upstream(const Upstream* exclude, Clock::ti
   return nullptr;
 }
 
-DotShard::Conn* DotShard::usable_conn(Upstream& u, Clock::time_point now) {
+DotShard::Conn* DotShard::usable_conn(Upstream& u, Clock::time_point now) noexcept {
   Conn* best = nullptr;
   std::size_t open = 0;
   for (auto& c : u.conns) {
@@ -145,20 +178,61 @@ DotShard::Conn* DotShard::usable_conn(Upstream& u, Clock::time_point now) {
     if (!best || c->inflight.size() < best->inflight.size()) best = c.get();
   }
   if (open < options_.connections_per_upstream && (!best || !best->inflight.empty())) {
-    auto c = std::make_unique<Conn>(options_.max_inflight_per_connection);
-    c->keep = u.cfg.keep;
-    c->link = std::make_unique<UpstreamLink>(reactor_, *u.cfg.ctx, *u.cfg.pins, generation_, &u.tickets,
-                                             options_.wall_clock);
-    Conn* raw = c.get();
-    Upstream* up = &u;
-    c->link->on_message([this, up, raw](std::span<const std::uint8_t> m) { on_response(*up, *raw, m); });
-    ++u.stats.connections;
-    if (c->link->connection().offered_resumption()) ++u.stats.resumptions_offered;
-    c->link->start(now + options_.handshake_timeout);
-    u.conns.push_back(std::move(c));
-    best = raw;
+    if (Conn* fresh = open_conn(u, now)) best = fresh;
   }
   return best;
+}
+
+DotShard::Conn* DotShard::open_conn(Upstream& u, Clock::time_point now) noexcept {
+  // Everything a connection will ever hold is allocated here, at once: its ID tables, its
+  // in-flight and queue lists at their bound, its place in u.conns and, for later, in the
+  // graveyard. Nothing it does afterwards allocates in the shard.
+  Conn* raw = nullptr;
+  try {
+    const std::size_t cap = options_.max_inflight_per_connection;
+    u.conns.reserve(u.conns.size() + 1);
+    u.graveyard.reserve(u.conns.size() + u.graveyard.size() + 1);
+    auto c = std::make_unique<Conn>(cap);
+    c->inflight.reserve(cap);
+    c->queue.reserve(cap);
+    const LinkTarget target{reactor_, *u.cfg.ctx, *u.cfg.pins, generation_, &u.tickets, options_.wall_clock};
+    // UpstreamLink's constructor throws when wolfSSL_new fails (no memory, no context).
+    c->link = options_.link_factory ? options_.link_factory(target)
+                                    : std::make_unique<UpstreamLink>(reactor_, *u.cfg.ctx, *u.cfg.pins, generation_,
+                                                                     &u.tickets, options_.wall_clock);
+    if (c->link) {
+      Upstream* up = &u;
+      Conn* self = c.get();
+      c->link->on_message([this, up, self](std::span<const std::uint8_t> m) { on_response(*up, *self, m); });
+      c->keep = u.cfg.keep;
+      u.conns.push_back(std::move(c));  // reserved above
+      raw = self;
+    }
+  } catch (...) {
+    raw = nullptr;
+  }
+  if (!raw) {
+    ++u.stats.failures[static_cast<std::size_t>(FailureReason::kLocalResources)];
+    // Once per run of failures: each query that needs a connection tries again, and logs nothing.
+    if (!u.open_failed)
+      log_line(options_.log, [&](std::string& line) {
+        line = "upstream " + u.cfg.pins->name + ": cannot open a connection: " +
+               std::string(to_string(FailureReason::kLocalResources));
+      });
+    u.open_failed = true;
+    return nullptr;
+  }
+  u.open_failed = false;
+  ++u.stats.connections;
+  if (raw->link->offered_resumption()) ++u.stats.resumptions_offered;
+  raw->link->start(now + options_.handshake_timeout);
+  return raw;
+}
+
+void DotShard::retire_conn(Upstream& u, std::size_t i) noexcept {
+  // open_conn reserved the graveyard's room for every connection: this push_back does not allocate.
+  u.graveyard.push_back(std::move(u.conns[i]));
+  u.conns.erase(u.conns.begin() + static_cast<std::ptrdiff_t>(i));
 }
 
 bool DotShard::enqueue(std::uint32_t slot, Upstream* upstream, Clock::time_point now) {
@@ -182,7 +256,7 @@ bool DotShard::enqueue(std::uint32_t slot, Upstream* upstream, Clock::time_point
   return true;
 }
 
-bool DotShard::submit(std::uint64_t cookie, std::span<const std::uint8_t> query, Clock::time_point now) {
+bool DotShard::submit(std::uint64_t cookie, std::span<const std::uint8_t> query, Clock::time_point now) noexcept {
   if (slots_.size() - free_slots_.size() >= options_.max_pending) return false;
   if (question_of(query).empty()) return false;
   std::uint32_t slot;
@@ -191,7 +265,7 @@ bool DotShard::submit(std::uint64_t cookie, std::span<const std::uint8_t> query,
     free_slots_.pop_back();
   } else {
     slot = static_cast<std::uint32_t>(slots_.size());
-    slots_.emplace_back();
+    slots_.emplace_back();  // within the capacity reserved for max_pending
   }
   Slot& s = slots_[slot];
   // The slot's buffer keeps its capacity from earlier queries: no allocation per query once warm.
@@ -199,13 +273,20 @@ bool DotShard::submit(std::uint64_t cookie, std::span<const std::uint8_t> query,
   s = Slot{};
   s.query = std::move(buffer);
   bool added_opt = false;
-  if (options_.pad_block > 0) {
-    if (!pad_query(query, options_.pad_block, s.query, added_opt, options_.keepalive)) {
-      free_slots_.push_back(slot);
-      return false;
+  bool copied = false;
+  try {  // the slot's buffer grows only for a query longer than any it held before
+    if (options_.pad_block > 0) {
+      copied = pad_query(query, options_.pad_block, s.query, added_opt, options_.keepalive);
+    } else {
+      s.query.assign(query.begin(), query.end());
+      copied = true;
     }
-  } else {
-    s.query.assign(query.begin(), query.end());
+  } catch (...) {
+    copied = false;  // no memory for the copy: refused like a full shard
+  }
+  if (!copied) {
+    free_slots_.push_back(slot);
+    return false;
   }
   s.live = true;
   s.cookie = cookie;
@@ -217,7 +298,13 @@ bool DotShard::submit(std::uint64_t cookie, std::span<const std::uint8_t> query,
   if (!u) {
     fail_query(slot, EdeCode::kNoReachableAuthority, "dotpin: no pinned upstream available", now, false, nullptr);
   } else if (!enqueue(slot, u, now)) {
-    fail_query(slot, EdeCode::kNoReachableAuthority, "dotpin: upstream connections full", now, true, u);
+    if (u->open_failed) {
+      FailureText text;
+      fail_query(slot, EdeCode::kOther, upstream_failure_text(text, u->cfg.pins->name, FailureReason::kLocalResources),
+                 now, true, u);
+    } else {
+      fail_query(slot, EdeCode::kNoReachableAuthority, "dotpin: upstream connections full", now, true, u);
+    }
   }
   return true;
 }
@@ -270,7 +357,12 @@ void DotShard::complete_servfail(std::uint32_t slot, EdeCode code, std::string_v
   Slot& s = slots_[slot];
   s.query[0] = static_cast<std::uint8_t>(s.client_id >> 8);
   s.query[1] = static_cast<std::uint8_t>(s.client_id);
-  auto sf = make_servfail(s.query, code, why);
+  std::optional<std::vector<std::uint8_t>> sf;
+  try {
+    sf = make_servfail(s.query, code, why);
+  } catch (...) {
+    // No memory for it: the completion gets an empty response (and writes its own SERVFAIL).
+  }
   if (sf && s.added_opt) strip_opt(*sf);  // the client spoke no EDNS: no OPT (and so no EDE) for it
   complete(slot, sf ? std::span<const std::uint8_t>(*sf) : std::span<const std::uint8_t>{}, Outcome::kServfail);
 }
@@ -289,7 +381,7 @@ void DotShard::on_response(Upstream& u, Conn& c, std::span<const std::uint8_t> m
     free_slot(slot);
     return;
   }
-  const auto now = Clock::now();
+  const auto now = now_;
   if (!same_question(question_of(msg), question_of(s.query))) {
     ++u.stats.unmatched;
     fail_query(slot, EdeCode::kNetworkError, "dotpin: upstream answered another question", now, true, s.upstream);
@@ -307,7 +399,7 @@ void DotShard::on_response(Upstream& u, Conn& c, std::span<const std::uint8_t> m
     u.stats.health = UpstreamHealth::kUp;
     u.backoff = std::chrono::milliseconds{0};
   }
-  std::vector<std::uint8_t>& out = s.query;  // reuse the slot's buffer for the client's copy
+  std::vector<std::uint8_t>& out = answer_;  // reserved for the largest answer: no allocation
   out.assign(msg.begin(), msg.end());
   out[0] = static_cast<std::uint8_t>(s.client_id >> 8);
   out[1] = static_cast<std::uint8_t>(s.client_id);
@@ -321,26 +413,30 @@ void DotShard::handle_failed(Upstream& u, Conn& c, Clock::time_point now) {
   ++u.stats.failures[static_cast<std::size_t>(reason)];
   const bool auth = is_authentication_failure(reason);
   if (auth) {
-    u.stats.last_refusal = c.link->connection().verdict();
+    u.stats.last_refusal = c.link->verdict();
     u.stats.last_refusal_at = now_utc();
   }
   u.backoff = u.backoff.count() == 0 ? options_.backoff_initial : std::min(u.backoff * 2, options_.backoff_max);
   std::uniform_real_distribution<double> jitter(0.5, 1.5);
   u.retry_at = now + std::chrono::duration_cast<Clock::duration>(u.backoff * jitter(rng_));
   u.stats.health = auth ? UpstreamHealth::kPinFailed : UpstreamHealth::kBackingOff;
-  if (options_.log) {
-    std::string line = "upstream " + u.cfg.pins->name + " (" + u.cfg.pins->address.to_string() +
-                       "): connection failed: " + std::string(to_string(reason));
+  log_line(options_.log, [&](std::string& line) {
+    line = "upstream " + u.cfg.pins->name + " (" + u.cfg.pins->address.to_string() +
+           "): connection failed: " + std::string(to_string(reason));
     if (auth) {
       const PinVerdict& v = u.stats.last_refusal;
       line += "; observed pins: " + describe_observed(v);
     }
     line += "; backing off " + std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(u.retry_at - now).count()) + " ms";
-    options_.log(line);
-  }
+  });
 
-  const std::string why = "dotpin: upstream " + u.cfg.pins->name + " " + std::string(to_string(reason));
-  const auto slots = c.inflight;
+  FailureText text;
+  const std::string_view why = upstream_failure_text(text, u.cfg.pins->name, reason);
+  const EdeCode code = auth                                         ? EdeCode::kNoReachableAuthority
+                       : reason == FailureReason::kLocalResources ? EdeCode::kOther
+                                                                    : EdeCode::kNetworkError;
+  std::vector<std::uint32_t> slots;
+  slots.swap(c.inflight);  // taken, not copied: the connection is done with them
   for (const std::uint32_t slot : slots) {
     Slot& s = slots_[slot];
     c.by_id[s.wire_id] = kNone;
@@ -350,9 +446,8 @@ void DotShard::handle_failed(Upstream& u, Conn& c, Clock::time_point now) {
       free_slot(slot);
       continue;
     }
-    fail_query(slot, auth ? EdeCode::kNoReachableAuthority : EdeCode::kNetworkError, why, now, true, &u);
+    fail_query(slot, code, why, now, true, &u);
   }
-  c.inflight.clear();
   c.queue.clear();
 }
 
@@ -379,7 +474,8 @@ void DotShard::expire(Clock::time_point now) {
   }
 }
 
-void DotShard::poll(Clock::time_point now, std::chrono::microseconds wait) {
+void DotShard::poll(Clock::time_point now, std::chrono::microseconds wait) noexcept {
+  now_ = now;
   reactor_.poll(wait);
   if (now >= next_pin_recheck_) {
     // Pin windows close and certificates expire while connections stay up: once a second every
@@ -399,47 +495,43 @@ void DotShard::poll(Clock::time_point now, std::chrono::microseconds wait) {
       if (c.link->ready() && !c.inflight.empty() && c.abandoned == c.inflight.size() &&
           now - c.link->last_activity() >= options_.query_timeout)
         c.link->abort(FailureReason::kUnresponsive);
-      if (c.link->state() == UpstreamLink::State::kFailed) {
+      if (c.link->state() == Link::State::kFailed) {
         handle_failed(u, c, now);
-        u.graveyard.push_back(std::move(u.conns[i]));
-        u.conns.erase(u.conns.begin() + static_cast<std::ptrdiff_t>(i));
+        retire_conn(u, i);
         continue;
       }
       if (c.draining && c.inflight.size() == c.abandoned) {
         // Drained: everything it wrote is answered (or given up on). Close it in order.
         close_drained(c);
-        u.graveyard.push_back(std::move(u.conns[i]));
-        u.conns.erase(u.conns.begin() + static_cast<std::ptrdiff_t>(i));
+        retire_conn(u, i);
         continue;
       }
       if (c.link->ready() && c.inflight.empty() && now - c.link->last_activity() >= c.keepalive.value_or(options_.idle_timeout)) {
         // Idle: close in order (close_notify). The ticket stays, so the next connection resumes.
         c.link->close_gracefully();
         ++u.stats.idle_closes;
-        u.graveyard.push_back(std::move(u.conns[i]));
-        u.conns.erase(u.conns.begin() + static_cast<std::ptrdiff_t>(i));
+        retire_conn(u, i);
         continue;
       }
       if (c.link->ready()) {
         if (!c.counted) {
           c.counted = true;
-          const auto& conn = c.link->connection();
+          const Link& conn = *c.link;
           ++(conn.resumed() ? u.stats.resumptions : u.stats.full_handshakes);
           if (!conn.resumed()) u.stats.last_accepted = conn.verdict();
           if (conn.admitted_by_report_mode()) {
             ++u.stats.report_mode_mismatches;
-            if (options_.log) {
-              std::string line = "upstream " + u.cfg.pins->name + ": report mode: chain matches no pin (" +
-                                 std::string(to_string(conn.verdict().code)) + "), connected anyway; observed pins: " +
-                                 describe_observed(conn.verdict());
-              options_.log(line);
-            }
+            log_line(options_.log, [&](std::string& line) {
+              line = "upstream " + u.cfg.pins->name + ": report mode: chain matches no pin (" +
+                     std::string(to_string(conn.verdict().code)) + "), connected anyway; observed pins: " +
+                     describe_observed(conn.verdict());
+            });
           }
           u.stats.health = UpstreamHealth::kUp;
           u.backoff = std::chrono::milliseconds{0};
         }
         if (!c.queue.empty()) {
-          auto& batch = batch_;  // reused across passes
+          auto& batch = batch_;  // reused across passes; never longer than its reserved bound
           batch.clear();
           for (const std::uint32_t slot : c.queue) {
             batch.emplace_back(slots_[slot].query);
@@ -489,7 +581,8 @@ void DotShard::start_drain(Upstream& u, Conn& c, Clock::time_point now) {
   ++u.stats.drained_connections;
   // Queries queued but never written move to a connection of the new generation (any upstream,
   // this one first if it may still be used); what was written is answered here.
-  const auto queued = c.queue;
+  std::vector<std::uint32_t> queued;
+  queued.swap(c.queue);  // taken, not copied; detach() finds nothing left to erase there
   for (const std::uint32_t slot : queued) {
     detach(c, slot);
     Slot& s = slots_[slot];
@@ -549,7 +642,7 @@ std::size_t DotShard::update_pins(std::vector<ShardUpstream> upstreams, std::uin
 }
 
 bool DotShard::still_admitted(const Upstream& u, const Conn& c, UnixTime wall) const {
-  return admits(u.cfg.pins->mode, reverify(c.link->connection().verdict(), u.cfg.pins->pins, wall));
+  return admits(u.cfg.pins->mode, reverify(c.link->verdict(), u.cfg.pins->pins, wall));
 }
 
 std::size_t DotShard::recheck_pins(Clock::time_point now, UnixTime wall) {

@@ -23,6 +23,7 @@
 
 #include "common/latency_histogram.h"
 #include "tls/id_table.h"
+#include "tls/link.h"
 #include "tls/servfail.h"
 #include "tls/upstream_stats.h"
 #include "tls/upstream_link.h"
@@ -58,6 +59,10 @@ struct ShardOptions {
   /// path's validity (recheck_pins), and the wall clock it uses (default: the system clock).
   std::chrono::milliseconds pin_recheck_interval{1000};
   std::function<UnixTime()> wall_clock;
+  /// How connections are opened (empty: UpstreamLink over the shard's reactor). Tests give
+  /// scripted links. A factory that throws or returns null is counted as kLocalResources on the
+  /// upstream, and the query is retried elsewhere or answered SERVFAIL (EDE 0).
+  LinkFactory link_factory;
 };
 
 /// One upstream of the pool as the shard uses it. The pins and ctx must outlive the shard; the
@@ -70,9 +75,14 @@ struct ShardUpstream {
   std::shared_ptr<const void> keep;
 };
 
+/// Nothing the shard does after construction throws: submit() and poll() are noexcept. Its
+/// buffers are sized when it (or a connection) is created, so the steady state does not allocate;
+/// what still can fail for lack of memory (a new connection, a query longer than its slot's
+/// buffer) becomes a refused submit or FailureReason::kLocalResources. The completion function
+/// must not throw either.
 class DotShard {
  public:
-  using Clock = UpstreamLink::Clock;
+  using Clock = Link::Clock;
   enum class Outcome { kAnswer, kServfail };
   /// @p response has the client's ID; it is valid only during the call.
   using CompletionFn = std::function<void(std::uint64_t cookie, std::span<const std::uint8_t> response, Outcome)>;
@@ -81,14 +91,16 @@ class DotShard {
            ShardOptions options, CompletionFn on_complete);
   ~DotShard();
 
-  /// Takes a client's query. False (nothing kept) when the shard is full or the query has no
-  /// readable question: the caller answers SERVFAIL itself. Otherwise the query completes exactly
-  /// once through the completion function, possibly within this call (no usable upstream).
-  bool submit(std::uint64_t cookie, std::span<const std::uint8_t> query, Clock::time_point now);
+  /// Takes a client's query. False (nothing kept) when the shard is full (its bound, or no memory
+  /// for the query's copy) or the query has no readable question: the caller answers SERVFAIL
+  /// itself. Otherwise the query completes exactly once through the completion function, possibly
+  /// within this call (no usable upstream).
+  bool submit(std::uint64_t cookie, std::span<const std::uint8_t> query, Clock::time_point now) noexcept;
 
-  /// One pass: runs I/O completions (waiting up to @p wait for one), handles failures and
-  /// timeouts, and writes every connection's queued queries.
-  void poll(Clock::time_point now, std::chrono::microseconds wait = std::chrono::microseconds{0});
+  /// One pass at @p now: runs I/O completions (waiting up to @p wait for one), handles failures
+  /// and timeouts, and writes every connection's queued queries. Round trips are measured between
+  /// the @p now of the pass that wrote a query and that of the pass that read its answer.
+  void poll(Clock::time_point now, std::chrono::microseconds wait = std::chrono::microseconds{0}) noexcept;
 
   [[nodiscard]] std::size_t pending() const noexcept { return pending_count_; }
   /// Upstreams of the current pin generation, in pin-table order (index for stats()).
@@ -125,7 +137,9 @@ class DotShard {
   bool enqueue(std::uint32_t slot, Upstream* upstream, Clock::time_point now);
   void start_drain(Upstream& u, Conn& c, Clock::time_point now);
   void close_drained(Conn& c);
-  Conn* usable_conn(Upstream& u, Clock::time_point now);
+  Conn* usable_conn(Upstream& u, Clock::time_point now) noexcept;
+  Conn* open_conn(Upstream& u, Clock::time_point now) noexcept;
+  void retire_conn(Upstream& u, std::size_t i) noexcept;
   void on_response(Upstream& u, Conn& c, std::span<const std::uint8_t> msg);
   void handle_failed(Upstream& u, Conn& c, Clock::time_point now);
   void expire(Clock::time_point now);
@@ -147,7 +161,9 @@ class DotShard {
   std::size_t pending_count_ = 0;
   std::size_t next_rr_ = 0;
   std::uint64_t picks_ = 0;
-  std::vector<std::span<const std::uint8_t>> batch_;
+  std::vector<std::span<const std::uint8_t>> batch_;  // capacity: max_inflight_per_connection
+  std::vector<std::uint8_t> answer_;  // the client's copy of an answer; capacity: 65535
+  Clock::time_point now_{};  // of the poll in progress (answers are timed with it)
   Clock::time_point next_expiry_scan_{};
   Clock::time_point next_pin_recheck_{};
   std::mt19937 rng_{std::random_device{}()};

@@ -10,18 +10,6 @@
 
 namespace dotpin::tls {
 
-std::string_view to_string(UpstreamLink::State s) {
-  switch (s) {
-    case UpstreamLink::State::kIdle: return "idle";
-    case UpstreamLink::State::kConnecting: return "connecting";
-    case UpstreamLink::State::kHandshaking: return "handshaking";
-    case UpstreamLink::State::kReady: return "ready";
-    case UpstreamLink::State::kFailed: return "failed";
-    case UpstreamLink::State::kClosed: return "closed";
-  }
-  return "?";
-}
-
 UpstreamLink::UpstreamLink(UringReactor& reactor, const ClientContext& ctx, const UpstreamPins& upstream,
                            std::uint64_t generation, TicketCache* tickets, std::function<UnixTime()> wall_clock)
     : reactor_(reactor),
@@ -44,7 +32,7 @@ UpstreamLink::~UpstreamLink() {
   if (fd_ >= 0) ::close(fd_);
 }
 
-bool UpstreamLink::start(Clock::time_point handshake_deadline) {
+bool UpstreamLink::start(Clock::time_point handshake_deadline) noexcept {
   handshake_deadline_ = handshake_deadline;
   const Endpoint& ep = upstream_.address;
   if (ep.family == AF_INET6) {
@@ -74,24 +62,24 @@ bool UpstreamLink::start(Clock::time_point handshake_deadline) {
   return reactor_.connect(fd_, reinterpret_cast<const sockaddr*>(&addr_), addr_len_, &connect_req_.r);
 }
 
-void UpstreamLink::tick(Clock::time_point now) {
+void UpstreamLink::tick(Clock::time_point now) noexcept {
   if ((state_ == State::kConnecting || state_ == State::kHandshaking) && now >= handshake_deadline_)
     fail(FailureReason::kHandshakeTimeout);
 }
 
-void UpstreamLink::fail(FailureReason reason) {
+void UpstreamLink::fail(FailureReason reason) noexcept {
   if (state_ == State::kFailed || state_ == State::kClosed) return;
   failure_ = reason;
   state_ = State::kFailed;
   if (fd_ >= 0) ::shutdown(fd_, SHUT_RDWR);
 }
 
-void UpstreamLink::close() {
+void UpstreamLink::close() noexcept {
   if (state_ != State::kFailed && state_ != State::kClosed && fd_ >= 0) ::shutdown(fd_, SHUT_RDWR);
   if (state_ != State::kFailed) state_ = State::kClosed;
 }
 
-void UpstreamLink::close_gracefully() {
+void UpstreamLink::close_gracefully() noexcept {
   if (state_ != State::kReady) {
     close();
     return;
@@ -99,11 +87,18 @@ void UpstreamLink::close_gracefully() {
   conn_.close_notify();
   closing_ = true;
   state_ = State::kClosed;
-  flush();
+  try {
+    flush();
+  } catch (...) {
+    // The close_notify cannot be staged: the socket is shut down without it.
+  }
   if (!send_req_.r.busy && fd_ >= 0) ::shutdown(fd_, SHUT_RDWR);  // nothing left to send
 }
 
-void UpstreamLink::connect_done(IoRequest* r, int res) {
+// Completions run inside the reactor's poll, on the owner's loop: nothing may leave them. What
+// they do that can throw is buffer growth (std::bad_alloc), which fails the link as local.
+
+void UpstreamLink::connect_done(IoRequest* r, int res) noexcept {
   auto* self = reinterpret_cast<Req*>(r)->link;
   if (self->state_ != State::kConnecting) return;
   if (res < 0) {
@@ -113,12 +108,17 @@ void UpstreamLink::connect_done(IoRequest* r, int res) {
     return;
   }
   self->state_ = State::kHandshaking;
-  self->conn_.handshake(self->wall_());  // produces the ClientHello
-  self->flush();
+  try {
+    self->conn_.handshake(self->wall_());  // produces the ClientHello
+    self->flush();
+  } catch (...) {
+    self->fail(FailureReason::kLocalResources);
+    return;
+  }
   self->arm_recv();
 }
 
-void UpstreamLink::send_done(IoRequest* r, int res) {
+void UpstreamLink::send_done(IoRequest* r, int res) noexcept {
   auto* self = reinterpret_cast<Req*>(r)->link;
   if (res < 0) {
     self->fail(FailureReason::kReset);
@@ -126,11 +126,16 @@ void UpstreamLink::send_done(IoRequest* r, int res) {
   }
   self->send_off_ += static_cast<std::size_t>(res);
   self->last_activity_ = Clock::now();
-  self->flush();
+  try {
+    self->flush();
+  } catch (...) {
+    self->fail(FailureReason::kLocalResources);
+    return;
+  }
   if (self->closing_ && !self->send_req_.r.busy && self->fd_ >= 0) ::shutdown(self->fd_, SHUT_RDWR);
 }
 
-void UpstreamLink::recv_done(IoRequest* r, int res) {
+void UpstreamLink::recv_done(IoRequest* r, int res) noexcept {
   auto* self = reinterpret_cast<Req*>(r)->link;
   if (self->state_ == State::kFailed || self->state_ == State::kClosed) return;
   if (res <= 0) {
@@ -139,8 +144,13 @@ void UpstreamLink::recv_done(IoRequest* r, int res) {
     return;
   }
   self->last_activity_ = Clock::now();
-  self->conn_.io().inbound().append({self->recv_buf_.data(), static_cast<std::size_t>(res)});
-  self->after_input();
+  try {
+    self->conn_.io().inbound().append({self->recv_buf_.data(), static_cast<std::size_t>(res)});
+    self->after_input();
+  } catch (...) {
+    self->fail(FailureReason::kLocalResources);
+    return;
+  }
   if (self->state_ == State::kHandshaking || self->state_ == State::kReady) self->arm_recv();
 }
 
@@ -179,13 +189,22 @@ void UpstreamLink::flush() {
   reactor_.send(fd_, send_buf_.data() + send_off_, send_buf_.size() - send_off_, &send_req_.r);
 }
 
-void UpstreamLink::arm_recv() {
+void UpstreamLink::arm_recv() noexcept {
   if (!recv_req_.r.busy) reactor_.recv(fd_, recv_buf_.data(), recv_buf_.size(), &recv_req_.r);
 }
 
-bool UpstreamLink::send(std::span<const std::span<const std::uint8_t>> messages) {
-  if (state_ != State::kReady || !conn_.send(messages)) return false;
-  flush();
+bool UpstreamLink::send(std::span<const std::span<const std::uint8_t>> messages) noexcept {
+  if (state_ != State::kReady) return false;
+  try {
+    if (!conn_.send(messages)) {
+      if (conn_.state() == DotConnection::State::kFailed) fail(conn_.failure());
+      return false;
+    }
+    flush();
+  } catch (...) {
+    fail(FailureReason::kLocalResources);
+    return false;
+  }
   return true;
 }
 

@@ -4,7 +4,8 @@
 /// io_uring: connect, handshake, authentication (dot_connection.h), queries and responses.
 ///
 /// Single-threaded: the owner thread calls poll() on its reactor and tick() on its links. No
-/// blocking call anywhere; at most one send and one recv are in flight per link.
+/// blocking call anywhere; at most one send and one recv are in flight per link. Nothing after the
+/// constructor throws: a buffer that cannot grow fails the link with kLocalResources.
 #pragma once
 
 #include <netinet/in.h>
@@ -17,50 +18,53 @@
 #include <vector>
 
 #include "tls/dot_connection.h"
+#include "tls/link.h"
 #include "tls/uring_reactor.h"
 
 namespace dotpin::tls {
 
-class UpstreamLink {
+class UpstreamLink final : public Link {
  public:
-  using Clock = std::chrono::steady_clock;
-  enum class State { kIdle, kConnecting, kHandshaking, kReady, kFailed, kClosed };
-  using MessageHandler = std::function<void(std::span<const std::uint8_t>)>;
-
+  /// Throws when the TLS session cannot be created (MemoryTls: no memory, or no context).
   UpstreamLink(UringReactor& reactor, const ClientContext& ctx, const UpstreamPins& upstream, std::uint64_t generation,
                TicketCache* tickets, std::function<UnixTime()> wall_clock = {});
-  ~UpstreamLink();
+  ~UpstreamLink() override;
   UpstreamLink(const UpstreamLink&) = delete;
   UpstreamLink& operator=(const UpstreamLink&) = delete;
 
   /// Opens the socket (TCP_NODELAY) and queues the connect; the handshake must finish by
   /// @p handshake_deadline. False (with failure()) if the socket cannot be created.
-  bool start(Clock::time_point handshake_deadline);
+  bool start(Clock::time_point handshake_deadline) noexcept override;
 
   /// Fails the link if its handshake deadline has passed. Call once per loop pass.
-  void tick(Clock::time_point now);
+  void tick(Clock::time_point now) noexcept override;
 
   /// Fails the link with @p reason (closing its socket); for its owner's own deadlines.
-  void abort(FailureReason reason) { fail(reason); }
+  void abort(FailureReason reason) noexcept override { fail(reason); }
 
   /// Sends @p messages in one TLS write. Only when ready().
-  bool send(std::span<const std::span<const std::uint8_t>> messages);
+  bool send(std::span<const std::span<const std::uint8_t>> messages) noexcept override;
 
   /// Called for each DNS message the upstream sends.
-  void on_message(MessageHandler handler) { on_message_ = std::move(handler); }
+  void on_message(MessageHandler handler) noexcept override { on_message_ = std::move(handler); }
 
   /// Shuts the socket down; completions still in flight finish with errors (busy() until then).
-  void close();
+  void close() noexcept override;
   /// Orderly close of an idle connection: sends close_notify, then shuts the socket down once it
   /// has left. The link ends in kClosed (not a failure).
-  void close_gracefully();
+  void close_gracefully() noexcept override;
   /// When bytes last moved in either direction.
-  [[nodiscard]] Clock::time_point last_activity() const noexcept { return last_activity_; }
+  [[nodiscard]] Clock::time_point last_activity() const noexcept override { return last_activity_; }
 
-  [[nodiscard]] State state() const noexcept { return state_; }
-  [[nodiscard]] bool ready() const noexcept { return state_ == State::kReady; }
-  [[nodiscard]] bool busy() const noexcept { return connect_req_.r.busy || send_req_.r.busy || recv_req_.r.busy; }
-  [[nodiscard]] FailureReason failure() const noexcept { return failure_; }
+  [[nodiscard]] State state() const noexcept override { return state_; }
+  [[nodiscard]] bool busy() const noexcept override {
+    return connect_req_.r.busy || send_req_.r.busy || recv_req_.r.busy;
+  }
+  [[nodiscard]] FailureReason failure() const noexcept override { return failure_; }
+  [[nodiscard]] const PinVerdict& verdict() const noexcept override { return conn_.verdict(); }
+  [[nodiscard]] bool resumed() const noexcept override { return conn_.resumed(); }
+  [[nodiscard]] bool offered_resumption() const noexcept override { return conn_.offered_resumption(); }
+  [[nodiscard]] bool admitted_by_report_mode() const noexcept override { return conn_.admitted_by_report_mode(); }
   [[nodiscard]] const DotConnection& connection() const noexcept { return conn_; }
 
  private:
@@ -69,14 +73,14 @@ class UpstreamLink {
     IoRequest r;
     UpstreamLink* link = nullptr;
   };
-  static void connect_done(IoRequest* r, int res);
-  static void send_done(IoRequest* r, int res);
-  static void recv_done(IoRequest* r, int res);
+  static void connect_done(IoRequest* r, int res) noexcept;
+  static void send_done(IoRequest* r, int res) noexcept;
+  static void recv_done(IoRequest* r, int res) noexcept;
 
-  void fail(FailureReason reason);
+  void fail(FailureReason reason) noexcept;
   void after_input();
   void flush();
-  void arm_recv();
+  void arm_recv() noexcept;
 
   UringReactor& reactor_;
   const UpstreamPins& upstream_;
@@ -96,7 +100,5 @@ class UpstreamLink {
   std::array<std::uint8_t, 16384> recv_buf_{};
   MessageHandler on_message_;
 };
-
-std::string_view to_string(UpstreamLink::State s);
 
 }  // namespace dotpin::tls

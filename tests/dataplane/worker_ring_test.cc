@@ -96,6 +96,7 @@ class WorkerRing : public ::testing::Test {
   Worker& make_worker(std::vector<const UpstreamPins*> ups, std::size_t inflight = 4096,
                       std::chrono::milliseconds query_timeout = 2s, PinFeed* feed = nullptr) {
     WorkerSetup s;
+    s.shard.log = [this](std::string_view line) { log_.emplace_back(line); };
     s.pins = feed;
     s.tls_ctx = &ctx_;
     s.port = port_.id;
@@ -122,6 +123,22 @@ class WorkerRing : public ::testing::Test {
     }
   }
 
+  /// Runs the worker until it has taken every frame sent and no client waits for an upstream (or
+  /// @p limit passes); returns how many frames came out.
+  std::size_t run_until_settled(std::chrono::milliseconds limit = 5s) {
+    std::size_t out = 0;
+    const auto end = Clock::now() + limit;
+    do {
+      worker_->run_once(Clock::now());
+      rte_mbuf* m;
+      while (rte_ring_dequeue(tx_, reinterpret_cast<void**>(&m)) == 0) {
+        ++out;
+        rte_pktmbuf_free(m);
+      }
+    } while ((rte_ring_count(rx_) > 0 || worker_->inflight() > 0) && Clock::now() < end);
+    return out;
+  }
+
   /// Runs the worker until @p n frames came out (or @p limit), and returns them.
   std::vector<std::vector<std::uint8_t>> run_until(std::size_t n, std::chrono::milliseconds limit = 5s) {
     std::vector<std::vector<std::uint8_t>> out;
@@ -142,6 +159,27 @@ class WorkerRing : public ::testing::Test {
   std::uint64_t count(Counter c) const { return worker_->counters()[c].get(); }
   std::uint64_t count(DropReason r) const { return worker_->counters()[r].get(); }
 
+  /// Where every received frame ended, by the counters of counters.h: each is exactly one reply
+  /// (handed to TX), one drop with its reason, or one client still waiting for an upstream.
+  struct Outcomes {
+    std::uint64_t replies = 0, drops = 0, waiting = 0;
+  };
+  Outcomes outcomes() const {
+    Outcomes o;
+    for (const Counter c : {Counter::kArpReplies, Counter::kNdReplies, Counter::kEchoReplies, Counter::kAclRefused,
+                            Counter::kFormErr, Counter::kNotImp, Counter::kRefused, Counter::kBadVers,
+                            Counter::kCacheHits, Counter::kInflightFull, Counter::kShardFull,
+                            Counter::kUpstreamAnswers, Counter::kUpstreamServfails, Counter::kUpstreamBadAnswer})
+      o.replies += count(c);
+    for (std::size_t r = 0; r < static_cast<std::size_t>(DropReason::kCount_); ++r)
+      o.drops += count(static_cast<DropReason>(r));
+    for (const Counter c : {Counter::kMultiSegment, Counter::kAclDropped, Counter::kDropShort, Counter::kDropResponse,
+                            Counter::kNoMbuf})
+      o.drops += count(c);
+    o.waiting = worker_->inflight() + count(Counter::kShutdownUnanswered);
+    return o;
+  }
+
   static std::vector<std::uint8_t> dns_of(const std::vector<std::uint8_t>& frame, bool ipv6) {
     const std::size_t at = 14 + (ipv6 ? 40 : 20) + 8;
     return {frame.begin() + static_cast<long>(at), frame.end()};
@@ -155,6 +193,7 @@ class WorkerRing : public ::testing::Test {
   Acl acl_;
   tls::ClientContext ctx_;
   std::unique_ptr<Worker> worker_;
+  std::vector<std::string> log_;  // the worker's and its shard's log lines
 };
 
 // A new pin generation through the RCU feed: adopted on the worker's next pass, the retired
@@ -332,6 +371,35 @@ TEST_F(WorkerRing, ImpostorUpstreamMeansServfailAndNoQueryReachesIt) {
   EXPECT_EQ(worker_->shard().stats(0).failures[static_cast<std::size_t>(tls::FailureReason::kPinMismatch)], 1u);
 }
 
+TEST_F(WorkerRing, AnUnreadableAnswerIsOneBadAnswerPerClientAndNoUpstreamServfail) {
+  test::SocketDotResponder broken(pki("leaf-p256.key"), pki("leaf-p256.chain.pem"));
+  broken.broken_answer = true;
+  broken.hold = true;  // both clients are waiting before the answer comes
+  const UpstreamPins up = upstream_at("broken", broken.port());
+  make_worker({&up});
+  send({test::udp_frame(test::query("bad.dotpin.test", dns::kTypeA, true, 1), FrameSpec{.sport = 1001}),
+        test::udp_frame(test::query("bad.dotpin.test", dns::kTypeA, true, 2), FrameSpec{.sport = 1002})});
+  worker_->run_once(Clock::now());
+  EXPECT_EQ(count(Counter::kForwarded), 1u);
+  EXPECT_EQ(count(Counter::kMerged), 1u);
+  broken.hold = false;
+  const auto out = run_until(2);
+  ASSERT_EQ(out.size(), 2u);
+  for (const auto& f : out) {
+    const auto dns = dns_of(f, false);
+    EXPECT_EQ(dns::read_header(dns)->rcode, 2u);
+    const auto text = dns::format_message(dns);
+    EXPECT_NE(text->find("EDE: 23 (dotpin: unreadable answer from upstream)"), std::string::npos) << *text;
+  }
+  EXPECT_EQ(broken.queries.load(), 1);
+  EXPECT_EQ(count(Counter::kUpstreamBadAnswer), 2u);
+  EXPECT_EQ(count(Counter::kUpstreamServfails), 0u);
+  EXPECT_EQ(count(Counter::kUpstreamAnswers), 0u);
+  const Outcomes o = outcomes();
+  EXPECT_EQ(o.replies + o.drops + o.waiting, count(Counter::kRxPackets));
+  EXPECT_EQ(o.replies, 2u);
+}
+
 TEST_F(WorkerRing, TimeoutBecomesServfailWithNetworkError) {
   test::SocketDotResponder silent(pki("leaf-p256.key"), pki("leaf-p256.chain.pem"));
   silent.silent = true;
@@ -363,6 +431,33 @@ TEST_F(WorkerRing, FullInflightTableAnswersServfailAtOnce) {
   for (const auto& f : out) EXPECT_EQ(dns::read_header(dns_of(f, false))->rcode, 2u);
   EXPECT_EQ(count(Counter::kInflightFull), 16u);
   EXPECT_EQ(worker_->inflight(), 16u);
+}
+
+TEST_F(WorkerRing, AnExceptionOutOfALoopPassIsCountedLoggedOnceAndStopsTheLcore) {
+  test::SocketDotResponder silent(pki("leaf-p256.key"), pki("leaf-p256.chain.pem"));
+  silent.silent = true;
+  const UpstreamPins up = upstream_at("silent", silent.port());
+  make_worker({&up});
+  send({test::udp_frame(test::query("held.dotpin.test"))});
+  worker_->run_once(Clock::now());
+  ASSERT_EQ(count(Counter::kForwarded), 1u);
+  ASSERT_EQ(worker_->inflight(), 1u);
+  // Nothing on the hot path throws; a command the lcore cannot run does (std::visit of a variant
+  // left valueless by an exception throws bad_variant_access). It runs at the start of the next pass.
+  struct Thrower {
+    operator SetUpstreamDrained() const { throw std::runtime_error("injected"); }  // NOLINT: implicit on purpose
+  };
+  LcoreCommand broken;
+  EXPECT_THROW(broken.emplace<SetUpstreamDrained>(Thrower{}), std::runtime_error);
+  ASSERT_TRUE(broken.valueless_by_exception());
+  EXPECT_FALSE(worker_->mailbox().call(broken, 0ms));
+  const std::atomic<bool> stop{false};
+  EXPECT_FALSE(worker_->run(stop, 0ms));  // returns by itself: the lcore stopped
+  EXPECT_EQ(count(Counter::kLoopAborted), 1u);
+  EXPECT_EQ(count(Counter::kShutdownUnanswered), 1u);  // the query in flight, drained for 0 ms
+  ASSERT_EQ(log_.size(), 1u);
+  EXPECT_NE(log_[0].find("worker loop stopped by an exception: "), std::string::npos) << log_[0];
+  EXPECT_EQ(worker_->published().inflight, 1u);  // published on the way out
 }
 
 TEST_F(WorkerRing, ArpNdAclAndMalformedInOneBurst) {
@@ -411,25 +506,36 @@ TEST_F(WorkerRing, ArpNdAclAndMalformedInOneBurst) {
 }
 
 TEST_F(WorkerRing, RandomFramesNeverCrashAndAreAllAccountedFor) {
-  const UpstreamPins up = upstream_at("none", 9);
+  const UpstreamPins up = upstream_at("none", 9);  // nothing listens: misses end in SERVFAIL
   make_worker({&up});
   std::mt19937 rng(7);
   const auto base = test::udp_frame(test::query("www.dotpin.test", dns::kTypeA, true));
   std::vector<std::vector<std::uint8_t>> frames;
+  std::size_t out = 0;
   for (int i = 0; i < 512; ++i) {
     auto f = base;
-    for (int k = 0; k < 4; ++k) f[rng() % f.size()] = static_cast<std::uint8_t>(rng());
-    f.resize(rng() % (f.size() + 1));
+    if (i % 64 != 0) {  // every 64th frame is left intact: a miss, answered SERVFAIL
+      for (int k = 0; k < 4; ++k) f[rng() % f.size()] = static_cast<std::uint8_t>(rng());
+      f.resize(rng() % (f.size() + 1));
+    }
     frames.push_back(f);
     if (frames.size() == 256) {
       send(frames);
       frames.clear();
-      run_until(1000, 50ms);
+      out += run_until_settled();
     }
   }
   send(frames);
-  run_until(1000, 50ms);
-  EXPECT_EQ(count(Counter::kRxPackets), 512u);
+  out += run_until_settled();
+  EXPECT_EQ(worker_->inflight(), 0u);  // connecting to port 9 is refused at once
+  ASSERT_EQ(count(Counter::kRxPackets), 512u);
+  const Outcomes o = outcomes();
+  EXPECT_EQ(o.replies + o.drops + o.waiting, 512u)
+      << "replies " << o.replies << " drops " << o.drops << " waiting " << o.waiting;
+  EXPECT_EQ(count(Counter::kTxPackets) + count(Counter::kTxDropped), o.replies);
+  EXPECT_EQ(count(Counter::kTxPackets), out);
+  EXPECT_GE(count(Counter::kUpstreamServfails), 8u);  // the intact ones, at least
+  EXPECT_GT(o.drops, 0u);
 }
 
 }  // namespace

@@ -338,6 +338,28 @@ class Dotpind:
         r = ctl(*(("--json",) if json_out else ()), *args, "--socket", self.socket)
         return r.returncode, (json.loads(r.stdout) if json_out and r.stdout.strip() else r.stdout + r.stderr)
 
+    def lcores_published(self):
+        """{lcore: how many times it has published its stats}, from the control socket's stats."""
+        code, out = self.ctl("stats")
+        if code != 0:
+            raise RuntimeError(f"dotpinctl stats failed: {out}")
+        return {l["lcore"]: l["published"] for l in out["result"]["lcores"]}
+
+    def wait_published(self, timeout=10.0):
+        """Returns once every lcore has published its stats again after this call began, so that
+        upstream stats and cache stats read afterwards include everything done before it (lcores
+        publish every 100 ms; their packet counters are read directly and need no wait). Raises if
+        an lcore has not published within timeout seconds."""
+        before = self.lcores_published()
+        deadline = time.monotonic() + timeout
+        while True:
+            now = self.lcores_published()
+            if all(now.get(lcore, 0) > n for lcore, n in before.items()):
+                return
+            if time.monotonic() > deadline:
+                raise AssertionError(f"lcores did not publish within {timeout} s: {before} -> {now}")
+            time.sleep(0.02)
+
     def metrics(self):
         """Scrapes /metrics with curl and parses the text exposition format strictly:
         {(name, frozenset of label pairs): value}. Any malformed line raises."""

@@ -57,7 +57,7 @@ class ControlPlane(ApplianceSuite):
         return out["error"]
 
     def upstream(self, d, name):
-        time.sleep(0.3)  # lcores publish their stats every 100 ms
+        d.wait_published()
         for u in self.ok(d, "upstreams")["upstreams"]:
             if u["name"] == name:
                 return u

@@ -69,7 +69,7 @@ class ApplianceEndToEnd(ApplianceSuite):
             self.assertNotIn("198.18.0.10", r.stdout)
             self.assertIn("EDE", r.stdout + r.stderr)
             # The control socket shows the refusal with its reason and the impostor's pin.
-            time.sleep(0.3)  # lcores publish their stats every 100 ms
+            d.wait_published()
             code, stats = d.ctl("stats", "--upstream", "impostor")
             self.assertEqual(code, 0, stats)
             up = stats["result"]["upstreams"][0]
@@ -104,7 +104,7 @@ class ApplianceEndToEnd(ApplianceSuite):
             self.assertEqual(status["result"]["pin_generation"], 1)
             kdig(f"@{APPLIANCE_V4}", "www.dotpin.test", "A")
             kdig(f"@{APPLIANCE_V4}", "www.dotpin.test", "A")
-            time.sleep(0.3)
+            d.wait_published()
             code, stats = d.ctl("stats")
             self.assertEqual(stats["result"]["totals"]["counters"]["cache_hits"], 1, stats)
             self.assertEqual(stats["result"]["upstreams"][0]["answers"], 1, stats)

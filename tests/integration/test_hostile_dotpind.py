@@ -70,7 +70,7 @@ class HostileUpstreamsDaemon(ApplianceSuite):
         return Dotpind(self.dir, path, tag=tag, upstreams_extra=extra)
 
     def upstream_table(self, d):
-        time.sleep(0.3)  # lcores publish their stats every 100 ms
+        d.wait_published()
         code, j = d.ctl("upstreams")
         self.assertEqual(code, 0, j)
         return {u["name"]: u for u in j["result"]["upstreams"]}
@@ -173,7 +173,7 @@ class ImpostorDeclinesTheTicket(ApplianceSuite):
             for i in range(10):
                 time.sleep(0.5)
                 replies.append(kdig(f"@{APPLIANCE_V4}", f"t{i}.dotpin.test", "A", "+edns").stdout)
-                time.sleep(0.2)
+                d.wait_published()
                 code, j = d.ctl("upstreams")
                 self.assertEqual(code, 0, j)
                 u = {x["name"]: x for x in j["result"]["upstreams"]}["a"]

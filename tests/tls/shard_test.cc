@@ -1,13 +1,18 @@
 // SPDX-License-Identifier: Apache-2.0
-// DotShard over real loopback sockets and io_uring against in-process wolfSSL responders.
+// DotShard over real loopback sockets and io_uring against in-process wolfSSL responders, and over
+// scripted links (tests/tls/scripted_link.h) where what is tested is the shard's own timing and
+// choices. Time is the tests' own: the shard sees now(), which a test moves on with advance();
+// real time only bounds the loops that wait for real I/O.
 #include "tls/shard.h"
 
 #include <gtest/gtest.h>
 
 #include <map>
+#include <type_traits>
 
 #include "common/dns_wire.h"
 #include "tests/test_pki.h"
+#include "tests/tls/scripted_link.h"
 #include "tests/tls/socket_dot_responder.h"
 
 namespace dotpin::tls {
@@ -44,6 +49,13 @@ struct Result {
   DotShard::Outcome outcome;
 };
 
+// The hot path's contract, checked by the compiler.
+static_assert(noexcept(std::declval<DotShard&>().submit(std::declval<std::uint64_t>(),
+                                                        std::declval<std::span<const std::uint8_t>>(),
+                                                        std::declval<Clock::time_point>())));
+static_assert(noexcept(std::declval<DotShard&>().poll(std::declval<Clock::time_point>(),
+                                                      std::declval<std::chrono::microseconds>())));
+
 class ShardTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -51,9 +63,10 @@ class ShardTest : public ::testing::Test {
     ctx_ = std::move(*make_client_ctx(""));
   }
 
-  std::unique_ptr<DotShard> make_shard(std::vector<const UpstreamPins*> ups, ShardOptions o = {}) {
+  std::unique_ptr<DotShard> make_shard(std::vector<const UpstreamPins*> ups, ShardOptions o = {},
+                                       const ClientContext* ctx = nullptr) {
     std::vector<ShardUpstream> cfg;
-    for (const auto* u : ups) cfg.push_back({u, &ctx_});
+    for (const auto* u : ups) cfg.push_back({u, ctx ? ctx : &ctx_});
     return std::make_unique<DotShard>(reactor_, cfg, 1, o,
                                       [this](std::uint64_t cookie, std::span<const std::uint8_t> r, DotShard::Outcome out) {
                                         EXPECT_FALSE(results_.contains(cookie)) << "completed twice: " << cookie;
@@ -61,15 +74,26 @@ class ShardTest : public ::testing::Test {
                                       });
   }
 
-  /// Polls until @p n results are in or @p limit passes.
+  /// The shard's time: the real clock moved on by advance().
+  [[nodiscard]] Clock::time_point now() const { return Clock::now() + skew_; }
+  void advance(Clock::duration d) { skew_ += d; }
+
+  /// Polls until @p n results are in (real time bounds the wait for real I/O; it is no assertion).
   void run_until(DotShard& shard, std::size_t n, std::chrono::milliseconds limit = 10s) {
     const auto end = Clock::now() + limit;
-    while (results_.size() < n && Clock::now() < end) shard.poll(Clock::now(), 2ms);
+    while (results_.size() < n && Clock::now() < end) shard.poll(now(), 2ms);
+  }
+  /// Polls until @p done() holds, bounded like run_until.
+  template <class Pred>
+  void poll_until(DotShard& shard, Pred done, std::chrono::milliseconds limit = 10s) {
+    const auto end = Clock::now() + limit;
+    while (!done() && Clock::now() < end) shard.poll(now(), 2ms);
   }
 
   ClientContext ctx_;
   UringReactor reactor_{256};
   std::map<std::uint64_t, Result> results_;
+  Clock::duration skew_{0};
 };
 
 TEST_F(ShardTest, AnswersWithTheClientsOwnIdsEvenWhenTheyCollide) {
@@ -77,7 +101,7 @@ TEST_F(ShardTest, AnswersWithTheClientsOwnIdsEvenWhenTheyCollide) {
   const auto up = upstream_at("a", genuine.address());
   auto shard = make_shard({&up});
   // 200 queries, all with client ID 7, plus some others: the wire IDs must differ.
-  for (std::uint64_t i = 0; i < 200; ++i) ASSERT_TRUE(shard->submit(i, query(i < 150 ? 7 : static_cast<std::uint16_t>(i)), Clock::now()));
+  for (std::uint64_t i = 0; i < 200; ++i) ASSERT_TRUE(shard->submit(i, query(i < 150 ? 7 : static_cast<std::uint16_t>(i)), now()));
   run_until(*shard, 200);
   ASSERT_EQ(results_.size(), 200u);
   for (auto& [cookie, r] : results_) {
@@ -99,7 +123,7 @@ TEST_F(ShardTest, AThousandInFlightOnOneConnection) {
   ShardOptions o;
   o.max_inflight_per_connection = 1024;
   auto shard = make_shard({&up}, o);
-  for (std::uint64_t i = 0; i < 1000; ++i) ASSERT_TRUE(shard->submit(i, query(static_cast<std::uint16_t>(i)), Clock::now()));
+  for (std::uint64_t i = 0; i < 1000; ++i) ASSERT_TRUE(shard->submit(i, query(static_cast<std::uint16_t>(i)), now()));
   run_until(*shard, 1000);
   EXPECT_EQ(results_.size(), 1000u);
   EXPECT_EQ(shard->stats(0).answers, 1000u);
@@ -113,7 +137,7 @@ TEST_F(ShardTest, ImpostorInThePoolIsRefusedAndItsQueriesFailOver) {
   const auto bad = upstream_at("impostor", impostor.address());
   const auto good = upstream_at("genuine", genuine.address());
   auto shard = make_shard({&bad, &good});
-  for (std::uint64_t i = 0; i < 100; ++i) ASSERT_TRUE(shard->submit(i, query(1), Clock::now()));
+  for (std::uint64_t i = 0; i < 100; ++i) ASSERT_TRUE(shard->submit(i, query(1), now()));
   run_until(*shard, 100);
   ASSERT_EQ(results_.size(), 100u);
   for (auto& [cookie, r] : results_) EXPECT_EQ(r.outcome, DotShard::Outcome::kAnswer) << cookie;
@@ -133,7 +157,7 @@ TEST_F(ShardTest, OnlyAnImpostorMeansServfailWithExtendedError) {
   ShardOptions o;
   o.log = [&](std::string_view line) { log.emplace_back(line); };
   auto shard = make_shard({&bad}, o);
-  ASSERT_TRUE(shard->submit(1, query(0x4242), Clock::now()));
+  ASSERT_TRUE(shard->submit(1, query(0x4242), now()));
   run_until(*shard, 1);
   ASSERT_EQ(results_.size(), 1u);
   const Result& r = results_[1];
@@ -148,7 +172,7 @@ TEST_F(ShardTest, OnlyAnImpostorMeansServfailWithExtendedError) {
   EXPECT_EQ(impostor.queries.load(), 0);
   // Backing off now: the next query is answered at once, without a new connection attempt.
   const auto conns = shard->stats(0).connections;
-  ASSERT_TRUE(shard->submit(2, query(1), Clock::now()));
+  ASSERT_TRUE(shard->submit(2, query(1), now()));
   run_until(*shard, 2, 1s);
   EXPECT_EQ(results_[2].outcome, DotShard::Outcome::kServfail);
   EXPECT_EQ(shard->stats(0).connections, conns);
@@ -168,10 +192,10 @@ TEST_F(ShardTest, ClientsWithoutEdnsGetNoOptButTheWireIsPadded) {
   o.id = 5;
   o.edns = false;
   const auto plain = *dns::build_query("www.dotpin.test", dns::kTypeA, o);
-  ASSERT_TRUE(shard->submit(1, plain, Clock::now()));
+  ASSERT_TRUE(shard->submit(1, plain, now()));
   o.edns = true;
   o.pad_block = 0;
-  ASSERT_TRUE(shard->submit(2, *dns::build_query("www.dotpin.test", dns::kTypeA, o), Clock::now()));
+  ASSERT_TRUE(shard->submit(2, *dns::build_query("www.dotpin.test", dns::kTypeA, o), now()));
   run_until(*shard, 2);
   ASSERT_EQ(results_.size(), 2u);
   // The responder echoes what it got: the padded query. The client without EDNS gets it back
@@ -182,30 +206,24 @@ TEST_F(ShardTest, ClientsWithoutEdnsGetNoOptButTheWireIsPadded) {
   EXPECT_EQ(results_[2].bytes.size() % 128, 0u);
 }
 
-TEST_F(ShardTest, UpstreamKilledMidLoadLosesNothing) {
+TEST_F(ShardTest, RealUpstreamKilledWithQueriesInFlightLosesNothing) {
   SocketDotResponder a(pki("leaf-p256.key"), pki("leaf-p256.chain.pem"));
   SocketDotResponder b(pki("leaf-p256.key"), pki("leaf-p256.chain.pem"));
-  a.delay_ms = 20;  // keep queries in flight on A when it dies
+  a.hold = true;  // A reads its queries and answers none: they are in flight when it dies
   const auto ua = upstream_at("a", a.address());
   const auto ub = upstream_at("b", b.address());
   auto shard = make_shard({&ua, &ub});
-  std::uint64_t next = 0;
-  const auto start = Clock::now();
-  bool killed = false;
-  while (Clock::now() - start < 1500ms) {
-    for (int k = 0; k < 20 && next < 2000; ++k) ASSERT_TRUE(shard->submit(next++, query(3), Clock::now()));
-    shard->poll(Clock::now(), 1ms);
-    if (!killed && Clock::now() - start > 300ms) {
-      a.kill();
-      killed = true;
-    }
-  }
-  run_until(*shard, next);
-  EXPECT_EQ(results_.size(), next);  // every query completed exactly once: none lost, none hung
-  std::size_t answers = 0;
-  for (auto& [cookie, r] : results_) answers += r.outcome == DotShard::Outcome::kAnswer;
-  EXPECT_GT(answers, next * 8 / 10);  // the pool kept answering through B
-  EXPECT_GE(shard->stats(0).failures[static_cast<std::size_t>(FailureReason::kReset)], 1u);
+  for (std::uint64_t i = 0; i < 40; ++i) ASSERT_TRUE(shard->submit(i, query(3), now()));  // 20 each
+  poll_until(*shard, [&] { return a.queries.load() == 20 && results_.size() == 20; });
+  ASSERT_EQ(a.queries.load(), 20);
+  ASSERT_EQ(results_.size(), 20u);  // B's
+  a.kill();
+  run_until(*shard, 40);
+  ASSERT_EQ(results_.size(), 40u);  // every query completed exactly once: none lost, none hung
+  for (const auto& [cookie, r] : results_) EXPECT_EQ(r.outcome, DotShard::Outcome::kAnswer) << cookie;
+  EXPECT_EQ(shard->stats(0).failures[static_cast<std::size_t>(FailureReason::kReset)], 1u);
+  EXPECT_EQ(shard->stats(0).retries, 20u);
+  EXPECT_EQ(shard->stats(1).answers, 40u);
   EXPECT_EQ(shard->pending(), 0u);
 }
 
@@ -218,17 +236,17 @@ TEST_F(ShardTest, AConnectionAdmittedByAPinWhoseWindowClosesIsDrained) {
   o.wall_clock = [&wall] { return wall; };
   o.pin_recheck_interval = 0ms;  // every poll: the test drives time itself
   auto shard = make_shard({&up}, o);
-  ASSERT_TRUE(shard->submit(1, query(1), Clock::now()));
+  ASSERT_TRUE(shard->submit(1, query(1), now()));
   run_until(*shard, 1);
   ASSERT_EQ(results_[1].outcome, DotShard::Outcome::kAnswer);
   EXPECT_EQ(shard->stats(0).drained_connections, 0u);
-  shard->poll(Clock::now());
+  shard->poll(now());
   EXPECT_EQ(shard->stats(0).drained_connections, 0u);  // still in window: kept
   wall += 2h;                                         // the window closes while the connection is up
-  shard->poll(Clock::now());
+  shard->poll(now());
   EXPECT_EQ(shard->stats(0).drained_connections, 1u);
   // The next query needs a new connection, whose full handshake finds no pin valid now.
-  ASSERT_TRUE(shard->submit(2, query(2), Clock::now()));
+  ASSERT_TRUE(shard->submit(2, query(2), now()));
   run_until(*shard, 2);
   EXPECT_EQ(results_[2].outcome, DotShard::Outcome::kServfail);
   EXPECT_GE(shard->stats(0).failures[static_cast<std::size_t>(FailureReason::kNoPinInWindow)], 1u);
@@ -241,13 +259,15 @@ TEST_F(ShardTest, IdleConnectionsCloseAndTheNextOneResumes) {
   ShardOptions o;
   o.idle_timeout = 200ms;
   auto shard = make_shard({&up}, o);
-  ASSERT_TRUE(shard->submit(1, query(1), Clock::now()));
+  ASSERT_TRUE(shard->submit(1, query(1), now()));
   run_until(*shard, 1);
-  // Let the connection go idle and close.
-  const auto until = Clock::now() + 600ms;
-  while (Clock::now() < until) shard->poll(Clock::now(), 5ms);
+  // Nothing in flight: one idle timeout later the connection closes.
+  shard->poll(now());
+  EXPECT_EQ(shard->stats(0).idle_closes, 0u);
+  advance(o.idle_timeout);
+  shard->poll(now());
   EXPECT_EQ(shard->stats(0).idle_closes, 1u);
-  ASSERT_TRUE(shard->submit(2, query(2), Clock::now()));
+  ASSERT_TRUE(shard->submit(2, query(2), now()));
   run_until(*shard, 2);
   EXPECT_EQ(results_[2].outcome, DotShard::Outcome::kAnswer);
   const auto& st = shard->stats(0);
@@ -265,8 +285,12 @@ TEST_F(ShardTest, SilentUpstreamTimesOutToServfail) {
   ShardOptions o;
   o.query_timeout = 300ms;
   auto shard = make_shard({&up}, o);
-  for (std::uint64_t i = 0; i < 5; ++i) ASSERT_TRUE(shard->submit(i, query(9), Clock::now()));
-  run_until(*shard, 5, 3s);
+  for (std::uint64_t i = 0; i < 5; ++i) ASSERT_TRUE(shard->submit(i, query(9), now()));
+  poll_until(*shard, [&] { return silent.queries.load() == 5; });
+  ASSERT_EQ(silent.queries.load(), 5);  // all written, none answered
+  EXPECT_TRUE(results_.empty());
+  advance(o.query_timeout);
+  shard->poll(now());
   ASSERT_EQ(results_.size(), 5u);
   for (auto& [cookie, r] : results_) {
     EXPECT_EQ(r.outcome, DotShard::Outcome::kServfail);
@@ -274,11 +298,11 @@ TEST_F(ShardTest, SilentUpstreamTimesOutToServfail) {
   }
   EXPECT_EQ(shard->stats(0).timeouts, 5u);
   EXPECT_EQ(shard->pending(), 0u);
+  EXPECT_EQ(shard->stats(0).failures[static_cast<std::size_t>(FailureReason::kUnresponsive)], 0u);
   // Nothing arrives for another query timeout: the connection is closed as unresponsive and the
   // upstream backs off, instead of keeping the reserved IDs of abandoned queries forever.
-  const auto until = Clock::now() + 1s;
-  while (Clock::now() < until && shard->stats(0).failures[static_cast<std::size_t>(FailureReason::kUnresponsive)] == 0)
-    shard->poll(Clock::now(), 5ms);
+  advance(o.query_timeout);
+  shard->poll(now());
   EXPECT_EQ(shard->stats(0).failures[static_cast<std::size_t>(FailureReason::kUnresponsive)], 1u);
   EXPECT_EQ(shard->stats(0).health, UpstreamHealth::kBackingOff);
 }
@@ -289,29 +313,193 @@ TEST_F(ShardTest, RefusesBeyondItsBoundAndUnreadableQueries) {
   ShardOptions o;
   o.max_pending = 10;
   auto shard = make_shard({&up}, o);
-  for (std::uint64_t i = 0; i < 10; ++i) ASSERT_TRUE(shard->submit(i, query(1), Clock::now()));
-  EXPECT_FALSE(shard->submit(10, query(1), Clock::now()));
+  for (std::uint64_t i = 0; i < 10; ++i) ASSERT_TRUE(shard->submit(i, query(1), now()));
+  EXPECT_FALSE(shard->submit(10, query(1), now()));
   const std::uint8_t junk[] = {1, 2, 3};
-  EXPECT_FALSE(shard->submit(11, junk, Clock::now()));
+  EXPECT_FALSE(shard->submit(11, junk, now()));
   run_until(*shard, 10);
   EXPECT_EQ(results_.size(), 10u);
 }
 
-TEST_F(ShardTest, LowestLatencyPrefersTheFasterUpstream) {
-  SocketDotResponder slow(pki("leaf-p256.key"), pki("leaf-p256.chain.pem"));
-  SocketDotResponder fast(pki("leaf-p256.key"), pki("leaf-p256.chain.pem"));
-  slow.delay_ms = 30;
-  const auto us = upstream_at("slow", slow.address());
-  const auto uf = upstream_at("fast", fast.address());
+TEST_F(ShardTest, NoSessionForANewConnectionIsLocalResourcesAndServfail) {
+  // A context without a WOLFSSL_CTX: wolfSSL_new fails exactly as it does without memory.
+  SocketDotResponder genuine(pki("leaf-p256.key"), pki("leaf-p256.chain.pem"));
+  const auto up = upstream_at("a", genuine.address());
+  const ClientContext no_ctx;
+  std::vector<std::string> log;
+  ShardOptions o;
+  o.log = [&](std::string_view line) { log.emplace_back(line); };
+  auto shard = make_shard({&up}, o, &no_ctx);
+  dns::QueryOptions q;
+  q.id = 0x5151;
+  ASSERT_TRUE(shard->submit(1, *dns::build_query("www.dotpin.test", dns::kTypeA, q), now()));  // no throw
+  ASSERT_EQ(results_.size(), 1u);  // completed within submit
+  EXPECT_EQ(results_[1].outcome, DotShard::Outcome::kServfail);
+  const auto text = dns::format_message(results_[1].bytes);
+  ASSERT_TRUE(text);
+  EXPECT_NE(text->find("SERVFAIL"), std::string::npos) << *text;
+  EXPECT_NE(text->find("EDE: 0 (dotpin: upstream a local_resources)"), std::string::npos) << *text;
+  ASSERT_TRUE(shard->submit(2, query(2), now()));
+  shard->poll(now());
+  EXPECT_EQ(results_[2].outcome, DotShard::Outcome::kServfail);
+  const auto& st = shard->stats(0);
+  EXPECT_EQ(st.failures[static_cast<std::size_t>(FailureReason::kLocalResources)], 2u);
+  EXPECT_EQ(st.connections, 0u);
+  EXPECT_EQ(st.servfails, 2u);
+  EXPECT_EQ(st.health, UpstreamHealth::kUp);  // nothing the upstream did: no backoff
+  EXPECT_EQ(shard->pending(), 0u);
+  EXPECT_EQ(genuine.connections.load(), 0);
+  ASSERT_EQ(log.size(), 1u);  // once per run of failures
+  EXPECT_EQ(log[0], "upstream a: cannot open a connection: local_resources");
+}
+
+}  // namespace
+}  // namespace dotpin::tls
+
+// Over scripted links: the shard's clock is the test's alone, and so is every peer's behaviour.
+namespace dotpin::tls {
+namespace {
+
+using test::ScriptedPeer;
+
+class ScriptedShardTest : public ::testing::Test {
+ protected:
+  UpstreamPins named(const std::string& name) {
+    UpstreamPins u;
+    u.name = name;
+    u.address = *parse_endpoint("192.0.2.1", 853, false);
+    return u;
+  }
+
+  std::unique_ptr<DotShard> make_shard(std::vector<const UpstreamPins*> ups, std::map<std::string, ScriptedPeer*> peers,
+                                       ShardOptions o = {}) {
+    o.link_factory = test::scripted_links(std::move(peers));
+    o.pin_recheck_interval = std::chrono::hours(24);  // scripted links carry no chain to judge
+    std::vector<ShardUpstream> cfg;
+    for (const auto* u : ups) cfg.push_back({u, &ctx_});
+    return std::make_unique<DotShard>(reactor_, cfg, 1, o,
+                                      [this](std::uint64_t cookie, std::span<const std::uint8_t> r, DotShard::Outcome out) {
+                                        EXPECT_FALSE(results_.contains(cookie)) << "completed twice: " << cookie;
+                                        results_[cookie] = {{r.begin(), r.end()}, out};
+                                      });
+  }
+  /// One poll, @p step after the last.
+  void step(DotShard& shard, Clock::duration step = 1ms) {
+    t_ += step;
+    shard.poll(t_);
+  }
+
+  ClientContext ctx_;  // never used by scripted links
+  UringReactor reactor_{8};
+  std::map<std::uint64_t, Result> results_;
+  Clock::time_point t_ = Clock::time_point{} + std::chrono::hours(1);
+};
+
+TEST_F(ScriptedShardTest, LowestLatencyPrefersTheFasterUpstreamAndStillMeasuresTheOther) {
+  ScriptedPeer slow, fast;
+  slow.latency = 30ms;
+  fast.latency = 1ms;
+  const auto us = named("slow");
+  const auto uf = named("fast");
   ShardOptions o;
   o.policy = ShardOptions::Policy::kLowestLatency;
-  auto shard = make_shard({&us, &uf}, o);
+  auto shard = make_shard({&us, &uf}, {{"slow", &slow}, {"fast", &fast}}, o);
   for (std::uint64_t i = 0; i < 200; ++i) {
-    ASSERT_TRUE(shard->submit(i, query(1), Clock::now()));
-    run_until(*shard, i + 1);
+    ASSERT_TRUE(shard->submit(i, query(1), t_));
+    while (!results_.contains(i)) step(*shard);
   }
-  EXPECT_GT(shard->stats(1).answers, 150u) << "slow " << shard->stats(0).rtt_ewma_us << "us fast "
-                                            << shard->stats(1).rtt_ewma_us << "us";
+  // Pick 1 goes to the first unmeasured upstream (slow), pick 2 to the other unmeasured one; from
+  // then on fast, except every 16th pick, which is round robin (12 of them: slow, fast, slow...).
+  EXPECT_EQ(shard->stats(0).answers, 1u + 6u);
+  EXPECT_EQ(shard->stats(1).answers, 1u + 186u + 6u);
+  EXPECT_NEAR(shard->stats(0).rtt_ewma_us, 30000.0, 1e-6);  // the same round trip every time
+  EXPECT_NEAR(shard->stats(1).rtt_ewma_us, 1000.0, 1e-6);
+  EXPECT_EQ(shard->latency(1).count(), 193u);
+}
+
+TEST_F(ScriptedShardTest, UpstreamKilledMidLoadLosesNothing) {
+  ScriptedPeer a, b;
+  a.latency = 20ms;  // its queries are still in flight when it dies
+  b.latency = 1ms;
+  const auto ua = named("a");
+  const auto ub = named("b");
+  auto shard = make_shard({&ua, &ub}, {{"a", &a}, {"b", &b}});
+  for (std::uint64_t i = 0; i < 100; ++i) ASSERT_TRUE(shard->submit(i, query(3), t_));  // round robin
+  step(*shard);  // both connect and get their 50
+  EXPECT_EQ(a.queries, 50u);
+  EXPECT_EQ(b.queries, 50u);
+  step(*shard);
+  EXPECT_EQ(results_.size(), 50u);  // b's
+  a.kill(FailureReason::kReset);
+  step(*shard);  // a's 50 are retried on b ...
+  step(*shard);  // ... and answered
+  ASSERT_EQ(results_.size(), 100u);
+  for (const auto& [cookie, r] : results_) EXPECT_EQ(r.outcome, DotShard::Outcome::kAnswer) << cookie;
+  EXPECT_EQ(shard->stats(0).failures[static_cast<std::size_t>(FailureReason::kReset)], 1u);
+  EXPECT_EQ(shard->stats(0).retries, 50u);
+  EXPECT_EQ(shard->stats(0).health, UpstreamHealth::kBackingOff);
+  EXPECT_EQ(shard->stats(1).answers, 100u);
+  EXPECT_EQ(b.queries, 100u);
+  EXPECT_EQ(shard->pending(), 0u);
+}
+
+TEST_F(ScriptedShardTest, ConnectionThatCannotBeCreatedIsLocalResourcesAndTheQueryGoesElsewhere) {
+  for (const auto how : {ScriptedPeer::Open::kNull, ScriptedPeer::Open::kThrow}) {
+    const auto ua = named("a");
+    const auto ub = named("b");
+    {
+      results_.clear();
+      ScriptedPeer a, b;
+      a.open = how;
+      auto shard = make_shard({&ua, &ub}, {{"a", &a}, {"b", &b}});
+      ASSERT_TRUE(shard->submit(1, query(1), t_));  // round robin: a first; nothing leaves submit
+      step(*shard);
+      step(*shard);
+      ASSERT_EQ(results_.size(), 1u);
+      EXPECT_EQ(results_[1].outcome, DotShard::Outcome::kAnswer);
+      EXPECT_EQ(shard->stats(0).failures[static_cast<std::size_t>(FailureReason::kLocalResources)], 1u);
+      EXPECT_EQ(shard->stats(0).retries, 1u);
+      EXPECT_EQ(shard->stats(0).connections, 0u);
+      EXPECT_EQ(shard->stats(1).answers, 1u);
+    }
+    {
+      // Neither can open one: SERVFAIL with EDE 0 within submit, each upstream counting it once.
+      results_.clear();
+      ScriptedPeer a, b;
+      a.open = b.open = how;
+      auto shard = make_shard({&ua, &ub}, {{"a", &a}, {"b", &b}});
+      ASSERT_TRUE(shard->submit(2, query(2), t_));
+      ASSERT_EQ(results_.size(), 1u);
+      EXPECT_EQ(results_[2].outcome, DotShard::Outcome::kServfail);
+      const auto text = dns::format_message(results_[2].bytes);
+      ASSERT_TRUE(text);
+      EXPECT_NE(text->find("EDE: 0 (dotpin: upstream a local_resources)"), std::string::npos) << *text;
+      EXPECT_EQ(shard->stats(0).failures[static_cast<std::size_t>(FailureReason::kLocalResources)], 1u);
+      EXPECT_EQ(shard->stats(1).failures[static_cast<std::size_t>(FailureReason::kLocalResources)], 1u);
+      EXPECT_EQ(shard->pending(), 0u);
+    }
+  }
+}
+
+TEST_F(ScriptedShardTest, SilentUpstreamTimesOutAtItsDeadline) {
+  ScriptedPeer s;
+  s.silent = true;
+  const auto us = named("s");
+  ShardOptions o;
+  o.query_timeout = 300ms;
+  auto shard = make_shard({&us}, {{"s", &s}}, o);
+  const auto t0 = t_;
+  ASSERT_TRUE(shard->submit(1, query(1), t0));
+  step(*shard);
+  EXPECT_EQ(s.queries, 1u);
+  // The expiry scan runs every 10 ms of the shard's time: nothing before the deadline, SERVFAIL
+  // at the first scan from it on.
+  while (t_ < t0 + 290ms) step(*shard, 10ms);
+  EXPECT_TRUE(results_.empty());
+  while (t_ < t0 + 310ms) step(*shard, 10ms);
+  ASSERT_EQ(results_.size(), 1u);
+  EXPECT_EQ(results_[1].outcome, DotShard::Outcome::kServfail);
+  EXPECT_EQ(shard->stats(0).timeouts, 1u);
 }
 
 }  // namespace
@@ -336,13 +524,13 @@ TEST_F(ShardPinChangeTest, ConnectionStillMatchingTheNewPinsIsKept) {
   SocketDotResponder genuine(pki("leaf-p256.key"), pki("leaf-p256.chain.pem"));
   const auto g1 = upstream_at("a", genuine.address());
   auto shard = make_shard({&g1});
-  ASSERT_TRUE(shard->submit(1, query(1), Clock::now()));
+  ASSERT_TRUE(shard->submit(1, query(1), now()));
   run_until(*shard, 1);
   // Generation 2: the spare pin goes, the leaf's stays: the open connection still satisfies it.
   UpstreamPins g2 = g1;
   g2.pins.pop_back();
-  EXPECT_EQ(shard->update_pins(config({&g2}), 2, Clock::now(), now_utc()), 0u);
-  ASSERT_TRUE(shard->submit(2, query(2), Clock::now()));
+  EXPECT_EQ(shard->update_pins(config({&g2}), 2, now(), now_utc()), 0u);
+  ASSERT_TRUE(shard->submit(2, query(2), now()));
   run_until(*shard, 2);
   EXPECT_EQ(results_[2].outcome, DotShard::Outcome::kAnswer);
   EXPECT_EQ(shard->stats(0).connections, 1u);
@@ -353,21 +541,24 @@ TEST_F(ShardPinChangeTest, ConnectionStillMatchingTheNewPinsIsKept) {
 TEST_F(ShardPinChangeTest, ConnectionNoLongerMatchingIsDrainedAndItsQueriesAnswered) {
   SocketDotResponder genuine(pki("leaf-p256.key"), pki("leaf-p256.chain.pem"));
   SocketDotResponder other(pki("leaf-p256.key"), pki("leaf-p256.chain.pem"));
-  genuine.delay_ms = 50;  // queries are still in flight when the pins change
   const auto a1 = upstream_at("a", genuine.address());
   const auto b1 = upstream_at("b", other.address());
   auto shard = make_shard({&a1, &b1});
-  ASSERT_TRUE(shard->submit(1, query(1), Clock::now()));  // round robin: to a
-  ASSERT_TRUE(shard->submit(2, query(2), Clock::now()));  // to b
+  ASSERT_TRUE(shard->submit(1, query(1), now()));  // round robin: to a
+  ASSERT_TRUE(shard->submit(2, query(2), now()));  // to b
   run_until(*shard, 2);
-  // Ten queries in flight to a when its pins change to the spare key only.
-  for (std::uint64_t i = 10; i < 30; ++i) ASSERT_TRUE(shard->submit(i, query(static_cast<std::uint16_t>(i)), Clock::now()));
-  const auto until = Clock::now() + 10ms;
-  while (Clock::now() < until) shard->poll(Clock::now(), 1ms);
+  ASSERT_EQ(results_.size(), 2u);
+  genuine.hold = true;  // a reads its next queries and answers none until the pins have changed
+  // Ten queries in flight to a when its pins change to the spare key only (written in one TLS
+  // write: the responder has read all ten when it counts them).
+  for (std::uint64_t i = 10; i < 30; ++i) ASSERT_TRUE(shard->submit(i, query(static_cast<std::uint16_t>(i)), now()));
+  poll_until(*shard, [&] { return genuine.queries.load() == 11; });
+  ASSERT_EQ(genuine.queries.load(), 11);
   UpstreamPins a2 = a1;
   a2.pins.erase(a2.pins.begin());  // only "spare" remains: the server's key no longer matches
-  EXPECT_EQ(shard->update_pins(config({&a2, &b1}), 2, Clock::now(), now_utc()), 1u);
-  for (std::uint64_t i = 30; i < 50; ++i) ASSERT_TRUE(shard->submit(i, query(static_cast<std::uint16_t>(i)), Clock::now()));
+  EXPECT_EQ(shard->update_pins(config({&a2, &b1}), 2, now(), now_utc()), 1u);
+  genuine.hold = false;
+  for (std::uint64_t i = 30; i < 50; ++i) ASSERT_TRUE(shard->submit(i, query(static_cast<std::uint16_t>(i)), now()));
   run_until(*shard, 42);
   EXPECT_EQ(results_.size(), 42u);
   for (const auto& [cookie, r] : results_) EXPECT_EQ(r.outcome, DotShard::Outcome::kAnswer) << cookie;
@@ -378,9 +569,7 @@ TEST_F(ShardPinChangeTest, ConnectionNoLongerMatchingIsDrainedAndItsQueriesAnswe
   EXPECT_GE(a.failures[static_cast<std::size_t>(FailureReason::kPinMismatch)], 1u);
   EXPECT_EQ(a.health, UpstreamHealth::kPinFailed);
   EXPECT_EQ(shard->pending(), 0u);
-  // The drained connection closed once its queries were answered.
-  const auto settle = Clock::now() + 200ms;
-  while (Clock::now() < settle) shard->poll(Clock::now(), 2ms);
+  EXPECT_EQ(genuine.queries.load(), 11);  // nothing after the change: its new connection was refused
 }
 
 TEST_F(ShardPinChangeTest, RemovedUpstreamDrainsAndRenamedOrderIsFollowed) {
@@ -389,15 +578,15 @@ TEST_F(ShardPinChangeTest, RemovedUpstreamDrainsAndRenamedOrderIsFollowed) {
   const auto a = upstream_at("a", ra.address());
   const auto b = upstream_at("b", rb.address());
   auto shard = make_shard({&a, &b});
-  for (std::uint64_t i = 0; i < 4; ++i) ASSERT_TRUE(shard->submit(i, query(1), Clock::now()));
+  for (std::uint64_t i = 0; i < 4; ++i) ASSERT_TRUE(shard->submit(i, query(1), now()));
   run_until(*shard, 4);
   const auto b_answers = shard->stats(1).answers;
   // Generation 2 has only b: stats follow the new order, a's connection drains away.
-  EXPECT_EQ(shard->update_pins(config({&b}), 2, Clock::now(), now_utc()), 1u);
+  EXPECT_EQ(shard->update_pins(config({&b}), 2, now(), now_utc()), 1u);
   ASSERT_EQ(shard->upstream_count(), 1u);
   EXPECT_EQ(shard->upstream_name(0), "b");
   EXPECT_EQ(shard->stats(0).answers, b_answers);  // carried over by name
-  for (std::uint64_t i = 10; i < 20; ++i) ASSERT_TRUE(shard->submit(i, query(1), Clock::now()));
+  for (std::uint64_t i = 10; i < 20; ++i) ASSERT_TRUE(shard->submit(i, query(1), now()));
   run_until(*shard, 14);
   EXPECT_EQ(shard->stats(0).answers, b_answers + 10);
 }
@@ -408,13 +597,13 @@ TEST_F(ShardPinChangeTest, TicketsOfTheOldGenerationAreNotResumed) {
   ShardOptions o;
   o.idle_timeout = 100ms;
   auto shard = make_shard({&g1}, o);
-  ASSERT_TRUE(shard->submit(1, query(1), Clock::now()));
+  ASSERT_TRUE(shard->submit(1, query(1), now()));
   run_until(*shard, 1);
-  auto idle = Clock::now() + 400ms;
-  while (Clock::now() < idle) shard->poll(Clock::now(), 5ms);
+  advance(o.idle_timeout);
+  shard->poll(now());
   ASSERT_EQ(shard->stats(0).idle_closes, 1u);
-  shard->update_pins(config({&g1}), 2, Clock::now(), now_utc());  // same pins, new generation
-  ASSERT_TRUE(shard->submit(2, query(2), Clock::now()));
+  shard->update_pins(config({&g1}), 2, now(), now_utc());  // same pins, new generation
+  ASSERT_TRUE(shard->submit(2, query(2), now()));
   run_until(*shard, 2);
   EXPECT_EQ(results_[2].outcome, DotShard::Outcome::kAnswer);
   EXPECT_EQ(shard->stats(0).resumptions_offered, 0u);  // the generation-1 ticket was dropped
@@ -427,15 +616,15 @@ TEST_F(ShardPinChangeTest, DrainedUpstreamGetsNoQueriesUntilEnabled) {
   const auto a = upstream_at("a", ra.address());
   const auto b = upstream_at("b", rb.address());
   auto shard = make_shard({&a, &b});
-  EXPECT_TRUE(shard->set_drained("a", true, Clock::now()));
-  EXPECT_FALSE(shard->set_drained("nosuch", true, Clock::now()));
-  for (std::uint64_t i = 0; i < 10; ++i) ASSERT_TRUE(shard->submit(i, query(1), Clock::now()));
+  EXPECT_TRUE(shard->set_drained("a", true, now()));
+  EXPECT_FALSE(shard->set_drained("nosuch", true, now()));
+  for (std::uint64_t i = 0; i < 10; ++i) ASSERT_TRUE(shard->submit(i, query(1), now()));
   run_until(*shard, 10);
   EXPECT_EQ(shard->stats(0).queries, 0u);
   EXPECT_EQ(shard->stats(1).answers, 10u);
   EXPECT_TRUE(shard->stats(0).drained);
-  EXPECT_TRUE(shard->set_drained("a", false, Clock::now()));
-  for (std::uint64_t i = 10; i < 20; ++i) ASSERT_TRUE(shard->submit(i, query(1), Clock::now()));
+  EXPECT_TRUE(shard->set_drained("a", false, now()));
+  for (std::uint64_t i = 10; i < 20; ++i) ASSERT_TRUE(shard->submit(i, query(1), now()));
   run_until(*shard, 20);
   EXPECT_EQ(shard->stats(0).answers, 5u);  // round robin again
 }

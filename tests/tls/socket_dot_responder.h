@@ -2,7 +2,8 @@
 /// @file socket_dot_responder.h
 /// @brief A DoT responder on 127.0.0.1 for in-process tests of the shard: wolfSSL over blocking
 /// sockets, one thread per connection; it answers each query with its own bytes, QR set. Knobs:
-/// a delay before answering, silence (read, never answer), and kill() to drop everything at once.
+/// a delay before answering, silence (read, never answer), hold (answer what was read only once
+/// released), and kill() to drop everything at once.
 #pragma once
 
 #include <arpa/inet.h>
@@ -68,6 +69,11 @@ class SocketDotResponder {
   [[nodiscard]] std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
   std::atomic<int> delay_ms{0};
   std::atomic<bool> silent{false};
+  /// True: after each read, wait to answer until it is false again (or the responder is killed).
+  /// Queries are counted when read, so a test knows what is in flight.
+  std::atomic<bool> hold{false};
+  /// True: every answer announces an answer record it does not carry (an unreadable answer).
+  std::atomic<bool> broken_answer{false};
   /// Non-zero: answer with one A record (198.18.0.10) of this TTL instead of an empty answer.
   std::atomic<std::uint32_t> answer_ttl{0};
   std::atomic<long> queries{0};
@@ -129,9 +135,11 @@ class SocketDotResponder {
               a[7] = 1;
             }
           }
+          if (broken_answer) a[7] = static_cast<std::uint8_t>(a[7] + 1);  // ANCOUNT + 1, no record
           tls::append_framed(out, a);
         }
         if (const int d = delay_ms.load(); d > 0) std::this_thread::sleep_for(std::chrono::milliseconds(d));
+        while (hold && !dead_ && !stop_) std::this_thread::sleep_for(std::chrono::milliseconds(1));
         if (!out.empty() && wolfSSL_write(ssl, out.data().data(), static_cast<int>(out.size())) <= 0) break;
       }
     }
