@@ -114,9 +114,12 @@ class Worker {
   void poll_and_flush(Clock::time_point now);
   void set_time(Clock::time_point now) noexcept;
   void handle_miss(rte_mbuf* m, Pending& p, Clock::time_point now);
-  void on_complete(std::uint64_t cookie, std::span<const std::uint8_t> response, tls::DotShard::Outcome outcome);
+  /// The shard's completion: prepares (and caches) an answer, or takes the shard's reason for a
+  /// SERVFAIL as it is, and delivers to the query and every client merged into it.
+  void on_complete(std::uint64_t cookie, tls::DotShard::Outcome outcome, std::span<const std::uint8_t> response,
+                   const dns::Ede& ede);
   /// Sends one waiting client its answer (the prepared one) or SERVFAIL with @p ede, and frees its entry.
-  void deliver(std::uint64_t cookie, bool answer, const Ede& ede);
+  void deliver(std::uint64_t cookie, bool answer, const dns::Ede& ede);
   void reply_in_place(rte_mbuf* m, const PacketView& v, std::uint16_t dns_len);
   void tx(rte_mbuf* m);
   void flush();

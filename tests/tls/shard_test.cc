@@ -40,8 +40,10 @@ std::vector<std::uint8_t> query(std::uint16_t id, const std::string& name = "www
 }
 
 struct Result {
-  std::vector<std::uint8_t> bytes;
+  std::vector<std::uint8_t> bytes;  ///< an answer
   DotShard::Outcome outcome;
+  dns::EdeCode ede = dns::EdeCode::kOther;  ///< a failure's reason
+  std::string text;
 };
 
 class ShardTest : public ::testing::Test {
@@ -55,9 +57,12 @@ class ShardTest : public ::testing::Test {
     std::vector<ShardUpstream> cfg;
     for (const auto* u : ups) cfg.push_back({u, &ctx_});
     return std::make_unique<DotShard>(reactor_, cfg, 1, o,
-                                      [this](std::uint64_t cookie, std::span<const std::uint8_t> r, DotShard::Outcome out) {
+                                      [this](std::uint64_t cookie, DotShard::Outcome out, std::span<const std::uint8_t> r,
+                                             const dns::Ede& ede) {
                                         EXPECT_FALSE(results_.contains(cookie)) << "completed twice: " << cookie;
-                                        results_[cookie] = {{r.begin(), r.end()}, out};
+                                        // A failure carries no bytes: the caller writes the SERVFAIL.
+                                        EXPECT_EQ(out == DotShard::Outcome::kAnswer, !r.empty()) << cookie;
+                                        results_[cookie] = {{r.begin(), r.end()}, out, ede.code, std::string(ede.text)};
                                       });
   }
 
@@ -138,19 +143,16 @@ TEST_F(ShardTest, OnlyAnImpostorMeansServfailWithExtendedError) {
   ASSERT_EQ(results_.size(), 1u);
   const Result& r = results_[1];
   EXPECT_EQ(r.outcome, DotShard::Outcome::kServfail);
-  const auto h = dns::read_header(r.bytes);
-  ASSERT_TRUE(h.has_value());
-  EXPECT_EQ(h->id, 0x4242);
-  EXPECT_EQ(h->rcode, 2u);
-  EXPECT_EQ(h->arcount, 1);  // the client spoke EDNS, so the EDE comes back in an OPT record
-  const std::string text(r.bytes.begin(), r.bytes.end());
-  EXPECT_NE(text.find("impostor pin_mismatch"), std::string::npos);
+  EXPECT_EQ(r.ede, dns::EdeCode::kNoReachableAuthority);  // 22: a refused pin
+  EXPECT_EQ(r.text, "dotpin: upstream impostor pin_mismatch");
   EXPECT_EQ(impostor.queries.load(), 0);
   // Backing off now: the next query is answered at once, without a new connection attempt.
   const auto conns = shard->stats(0).connections;
   ASSERT_TRUE(shard->submit(2, query(1), Clock::now()));
   run_until(*shard, 2, 1s);
   EXPECT_EQ(results_[2].outcome, DotShard::Outcome::kServfail);
+  EXPECT_EQ(results_[2].ede, dns::EdeCode::kNoReachableAuthority);
+  EXPECT_EQ(results_[2].text, "dotpin: no pinned upstream available");
   EXPECT_EQ(shard->stats(0).connections, conns);
   ASSERT_EQ(log.size(), 1u);
   EXPECT_NE(log[0].find("upstream impostor (127.0.0.1:"), std::string::npos) << log[0];
@@ -270,7 +272,8 @@ TEST_F(ShardTest, SilentUpstreamTimesOutToServfail) {
   ASSERT_EQ(results_.size(), 5u);
   for (auto& [cookie, r] : results_) {
     EXPECT_EQ(r.outcome, DotShard::Outcome::kServfail);
-    EXPECT_NE(std::string(r.bytes.begin(), r.bytes.end()).find("timed out"), std::string::npos);
+    EXPECT_EQ(r.ede, dns::EdeCode::kNetworkError);  // 23
+    EXPECT_EQ(r.text, "dotpin: upstream timed out");
   }
   EXPECT_EQ(shard->stats(0).timeouts, 5u);
   EXPECT_EQ(shard->pending(), 0u);
