@@ -116,8 +116,10 @@ class WireCursor {
       if (len == 0) {
         if (!jumped) {
           pos_ = p + 1;
-          known_at_ = start;  // read in full where it stands: a likely pointer target
-          known_len_ = labels;
+          if (labels != 0) {  // read in full where it stands: a likely pointer target (the root is not)
+            known_at_ = start;
+            known_len_ = labels;
+          }
         }
         return true;
       }
