@@ -78,7 +78,7 @@ void BM_WriteErrorReply(benchmark::State& state) {
   Answer a;
   std::vector<std::uint8_t> out(a.query);
   out.resize(512);
-  const Ede ede{22, "dotpin: upstream lab pin_mismatch"};
+  const dns::Ede ede{dns::EdeCode::kNoReachableAuthority, "dotpin: upstream lab pin_mismatch"};
   for (auto _ : state) {
     std::memcpy(out.data(), a.query.data(), a.query.size());
     auto len = write_error_reply(out.data(), out.size(), a.q, 2, 1232, &ede);

@@ -44,7 +44,7 @@ void BM_ShardForward(benchmark::State& state) {
   o.max_inflight_per_connection = 4096;
   std::uint64_t done = 0, servfails = 0;
   DotShard shard(reactor, {{&up, &ctx}}, 1, o,
-                 [&](std::uint64_t, std::span<const std::uint8_t>, DotShard::Outcome out) {
+                 [&](std::uint64_t, DotShard::Outcome out, std::span<const std::uint8_t>, const dns::Ede&) {
                    ++done;
                    servfails += out == DotShard::Outcome::kServfail;
                  });

@@ -6,6 +6,7 @@
 #include <array>
 #include <cstdio>
 
+#include "common/ascii_fold.h"
 #include "common/encoding.h"
 
 namespace dotpin::dns {
@@ -34,15 +35,13 @@ std::string class_to_string(std::uint16_t c) {
 }  // namespace
 
 std::optional<std::uint16_t> type_from_string(std::string_view text) {
-  std::string upper(text);
-  for (char& c : upper) c = static_cast<char>(c >= 'a' && c <= 'z' ? c - 32 : c);
   for (const auto& t : kTypes)
-    if (t.name == upper) return t.type;
-  if (upper.starts_with("TYPE") && upper.size() > 4) {
+    if (ascii_iequal(t.name, text)) return t.type;
+  if (text.size() > 4 && ascii_iequal(text.substr(0, 4), "TYPE")) {
     unsigned v = 0;
-    for (std::size_t i = 4; i < upper.size(); ++i) {
-      if (upper[i] < '0' || upper[i] > '9') return std::nullopt;
-      v = v * 10 + static_cast<unsigned>(upper[i] - '0');
+    for (std::size_t i = 4; i < text.size(); ++i) {
+      if (text[i] < '0' || text[i] > '9') return std::nullopt;
+      v = v * 10 + static_cast<unsigned>(text[i] - '0');
       if (v > 65535) return std::nullopt;
     }
     return static_cast<std::uint16_t>(v);
@@ -60,78 +59,6 @@ std::string rcode_to_string(unsigned rcode) {
   static constexpr std::string_view kNames[] = {"NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN", "NOTIMP", "REFUSED"};
   if (rcode < std::size(kNames)) return std::string(kNames[rcode]);
   return "RCODE" + std::to_string(rcode);
-}
-
-bool WireReader::need(std::size_t n) noexcept {
-  if (!ok_ || msg_.size() - pos_ < n) ok_ = false;
-  return ok_;
-}
-
-std::uint8_t WireReader::u8() noexcept {
-  if (!need(1)) return 0;
-  return msg_[pos_++];
-}
-
-std::uint16_t WireReader::u16() noexcept {
-  if (!need(2)) return 0;
-  const std::uint16_t v = static_cast<std::uint16_t>(msg_[pos_] << 8 | msg_[pos_ + 1]);
-  pos_ += 2;
-  return v;
-}
-
-std::uint32_t WireReader::u32() noexcept {
-  const std::uint32_t hi = u16();
-  return hi << 16 | u16();
-}
-
-void WireReader::skip(std::size_t n) noexcept {
-  if (need(n)) pos_ += n;
-}
-
-template <class OnLabel>
-bool WireReader::walk_name(OnLabel&& on_label) noexcept {
-  std::size_t p = pos_;
-  std::size_t wire_len = 0;
-  bool jumped = false;
-  std::size_t limit = pos_;  // a pointer must go strictly before the last place it jumped from
-  for (;;) {
-    if (!ok_ || p >= msg_.size()) {
-      ok_ = false;
-      return false;
-    }
-    const std::uint8_t len = msg_[p];
-    if ((len & 0xc0) == 0xc0) {
-      if (p + 1 >= msg_.size()) {
-        ok_ = false;
-        return false;
-      }
-      const std::size_t target = std::size_t{len & 0x3fu} << 8 | msg_[p + 1];
-      if (!jumped) pos_ = p + 2;
-      if (target >= limit) {
-        ok_ = false;  // forward or self reference: a loop or garbage
-        return false;
-      }
-      limit = target;
-      p = target;
-      jumped = true;
-      continue;
-    }
-    if (len & 0xc0) {  // 0x40/0x80: extended label types, not allowed
-      ok_ = false;
-      return false;
-    }
-    if (len == 0) {
-      if (!jumped) pos_ = p + 1;
-      return true;
-    }
-    wire_len += len + 1u;
-    if (wire_len > 254 || p + 1 + len > msg_.size()) {
-      ok_ = false;
-      return false;
-    }
-    on_label(msg_.subspan(p + 1, len));
-    p += 1 + len;
-  }
 }
 
 std::string WireReader::name() {
@@ -153,10 +80,6 @@ std::string WireReader::name() {
   });
   if (!ok) return {};
   return out.empty() ? "." : out;
-}
-
-bool WireReader::skip_name() noexcept {
-  return walk_name([](std::span<const std::uint8_t>) {});
 }
 
 std::optional<Header> read_header(std::span<const std::uint8_t> msg) noexcept {
@@ -199,21 +122,16 @@ Result<std::vector<std::uint8_t>> build_query(std::string_view qname, std::uint1
   put16(q, qtype);
   put16(q, kClassIn);
   if (o.edns) {
-    q.push_back(0);  // root owner
-    put16(q, kTypeOpt);
-    put16(q, o.udp_size);
-    put16(q, 0);  // ext-rcode, version
-    put16(q, o.dnssec_ok ? 0x8000 : 0);
+    // RFC 8467: pad the whole message to a multiple of the block, the padding option included.
+    const std::size_t base = q.size() + kOptRecordLen + 4;  // the OPT record and the option header
+    const std::size_t pad = o.pad_block > 0 ? (o.pad_block - base % o.pad_block) % o.pad_block : 0;
+    const std::size_t at = q.size();
+    q.resize(at + kOptRecordLen);
+    write_opt(q.data() + at, o.udp_size, 0, o.dnssec_ok, static_cast<std::uint16_t>(o.pad_block > 0 ? 4 + pad : 0));
     if (o.pad_block > 0) {
-      // RFC 8467: pad the whole message to a multiple of the block, the padding option included.
-      const std::size_t base = q.size() + 2 + 4;  // RDLENGTH + option header
-      const std::size_t pad = (o.pad_block - base % o.pad_block) % o.pad_block;
-      put16(q, static_cast<std::uint16_t>(4 + pad));
       put16(q, kOptionPadding);
       put16(q, static_cast<std::uint16_t>(pad));
       q.insert(q.end(), pad, 0);
-    } else {
-      put16(q, 0);
     }
   }
   return q;
@@ -322,26 +240,23 @@ Result<std::string> format_message(std::span<const std::uint8_t> msg) {
         edns = ";; EDNS PSEUDOSECTION:\n;; Version: " + std::to_string((ttl >> 16) & 0xff) +
                "; flags:" + ((ttl & 0x8000) ? std::string(" do") : std::string("")) + "; UDP size: " +
                std::to_string(cls) + " B; ext-rcode: " + std::to_string(ttl >> 24) + "\n";
-        WireReader o(msg, start);
-        while (o.ok() && o.pos() + 4 <= start + len) {
-          const std::uint16_t code = o.u16(), olen = o.u16();
-          o.skip(olen);
-          if (!o.ok() || o.pos() > start + len) return fail("malformed EDNS option");
+        const bool options_ok = for_each_option(msg.subspan(start, len), [&edns](std::uint16_t code, std::span<const std::uint8_t> data) {
           if (code == kOptionPadding) {
-            edns += ";; PADDING: " + std::to_string(olen) + " B\n";
-          } else if (code == kOptionEde && olen >= 2) {
+            edns += ";; PADDING: " + std::to_string(data.size()) + " B\n";
+          } else if (code == kOptionEde && data.size() >= 2) {
             // RFC 8914: info code, then UTF-8 text (shown with non-printables escaped).
-            const std::size_t at = o.pos() - olen;
-            edns += ";; EDE: " + std::to_string(msg[at] << 8 | msg[at + 1]) + " (";
-            for (std::size_t k = at + 2; k < o.pos(); ++k) {
-              const char c = static_cast<char>(msg[k]);
-              edns += (c >= 0x20 && c < 0x7f) ? std::string(1, c) : "\\" + std::to_string(msg[k]);
+            edns += ";; EDE: " + std::to_string(load_be16(data.data())) + " (";
+            for (const std::uint8_t b : data.subspan(2)) {
+              const char c = static_cast<char>(b);
+              edns += (c >= 0x20 && c < 0x7f) ? std::string(1, c) : "\\" + std::to_string(b);
             }
             edns += ")\n";
           } else {
-            edns += ";; OPTION " + std::to_string(code) + ": " + std::to_string(olen) + " B\n";
+            edns += ";; OPTION " + std::to_string(code) + ": " + std::to_string(data.size()) + " B\n";
           }
-        }
+          return true;
+        });
+        if (!options_ok) return fail("malformed EDNS option");
         continue;
       }
       const auto data = rdata_text(msg, start, type, len);

@@ -11,47 +11,29 @@
 #include <string_view>
 #include <vector>
 
+#include "common/edns.h"
 #include "common/result.h"
+#include "common/wire_cursor.h"
 
 namespace dotpin::dns {
 
 inline constexpr std::uint16_t kTypeA = 1, kTypeNs = 2, kTypeCname = 5, kTypeSoa = 6, kTypePtr = 12,
-                               kTypeMx = 15, kTypeTxt = 16, kTypeAaaa = 28, kTypeSrv = 33, kTypeOpt = 41,
-                               kTypeDs = 43, kTypeDnskey = 48, kTypeTlsa = 52, kTypeAny = 255;
+                               kTypeMx = 15, kTypeTxt = 16, kTypeAaaa = 28, kTypeSrv = 33, kTypeDs = 43,
+                               kTypeDnskey = 48, kTypeTlsa = 52, kTypeAny = 255;  // kTypeOpt: common/edns.h
 inline constexpr std::uint16_t kClassIn = 1;
-inline constexpr std::uint16_t kOptionPadding = 12;  ///< RFC 7830
-inline constexpr std::uint16_t kOptionEde = 15;      ///< RFC 8914 Extended DNS Errors
-inline constexpr std::size_t kPaddingBlock = 128;    ///< RFC 8467 §4.1 for queries
+inline constexpr std::size_t kPaddingBlock = 128;  ///< RFC 8467 §4.1 for queries
 
 std::optional<std::uint16_t> type_from_string(std::string_view text);
 std::string type_to_string(std::uint16_t type);
 std::string rcode_to_string(unsigned rcode);
 
-/// Reads a DNS message without ever going past its end; the first failure sticks.
-class WireReader {
+/// The wire cursor (common/wire_cursor.h) for the slow path: it also renders names.
+class WireReader : public WireCursor {
  public:
-  explicit WireReader(std::span<const std::uint8_t> msg, std::size_t pos = 0) noexcept : msg_(msg), pos_(pos) {}
-  std::uint8_t u8() noexcept;
-  std::uint16_t u16() noexcept;
-  std::uint32_t u32() noexcept;
+  using WireCursor::WireCursor;
   /// Reads a (possibly compressed) name at the cursor into presentation form ("www.example.")
-  /// with RFC 1035 escapes. Compression pointers must point strictly backwards (no loops).
+  /// with RFC 1035 escapes, under the cursor's name rules. Empty if it breaks them.
   std::string name();
-  /// Moves past a name with the same checks as name(), without building it (no allocation).
-  bool skip_name() noexcept;
-  /// Skips @p n bytes.
-  void skip(std::size_t n) noexcept;
-  [[nodiscard]] bool ok() const noexcept { return ok_; }
-  [[nodiscard]] std::size_t pos() const noexcept { return pos_; }
-  [[nodiscard]] std::size_t remaining() const noexcept { return ok_ ? msg_.size() - pos_ : 0; }
-
- private:
-  template <class OnLabel>
-  bool walk_name(OnLabel&& on_label) noexcept;
-  bool need(std::size_t n) noexcept;
-  std::span<const std::uint8_t> msg_;
-  std::size_t pos_;
-  bool ok_ = true;
 };
 
 struct QueryOptions {

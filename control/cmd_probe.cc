@@ -91,7 +91,7 @@ int run_probe(Invocation& inv) {
   std::vector<Clock::time_point> sent_at(window);
   std::vector<double> rtt_ms;
   tls::DotShard shard(reactor, {{&up, &*ctx}}, 1, so,
-                      [&](std::uint64_t cookie, std::span<const std::uint8_t> r, tls::DotShard::Outcome out) {
+                      [&](std::uint64_t cookie, tls::DotShard::Outcome out, std::span<const std::uint8_t> r, const dns::Ede&) {
                         ++done;
                         if (out == tls::DotShard::Outcome::kAnswer) {
                           ++answered;

@@ -4,7 +4,6 @@
 #include "pinning/pin_lint.h"
 #include "pinning/pem.h"
 
-#include <cctype>
 #include <fstream>
 #include <sstream>
 
@@ -151,10 +150,9 @@ Result<nlohmann::json> DaemonAdmin::cache_flush(const Request& r) {
     // The name in lower-case wire format, as cache keys hold it.
     auto q = dns::build_query(r.args[0], 1, {});
     if (!q) return fail("'", r.args[0], "' is not a domain name: ", q.error());
-    dns::WireReader rd(*q, 12);
-    (void)rd.name();
-    name.assign(q->begin() + 12, q->begin() + static_cast<std::ptrdiff_t>(rd.pos()));
-    for (auto& b : name) b = static_cast<std::uint8_t>(std::tolower(b));
+    std::uint8_t folded[dns::kMaxNameLen];
+    dns::WireCursor rd(*q, dns::kHeaderLen);
+    name.assign(folded, folded + rd.read_name(folded, /*fold=*/true));
     shown = r.args[0];
   }
   const auto done = dataplane_.execute(dataplane::FlushCache{std::move(name)}, kLcoreWait);

@@ -3,12 +3,16 @@
 
 #include <cstring>
 
-#include "dataplane/wire_cursor.h"
+#include "common/ascii_fold.h"
+#include "common/dns_question.h"
+#include "common/edns.h"
 
 namespace dotpin::dataplane {
 namespace {
 
-constexpr std::uint16_t kTypeOpt = 41, kTypeTkey = 249, kTypeTsig = 250, kTypeIxfr = 251, kTypeAxfr = 252,
+using dns::load_be16;
+using dns::kTypeOpt;
+constexpr std::uint16_t kTypeTkey = 249, kTypeTsig = 250, kTypeIxfr = 251, kTypeAxfr = 252,
                         kTypeMailb = 253, kTypeMaila = 254;
 constexpr std::uint16_t kClassIn = 1;
 
@@ -51,31 +55,20 @@ QueryVerdict parse_query(std::span<const std::uint8_t> msg, QueryInfo& q, CacheK
   if (m[2] & 0x80) return QueryVerdict::kDropResponse;
   const std::uint16_t qdcount = load_be16(m + 4), ancount = load_be16(m + 6), nscount = load_be16(m + 8), arcount = load_be16(m + 10);
 
-  // The question: labels only (a compression pointer in the first name can only loop).
-  WireCursor c{m, msg.size(), 12};
-  std::uint16_t name_len = 0;
+  // The question: an uncompressed name (a compression pointer in the first name can only loop).
+  dns::WireCursor c(msg, dns::kHeaderLen);
   if (qdcount >= 1) {
-    while (true) {
-      const std::uint8_t len = c.u8();
-      if (!c.ok || len > 63 || name_len + len + 1u > 255) {
-        c.ok = false;
-        break;
-      }
-      if (!c.need(len)) break;
-      name_len = static_cast<std::uint16_t>(name_len + len + 1);
-      if (len == 0) break;
-      c.pos += len;
-    }
-    q.qtype = c.u16();
-    q.qclass = c.u16();
-    if (c.ok) {
-      q.qname_len = name_len;
-      q.question_end = static_cast<std::uint16_t>(c.pos);
+    dns::Question question;
+    if (dns::read_question(c, question)) {
+      q.qname_len = question.name_len;
+      q.qtype = question.qtype;
+      q.qclass = question.qclass;
+      q.question_end = question.end;
     }
   }
   const unsigned opcode = (m[2] >> 3) & 0x0f;
   if (opcode != 0) return QueryVerdict::kNotImp;
-  if (qdcount != 1 || ancount != 0 || nscount != 0 || !c.ok) {
+  if (qdcount != 1 || ancount != 0 || nscount != 0 || !c.ok()) {
     q.question_end = qdcount == 1 ? q.question_end : 0;
     return QueryVerdict::kFormErr;
   }
@@ -83,7 +76,7 @@ QueryVerdict parse_query(std::span<const std::uint8_t> msg, QueryInfo& q, CacheK
   // Additional records: at most one OPT (owner root), well-formed options; anything else skipped.
   bool tsig = false;
   for (unsigned i = 0; i < arcount; ++i) {
-    const std::size_t owner = c.pos;
+    const std::size_t owner = c.pos();
     c.skip_name();
     const std::uint16_t type = c.u16();
     const std::uint16_t cls = c.u16();
@@ -93,14 +86,9 @@ QueryVerdict parse_query(std::span<const std::uint8_t> msg, QueryInfo& q, CacheK
     const std::uint16_t rdlen = c.u16();
     if (!c.need(rdlen)) return QueryVerdict::kFormErr;
     if (type == kTypeOpt) {
-      if (q.edns || c.pos != owner + 11 || m[owner] != 0) return QueryVerdict::kFormErr;  // RFC 6891 §6.1.1
-      std::size_t o = 0;
-      while (o < rdlen) {
-        if (rdlen - o < 4) return QueryVerdict::kFormErr;
-        const std::uint16_t olen = load_be16(m + c.pos + o + 2);
-        if (rdlen - o - 4 < olen) return QueryVerdict::kFormErr;
-        o += 4u + olen;
-      }
+      if (q.edns || c.pos() != owner + dns::kOptRecordLen || m[owner] != 0) return QueryVerdict::kFormErr;  // RFC 6891 §6.1.1
+      if (!dns::for_each_option(msg.subspan(c.pos(), rdlen), [](std::uint16_t, std::span<const std::uint8_t>) { return true; }))
+        return QueryVerdict::kFormErr;
       q.edns = true;
       q.dnssec_ok = flags & 0x8000;
       q.udp_size = cls < 512 ? 512 : cls;
@@ -108,20 +96,17 @@ QueryVerdict parse_query(std::span<const std::uint8_t> msg, QueryInfo& q, CacheK
     } else if (type == kTypeTsig) {
       tsig = true;
     }
-    c.pos += rdlen;
+    c.skip(rdlen);
   }
-  if (c.pos != msg.size()) return QueryVerdict::kFormErr;  // trailing bytes
+  if (c.pos() != msg.size()) return QueryVerdict::kFormErr;  // trailing bytes
   if (q.qtype == 0 || q.qtype == kTypeOpt || q.qtype == kTypeTkey || q.qtype == kTypeTsig) return QueryVerdict::kFormErr;
   if (q.qtype == kTypeIxfr || q.qtype == kTypeAxfr || q.qtype == kTypeMailb || q.qtype == kTypeMaila)
     return QueryVerdict::kNotImp;
   if (q.qclass != kClassIn || tsig) return QueryVerdict::kRefused;
 
   // The key: the name lower-cased (length bytes are <= 63, below 'A', so they pass unchanged).
-  const std::uint8_t* name = m + 12;
-  for (std::uint16_t i = 0; i < name_len; ++i) {
-    const std::uint8_t b = name[i];
-    key.bytes[i] = static_cast<std::uint8_t>(b | ((static_cast<std::uint8_t>(b - 'A') < 26) << 5));
-  }
+  const std::uint16_t name_len = q.qname_len;
+  ascii_lower_copy(key.bytes, m + 12, name_len);
   std::uint8_t* tail = key.bytes + name_len;
   std::memcpy(tail, m + 12 + name_len, 4);  // QTYPE, QCLASS
   tail[4] = static_cast<std::uint8_t>((q.dnssec_ok ? 1 : 0) | (q.cd() ? 2 : 0));

@@ -5,24 +5,18 @@
 #include <cstring>
 #include <limits>
 
-#include "dataplane/wire_cursor.h"
+#include "common/dns_question.h"
+#include "common/wire_cursor.h"
 
 namespace dotpin::dataplane {
 namespace {
 
-constexpr std::uint16_t kTypeSoa = 6, kTypeOpt = 41;
-
-// Our OPT record: root owner, our UDP size, extended rcode, version 0, the client's DO bit.
-void write_opt(std::uint8_t* p, std::uint16_t udp_size, std::uint8_t ext_rcode, bool dnssec_ok) noexcept {
-  p[0] = 0;
-  store_be16(p + 1, kTypeOpt);
-  store_be16(p + 3, udp_size);
-  p[5] = ext_rcode;
-  p[6] = 0;
-  p[7] = dnssec_ok ? 0x80 : 0;
-  p[8] = 0;
-  store_be16(p + 9, 0);
-}
+using dns::kOptRecordLen;
+using dns::load_be16;
+using dns::load_be32;
+using dns::store_be16;
+using dns::store_be32;
+constexpr std::uint16_t kTypeSoa = 6;
 
 }  // namespace
 
@@ -37,7 +31,7 @@ std::uint8_t rcode_for(QueryVerdict v) noexcept {
 }
 
 std::uint16_t write_error_reply(std::uint8_t* msg, std::size_t capacity, const QueryInfo& q, unsigned rcode,
-                                std::uint16_t udp_size, const Ede* ede) noexcept {
+                                std::uint16_t udp_size, const dns::Ede* ede) noexcept {
   std::uint16_t len = q.question_end ? q.question_end : 12;
   msg[2] = static_cast<std::uint8_t>(0x80 | (msg[2] & 0x79));  // QR; opcode and RD kept; AA, TC cleared
   msg[3] = static_cast<std::uint8_t>(0x80 | (rcode & 0x0f));     // RA: we are a recursive service
@@ -47,55 +41,11 @@ std::uint16_t write_error_reply(std::uint8_t* msg, std::size_t capacity, const Q
   store_be16(msg + 10, 0);
   if (!q.edns || capacity < len + kOptRecordLen) return len;
   std::uint8_t* opt = msg + len;
-  write_opt(opt, udp_size, static_cast<std::uint8_t>(rcode >> 4), q.dnssec_ok);
+  const bool with_ede = ede != nullptr && capacity >= len + kOptRecordLen + dns::ede_option_len(*ede);
+  const std::size_t options = with_ede ? dns::write_ede(opt + kOptRecordLen, *ede) : 0;
+  dns::write_opt(opt, udp_size, static_cast<std::uint8_t>(rcode >> 4), q.dnssec_ok, static_cast<std::uint16_t>(options));
   store_be16(msg + 10, 1);
-  len = static_cast<std::uint16_t>(len + kOptRecordLen);
-  if (ede != nullptr) {
-    const std::size_t text = std::min<std::size_t>(ede->text.size(), 200);
-    if (capacity >= len + 6 + text) {
-      std::uint8_t* o = msg + len;
-      store_be16(o, 15);  // EDE option code
-      store_be16(o + 2, static_cast<std::uint16_t>(2 + text));
-      store_be16(o + 4, ede->code);
-      if (text != 0) std::memcpy(o + 6, ede->text.data(), text);  // an empty view may hold nullptr
-      store_be16(opt + 9, static_cast<std::uint16_t>(6 + text));
-      len = static_cast<std::uint16_t>(len + 6 + text);
-    }
-  }
-  return len;
-}
-
-bool read_ede(std::span<const std::uint8_t> msg, Ede& out) noexcept {
-  if (msg.size() < 12) return false;
-  const unsigned total = unsigned{load_be16(msg.data() + 4)} + load_be16(msg.data() + 6) + load_be16(msg.data() + 8) +
-                         load_be16(msg.data() + 10);
-  WireCursor c{msg.data(), msg.size(), 12};
-  for (unsigned i = 0; i < load_be16(msg.data() + 4) && c.ok; ++i) {
-    c.skip_name();
-    c.skip(4);
-  }
-  for (unsigned i = load_be16(msg.data() + 4); i < total && c.ok; ++i) {
-    c.skip_name();
-    const std::uint16_t type = c.u16();
-    c.skip(6);
-    const std::uint16_t rdlen = c.u16();
-    if (!c.need(rdlen)) return false;
-    const std::size_t end = c.pos + rdlen;
-    if (type == kTypeOpt) {
-      while (c.pos + 4 <= end) {
-        const std::uint16_t code = c.u16(), len = c.u16();
-        if (c.pos + len > end) return false;
-        if (code == 15 && len >= 2) {
-          out.code = load_be16(msg.data() + c.pos);
-          out.text = {reinterpret_cast<const char*>(msg.data() + c.pos + 2), len - 2u};
-          return true;
-        }
-        c.pos += len;
-      }
-    }
-    c.pos = end;
-  }
-  return false;
+  return static_cast<std::uint16_t>(len + kOptRecordLen + options);
 }
 
 bool write_question(std::uint8_t* out, std::size_t capacity, const QueryInfo& q, const std::uint8_t* qname) noexcept {
@@ -119,9 +69,9 @@ bool prepare_answer(std::span<const std::uint8_t> response, const CacheLimits& l
   const std::uint8_t* m = response.data();
   if (response.size() < 12 || !(m[2] & 0x80) || load_be16(m + 4) != 1) return false;
   const unsigned an = load_be16(m + 6), ns = load_be16(m + 8), ar = load_be16(m + 10);
-  WireCursor c{m, response.size(), 12};
-  c.skip_name();
-  c.skip(4);
+  dns::WireCursor c(response, dns::kHeaderLen);
+  dns::Question question;
+  if (!dns::read_question(c, question)) return false;
   std::uint32_t min_ttl = std::numeric_limits<std::uint32_t>::max();
   std::uint32_t soa_ttl = 0;
   bool have_soa = false, cacheable = !(m[2] & 0x02);  // TC: not cached
@@ -129,19 +79,19 @@ bool prepare_answer(std::span<const std::uint8_t> response, const CacheLimits& l
   unsigned arcount = ar;
   const unsigned total = an + ns + ar;
   for (unsigned i = 0; i < total; ++i) {
-    const std::size_t start = c.pos;
+    const std::size_t start = c.pos();
     c.skip_name();
     const std::uint16_t type = c.u16();
     c.skip(2);
-    const std::size_t ttl_at = c.pos;
+    const std::size_t ttl_at = c.pos();
     const std::uint32_t ttl = c.u32();
     const std::uint16_t rdlen = c.u16();
     if (!c.need(rdlen)) return false;
-    const std::size_t rdata = c.pos;
-    c.pos += rdlen;
-    if (type == kTypeOpt) {
+    const std::size_t rdata = c.pos();
+    c.skip(rdlen);
+    if (type == dns::kTypeOpt) {
       // Only a last OPT can be cut off without moving what compression pointers point at.
-      if (i < an + ns || i + 1 != total || c.pos != response.size()) return false;
+      if (i < an + ns || i + 1 != total || c.pos() != response.size()) return false;
       if (m[ttl_at] != 0) cacheable = false;  // an extended rcode: pass it on, do not keep it
       end = start;
       --arcount;
@@ -155,7 +105,7 @@ bool prepare_answer(std::span<const std::uint8_t> response, const CacheLimits& l
       have_soa = true;
     }
   }
-  if (!c.ok || c.pos != response.size()) return false;
+  if (!c.ok() || c.pos() != response.size()) return false;
   out.message.assign(m, m + end);
   store_be16(out.message.data() + 10, static_cast<std::uint16_t>(arcount));
 
@@ -205,7 +155,7 @@ std::uint16_t write_answer(std::uint8_t* out, std::size_t capacity, const Stored
     }
   }
   if (opt) {
-    write_opt(out + len, max_udp, 0, q.dnssec_ok);
+    dns::write_opt(out + len, max_udp, 0, q.dnssec_ok);
     store_be16(out + 10, static_cast<std::uint16_t>(load_be16(out + 10) + 1));
   }
   return static_cast<std::uint16_t>(len + opt);

@@ -10,37 +10,26 @@
 
 #include <cstdint>
 #include <span>
-#include <string_view>
 #include <vector>
 
+#include "common/edns.h"
 #include "dataplane/dns_query.h"
 
 namespace dotpin::dataplane {
 
 inline constexpr std::uint8_t kRcodeNoError = 0, kRcodeFormErr = 1, kRcodeServFail = 2, kRcodeNxDomain = 3,
                               kRcodeNotImp = 4, kRcodeRefused = 5;
-inline constexpr std::size_t kOptRecordLen = 11;
 
 /// The rcode a verdict earns (kOk and the drops have none).
 std::uint8_t rcode_for(QueryVerdict v) noexcept;
 
-/// An Extended DNS Error (RFC 8914) to attach to an error reply.
-struct Ede {
-  std::uint16_t code = 0;
-  std::string_view text;
-};
-inline constexpr std::uint16_t kEdeOther = 0, kEdeProhibited = 18, kEdeNoReachableAuthority = 22,
-                               kEdeNetworkError = 23;
-
 /// Writes an error reply for a query over @p msg in place: header, the question when it was
 /// readable, and an OPT record (our @p udp_size, the extended rcode bits, @p ede if given) when the
 /// query had a valid one. @p rcode may be 12-bit (BADVERS = 16). Whatever does not fit @p capacity
-/// is left out (the OPT first). Returns the reply length.
+/// is left out (the OPT first). Returns the reply length. The one writer of SERVFAIL with an
+/// Extended DNS Error: for queries the worker cannot forward and for those the shard failed.
 std::uint16_t write_error_reply(std::uint8_t* msg, std::size_t capacity, const QueryInfo& q, unsigned rcode,
-                                std::uint16_t udp_size, const Ede* ede = nullptr) noexcept;
-
-/// The Extended DNS Error of @p msg's OPT record, if it has one (@p out.text points into @p msg).
-bool read_ede(std::span<const std::uint8_t> msg, Ede& out) noexcept;
+                                std::uint16_t udp_size, const dns::Ede* ede = nullptr) noexcept;
 
 /// Writes the header and question of the query @p q (client name spelling @p qname) into @p out,
 /// so that write_error_reply() can answer a query whose packet is gone. Returns false if it does

@@ -42,9 +42,8 @@ Worker::Worker(WorkerSetup setup)
   leader_mask_ = leaders_.size() - 1;
   shard_ = std::make_unique<tls::DotShard>(
       reactor_, setup_.upstreams, setup_.pin_generation, setup_.shard,
-      [this](std::uint64_t cookie, std::span<const std::uint8_t> response, tls::DotShard::Outcome outcome) {
-        on_complete(cookie, response, outcome);
-      });
+      [this](std::uint64_t cookie, tls::DotShard::Outcome outcome, std::span<const std::uint8_t> response,
+             const dns::Ede& ede) { on_complete(cookie, outcome, response, ede); });
 }
 
 Worker::~Worker() {
@@ -139,7 +138,7 @@ void Worker::process_burst(rte_mbuf** pkts, unsigned n, Clock::time_point now) {
         counters_[Counter::kAclRefused].add();
         // EDE 18 without text: the reply to a (possibly spoofed) outsider stays within 6 bytes of
         // the query's size, so the appliance is no amplifier.
-        const Ede ede{kEdeProhibited, {}};
+        const dns::Ede ede{dns::EdeCode::kProhibited, {}};
         reply_in_place(m, p.view, write_error_reply(dns, room_from(m, p.view.payload), p.q, kRcodeRefused, setup_.max_udp, &ede));
       } else {
         counters_[Counter::kAclDropped].add();
@@ -199,7 +198,7 @@ void Worker::handle_miss(rte_mbuf* m, Pending& p, Clock::time_point now) {
   auto* data = rte_pktmbuf_mtod(m, std::uint8_t*);
   std::uint8_t* dns = data + p.view.payload;
   std::uint64_t cookie = 0;
-  Ede ede{kEdeOther, "dotpin: too many queries in flight"};
+  dns::Ede ede{dns::EdeCode::kOther, "dotpin: too many queries in flight"};
   if (inflight_.acquire(cookie)) {
     // Everything needed to answer later, before submit(): the shard may complete within it.
     InflightEntry& e = *inflight_.find(cookie);
@@ -238,19 +237,20 @@ void Worker::handle_miss(rte_mbuf* m, Pending& p, Clock::time_point now) {
   reply_in_place(m, p.view, write_error_reply(dns, room_from(m, p.view.payload), p.q, kRcodeServFail, setup_.max_udp, &ede));
 }
 
-void Worker::on_complete(std::uint64_t cookie, std::span<const std::uint8_t> response,
-                         tls::DotShard::Outcome outcome) {
+void Worker::on_complete(std::uint64_t cookie, tls::DotShard::Outcome outcome, std::span<const std::uint8_t> response,
+                         const dns::Ede& shard_ede) {
   InflightEntry* e = inflight_.find(cookie);
   if (e == nullptr) return;
   std::uint64_t& slot = leaders_[e->key.hash & leader_mask_];
   if (slot == cookie) slot = 0;
   bool answer = false;
-  Ede ede{kEdeNetworkError, "dotpin: unreadable answer from upstream"};
+  // A SERVFAIL carries the shard's reason; an answer that cannot be read or written, this one.
+  dns::Ede ede{dns::EdeCode::kNetworkError, "dotpin: unreadable answer from upstream"};
   if (outcome == tls::DotShard::Outcome::kAnswer) {
     answer = prepare_answer(response, setup_.limits, prepared_);
     if (answer && prepared_.ttl > 0 && cache_.insert(e->key, prepared_, now_s_)) counters_[Counter::kCacheInserts].add();
-  } else if (!read_ede(response, ede)) {  // the shard's SERVFAIL says why in its EDE
-    ede = Ede{kEdeNoReachableAuthority, "dotpin: no pinned upstream answered"};
+  } else {
+    ede = shard_ede;
   }
   // A SERVFAIL for an answer that came but cannot be given to a client is counted once per client,
   // as a bad answer; upstream_servfails counts the queries no pinned upstream answered.
@@ -264,7 +264,7 @@ void Worker::on_complete(std::uint64_t cookie, std::span<const std::uint8_t> res
   }
 }
 
-void Worker::deliver(std::uint64_t cookie, bool answer, const Ede& ede, Counter servfail) {
+void Worker::deliver(std::uint64_t cookie, bool answer, const dns::Ede& ede, Counter servfail) {
   InflightEntry& e = *inflight_.find(cookie);
   rte_mbuf* m = rte_pktmbuf_alloc(setup_.pool);
   if (m == nullptr) {

@@ -104,10 +104,13 @@ class Worker {
   /// run()'s end: answers what it can within @p drain, counts the rest, publishes.
   void drain_and_publish(std::chrono::milliseconds drain) noexcept;
   void handle_miss(rte_mbuf* m, Pending& p, Clock::time_point now);
-  void on_complete(std::uint64_t cookie, std::span<const std::uint8_t> response, tls::DotShard::Outcome outcome);
+  /// The shard's completion: prepares (and caches) an answer, or takes the shard's reason for a
+  /// SERVFAIL as it is, and delivers to the query and every client merged into it.
+  void on_complete(std::uint64_t cookie, tls::DotShard::Outcome outcome, std::span<const std::uint8_t> response,
+                   const dns::Ede& ede);
   /// Sends one waiting client its answer (the prepared one) or SERVFAIL with @p ede, counted as
   /// @p servfail, and frees its entry.
-  void deliver(std::uint64_t cookie, bool answer, const Ede& ede, Counter servfail = Counter::kUpstreamServfails);
+  void deliver(std::uint64_t cookie, bool answer, const dns::Ede& ede, Counter servfail = Counter::kUpstreamServfails);
   void reply_in_place(rte_mbuf* m, const PacketView& v, std::uint16_t dns_len);
   void tx(rte_mbuf* m);
   void flush();

@@ -6,14 +6,13 @@
 #include <algorithm>
 #include <array>
 
+#include "common/ascii_fold.h"
 #include "pinning/der.h"
 
 namespace dotpin {
 namespace {
 
 constexpr std::size_t kMaxName = 253;
-
-char fold(char c) noexcept { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
 
 /// Strips one trailing dot; empty if the name has forbidden bytes or empty labels.
 std::string_view normalise(std::string_view name) noexcept {
@@ -28,9 +27,7 @@ std::string_view normalise(std::string_view name) noexcept {
   return name;
 }
 
-bool equal_folded(std::string_view a, std::string_view b) noexcept {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) { return fold(x) == fold(y); });
-}
+bool equal_folded(std::string_view a, std::string_view b) noexcept { return ascii_iequal(a, b); }
 
 std::size_t label_count(std::string_view name) noexcept {
   return static_cast<std::size_t>(std::count(name.begin(), name.end(), '.')) + 1;

@@ -12,7 +12,7 @@ trap 'rm -rf "$work"' EXIT
 pki="$build/tests/pki/test-pki"
 [ -f "$pki/.done" ] || "$src/tests/pki/make-test-pki.sh" "$pki"
 
-mkdir -p "$work/certificate" "$work/chain_verify" "$work/pem" "$work/pin_file" "$work/dns_message" "$work/packet"
+mkdir -p "$work/certificate" "$work/chain_verify" "$work/pem"
 for crt in "$pki"/*.crt; do
   openssl x509 -in "$crt" -outform der -out "$work/certificate/$(basename "$crt" .crt).der"
   cp "$crt" "$work/pem/"
@@ -38,9 +38,11 @@ for chain in "$pki"/*.chain.pem "$pki"/hostile/*.chain.pem; do
   done
   rm -f "$der"
 done
-cp "$src"/tests/fuzz/corpus/pin_file/* "$work/pin_file/"
-cp "$src"/tests/fuzz/corpus/dns_message/* "$work/dns_message/"
-cp "$src"/tests/fuzz/corpus/packet/* "$work/packet/"
+# Seeds kept in the repository: tests/fuzz/corpus/TARGET/ for fuzz_TARGET.
+for dir in "$src"/tests/fuzz/corpus/*/; do
+  mkdir -p "$work/$(basename "$dir")"
+  cp "$dir"* "$work/$(basename "$dir")/"
+done
 
 # The targets are what meson built (tests/fuzz/meson.build is the one list); each needs a seed
 # directory made above.
@@ -52,7 +54,7 @@ done
 ok=0
 bad=0
 for target in "${targets[@]}"; do
-  [ -d "$work/$target" ] || { echo "fuzz_$target: no seed corpus (add one to run-fuzzers.sh)"; bad=$((bad + 1)); continue; }
+  [ -d "$work/$target" ] || { echo "fuzz_$target: no seed corpus (add tests/fuzz/corpus/$target/)"; bad=$((bad + 1)); continue; }
   bin="$build/tests/fuzz/fuzz_$target"
   echo "== fuzz_$target for ${seconds}s"
   # -rss_limit_mb keeps a runaway input from eating the machine; artifacts land in $work.

@@ -3,44 +3,13 @@
 
 #include <algorithm>
 
-#include "common/dns_wire.h"
+#include "common/edns.h"
 
 namespace dotpin::tls {
 namespace {
 
-struct OptRecord {
-  std::size_t start = 0, end = 0;      // the whole RR
-  std::size_t rdata = 0, rdlen = 0;    // its options
-  bool found = false;
-  bool last = false;
-};
-
-/// Walks every record of the message; finds the OPT record. False if malformed.
-bool find_opt(std::span<const std::uint8_t> msg, OptRecord& opt) {
-  const auto h = dns::read_header(msg);
-  if (!h) return false;
-  dns::WireReader r(msg, 12);
-  for (unsigned i = 0; i < h->qdcount; ++i) {
-    (void)r.skip_name();
-    r.skip(4);
-  }
-  const unsigned records = unsigned{h->ancount} + h->nscount + h->arcount;
-  for (unsigned i = 0; i < records; ++i) {
-    const std::size_t start = r.pos();
-    (void)r.skip_name();
-    const std::uint16_t type = r.u16();
-    r.skip(6);
-    const std::uint16_t rdlen = r.u16();
-    const std::size_t rdata = r.pos();
-    r.skip(rdlen);
-    if (!r.ok()) return false;
-    if (type == dns::kTypeOpt) {
-      if (opt.found || i < unsigned{h->ancount} + h->nscount) return false;  // one OPT, in additional
-      opt = {start, r.pos(), rdata, rdlen, true, i + 1 == records};
-    }
-  }
-  return r.ok() && r.pos() == msg.size();
-}
+using dns::OptRecord;
+using dns::find_opt;
 
 void put16(std::vector<std::uint8_t>& v, std::size_t x) {
   v.push_back(static_cast<std::uint8_t>(x >> 8));
@@ -48,8 +17,6 @@ void put16(std::vector<std::uint8_t>& v, std::size_t x) {
 }
 
 }  // namespace
-
-constexpr std::uint16_t kOptionKeepalive = 11;  // RFC 7828
 
 bool pad_query(std::span<const std::uint8_t> query, std::size_t block, std::vector<std::uint8_t>& out,
                bool& added_opt, bool keepalive) {
@@ -75,20 +42,15 @@ bool pad_query(std::span<const std::uint8_t> query, std::size_t block, std::vect
   const std::size_t rdlen_at = out.size();
   put16(out, 0);  // RDLENGTH, patched below
   if (opt.found) {
-    dns::WireReader o(query, opt.rdata);
-    while (o.pos() < opt.rdata + opt.rdlen) {
-      const std::size_t at = o.pos();
-      const std::uint16_t code = o.u16();
-      const std::uint16_t len = o.u16();
-      o.skip(len);
-      if (!o.ok() || o.pos() > opt.rdata + opt.rdlen) return false;
-      if (code != dns::kOptionPadding && !(keepalive && code == kOptionKeepalive))
-        out.insert(out.end(), query.begin() + static_cast<std::ptrdiff_t>(at),
-                   query.begin() + static_cast<std::ptrdiff_t>(o.pos()));
-    }
+    // The client's options but padding (and keepalive, when we ask for it): each with its header.
+    const bool ok = dns::for_each_option(query.subspan(opt.rdata, opt.rdlen), [&](std::uint16_t code, std::span<const std::uint8_t> data) {
+      if (code != dns::kOptionPadding && !(keepalive && code == dns::kOptionKeepalive)) out.insert(out.end(), data.data() - 4, data.data() + data.size());
+      return true;
+    });
+    if (!ok) return false;
   }
   if (keepalive) {
-    put16(out, kOptionKeepalive);
+    put16(out, dns::kOptionKeepalive);
     put16(out, 0);
   }
   const std::size_t base = out.size() + 4;  // with the padding option's header
@@ -106,14 +68,13 @@ bool pad_query(std::span<const std::uint8_t> query, std::size_t block, std::vect
 std::optional<std::chrono::milliseconds> keepalive_timeout(std::span<const std::uint8_t> message) {
   OptRecord opt;
   if (!find_opt(message, opt) || !opt.found) return std::nullopt;
-  dns::WireReader o(message, opt.rdata);
-  while (o.ok() && o.pos() + 4 <= opt.rdata + opt.rdlen) {
-    const std::uint16_t code = o.u16();
-    const std::uint16_t len = o.u16();
-    if (code == kOptionKeepalive && len == 2) return std::chrono::milliseconds(100 * o.u16());
-    o.skip(len);
-  }
-  return std::nullopt;
+  std::optional<std::chrono::milliseconds> timeout;
+  dns::for_each_option(message.subspan(opt.rdata, opt.rdlen), [&timeout](std::uint16_t code, std::span<const std::uint8_t> data) {
+    if (code != dns::kOptionKeepalive || data.size() != 2) return true;
+    timeout = std::chrono::milliseconds(100 * dns::load_be16(data.data()));  // RFC 7828: units of 100 ms
+    return false;
+  });
+  return timeout;
 }
 
 bool strip_opt(std::vector<std::uint8_t>& message) {

@@ -2,42 +2,21 @@
 #include "tls/shard.h"
 
 #include <algorithm>
-#include <cctype>
 #include <cstdio>
 #include <optional>
 #include <string>
 
-#include "common/dns_wire.h"
+#include "common/dns_question.h"
 #include "common/time_util.h"
 #include "pinning/verifier.h"
 #include "tls/edns_options.h"
+#include "tls/upstream_answer.h"
 
 namespace dotpin::tls {
 namespace {
 
 constexpr std::uint32_t kNone = UINT32_MAX;
-
-/// The question section (name, type, class) of a message, or an empty span.
-std::span<const std::uint8_t> question_of(std::span<const std::uint8_t> msg) {
-  const auto h = dns::read_header(msg);
-  if (!h || h->qdcount != 1) return {};
-  dns::WireReader r(msg, 12);
-  (void)r.skip_name();
-  r.skip(4);
-  if (!r.ok()) return {};
-  return msg.subspan(12, r.pos() - 12);
-}
-
-/// A response answers a query only if it repeats its question (names compared case-insensitively,
-/// RFC 4343: upstreams may not keep the 0x20 spelling).
-bool same_question(std::span<const std::uint8_t> a, std::span<const std::uint8_t> b) {
-  if (a.empty() || a.size() != b.size()) return false;
-  // ASCII case folding only (RFC 4343), branch-free, not the locale's tolower.
-  auto fold = [](std::uint8_t c) { return static_cast<std::uint8_t>(c | ((static_cast<std::uint8_t>(c - 'A') < 26) << 5)); };
-  for (std::size_t i = 0; i < a.size(); ++i)
-    if (fold(a[i]) != fold(b[i])) return false;
-  return true;
-}
+using dns::EdeCode;
 
 /// "dotpin: upstream NAME REASON" (the EDE text of a connection failure) in @p buf, without
 /// allocating; a long name is cut to fit.
@@ -258,7 +237,7 @@ bool DotShard::enqueue(std::uint32_t slot, Upstream* upstream, Clock::time_point
 
 bool DotShard::submit(std::uint64_t cookie, std::span<const std::uint8_t> query, Clock::time_point now) noexcept {
   if (slots_.size() - free_slots_.size() >= options_.max_pending) return false;
-  if (question_of(query).empty()) return false;
+  if (dns::question_of(query).empty()) return false;
   std::uint32_t slot;
   if (!free_slots_.empty()) {
     slot = free_slots_.back();
@@ -333,8 +312,8 @@ void DotShard::free_slot(std::uint32_t slot) {
   free_slots_.push_back(slot);
 }
 
-void DotShard::complete(std::uint32_t slot, std::span<const std::uint8_t> response, Outcome outcome) {
-  on_complete_(slots_[slot].cookie, response, outcome);
+void DotShard::complete_answer(std::uint32_t slot, std::span<const std::uint8_t> response) {
+  on_complete_(slots_[slot].cookie, Outcome::kAnswer, response, dns::Ede{});
 }
 
 void DotShard::fail_query(std::uint32_t slot, EdeCode code, std::string_view why, Clock::time_point now,
@@ -354,23 +333,13 @@ void DotShard::fail_query(std::uint32_t slot, EdeCode code, std::string_view why
 }
 
 void DotShard::complete_servfail(std::uint32_t slot, EdeCode code, std::string_view why) {
-  Slot& s = slots_[slot];
-  s.query[0] = static_cast<std::uint8_t>(s.client_id >> 8);
-  s.query[1] = static_cast<std::uint8_t>(s.client_id);
-  std::optional<std::vector<std::uint8_t>> sf;
-  try {
-    sf = make_servfail(s.query, code, why);
-  } catch (...) {
-    // No memory for it: the completion gets an empty response (and writes its own SERVFAIL).
-  }
-  if (sf && s.added_opt) strip_opt(*sf);  // the client spoke no EDNS: no OPT (and so no EDE) for it
-  complete(slot, sf ? std::span<const std::uint8_t>(*sf) : std::span<const std::uint8_t>{}, Outcome::kServfail);
+  on_complete_(slots_[slot].cookie, Outcome::kServfail, {}, dns::Ede{code, why});
 }
 
 void DotShard::on_response(Upstream& u, Conn& c, std::span<const std::uint8_t> msg) {
-  const auto h = dns::read_header(msg);
-  const std::uint32_t slot = h ? c.by_id[h->id] : kNone;
-  if (slot == kNone || !h->qr) {
+  const auto id = response_id(msg);
+  const std::uint32_t slot = id ? c.by_id[*id] : kNone;
+  if (slot == kNone) {
     ++u.stats.unmatched;
     return;
   }
@@ -382,13 +351,13 @@ void DotShard::on_response(Upstream& u, Conn& c, std::span<const std::uint8_t> m
     return;
   }
   const auto now = now_;
-  if (!same_question(question_of(msg), question_of(s.query))) {
+  if (!answers_question(msg, s.query)) {
     ++u.stats.unmatched;
     fail_query(slot, EdeCode::kNetworkError, "dotpin: upstream answered another question", now, true, s.upstream);
     return;
   }
   // Walking a response's records costs; a server's keepalive timeout is learned once per connection.
-  if (options_.keepalive && !c.keepalive && h->arcount > 0) {
+  if (options_.keepalive && !c.keepalive && dns::load_be16(msg.data() + 10) > 0) {
     if (const auto t = keepalive_timeout(msg)) c.keepalive = *t;
   }
   const double rtt = std::chrono::duration<double, std::micro>(now - s.sent_at).count();
@@ -399,12 +368,8 @@ void DotShard::on_response(Upstream& u, Conn& c, std::span<const std::uint8_t> m
     u.stats.health = UpstreamHealth::kUp;
     u.backoff = std::chrono::milliseconds{0};
   }
-  std::vector<std::uint8_t>& out = answer_;  // reserved for the largest answer: no allocation
-  out.assign(msg.begin(), msg.end());
-  out[0] = static_cast<std::uint8_t>(s.client_id >> 8);
-  out[1] = static_cast<std::uint8_t>(s.client_id);
-  if (s.added_opt) strip_opt(out);
-  complete(slot, out, Outcome::kAnswer);
+  client_copy(msg, s.client_id, s.added_opt, answer_);  // reserved for the largest answer: no allocation
+  complete_answer(slot, answer_);
   free_slot(slot);
 }
 

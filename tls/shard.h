@@ -8,7 +8,8 @@
 /// TLS write (coalescing). Responses come back in any order, are matched by ID and question, get the
 /// client's ID back, and complete with the cookie. A connection that fails (refused pin, reset,
 /// timeout) puts its upstream into backoff with jitter; its queries are retried once on another
-/// upstream of the pool, or completed with SERVFAIL carrying an Extended DNS Error. There is no
+/// upstream of the pool, or completed as failed with the Extended DNS Error (code and text) that the
+/// client's SERVFAIL is to carry. There is no
 /// path to an unpinned or cleartext upstream. No locks: the owner thread does everything.
 #pragma once
 
@@ -21,10 +22,10 @@
 #include <span>
 #include <vector>
 
+#include "common/edns.h"
 #include "common/latency_histogram.h"
 #include "tls/id_table.h"
 #include "tls/link.h"
-#include "tls/servfail.h"
 #include "tls/upstream_stats.h"
 #include "tls/upstream_link.h"
 
@@ -84,8 +85,11 @@ class DotShard {
  public:
   using Clock = Link::Clock;
   enum class Outcome { kAnswer, kServfail };
-  /// @p response has the client's ID; it is valid only during the call.
-  using CompletionFn = std::function<void(std::uint64_t cookie, std::span<const std::uint8_t> response, Outcome)>;
+  /// How a query ended: kAnswer with @p response (the upstream's answer with the client's ID), or
+  /// kServfail with @p ede (why, for the client's SERVFAIL; @p response is empty). Both are valid
+  /// only during the call.
+  using CompletionFn =
+      std::function<void(std::uint64_t cookie, Outcome outcome, std::span<const std::uint8_t> response, const dns::Ede& ede)>;
 
   DotShard(UringReactor& reactor, std::vector<ShardUpstream> upstreams, std::uint64_t pin_generation,
            ShardOptions options, CompletionFn on_complete);
@@ -143,10 +147,10 @@ class DotShard {
   void on_response(Upstream& u, Conn& c, std::span<const std::uint8_t> msg);
   void handle_failed(Upstream& u, Conn& c, Clock::time_point now);
   void expire(Clock::time_point now);
-  void fail_query(std::uint32_t slot, EdeCode code, std::string_view why, Clock::time_point now, bool may_retry,
+  void fail_query(std::uint32_t slot, dns::EdeCode code, std::string_view why, Clock::time_point now, bool may_retry,
                   Upstream* failed_upstream);
-  void complete(std::uint32_t slot, std::span<const std::uint8_t> response, Outcome outcome);
-  void complete_servfail(std::uint32_t slot, EdeCode code, std::string_view why);
+  void complete_answer(std::uint32_t slot, std::span<const std::uint8_t> response);
+  void complete_servfail(std::uint32_t slot, dns::EdeCode code, std::string_view why);
   void free_slot(std::uint32_t slot);
   void detach(Conn& c, std::uint32_t slot);
 

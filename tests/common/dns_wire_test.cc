@@ -112,5 +112,35 @@ TEST(WireReader, NamesWithEscapesAndForwardPointers) {
   EXPECT_FALSE(f.ok());
 }
 
+TEST(DnsWire, RendersEdnsOptionsAndRefusesAPartialOne) {
+  auto m = response();
+  m[11] = 1;
+  const std::size_t at = m.size();
+  m.resize(at + kOptRecordLen);
+  const std::uint8_t options[] = {0, 15, 0, 5, 0, 22, 'w', 'h', 'y', 0, 12, 0, 2, 0, 0};
+  write_opt(m.data() + at, 1232, 0, true, sizeof options);
+  m.insert(m.end(), std::begin(options), std::end(options));
+  auto text = format_message(m);
+  ASSERT_TRUE(text.ok()) << text.error();
+  EXPECT_NE(text->find(";; EDE: 22 (why)"), std::string::npos) << *text;
+  EXPECT_NE(text->find(";; PADDING: 2 B"), std::string::npos) << *text;
+  EXPECT_NE(text->find("flags: do; UDP size: 1232 B"), std::string::npos) << *text;
+  // Two bytes after the last option: half an option header, malformed (RFC 6891 §6.1.2).
+  m.insert(m.end(), {0, 1});
+  m[at + 10] = static_cast<std::uint8_t>(sizeof options + 2);
+  EXPECT_FALSE(format_message(m).ok());
+}
+
+TEST(WireReader, NamesUnderTheCursorsRules) {
+  // A pointer into the name's own labels (before the pointer, but a loop) renders nothing.
+  const std::vector<std::uint8_t> loop{3, 'w', 'w', 'w', 0xc0, 1};
+  WireReader r(loop);
+  EXPECT_EQ(r.name(), "");
+  EXPECT_FALSE(r.ok());
+  const std::vector<std::uint8_t> root{0};
+  WireReader rr(root);
+  EXPECT_EQ(rr.name(), ".");
+}
+
 }  // namespace
 }  // namespace dotpin::dns

@@ -22,7 +22,7 @@ TEST(DnsReply, ErrorReplyKeepsQuestionAndEchoesEdns) {
   CacheKey key;
   ASSERT_EQ(parse_query(m, q, key), QueryVerdict::kNotImp);
   m.resize(512);
-  const Ede ede{kEdeOther, "why"};
+  const dns::Ede ede{dns::EdeCode::kOther, "why"};
   const std::uint16_t len = write_error_reply(m.data(), m.size(), q, rcode_for(QueryVerdict::kNotImp), 1232, &ede);
   m.resize(len);
   const auto h = dns::read_header(m);
@@ -45,12 +45,12 @@ TEST(DnsReply, EdeWithoutText) {
   ASSERT_EQ(parse_query(m, q, key), QueryVerdict::kOk);
   const std::size_t query_len = m.size();
   m.resize(512);
-  const Ede ede{kEdeProhibited, {}};
+  const dns::Ede ede{dns::EdeCode::kProhibited, {}};
   m.resize(write_error_reply(m.data(), m.size(), q, kRcodeRefused, 1232, &ede));
   EXPECT_EQ(m.size(), query_len + 6);  // the EDE option alone: no amplification beyond 6 bytes
-  Ede read{};
-  ASSERT_TRUE(read_ede(m, read));
-  EXPECT_EQ(read.code, kEdeProhibited);
+  dns::Ede read{};
+  ASSERT_TRUE(dns::read_ede(m, read));
+  EXPECT_EQ(read.code, dns::EdeCode::kProhibited);
   EXPECT_TRUE(read.text.empty());
 }
 
@@ -195,20 +195,64 @@ TEST(DnsReply, ServfailFromTheQuestionAlone) {
   ASSERT_EQ(parse_query(m, q, key), QueryVerdict::kOk);
   std::vector<std::uint8_t> out(512);
   ASSERT_TRUE(write_question(out.data(), out.size(), q, m.data() + 12));
-  const Ede ede{kEdeNetworkError, "timeout"};
+  const dns::Ede ede{dns::EdeCode::kNetworkError, "timeout"};
   out.resize(write_error_reply(out.data(), out.size(), q, kRcodeServFail, 1232, &ede));
   const auto text = dns::format_message(out);
   ASSERT_TRUE(text) << text.error();
   EXPECT_NE(text->find("SERVFAIL"), std::string::npos) << *text;
+  EXPECT_NE(text->find("Flags: qr rd ra"), std::string::npos) << *text;
   EXPECT_NE(text->find("WwW.dotpin.test."), std::string::npos) << *text;
+  EXPECT_NE(text->find("IN\tAAAA"), std::string::npos) << *text;
   EXPECT_NE(text->find("EDE: 23 (timeout)"), std::string::npos) << *text;
-  Ede read{};
-  ASSERT_TRUE(read_ede(out, read));
-  EXPECT_EQ(read.code, kEdeNetworkError);
+  dns::Ede read{};
+  ASSERT_TRUE(dns::read_ede(out, read));
+  EXPECT_EQ(read.code, dns::EdeCode::kNetworkError);
   EXPECT_EQ(read.text, "timeout");
-  EXPECT_FALSE(read_ede(test::query("a."), read));
-  for (std::size_t n = 0; n < out.size(); ++n) read_ede(std::span(out.data(), n), read);  // never out of bounds
+  // INFO-CODE 23 right after the option header, then the text.
+  const std::string bytes(out.begin(), out.end());
+  EXPECT_NE(bytes.find(std::string("\x00\x0f\x00\x09\x00\x17", 6) + "timeout"), std::string::npos);
   EXPECT_EQ(dns::read_header(out)->id, 0x4242);
+}
+
+TEST(DnsReply, ServfailWithoutEdnsHasNoOpt) {
+  auto m = test::query("www.dotpin.test", dns::kTypeA, false, 0xbeef);
+  QueryInfo q;
+  CacheKey key;
+  ASSERT_EQ(parse_query(m, q, key), QueryVerdict::kOk);
+  std::vector<std::uint8_t> out(512);
+  ASSERT_TRUE(write_question(out.data(), out.size(), q, m.data() + 12));
+  const dns::Ede ede{dns::EdeCode::kNoReachableAuthority, "dotpin: upstream x pin_mismatch"};
+  out.resize(write_error_reply(out.data(), out.size(), q, kRcodeServFail, 1232, &ede));
+  EXPECT_EQ(out.size(), m.size());  // header and question only
+  const auto h = dns::read_header(out);
+  EXPECT_EQ(h->id, 0xbeef);
+  EXPECT_EQ(h->rcode, kRcodeServFail);
+  EXPECT_EQ(h->arcount, 0);
+  dns::Ede read{};
+  EXPECT_FALSE(dns::read_ede(out, read));
+}
+
+TEST(DnsReply, EdeTextIsCutAndLeftOutWhenItDoesNotFit) {
+  auto m = test::query("a.", dns::kTypeA, true);
+  QueryInfo q;
+  CacheKey key;
+  ASSERT_EQ(parse_query(m, q, key), QueryVerdict::kOk);
+  const std::string long_text(300, 'x');
+  const dns::Ede ede{dns::EdeCode::kOther, long_text};
+  std::vector<std::uint8_t> out(m);
+  out.resize(1024);
+  out.resize(write_error_reply(out.data(), out.size(), q, kRcodeServFail, 1232, &ede));
+  dns::Ede read{};
+  ASSERT_TRUE(dns::read_ede(out, read));
+  EXPECT_EQ(read.text.size(), dns::kEdeMaxText);
+  // Room for the OPT record but not for the option: the OPT goes without it.
+  out.assign(m.begin(), m.end());
+  const std::size_t opt_only = q.question_end + dns::kOptRecordLen;
+  out.resize(opt_only + 10);
+  out.resize(write_error_reply(out.data(), out.size(), q, kRcodeServFail, 1232, &ede));
+  EXPECT_EQ(out.size(), opt_only);
+  EXPECT_EQ(dns::read_header(out)->arcount, 1);
+  EXPECT_FALSE(dns::read_ede(out, read));
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 #include <cstring>
 #include <vector>
 
+#include "common/dns_question.h"
 #include "dataplane/dns_query.h"
 #include "dataplane/dns_reply.h"
 #include "dataplane/packet.h"
@@ -41,7 +42,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       const QueryVerdict verdict = parse_query({dns, v.payload_len}, q, key);
       const std::size_t room = frame.size() - v.payload;
       if (verdict != QueryVerdict::kOk && verdict != QueryVerdict::kDropShort && verdict != QueryVerdict::kDropResponse) {
-        const Ede ede{kEdeOther, "fuzz"};
+        const dotpin::dns::Ede ede{dotpin::dns::EdeCode::kOther, "fuzz"};
         finish_udp_reply(frame.data(), v, write_error_reply(dns, room, q, rcode_for(verdict), 1232, &ede), local.mac);
       } else if (verdict == QueryVerdict::kOk) {
         // Answer this query with a copy of itself turned into a response.
@@ -61,13 +62,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   PreparedAnswer p;
   if (prepare_answer({data, size}, CacheLimits{}, p) && p.message.size() >= 12) {
     QueryInfo q;
-    q.qname_len = 0;
-    // Only a question the answer really has can be written for a client: read its length.
-    std::size_t pos = 12;
-    while (pos < p.message.size() && p.message[pos] != 0 && p.message[pos] < 64) pos += p.message[pos] + 1u;
-    if (pos < p.message.size() && p.message[pos] == 0 && pos + 5 <= p.message.size()) {
-      q.qname_len = static_cast<std::uint16_t>(pos - 12 + 1);
-      q.question_end = static_cast<std::uint16_t>(pos + 5);
+    // Only a question the answer really has can be written for a client: read it.
+    dotpin::dns::WireCursor c(p.message, dotpin::dns::kHeaderLen);
+    dotpin::dns::Question question;
+    if (dotpin::dns::read_question(c, question)) {
+      q.qname_len = question.name_len;
+      q.question_end = question.end;
       q.edns = size % 3 == 0;
       q.udp_size = static_cast<std::uint16_t>(512 + size % 1024);
       std::vector<std::uint8_t> out(1500);
