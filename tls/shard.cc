@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "tls/shard.h"
+#include "tls/shard_state.h"
 
 #include <algorithm>
 #include <cstdio>
@@ -13,78 +14,12 @@
 #include "tls/upstream_answer.h"
 
 namespace dotpin::tls {
-namespace {
 
-constexpr std::uint32_t kNone = UINT32_MAX;
 using dns::EdeCode;
-
-/// "dotpin: upstream NAME REASON" (the EDE text of a connection failure) in @p buf, without
-/// allocating; a long name is cut to fit.
-std::string_view upstream_failure_text(std::span<char> buf, std::string_view name, FailureReason reason) noexcept {
-  const std::string_view why = to_string(reason);
-  const int n = std::snprintf(buf.data(), buf.size(), "dotpin: upstream %.*s %.*s",
-                              static_cast<int>(std::min<std::size_t>(name.size(), 64)), name.data(),
-                              static_cast<int>(why.size()), why.data());
-  return {buf.data(), n < 0 ? 0 : std::min(static_cast<std::size_t>(n), buf.size() - 1)};
-}
-using FailureText = std::array<char, 128>;
-
-/// Builds a log line with @p build and hands it to @p sink; a line that finds no memory is dropped.
-template <class Build>
-void log_line(const std::function<void(std::string_view)>& sink, Build&& build) noexcept {
-  if (!sink) return;
-  try {
-    std::string line;
-    build(line);
-    sink(line);
-  } catch (...) {
-  }
-}
-
-}  // namespace
-
-struct DotShard::Slot {
-  std::uint64_t cookie = 0;
-  std::vector<std::uint8_t> query;  // carries the wire ID while on a connection
-  std::uint16_t client_id = 0;
-  std::uint16_t wire_id = 0;
-  Clock::time_point deadline{}, sent_at{};
-  Upstream* upstream = nullptr;
-  Conn* conn = nullptr;
-  std::size_t conn_pos = 0;
-  int attempts = 0;
-  bool live = false;
-  bool abandoned = false;  // answered with SERVFAIL on timeout; its wire ID stays reserved
-  bool queued = false;
-  bool added_opt = false;  // the shard added the OPT record: remove it from what the client gets
-};
-
-struct DotShard::Conn {
-  explicit Conn(std::size_t capacity) : ids(capacity), by_id(65536, kNone) {}
-  std::unique_ptr<Link> link;
-  IdTable ids;
-  std::vector<std::uint32_t> by_id;
-  std::vector<std::uint32_t> inflight;
-  std::vector<std::uint32_t> queue;
-  bool counted = false;
-  bool draining = false;  // takes no new queries; closes once what it has written is answered
-  std::shared_ptr<const void> keep;  // the pin table its link's UpstreamPins belong to
-  std::size_t abandoned = 0;  // slots in inflight whose clients already got SERVFAIL on timeout
-  std::optional<std::chrono::milliseconds> keepalive;  // the server's idle timeout, if it said
-};
-
-struct DotShard::Upstream {
-  ShardUpstream cfg;
-  TicketCache tickets;
-  std::vector<std::unique_ptr<Conn>> conns;
-  std::vector<std::unique_ptr<Conn>> graveyard;  // failed, waiting for their I/O to drain
-  UpstreamStats stats;
-  LatencyHistogram latency;  // answered queries' round trips, µs
-  bool retired = false;  // gone from the pin table: its connections drain, then it is dropped
-  bool open_failed = false;  // the last connection could not be created (kLocalResources)
-  Clock::time_point retry_at{};
-  std::chrono::milliseconds backoff{0};
-};
+using shard_detail::kNone;
+using shard_detail::log_line;
+using shard_detail::FailureText;
+using shard_detail::upstream_failure_text;
 
 DotShard::DotShard(UringReactor& reactor, std::vector<ShardUpstream> upstreams, std::uint64_t pin_generation,
                    ShardOptions options, CompletionFn on_complete)
@@ -521,116 +456,6 @@ void DotShard::poll(Clock::time_point now, std::chrono::microseconds wait) noexc
     expire(now);
     next_expiry_scan_ = now + std::chrono::milliseconds(10);
   }
-}
-
-}  // namespace dotpin::tls
-
-namespace dotpin::tls {
-
-void DotShard::close_drained(Conn& c) {
-  // Whatever is still in flight was given up on (abandoned): its slots go with the connection.
-  for (const std::uint32_t slot : c.inflight) {
-    c.by_id[slots_[slot].wire_id] = kNone;
-    slots_[slot].conn = nullptr;
-    free_slot(slot);
-  }
-  c.inflight.clear();
-  c.abandoned = 0;
-  if (c.link->ready()) c.link->close_gracefully();
-  else c.link->close();
-}
-
-void DotShard::start_drain(Upstream& u, Conn& c, Clock::time_point now) {
-  if (c.draining) return;
-  c.draining = true;
-  ++u.stats.drained_connections;
-  // Queries queued but never written move to a connection of the new generation (any upstream,
-  // this one first if it may still be used); what was written is answered here.
-  std::vector<std::uint32_t> queued;
-  queued.swap(c.queue);  // taken, not copied; detach() finds nothing left to erase there
-  for (const std::uint32_t slot : queued) {
-    detach(c, slot);
-    Slot& s = slots_[slot];
-    Upstream* to = (!u.retired && !u.stats.drained) ? &u : choose_upstream(&u, now);
-    if (!to || !enqueue(slot, to, now)) {
-      --s.attempts;  // a move is not an attempt: the query keeps its retry
-      fail_query(slot, EdeCode::kNoReachableAuthority, "dotpin: no pinned upstream available", now, true, &u);
-    }
-  }
-}
-
-std::size_t DotShard::update_pins(std::vector<ShardUpstream> upstreams, std::uint64_t generation,
-                                  Clock::time_point now, UnixTime wall) {
-  generation_ = generation;
-  std::size_t drained = 0;
-  std::vector<Upstream*> next;
-  for (ShardUpstream& cfg : upstreams) {
-    Upstream* u = nullptr;
-    for (Upstream* old : active_)
-      if (old->cfg.pins->name == cfg.pins->name) u = old;
-    if (!u) {
-      auto fresh = std::make_unique<Upstream>();
-      u = fresh.get();
-      upstreams_.push_back(std::move(fresh));
-    }
-    // Same address, name and trust profile (CA file, TLS floor): otherwise the connection was
-    // authenticated under other rules, and drains.
-    const bool same_place = u->cfg.pins && u->cfg.pins->address == cfg.pins->address &&
-                            u->cfg.pins->auth_name == cfg.pins->auth_name && u->cfg.ctx == cfg.ctx;
-    u->cfg = std::move(cfg);
-    for (auto& c : u->conns) {
-      if (c->draining) continue;
-      // An established connection stays only if the chain it authenticated still satisfies the
-      // new pin set; one still handshaking would authenticate against the old set, so it drains.
-      const bool keep = same_place && c->link->ready() && still_admitted(*u, *c, wall);
-      if (!keep) {
-        start_drain(*u, *c, now);
-        ++drained;
-      }
-    }
-    // Tickets verified under the old generation are dropped by the next TicketCache::usable().
-    u->stats.health = UpstreamHealth::kUp;  // a new pin set deserves a fresh attempt
-    u->retry_at = now;
-    u->backoff = std::chrono::milliseconds{0};
-    next.push_back(u);
-  }
-  for (Upstream* old : active_) {
-    if (std::find(next.begin(), next.end(), old) != next.end()) continue;
-    old->retired = true;
-    for (auto& c : old->conns) {
-      if (!c->draining) ++drained;
-      start_drain(*old, *c, now);
-    }
-  }
-  active_ = std::move(next);
-  return drained;
-}
-
-bool DotShard::still_admitted(const Upstream& u, const Conn& c, UnixTime wall) const {
-  return admits(u.cfg.pins->mode, reverify(c.link->verdict(), u.cfg.pins->pins, wall));
-}
-
-std::size_t DotShard::recheck_pins(Clock::time_point now, UnixTime wall) {
-  std::size_t drained = 0;
-  for (Upstream* u : active_) {
-    for (auto& c : u->conns) {
-      if (c->draining || !c->link->ready() || still_admitted(*u, *c, wall)) continue;
-      start_drain(*u, *c, now);
-      ++drained;
-    }
-  }
-  return drained;
-}
-
-bool DotShard::set_drained(std::string_view name, bool drained, Clock::time_point now) {
-  for (Upstream* u : active_) {
-    if (u->cfg.pins->name != name) continue;
-    u->stats.drained = drained;
-    if (drained)
-      for (auto& c : u->conns) start_drain(*u, *c, now);
-    return true;
-  }
-  return false;
 }
 
 }  // namespace dotpin::tls
