@@ -150,35 +150,34 @@ int run_upstreams(Invocation& inv) {
 }
 
 int run_stats(Invocation& inv) {
-  nlohmann::json r;
+  StatsReply r;
   int status = kExitOk;
-  if (!ask(inv, "stats", r, status)) return status;
+  if (!ask_typed(inv, "stats", r, status)) return status;
   std::vector<std::vector<std::string>> rows;
-  auto row = [](const std::string& who, const nlohmann::json& c, const nlohmann::json& d, const std::string& entries) {
+  auto row = [](const std::string& who, const std::map<std::string, std::uint64_t>& c,
+                const std::map<std::string, std::uint64_t>& d, const std::string& entries) {
     std::uint64_t dropped = 0;
-    for (const auto& [_, n] : d.items()) dropped += n.get<std::uint64_t>();
-    return std::vector<std::string>{who, cell(c["rx_packets"]), cell(c["queries"]), cell(c["cache_hits"]),
-                                    cell(c["cache_misses"]), cell(c["forwarded"]), cell(c["merged"]),
-                                    cell(c["upstream_servfails"]), cell(c["acl_refused"]), std::to_string(dropped), entries};
+    for (const auto& [_, n] : d) dropped += n;
+    auto n = [&c](const char* name) {
+      const auto it = c.find(name);
+      return it == c.end() ? std::string("-") : std::to_string(it->second);
+    };
+    return std::vector<std::string>{who, n("rx_packets"), n("queries"), n("cache_hits"), n("cache_misses"),
+                                    n("forwarded"), n("merged"), n("upstream_servfails"), n("acl_refused"),
+                                    std::to_string(dropped), entries};
   };
-  for (const auto& l : r["lcores"])
-    rows.push_back(row("lcore " + l["lcore"].dump(), l["counters"], l["drops"], l["cache"]["entries"].dump()));
-  rows.push_back(row("total", r["totals"]["counters"], r["totals"]["drops"], "-"));
+  for (const auto& l : r.lcores)
+    rows.push_back(row("lcore " + std::to_string(l.lcore), l.counters, l.drops, std::to_string(l.cache.entries)));
+  rows.push_back(row("total", r.total_counters, r.total_drops, "-"));
   print_table(inv.out, {"", "RX", "QUERIES", "HITS", "MISSES", "FORWARDED", "MERGED", "SERVFAIL", "ACL_REFUSED", "DROPPED",
                         "CACHED"},
               rows);
   std::string drops;
-  for (const auto& [reason, n] : r["totals"]["drops"].items())
-    if (n.get<std::uint64_t>() > 0) drops += " " + reason + "=" + n.dump();
+  for (const auto& [reason, n] : r.total_drops)
+    if (n > 0) drops += " " + reason + "=" + std::to_string(n);
   if (!drops.empty()) inv.out << "drops:" << drops << "\n";
   inv.out << "\n";
-  UpstreamsReply ups;
-  try {
-    r.get_to(ups);
-  } catch (const nlohmann::json::exception& e) {
-    return report_error(inv, "stats", std::string("unexpected reply from dotpind: ") + e.what());
-  }
-  print_upstreams(inv.out, ups.upstreams, true);
+  print_upstreams(inv.out, r.upstreams.upstreams, true);
   return kExitOk;
 }
 
@@ -187,17 +186,15 @@ int run_stats(Invocation& inv) {
 namespace dotpin::ctl {
 
 int run_pins_list(Invocation& inv) {
-  nlohmann::json r;
+  PinsReply r;
   int status = kExitOk;
-  if (!ask(inv, "pins list", r, status)) return status;
-  inv.out << "generation " << r["generation"].dump() << " (published " << cell(r["published_at"]) << ") from "
-          << cell(r["pin_file"]) << "\n\n";
+  if (!ask_typed(inv, "pins list", r, status)) return status;
+  inv.out << "generation " << r.generation << " (published " << r.published_at << ") from " << r.pin_file << "\n\n";
   std::vector<std::vector<std::string>> rows;
-  for (const auto& u : r["upstreams"])
-    for (const auto& p : u["pins"])
-      rows.push_back({cell(u["name"]), cell(u["mode"]), p["label"].get<std::string>().empty() ? "-" : cell(p["label"]),
-                      cell(p["sha256"]), cell(p["state"]), p["not_before"].is_null() ? "-" : cell(p["not_before"]),
-                      p["not_after"].is_null() ? "-" : cell(p["not_after"])});
+  for (const auto& u : r.upstreams)
+    for (const auto& p : u.pins)
+      rows.push_back({u.name, u.mode, p.label.empty() ? "-" : p.label, p.sha256, p.state, p.not_before.value_or("-"),
+                      p.not_after.value_or("-")});
   print_table(inv.out, {"UPSTREAM", "MODE", "LABEL", "PIN-SHA256", "STATE", "NOT_BEFORE", "NOT_AFTER"}, rows);
   return kExitOk;
 }
@@ -250,25 +247,29 @@ int run_upstream_drain(Invocation& inv) { return upstream_state(inv, "upstream d
 int run_upstream_enable(Invocation& inv) { return upstream_state(inv, "upstream enable"); }
 
 int run_expiry(Invocation& inv) {
-  nlohmann::json r;
+  nlohmann::json j;
   int status = kExitOk;
-  if (!ask(inv, "expiry", r, status)) {
-    // --json printed the daemon's answer: the exit status still grades it.
-    if (status == kExitOk && !r.is_null()) return r["errors"].get<int>() > 0 ? kExitFailure : r["warnings"].get<int>() > 0 ? kExitWarnings : kExitOk;
-    return status;
+  const bool printed = !ask(inv, "expiry", j, status);
+  if (printed && (status != kExitOk || j.is_null())) return status;
+  ExpiryReply r;
+  try {
+    j.get_to(r);
+  } catch (const nlohmann::json::exception& e) {
+    return report_error(inv, "expiry", std::string("unexpected reply from dotpind: ") + e.what());
   }
+  const int graded = r.errors > 0 ? kExitFailure : r.warnings > 0 ? kExitWarnings : kExitOk;
+  if (printed) return graded;  // --json printed the daemon's answer: the exit status still grades it
   std::vector<std::vector<std::string>> rows;
-  for (const auto& it : r["items"]) {
-    std::string st = cell(it["status"]);
-    if (!it["threshold_days"].is_null()) st += " (" + it["threshold_days"].dump() + "d)";
-    rows.push_back({cell(it["upstream"]), cell(it["kind"]), cell(it["item"]),
-                    it["not_after"].is_null() ? "-" : cell(it["not_after"]),
-                    it["days_left"].is_null() ? "-" : it["days_left"].dump(), st});
+  for (const auto& it : r.items) {
+    std::string st = it.status;
+    if (it.threshold_days) st += " (" + std::to_string(*it.threshold_days) + "d)";
+    rows.push_back({it.upstream, it.kind, it.item, it.not_after.value_or("-"),
+                    it.days_left ? std::to_string(*it.days_left) : "-", st});
   }
   print_table(inv.out, {"UPSTREAM", "KIND", "ITEM", "NOT_AFTER", "DAYS", "STATUS"}, rows);
-  for (const auto& it : r["items"])
-    if (it["status"] != "ok") inv.out << cell(it["status"]) << ": " << cell(it["upstream"]) << ": " << cell(it["message"]) << "\n";
-  return r["errors"].get<int>() > 0 ? kExitFailure : r["warnings"].get<int>() > 0 ? kExitWarnings : kExitOk;
+  for (const auto& it : r.items)
+    if (it.status != "ok") inv.out << it.status << ": " << it.upstream << ": " << it.message << "\n";
+  return graded;
 }
 
 int run_log_level(Invocation& inv) {

@@ -61,9 +61,9 @@ void register_expiry_command(ControlServer& server, ExpiryMonitor& monitor) {
 }
 
 Result<nlohmann::json> DaemonAdmin::pins_list(const Request&) {
-  nlohmann::json j = pins_json(*dataplane_.pins(), now_utc());
-  j["pin_file"] = options_.pin_file;
-  return j;
+  PinsReply reply = pins_reply(*dataplane_.pins(), now_utc());
+  reply.pin_file = options_.pin_file;
+  return nlohmann::json(reply);
 }
 
 Result<nlohmann::json> DaemonAdmin::commit(PinTable table, const std::string& text, const std::string& what) {

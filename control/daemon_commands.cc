@@ -22,17 +22,21 @@ std::string mac_text(const std::array<std::uint8_t, 6>& m) {
   return s;
 }
 
-nlohmann::json counters_json(const std::array<std::uint64_t, static_cast<std::size_t>(Counter::kCount_)>& c) {
-  nlohmann::json j = nlohmann::json::object();
-  for (std::size_t i = 0; i < c.size(); ++i) j[std::string(to_string(static_cast<Counter>(i)))] = c[i];
-  return j;
+std::map<std::string, std::uint64_t> counters_by_name(
+    const std::array<std::uint64_t, static_cast<std::size_t>(Counter::kCount_)>& c) {
+  std::map<std::string, std::uint64_t> m;
+  for (std::size_t i = 0; i < c.size(); ++i) m[std::string(to_string(static_cast<Counter>(i)))] = c[i];
+  return m;
 }
 
-nlohmann::json drops_json(const std::array<std::uint64_t, static_cast<std::size_t>(DropReason::kCount_)>& d) {
-  nlohmann::json j = nlohmann::json::object();
-  for (std::size_t i = 1; i < d.size(); ++i) j[std::string(to_string(static_cast<DropReason>(i)))] = d[i];
-  return j;
+std::map<std::string, std::uint64_t> drops_by_name(
+    const std::array<std::uint64_t, static_cast<std::size_t>(DropReason::kCount_)>& d) {
+  std::map<std::string, std::uint64_t> m;
+  for (std::size_t i = 1; i < d.size(); ++i) m[std::string(to_string(static_cast<DropReason>(i)))] = d[i];
+  return m;
 }
+
+
 
 LatencySummary latency_summary(const LatencyHistogram& h) {
   auto ms = [](std::uint64_t us) { return static_cast<double>(us) / 1000.0; };
@@ -79,46 +83,36 @@ nlohmann::json status_json(const dataplane::DataPlane& a, const std::string& pin
                      pins->table.upstreams.size()};
 }
 
-nlohmann::json upstreams_json(const dataplane::DataPlane& a) {
+namespace {
+UpstreamsReply upstreams_reply(const dataplane::DataPlane& a) {
   const auto t = a.upstream_totals();
   UpstreamsReply r{t.pins->generation, {}};
   for (std::size_t u = 0; u < t.stats.size(); ++u)
     r.upstreams.push_back(upstream_reply(t.pins->table.upstreams[u], t.stats[u], t.latency[u]));
   return r;
 }
+}  // namespace
+
+nlohmann::json upstreams_json(const dataplane::DataPlane& a) { return upstreams_reply(a); }
 
 Result<nlohmann::json> stats_json(const dataplane::DataPlane& a, const Request& r) {
-  nlohmann::json j = upstreams_json(a);
+  StatsReply reply{upstreams_reply(a), {}, {}, {}};
   if (const auto it = r.options.find("upstream"); it != r.options.end() && !it->second.empty()) {
-    nlohmann::json only = nlohmann::json::array();
-    for (const auto& u : j["upstreams"])
-      if (u["name"] == it->second.back()) only.push_back(u);
-    if (only.empty()) return fail("no upstream named '", it->second.back(), "'");
-    j["upstreams"] = only;
+    std::erase_if(reply.upstreams.upstreams, [&](const UpstreamReply& u) { return u.name != it->second.back(); });
+    if (reply.upstreams.upstreams.empty()) return fail("no upstream named '", it->second.back(), "'");
   }
   std::array<std::uint64_t, static_cast<std::size_t>(Counter::kCount_)> total{};
   std::array<std::uint64_t, static_cast<std::size_t>(DropReason::kCount_)> total_drops{};
-  nlohmann::json lcores = nlohmann::json::array();
   for (const auto& v : a.lcore_views()) {
     for (std::size_t i = 0; i < total.size(); ++i) total[i] += v.counters[i];
     for (std::size_t i = 0; i < total_drops.size(); ++i) total_drops[i] += v.drops[i];
-    lcores.push_back({{"lcore", v.lcore},
-                      {"queue", v.queue},
-                      {"counters", counters_json(v.counters)},
-                      {"drops", drops_json(v.drops)},
-                      {"inflight", v.stats.inflight},
-                      {"published", v.stats.published},
-                      {"cache",
-                       {{"entries", v.stats.cache.entries},
-                        {"bytes", v.stats.cache.bytes},
-                        {"hits", v.stats.cache.hits},
-                        {"misses", v.stats.cache.misses},
-                        {"evictions", v.stats.cache.evictions},
-                        {"expired", v.stats.cache.expired}}}});
+    const auto& c = v.stats.cache;
+    reply.lcores.push_back({v.lcore, v.queue, counters_by_name(v.counters), drops_by_name(v.drops), v.stats.inflight,
+                            {c.entries, c.bytes, c.hits, c.misses, c.evictions, c.expired}, v.stats.published});
   }
-  j["lcores"] = lcores;
-  j["totals"] = {{"counters", counters_json(total)}, {"drops", drops_json(total_drops)}};
-  return j;
+  reply.total_counters = counters_by_name(total);
+  reply.total_drops = drops_by_name(total_drops);
+  return nlohmann::json(reply);
 }
 
 void register_daemon_commands(ControlServer& server, const dataplane::DataPlane& dataplane, std::string pin_file) {

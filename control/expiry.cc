@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "control/expiry.h"
 
+#include "control/replies.h"
+
 #include "pinning/authenticate.h"
 
 #include <signal.h>
@@ -98,21 +100,16 @@ std::vector<ExpiryItem> evaluate_expiry(const PinTable& table, const std::map<st
 }
 
 nlohmann::json expiry_json(const std::vector<ExpiryItem>& items) {
-  nlohmann::json list = nlohmann::json::array();
-  std::size_t warnings = 0, errors = 0;
+  ExpiryReply r;
   for (const ExpiryItem& it : items) {
-    warnings += it.status == "warning";
-    errors += it.status == "error";
-    list.push_back({{"upstream", it.upstream},
-                    {"kind", it.kind},
-                    {"item", it.item},
-                    {"not_after", it.not_after ? nlohmann::json(format_utc(*it.not_after)) : nlohmann::json(nullptr)},
-                    {"days_left", it.not_after ? nlohmann::json(it.days_left) : nlohmann::json(nullptr)},
-                    {"status", it.status},
-                    {"threshold_days", it.threshold >= 0 ? nlohmann::json(it.threshold) : nlohmann::json(nullptr)},
-                    {"message", it.message}});
+    r.warnings += it.status == "warning";
+    r.errors += it.status == "error";
+    r.items.push_back({it.upstream, it.kind, it.item, it.status, it.message,
+                       it.not_after ? std::optional<std::string>(format_utc(*it.not_after)) : std::nullopt,
+                       it.not_after ? std::optional<long>(it.days_left) : std::nullopt,
+                       it.threshold >= 0 ? std::optional<int>(it.threshold) : std::nullopt});
   }
-  return {{"items", list}, {"warnings", warnings}, {"errors", errors}};
+  return r;
 }
 
 ChainObservation observe_chain(const UpstreamPins& upstream, UnixTime now, std::chrono::milliseconds timeout,

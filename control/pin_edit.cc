@@ -96,31 +96,25 @@ Result<CheckedTable> check_table(const PinTable& table, const std::string& path,
   return out;
 }
 
-nlohmann::json upstream_pins_json(const UpstreamPins& u, UnixTime now) {
-  nlohmann::json pins = nlohmann::json::array();
+UpstreamPinsReply upstream_pins_reply(const UpstreamPins& u, UnixTime now) {
+  UpstreamPinsReply r{u.name, u.address.to_string(), u.auth_name, std::string(to_string(u.mode)), u.pins_in_window(now), {}};
   for (const Pin& p : u.pins) {
     const char* state = p.in_window(now) ? "valid" : (p.not_before && now < *p.not_before) ? "not_yet" : "expired";
-    nlohmann::json j{{"sha256", pin_base64(p.digest)}, {"label", p.label}, {"state", state}};
-    j["not_before"] = p.not_before ? nlohmann::json(format_utc(*p.not_before)) : nlohmann::json(nullptr);
-    j["not_after"] = p.not_after ? nlohmann::json(format_utc(*p.not_after)) : nlohmann::json(nullptr);
-    j["line"] = p.line;
-    pins.push_back(std::move(j));
+    r.pins.push_back({pin_base64(p.digest), p.label, state,
+                      p.not_before ? std::optional<std::string>(format_utc(*p.not_before)) : std::nullopt,
+                      p.not_after ? std::optional<std::string>(format_utc(*p.not_after)) : std::nullopt, p.line});
   }
-  return {{"name", u.name},
-          {"address", u.address.to_string()},
-          {"auth_name", u.auth_name},
-          {"mode", std::string(to_string(u.mode))},
-          {"valid_pins", u.pins_in_window(now)},
-          {"pins", std::move(pins)}};
+  return r;
 }
 
-nlohmann::json pins_json(const PinSnapshot& snapshot, UnixTime now) {
-  nlohmann::json ups = nlohmann::json::array();
-  for (const UpstreamPins& u : snapshot.table.upstreams) ups.push_back(upstream_pins_json(u, now));
-  return {{"generation", snapshot.generation},
-          {"published_at", format_utc(snapshot.published_at)},
-          {"source", snapshot.table.source},
-          {"upstreams", ups}};
+nlohmann::json upstream_pins_json(const UpstreamPins& u, UnixTime now) { return upstream_pins_reply(u, now); }
+
+PinsReply pins_reply(const PinSnapshot& snapshot, UnixTime now) {
+  PinsReply r{snapshot.generation, format_utc(snapshot.published_at), snapshot.table.source, snapshot.table.source, {}};
+  for (const UpstreamPins& u : snapshot.table.upstreams) r.upstreams.push_back(upstream_pins_reply(u, now));
+  return r;
 }
+
+nlohmann::json pins_json(const PinSnapshot& snapshot, UnixTime now) { return pins_reply(snapshot, now); }
 
 }  // namespace dotpin::ctl

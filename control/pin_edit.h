@@ -13,6 +13,7 @@
 #include <string_view>
 
 #include "common/result.h"
+#include "control/replies.h"
 #include "pinning/pin_set.h"
 #include "pinning/pin_store.h"
 
@@ -49,8 +50,11 @@ Result<CheckedTable> check_table(const PinTable& table, const std::string& path,
 /// The one JSON form of an upstream's pins (`pins list`, `pins check`): {name, address, auth_name,
 /// mode, valid_pins, pins: [{sha256, label, state: valid|not_yet|expired, not_before, not_after,
 /// line}]}; absent window ends are null.
+UpstreamPinsReply upstream_pins_reply(const UpstreamPins& upstream, UnixTime now);
 nlohmann::json upstream_pins_json(const UpstreamPins& upstream, UnixTime now);
 /// `pins list`: the generation in force and every upstream's pins (upstream_pins_json) at @p now.
+/// pin_file is the table's source; the daemon sets the configured pin file over it.
+PinsReply pins_reply(const PinSnapshot& snapshot, UnixTime now);
 nlohmann::json pins_json(const PinSnapshot& snapshot, UnixTime now);
 
 }  // namespace dotpin::ctl

@@ -92,6 +92,131 @@ void from_json(const nlohmann::json& j, UpstreamsReply& r) {
   get(j, "upstreams", r.upstreams);
 }
 
+template <class T>
+nlohmann::json or_null(const std::optional<T>& v) {
+  return v ? nlohmann::json(*v) : nlohmann::json(nullptr);
+}
+
+void to_json(nlohmann::json& j, const LcoreReply& r) {
+  j = {{"lcore", r.lcore},
+       {"queue", r.queue},
+       {"counters", r.counters},
+       {"drops", r.drops},
+       {"inflight", r.inflight},
+       {"cache",
+        {{"entries", r.cache.entries},
+         {"bytes", r.cache.bytes},
+         {"hits", r.cache.hits},
+         {"misses", r.cache.misses},
+         {"evictions", r.cache.evictions},
+         {"expired", r.cache.expired}}},
+       {"published", r.published}};
+}
+void from_json(const nlohmann::json& j, LcoreReply& r) {
+  get(j, "lcore", r.lcore);
+  get(j, "queue", r.queue);
+  get(j, "counters", r.counters);
+  get(j, "drops", r.drops);
+  get(j, "inflight", r.inflight);
+  const auto& c = j.at("cache");
+  get(c, "entries", r.cache.entries);
+  get(c, "bytes", r.cache.bytes);
+  get(c, "hits", r.cache.hits);
+  get(c, "misses", r.cache.misses);
+  get(c, "evictions", r.cache.evictions);
+  get(c, "expired", r.cache.expired);
+  get(j, "published", r.published);
+}
+
+// The upstream part at the top level, as `upstreams` has it, so either reply reads the other's.
+void to_json(nlohmann::json& j, const StatsReply& r) {
+  j = r.upstreams;
+  j["lcores"] = r.lcores;
+  j["totals"] = {{"counters", r.total_counters}, {"drops", r.total_drops}};
+}
+void from_json(const nlohmann::json& j, StatsReply& r) {
+  j.get_to(r.upstreams);
+  get(j, "lcores", r.lcores);
+  const auto& t = j.at("totals");
+  get(t, "counters", r.total_counters);
+  get(t, "drops", r.total_drops);
+}
+
+void to_json(nlohmann::json& j, const PinReply& r) {
+  j = {{"sha256", r.sha256},
+       {"label", r.label},
+       {"state", r.state},
+       {"not_before", or_null(r.not_before)},
+       {"not_after", or_null(r.not_after)},
+       {"line", r.line}};
+}
+void from_json(const nlohmann::json& j, PinReply& r) {
+  get(j, "sha256", r.sha256);
+  get(j, "label", r.label);
+  get(j, "state", r.state);
+  get(j, "not_before", r.not_before);
+  get(j, "not_after", r.not_after);
+  get(j, "line", r.line);
+}
+
+void to_json(nlohmann::json& j, const UpstreamPinsReply& r) {
+  j = {{"name", r.name},          {"address", r.address}, {"auth_name", r.auth_name}, {"mode", r.mode},
+       {"valid_pins", r.valid_pins}, {"pins", r.pins}};
+}
+void from_json(const nlohmann::json& j, UpstreamPinsReply& r) {
+  get(j, "name", r.name);
+  get(j, "address", r.address);
+  get(j, "auth_name", r.auth_name);
+  get(j, "mode", r.mode);
+  get(j, "valid_pins", r.valid_pins);
+  get(j, "pins", r.pins);
+}
+
+void to_json(nlohmann::json& j, const PinsReply& r) {
+  j = {{"generation", r.generation},
+       {"published_at", r.published_at},
+       {"source", r.source},
+       {"pin_file", r.pin_file},
+       {"upstreams", r.upstreams}};
+}
+void from_json(const nlohmann::json& j, PinsReply& r) {
+  get(j, "generation", r.generation);
+  get(j, "published_at", r.published_at);
+  get(j, "source", r.source);
+  get(j, "pin_file", r.pin_file);
+  get(j, "upstreams", r.upstreams);
+}
+
+void to_json(nlohmann::json& j, const ExpiryItemReply& r) {
+  j = {{"upstream", r.upstream},
+       {"kind", r.kind},
+       {"item", r.item},
+       {"not_after", or_null(r.not_after)},
+       {"days_left", or_null(r.days_left)},
+       {"status", r.status},
+       {"threshold_days", or_null(r.threshold_days)},
+       {"message", r.message}};
+}
+void from_json(const nlohmann::json& j, ExpiryItemReply& r) {
+  get(j, "upstream", r.upstream);
+  get(j, "kind", r.kind);
+  get(j, "item", r.item);
+  get(j, "not_after", r.not_after);
+  get(j, "days_left", r.days_left);
+  get(j, "status", r.status);
+  get(j, "threshold_days", r.threshold_days);
+  get(j, "message", r.message);
+}
+
+void to_json(nlohmann::json& j, const ExpiryReply& r) {
+  j = {{"items", r.items}, {"warnings", r.warnings}, {"errors", r.errors}};
+}
+void from_json(const nlohmann::json& j, ExpiryReply& r) {
+  get(j, "items", r.items);
+  get(j, "warnings", r.warnings);
+  get(j, "errors", r.errors);
+}
+
 void to_json(nlohmann::json& j, const PinChangeReply& r) {
   j = {{"generation", r.generation},
        {"pin_file", r.pin_file},

@@ -54,6 +54,54 @@ struct UpstreamsReply {
   std::vector<UpstreamReply> upstreams;
 };
 
+/// One lcore in `stats`: counters by name (dataplane/counters.h), drops by reason, cache.
+struct LcoreReply {
+  unsigned lcore = 0, queue = 0;
+  std::map<std::string, std::uint64_t> counters, drops;
+  std::uint64_t inflight = 0;
+  struct Cache {
+    std::uint64_t entries = 0, bytes = 0, hits = 0, misses = 0, evictions = 0, expired = 0;
+  } cache;
+  std::uint64_t published = 0;  ///< publications so far (every 100 ms): wait for it to move
+};
+
+/// `stats`: the upstreams (as `upstreams`), every lcore, and the lcores' sums.
+struct StatsReply {
+  UpstreamsReply upstreams;
+  std::vector<LcoreReply> lcores;
+  std::map<std::string, std::uint64_t> total_counters, total_drops;
+};
+
+/// One pin as `pins list` and `pins check` show it.
+struct PinReply {
+  std::string sha256, label, state;  ///< state: valid | not_yet | expired
+  std::optional<std::string> not_before, not_after;
+  int line = 0;  ///< where it is in its pin file
+};
+struct UpstreamPinsReply {
+  std::string name, address, auth_name, mode;
+  std::uint64_t valid_pins = 0;
+  std::vector<PinReply> pins;
+};
+/// `pins list`.
+struct PinsReply {
+  std::uint64_t generation = 0;
+  std::string published_at, source, pin_file;
+  std::vector<UpstreamPinsReply> upstreams;
+};
+
+/// `expiry`: one item per certificate, pin window, valid-pin count or failed probe.
+struct ExpiryItemReply {
+  std::string upstream, kind, item, status, message;  ///< status: ok | warning | error
+  std::optional<std::string> not_after;
+  std::optional<long> days_left;
+  std::optional<int> threshold_days;
+};
+struct ExpiryReply {
+  std::vector<ExpiryItemReply> items;
+  std::uint64_t warnings = 0, errors = 0;
+};
+
 /// `pins reload|add|remove`.
 struct PinChangeReply {
   std::uint64_t generation = 0;
@@ -84,6 +132,20 @@ void to_json(nlohmann::json& j, const UpstreamReply& r);
 void from_json(const nlohmann::json& j, UpstreamReply& r);
 void to_json(nlohmann::json& j, const UpstreamsReply& r);
 void from_json(const nlohmann::json& j, UpstreamsReply& r);
+void to_json(nlohmann::json& j, const LcoreReply& r);
+void from_json(const nlohmann::json& j, LcoreReply& r);
+void to_json(nlohmann::json& j, const StatsReply& r);
+void from_json(const nlohmann::json& j, StatsReply& r);
+void to_json(nlohmann::json& j, const PinReply& r);
+void from_json(const nlohmann::json& j, PinReply& r);
+void to_json(nlohmann::json& j, const UpstreamPinsReply& r);
+void from_json(const nlohmann::json& j, UpstreamPinsReply& r);
+void to_json(nlohmann::json& j, const PinsReply& r);
+void from_json(const nlohmann::json& j, PinsReply& r);
+void to_json(nlohmann::json& j, const ExpiryItemReply& r);
+void from_json(const nlohmann::json& j, ExpiryItemReply& r);
+void to_json(nlohmann::json& j, const ExpiryReply& r);
+void from_json(const nlohmann::json& j, ExpiryReply& r);
 void to_json(nlohmann::json& j, const PinChangeReply& r);
 void from_json(const nlohmann::json& j, PinChangeReply& r);
 void to_json(nlohmann::json& j, const CacheFlushReply& r);

@@ -49,6 +49,39 @@ TEST(Replies, OptionalFieldsStayOptional) {
   EXPECT_EQ(*round_trip(PinChangeReply{2, "p", "c", false, "late"}).warning, "late");
 }
 
+TEST(Replies, StatsPinsAndExpiryRoundTrip) {
+  StatsReply st;
+  st.upstreams.pin_generation = 3;
+  st.upstreams.upstreams.push_back(UpstreamReply{});
+  st.lcores.push_back({1, 0, {{"cache_hits", 9}}, {{"udp_checksum", 2}}, 4, {5, 6, 7, 8, 9, 10}, 11});
+  st.total_counters = {{"cache_hits", 9}};
+  const nlohmann::json j = st;
+  EXPECT_EQ(j["pin_generation"], 3);  // the upstream part as `upstreams` has it
+  EXPECT_EQ(j["lcores"][0]["published"], 11);
+  const auto back = round_trip(st);
+  EXPECT_EQ(back.lcores.at(0).cache.expired, 10u);
+  EXPECT_EQ(back.lcores.at(0).drops.at("udp_checksum"), 2u);
+  EXPECT_EQ(back.upstreams.upstreams.size(), 1u);
+  EXPECT_EQ(round_trip(UpstreamsReply{}).upstreams.size(), 0u);
+
+  PinsReply pins{2, "2026-12-01T00:00:00Z", "/p", "/etc/p", {}};
+  pins.upstreams.push_back({"a", "192.0.2.1:853", "", "enforce", 1, {{"AAA=", "", "valid", std::nullopt, "2027-01-01T00:00:00Z", 4}}});
+  const nlohmann::json pj = pins;
+  EXPECT_TRUE(pj["upstreams"][0]["pins"][0]["not_before"].is_null());  // absent bounds are null, not missing
+  const auto pb = round_trip(pins);
+  EXPECT_FALSE(pb.upstreams[0].pins[0].not_before);
+  EXPECT_EQ(*pb.upstreams[0].pins[0].not_after, "2027-01-01T00:00:00Z");
+  EXPECT_EQ(pb.upstreams[0].pins[0].line, 4);
+
+  ExpiryReply ex{{{"a", "pin_window", "primary", "warning", "ends soon", "2027-01-01T00:00:00Z", 20, 30},
+                  {"a", "probe", "-", "error", "no answer", std::nullopt, std::nullopt, std::nullopt}},
+                 1, 1};
+  const auto eb = round_trip(ex);
+  EXPECT_EQ(*eb.items[0].threshold_days, 30);
+  EXPECT_FALSE(eb.items[1].days_left);
+  EXPECT_EQ(eb.errors, 1u);
+}
+
 TEST(Replies, AMissingFieldIsAnErrorThatNamesIt) {
   nlohmann::json j = UpstreamStateReply{"a", "drained"};
   j.erase("state");
