@@ -167,7 +167,8 @@ int run_stats(Invocation& inv) {
                                     std::to_string(dropped), entries};
   };
   for (const auto& l : r.lcores)
-    rows.push_back(row("lcore " + std::to_string(l.lcore), l.counters, l.drops, std::to_string(l.cache.entries)));
+    rows.push_back(row("lcore " + std::to_string(l.lcore) + (l.running ? "" : " (stopped)"), l.counters, l.drops,
+                       std::to_string(l.cache.entries)));
   rows.push_back(row("total", r.total_counters, r.total_drops, "-"));
   print_table(inv.out, {"", "RX", "QUERIES", "HITS", "MISSES", "FORWARDED", "MERGED", "SERVFAIL", "ACL_REFUSED", "DROPPED",
                         "CACHED"},
@@ -176,6 +177,9 @@ int run_stats(Invocation& inv) {
   for (const auto& [reason, n] : r.total_drops)
     if (n > 0) drops += " " + reason + "=" + std::to_string(n);
   if (!drops.empty()) inv.out << "drops:" << drops << "\n";
+  for (const auto& l : r.lcores)
+    if (!l.running)
+      inv.out << "lcore " << l.lcore << ": its loop stopped (loop_aborted, see the log); it takes no packets: restart dotpind\n";
   inv.out << "\n";
   print_upstreams(inv.out, r.upstreams.upstreams, true);
   return kExitOk;

@@ -74,6 +74,8 @@ std::string render_metrics(const MetricsInput& in) {
   w.family("dotpin_pin_generation", "gauge", "generation of the pin table in force");
   w.sample("dotpin_pin_generation", "", in.pin_generation);
 
+  w.family("dotpin_lcore_running", "gauge", "1 while the worker lcore's loop runs; 0 once it stopped (loop_aborted)");
+  for (const auto& l : in.lcores) w.sample("dotpin_lcore_running", "lcore=\"" + std::to_string(l.lcore) + "\"", std::uint64_t{l.running});
   w.family("dotpin_lcore_events_total", "counter", "packet outcomes per worker lcore (docs/operations.md)");
   for (const auto& l : in.lcores)
     for (std::size_t i = 0; i < l.counters.size(); ++i)

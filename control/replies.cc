@@ -110,7 +110,8 @@ void to_json(nlohmann::json& j, const LcoreReply& r) {
          {"misses", r.cache.misses},
          {"evictions", r.cache.evictions},
          {"expired", r.cache.expired}}},
-       {"published", r.published}};
+       {"published", r.published},
+       {"running", r.running}};
 }
 void from_json(const nlohmann::json& j, LcoreReply& r) {
   get(j, "lcore", r.lcore);
@@ -126,6 +127,7 @@ void from_json(const nlohmann::json& j, LcoreReply& r) {
   get(c, "evictions", r.cache.evictions);
   get(c, "expired", r.cache.expired);
   get(j, "published", r.published);
+  get(j, "running", r.running);
 }
 
 // The upstream part at the top level, as `upstreams` has it, so either reply reads the other's.

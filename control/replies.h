@@ -63,6 +63,7 @@ struct LcoreReply {
     std::uint64_t entries = 0, bytes = 0, hits = 0, misses = 0, evictions = 0, expired = 0;
   } cache;
   std::uint64_t published = 0;  ///< publications so far (every 100 ms): wait for it to move
+  bool running = true;          ///< false: its loop stopped (loop_aborted), restart dotpind
 };
 
 /// `stats`: the upstreams (as `upstreams`), every lcore, and the lcores' sums.

@@ -45,6 +45,7 @@ struct PublishedStats {
 struct LcoreView {
   unsigned lcore = 0;
   std::uint16_t queue = 0;
+  bool running = true;  ///< false once its loop stopped by itself (loop_aborted): it takes no packets
   std::array<std::uint64_t, static_cast<std::size_t>(Counter::kCount_)> counters{};
   std::array<std::uint64_t, static_cast<std::size_t>(DropReason::kCount_)> drops{};
   PublishedStats stats;  ///< as of the lcore's last publication (at most 100 ms old)

@@ -21,7 +21,7 @@ struct Appliance::Lcore {
   WorkerSetup setup;
   tls::ClientContext ctx;
   std::unique_ptr<Worker> worker;
-  std::atomic<int> state{0};  // 0 starting, 1 running, -1 failed
+  std::atomic<int> state{0};  // 0 starting, 1 running, 2 loop stopped by an exception, -1 failed
   std::string error;
 };
 
@@ -96,7 +96,9 @@ int Appliance::lcore_main(void* arg) {
     return -1;
   }
   l->state = 1;
-  l->worker->run(l->owner->stop_, l->owner->config_.drain);
+  // A loop that ended by itself (loop_aborted) takes no commands or pin generations any more; its
+  // counters stay visible (lcore_views) so that the operator sees why.
+  if (!l->worker->run(l->owner->stop_, l->owner->config_.drain)) l->state = 2;
   wc_ecc_fp_free();  // Debian's wolfSSL caches ECC tables per thread (FP_ECC)
   return 0;
 }
@@ -152,9 +154,11 @@ PortFacts Appliance::port() const { return {port_.name, port_.mac, port_.queues,
 std::vector<LcoreView> Appliance::lcore_views() const {
   std::vector<LcoreView> views;
   for (const auto& l : lcores_) {
-    if (l->state.load() != 1 || !l->worker) continue;
+    const int state = l->state.load();
+    if ((state != 1 && state != 2) || !l->worker) continue;
     LcoreView v;
     v.lcore = l->id;
+    v.running = state == 1;
     v.queue = l->setup.queue;
     const LcoreCounters& c = l->worker->counters();
     for (std::size_t i = 0; i < v.counters.size(); ++i) v.counters[i] = c.counters[i].get();

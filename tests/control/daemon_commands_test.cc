@@ -67,6 +67,8 @@ TEST(DaemonCommands, StatsFiltersByUpstreamAndRefusesAnUnknownOne) {
   auto v = test::lcore_view(1, {"a", "b"}, {tls::UpstreamStats{}, tls::UpstreamStats{}});
   v.counters[static_cast<std::size_t>(dataplane::Counter::kCacheHits)] = 9;
   dp.lcores = {v, v};
+  dp.lcores[1].lcore = 2;
+  dp.lcores[1].running = false;  // its loop stopped (loop_aborted): still counted and shown
   Request r{"stats", {}, {{"upstream", {"b"}}}};
   auto j = stats_json(dp, r);
   ASSERT_TRUE(j) << j.error();
@@ -74,6 +76,8 @@ TEST(DaemonCommands, StatsFiltersByUpstreamAndRefusesAnUnknownOne) {
   EXPECT_EQ((*j)["upstreams"][0]["name"], "b");
   EXPECT_EQ((*j)["totals"]["counters"]["cache_hits"], 18);
   EXPECT_EQ((*j)["lcores"].size(), 2u);
+  EXPECT_EQ((*j)["lcores"][0]["running"], true);
+  EXPECT_EQ((*j)["lcores"][1]["running"], false);
   r.options["upstream"] = {"zz"};
   const auto bad = stats_json(dp, r);
   ASSERT_FALSE(bad);

@@ -85,6 +85,7 @@ TEST(Metrics, ValuesAndLabels) {
   EXPECT_NE(text.find("dotpin_pin_generation 3\n"), std::string::npos);
   EXPECT_NE(text.find("dotpin_lcore_events_total{lcore=\"1\",event=\"cache_hits\"} 42\n"), std::string::npos);
   EXPECT_NE(text.find("dotpin_lcore_drops_total{lcore=\"1\",reason=\"udp_checksum\"} 7\n"), std::string::npos);
+  EXPECT_NE(text.find("dotpin_lcore_running{lcore=\"1\"} 1\n"), std::string::npos);
   EXPECT_NE(text.find("dotpin_upstream_answers_total{upstream=\"lab\"} 10\n"), std::string::npos);
   EXPECT_NE(text.find("dotpin_upstream_rtt_seconds{upstream=\"lab\"} 0.0015\n"), std::string::npos);
   // Label values are escaped.
