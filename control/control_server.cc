@@ -97,7 +97,9 @@ void ControlServer::stop() {
 Status check_request(const Command& c, const Request& r) {
   const auto usage = [&c] { return "usage: " + usage_line(c); };
   if (r.args.size() < c.min_args || r.args.size() > c.max_args) return fail(usage());
-  for (const auto& [name, values] : r.options) {
+  for (const auto& option : r.options) {
+    const std::string& name = option.first;  // not a structured binding: lambdas capture it (clang)
+    const std::vector<std::string>& values = option.second;
     const auto spec = std::ranges::find_if(c.options, [&](const OptionSpec& o) { return o.name == name; });
     if (spec == c.options.end() || name == "socket") return fail("unknown option '--", name, "'; ", usage());
     if (values.size() > 1 && !spec->repeatable) return fail("--", name, " given twice; ", usage());

@@ -4,7 +4,10 @@
 /// shard, and its counters — shared with no other lcore. The loop has one shape (DPDK l3fwd's):
 /// rx_burst, prefetch, classify and parse the whole burst, look every query up, reply in place or
 /// hand misses to the shard, poll the shard's io_uring (its answers join the TX buffer), one TX
-/// flush. The hot path counts and frees; it never throws, blocks or aborts.
+/// flush. The hot path counts and frees; it does not block or abort, and it does not throw: the
+/// shard's submit/poll are noexcept, buffers are sized up front, allocation failures become
+/// counted failure reasons (local_resources). Should anything throw after all, run()'s last-resort
+/// catch counts loop_aborted, logs once, drains and stops this lcore.
 #pragma once
 
 #include <atomic>
