@@ -19,6 +19,60 @@ std::optional<PinMode> pin_mode_from_string(std::string_view text) {
   return std::nullopt;
 }
 
+std::string_view to_string(PinsFrom from) {
+  switch (from) {
+    case PinsFrom::kFile: return "file";
+    case PinsFrom::kTofu: return "tofu";
+    case PinsFrom::kDane: return "dane";
+  }
+  return "?";
+}
+
+std::optional<PinsFrom> pins_from_from_string(std::string_view text) {
+  if (text == "file") return PinsFrom::kFile;
+  if (text == "tofu") return PinsFrom::kTofu;
+  if (text == "dane") return PinsFrom::kDane;
+  return std::nullopt;
+}
+
+std::string_view to_string(TofuLearn learn) {
+  return learn == TofuLearn::kLeaf ? "leaf" : "leaf+issuer";
+}
+
+std::optional<TofuLearn> tofu_learn_from_string(std::string_view text) {
+  if (text == "leaf") return TofuLearn::kLeaf;
+  if (text == "leaf+issuer") return TofuLearn::kLeafAndIssuer;
+  return std::nullopt;
+}
+
+std::string_view to_string(PinOrigin origin) {
+  switch (origin) {
+    case PinOrigin::kFile: return "file";
+    case PinOrigin::kTofu: return "tofu";
+    case PinOrigin::kDane: return "dane";
+  }
+  return "?";
+}
+
+std::string_view to_string(PinScope scope) {
+  switch (scope) {
+    case PinScope::kAnyOnPath: return "path";
+    case PinScope::kLeaf: return "leaf";
+    case PinScope::kIssuer: return "issuer";
+  }
+  return "?";
+}
+
+std::string_view to_string(PinForm form) {
+  switch (form) {
+    case PinForm::kSpkiSha256: return "spki-sha256";
+    case PinForm::kCertSha256: return "cert-sha256";
+    case PinForm::kSpkiSha512: return "spki-sha512";
+    case PinForm::kCertSha512: return "cert-sha512";
+  }
+  return "?";
+}
+
 std::string Pin::display_name() const {
   if (!label.empty()) return "'" + label + "'";
   return "'" + pin_base64(digest).substr(0, 8) + "...'";

@@ -11,6 +11,8 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   # real peers and clients for the integration tests and the demo
   unbound knot-dnsutils dnsutils dnsperf openssl ca-certificates iproute2 curl
+  # DANE: libunbound validates TLSA answers; knot serves and signs the test zone
+  libunbound-dev knot ldnsutils
 )
 
 # bench/compare/compare.sh also needs the forwarders it compares with, and gnuplot for its plots.
