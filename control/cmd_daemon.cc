@@ -189,6 +189,22 @@ int run_stats(Invocation& inv) {
 
 namespace dotpin::ctl {
 
+namespace {
+/// "file", "tofu (leaf) learned 2026-... from 198.18.0.2:853", "dane (issuer) _853._tcp.x at ...".
+std::string pin_origin_text(const PinReply& p) {
+  if (p.origin == "file") return "file";
+  std::string s = p.origin + " (" + p.scope + ")";
+  if (p.origin == "tofu") {
+    if (p.learned_at) s += " learned " + *p.learned_at;
+    if (p.learned_from) s += " from " + *p.learned_from;
+  } else {
+    if (p.learned_from) s += " " + *p.learned_from;
+    if (p.learned_at) s += " fetched " + *p.learned_at;
+  }
+  return s;
+}
+}  // namespace
+
 int run_pins_list(Invocation& inv) {
   PinsReply r;
   int status = kExitOk;
@@ -197,9 +213,10 @@ int run_pins_list(Invocation& inv) {
   std::vector<std::vector<std::string>> rows;
   for (const auto& u : r.upstreams)
     for (const auto& p : u.pins)
-      rows.push_back({u.name, u.mode, p.label.empty() ? "-" : p.label, p.sha256, p.state, p.not_before.value_or("-"),
-                      p.not_after.value_or("-")});
-  print_table(inv.out, {"UPSTREAM", "MODE", "LABEL", "PIN-SHA256", "STATE", "NOT_BEFORE", "NOT_AFTER"}, rows);
+      rows.push_back({u.name, u.mode, p.label.empty() ? "-" : p.label,
+                      p.form == "spki-sha256" ? p.sha256 : p.form + ":" + p.digest_hex.value_or("").substr(0, 16) + "...",
+                      p.state, pin_origin_text(p), p.not_before.value_or("-"), p.not_after.value_or("-")});
+  print_table(inv.out, {"UPSTREAM", "MODE", "LABEL", "PIN", "STATE", "ORIGIN", "NOT_BEFORE", "NOT_AFTER"}, rows);
   return kExitOk;
 }
 
@@ -217,8 +234,9 @@ int answer(Invocation& inv, std::string_view command, Print print) {
 /// A pin change: ask, then say what is in force now.
 int pin_change(Invocation& inv, std::string_view command) {
   return answer<PinChangeReply>(inv, command, [&inv](const PinChangeReply& r) {
-    inv.out << r.change << "\ngeneration " << r.generation << " in force; " << r.pin_file
-            << (r.adopted_by_all_lcores ? " written; every lcore has adopted it\n" : " written\n");
+    inv.out << r.change << "\ngeneration " << r.generation << " in force";
+    if (!r.pin_file.empty()) inv.out << "; " << r.pin_file << " written";
+    inv.out << (r.adopted_by_all_lcores ? "; every lcore has adopted it\n" : "\n");
     if (r.warning) inv.err << "dotpinctl: warning: " << *r.warning << "\n";
   });
 }
@@ -231,6 +249,25 @@ int run_pins_reload(Invocation& inv) {
 }
 int run_pins_add(Invocation& inv) { return pin_change(inv, "pins add"); }
 int run_pins_remove(Invocation& inv) { return pin_change(inv, "pins remove"); }
+int run_pins_accept(Invocation& inv) { return pin_change(inv, "pins accept"); }
+int run_pins_forget(Invocation& inv) { return pin_change(inv, "pins forget"); }
+
+int run_pins_sources(Invocation& inv) {
+  return answer<PinSourcesReply>(inv, "pins sources", [&inv](const PinSourcesReply& r) {
+    if (r.upstreams.empty()) {
+      inv.out << "no upstream takes its pins from the network (pins_from = \"tofu\" or \"dane\")\n";
+      return;
+    }
+    std::vector<std::vector<std::string>> rows;
+    for (const auto& s : r.upstreams) {
+      std::string failures;
+      for (const auto& [why, n] : s.failures) failures += (failures.empty() ? "" : " ") + why + "=" + std::to_string(n);
+      rows.push_back({s.upstream, s.source, s.state, std::to_string(s.attempts), failures.empty() ? "-" : failures,
+                      s.last_success.value_or("-"), s.detail.empty() ? "-" : s.detail});
+    }
+    print_table(inv.out, {"UPSTREAM", "SOURCE", "STATE", "ATTEMPTS", "FAILURES", "LAST_SUCCESS", "DETAIL"}, rows);
+  });
+}
 
 int run_cache_flush(Invocation& inv) {
   return answer<CacheFlushReply>(inv, "cache flush", [&inv](const CacheFlushReply& r) {

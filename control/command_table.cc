@@ -124,6 +124,25 @@ std::span<const Command> command_table() {
        {{"socket", "PATH", "dotpind's control socket"},
         {"force", "", "remove even if no pin valid now would remain"}},
        2, 2, run_pins_remove},
+      {"pins accept", "UPSTREAM", "adopt the new key of a TOFU upstream (after a tofu_changed refusal)",
+       "dotpind makes its own handshake to the upstream, checks it as it learns a key (PKIX with the\n"
+       "CA file, the name, every learn_from address agreeing) and adopts the key only if it is the\n"
+       "one you name with --pin, or without --pin the key the data plane last refused for it (the\n"
+       "observed pin in the tofu_changed log line and in `upstreams`). Written to the TOFU state\n"
+       "file atomically, then published. Check out of band that the new key is genuine first.",
+       {{"socket", "PATH", "dotpind's control socket"},
+        {"pin", "PIN", "the pin-sha256 (base64) to accept; refused if the server presents another"}},
+       1, 1, run_pins_accept},
+      {"pins forget", "UPSTREAM", "drop the keys a TOFU upstream learned; it learns again on next contact",
+       "Until it has learned again the upstream has only the pin file's pins (if any): with none,\n"
+       "its connections are refused. Learning starts within a second.",
+       {{"socket", "PATH", "dotpind's control socket"}},
+       1, 1, run_pins_forget},
+      {"pins sources", "", "state of the pins taken from the network: TOFU learning, DANE refreshes",
+       "One row per upstream with pins_from = \"tofu\" or \"dane\": its state, attempts, failures by\n"
+       "reason, last success and the last explanation.",
+       {{"socket", "PATH", "dotpind's control socket"}},
+       0, 0, run_pins_sources},
       {"cache flush", "[NAME]", "drop cached answers: all, or every type of one owner NAME",
        "Runs on every worker lcore (through its mailbox) and reports how many entries went.",
        {{"socket", "PATH", "dotpind's control socket"}},

@@ -14,6 +14,7 @@
 #include "control/replies.h"
 #include "pinning/pin_file.h"
 #include "pinning/pin_file_writer.h"
+#include "pinning/spki_pin.h"
 
 namespace dotpin::ctl {
 namespace {
@@ -40,6 +41,20 @@ std::string lcore_list(const std::vector<unsigned>& ids) {
   return s;
 }
 
+SourceStatusReply source_status_reply(const SourceStatus& s) {
+  SourceStatusReply r;
+  r.upstream = s.upstream;
+  r.source = s.source;
+  r.state = s.state;
+  r.detail = s.detail;
+  if (s.last_attempt != UnixTime{}) r.last_attempt = format_utc(s.last_attempt);
+  if (s.last_success != UnixTime{}) r.last_success = format_utc(s.last_success);
+  r.attempts = s.attempts;
+  r.successes = s.successes;
+  r.failures = s.failures;
+  return r;
+}
+
 }  // namespace
 
 void DaemonAdmin::register_commands(ControlServer& server) {
@@ -47,6 +62,9 @@ void DaemonAdmin::register_commands(ControlServer& server) {
   server.handle("pins reload", [this](const Request& r) { return pins_reload(r); });
   server.handle("pins add", [this](const Request& r) { return pins_add(r); });
   server.handle("pins remove", [this](const Request& r) { return pins_remove(r); });
+  server.handle("pins accept", [this](const Request& r) { return pins_accept(r); });
+  server.handle("pins forget", [this](const Request& r) { return pins_forget(r); });
+  server.handle("pins sources", [this](const Request& r) { return pins_sources(r); });
   server.handle("cache flush", [this](const Request& r) { return cache_flush(r); });
   server.handle("upstream drain", [this](const Request& r) { return upstream_set(r, true); });
   server.handle("upstream enable", [this](const Request& r) { return upstream_set(r, false); });
@@ -62,40 +80,19 @@ void register_expiry_command(ControlServer& server, ExpiryMonitor& monitor) {
 
 Result<nlohmann::json> DaemonAdmin::pins_list(const Request&) {
   PinsReply reply = pins_reply(*dataplane_.pins(), now_utc());
-  reply.pin_file = options_.pin_file;
+  reply.pin_file = publisher_.options().pin_file;
   return nlohmann::json(reply);
 }
 
 Result<nlohmann::json> DaemonAdmin::commit(PinTable table, const std::string& text, const std::string& what) {
-  const std::string& path = options_.pin_file;
-  if (const auto trust = trust_profile_errors(table, options_.ca_mode); !trust.empty()) {
-    std::string msg = "refused; the pins in force are unchanged:";
-    for (const auto& d : trust) msg += "\n  " + d.to_string();
-    return fail(msg);
-  }
-  if (!text.empty()) {
-    // Persist first: if the file cannot be written, nothing changes (a restart would lose it).
-    if (auto w = replace_file_atomically(path, text); !w) return fail("pin file not written, nothing changed: ", w.error());
-  }
-  table.source = path;
-  const std::size_t upstreams = table.upstreams.size();
-  store_.publish(std::move(table), now_utc());
-  const auto snap = store_.current();
-  const auto published = dataplane_.publish_pins(snap, kLcoreWait);
-  PinChangeReply reply{snap->generation, path, what, static_cast<bool>(published), std::nullopt};
-  if (!published) {
-    // Published and persisted, but an lcore is slow to pick it up: say so, it is not a failure to change.
-    log_warn("pins: " + what + ": " + published.error());
-    reply.warning = published.error();
-  }
-  log_info("pins: " + what + "; generation " + std::to_string(snap->generation) + " in force (" +
-           std::to_string(upstreams) + " upstream(s))");
-  return nlohmann::json(reply);
+  auto reply = publisher_.replace_file(std::move(table), text, what);
+  if (!reply) return Error{reply.error()};
+  return nlohmann::json(*reply);
 }
 
 Result<nlohmann::json> DaemonAdmin::pins_reload(const Request& r) {
   std::lock_guard lock(mu_);
-  const std::string& configured = options_.pin_file;
+  const std::string& configured = publisher_.options().pin_file;
   const std::string file = r.args.empty() ? configured : r.args[0];
   // Read once: what is validated is exactly what is saved and published.
   auto bytes = read_file(file);
@@ -124,9 +121,9 @@ Result<nlohmann::json> DaemonAdmin::pins_add(const Request& r) {
   add.not_before = *nb;
   add.not_after = *na;
   const auto now = now_utc();
-  auto changed = with_pin_added(dataplane_.pins()->table, add, now);
+  auto changed = with_pin_added(publisher_.file_table(), add, now);
   if (!changed) return Error{changed.error()};
-  auto checked = check_table(*changed, options_.pin_file, now);
+  auto checked = check_table(*changed, publisher_.options().pin_file, now);
   if (!checked) return Error{checked.error()};
   return commit(std::move(checked->table), checked->text,
                 "pin " + (add.label.empty() ? add.sha256.substr(0, 8) + "..." : "'" + add.label + "'") +
@@ -136,11 +133,54 @@ Result<nlohmann::json> DaemonAdmin::pins_add(const Request& r) {
 Result<nlohmann::json> DaemonAdmin::pins_remove(const Request& r) {
   std::lock_guard lock(mu_);
   const auto now = now_utc();
-  auto changed = with_pin_removed(dataplane_.pins()->table, r.args[0], r.args[1], r.options.contains("force"), now);
+  auto changed = with_pin_removed(publisher_.file_table(), r.args[0], r.args[1], r.options.contains("force"), now);
   if (!changed) return Error{changed.error()};
-  auto checked = check_table(*changed, options_.pin_file, now);
+  auto checked = check_table(*changed, publisher_.options().pin_file, now);
   if (!checked) return Error{checked.error()};
   return commit(std::move(checked->table), checked->text, "pin " + r.args[1] + " removed from upstream " + r.args[0]);
+}
+
+Result<nlohmann::json> DaemonAdmin::pins_accept(const Request& r) {
+  std::lock_guard lock(mu_);
+  if (!sources_) return fail("this dotpind learns no pins");
+  const std::string& name = r.args[0];
+  // The key to accept: the operator's --pin, else the one the data plane last refused for this
+  // upstream (what the tofu_changed log line and `upstreams` showed). Never "whatever answers now".
+  PinDigest expected{};
+  if (const auto p = option(r, "pin")) {
+    std::string why;
+    const auto d = parse_pin_base64(*p, &why);
+    if (!d) return fail("--pin '", *p, "': ", why);
+    expected = *d;
+  } else {
+    const auto totals = dataplane_.upstream_totals();
+    const PinVerdict* refused = nullptr;
+    for (std::size_t i = 0; totals.pins && i < totals.pins->table.upstreams.size() && i < totals.stats.size(); ++i)
+      if (totals.pins->table.upstreams[i].name == name) refused = &totals.stats[i].last_refusal;
+    if (!refused || refused->observed_count == 0 || !refused->observed[0].parsed)
+      return fail("no refused key is on record for upstream '", name,
+                  "'; give the key to accept with --pin (dotpinctl pin fetch shows what the server presents)");
+    expected = refused->observed[0].digest;
+  }
+  auto reply = sources_->accept(name, expected);
+  if (!reply) return Error{reply.error()};
+  return nlohmann::json(*reply);
+}
+
+Result<nlohmann::json> DaemonAdmin::pins_forget(const Request& r) {
+  std::lock_guard lock(mu_);
+  if (!sources_) return fail("this dotpind learns no pins");
+  auto reply = sources_->forget(r.args[0]);
+  if (!reply) return Error{reply.error()};
+  return nlohmann::json(*reply);
+}
+
+Result<nlohmann::json> DaemonAdmin::pins_sources(const Request&) {
+  PinSourcesReply reply;
+  if (sources_)
+    for (const SourceStatus& s : sources_->status())
+      reply.upstreams.push_back(source_status_reply(s));
+  return nlohmann::json(reply);
 }
 
 Result<nlohmann::json> DaemonAdmin::cache_flush(const Request& r) {

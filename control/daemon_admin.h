@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
 /// @file daemon_admin.h
 /// @brief dotpind's side of the commands that change the running appliance: `pins list|reload|add|
-/// remove`, `cache flush`, `upstream drain|enable`, `log level`. They run on the control thread, one
-/// at a time. Pin changes are validated completely (pin_edit.h), written to the pin file atomically,
-/// numbered by the control plane's PinStore and fed to the data plane (DataPlane::publish_pins); the
-/// reply says which generation is in force and whether every lcore has adopted it. Cache and
+/// remove|accept|forget|sources`, `cache flush`, `upstream drain|enable`, `log level`. They run on
+/// the control thread, one at a time. Pin changes are validated completely (pin_edit.h) and go
+/// through the PinPublisher, which persists them (pin file, or TOFU state file for accept/forget),
+/// composes the table in force from every pin source and feeds it to the data plane; the reply
+/// says which generation is in force and whether every lcore has adopted it. Cache and
 /// upstream commands are typed commands (dataplane/api.h) that every lcore runs from its mailbox.
 #pragma once
 
@@ -13,26 +14,26 @@
 
 #include "control/control_server.h"
 #include "control/expiry.h"
+#include "control/pin_publisher.h"
+#include "control/pin_sources.h"
 #include "dataplane/api.h"
-#include "pinning/pin_store.h"
 
 namespace dotpin::ctl {
 
 class DaemonAdmin {
  public:
-  struct Options {
-    std::string pin_file;  ///< where pin changes are persisted ([upstreams] pin_file)
-    bool ca_mode = false;  ///< the data plane runs with a CA file (trust_profile_errors)
-  };
-  /// @p store numbers the generations; its current() is what the data plane was started with.
-  DaemonAdmin(dataplane::DataPlane& dataplane, PinStore& store, Options options)
-      : dataplane_(dataplane), store_(store), options_(std::move(options)) {}
+  /// @p publisher owns the pins; @p sources (may be null: no TOFU/DANE) serves accept, forget, sources.
+  DaemonAdmin(dataplane::DataPlane& dataplane, PinPublisher& publisher, PinSources* sources = nullptr)
+      : dataplane_(dataplane), publisher_(publisher), sources_(sources) {}
   void register_commands(ControlServer& server);
 
   Result<nlohmann::json> pins_list(const Request& r);
   Result<nlohmann::json> pins_reload(const Request& r);
   Result<nlohmann::json> pins_add(const Request& r);
   Result<nlohmann::json> pins_remove(const Request& r);
+  Result<nlohmann::json> pins_accept(const Request& r);
+  Result<nlohmann::json> pins_forget(const Request& r);
+  Result<nlohmann::json> pins_sources(const Request& r);
   Result<nlohmann::json> cache_flush(const Request& r);
   Result<nlohmann::json> upstream_set(const Request& r, bool drained);
   Result<nlohmann::json> log_level(const Request& r);
@@ -42,8 +43,8 @@ class DaemonAdmin {
   Result<nlohmann::json> commit(PinTable table, const std::string& text, const std::string& what);
 
   dataplane::DataPlane& dataplane_;
-  PinStore& store_;
-  Options options_;
+  PinPublisher& publisher_;
+  PinSources* sources_;
   std::mutex mu_;  // one change at a time (the control thread is single, this guards tests that call directly)
 };
 

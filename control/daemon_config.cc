@@ -46,6 +46,12 @@ void read_control_config(const toml::table& root, TomlReader& r, ControlConfig& 
     r.string(expiry, "alert_command", c.alert_command);
   }
 
+  const toml::table* tofu = r.section(root, "tofu", {"state_file", "probe_timeout_ms"});
+  if (const toml::node* n = r.string(tofu, "state_file", c.tofu_state_file); n && c.tofu_state_file.empty())
+    r.error(n->source(), "'state_file' must not be empty");
+  c.tofu_state_file = r.relative(c.tofu_state_file);
+  r.millis(tofu, "probe_timeout_ms", c.tofu_probe_timeout, 100, 60000);
+
   const toml::table* control = r.section(root, "control", {"socket", "group", "metrics"});
   if (const toml::node* n = r.string(control, "socket", c.socket); n && c.socket.empty())
     r.error(n->source(), "'socket' must not be empty");

@@ -29,6 +29,8 @@ struct ControlConfig {
   std::chrono::seconds expiry_interval{3600};                ///< [expiry] check_interval_s
   std::chrono::milliseconds expiry_probe_timeout{5000};      ///< [expiry] probe_timeout_ms
   std::string alert_command;                                 ///< [expiry] alert_command: run per new warning
+  std::string tofu_state_file = "/var/lib/dotpin/tofu.json";  ///< [tofu] state_file: keys learned on first use
+  std::chrono::milliseconds tofu_probe_timeout{5000};         ///< [tofu] probe_timeout_ms: per learning handshake
 };
 
 struct DaemonConfig {

@@ -17,6 +17,10 @@
 #include "control/daemon_commands.h"
 #include "control/daemon_log.h"
 #include "control/expiry.h"
+#include "control/pin_publisher.h"
+#include "control/pin_sources.h"
+#include "control/tofu_learner.h"
+#include "control/tofu_state.h"
 #include "pinning/pin_lint.h"
 #include "control/metrics.h"
 #include "dataplane/appliance.h"
@@ -86,6 +90,10 @@ int main(int argc, char** argv) {
     const auto trust = dotpin::trust_profile_errors(*pins.table, ca_mode);
     for (const auto& d : trust) std::fprintf(stderr, "%s\n", d.to_string().c_str());
     if (!trust.empty()) return 1;
+    if (const auto tofu = dotpin::ctl::load_tofu_state(ctl.tofu_state_file); !tofu) {
+      std::fprintf(stderr, "TOFU state file: %s\n", tofu.error().c_str());
+      return 1;
+    }
     std::printf("%s: ok (%zu upstream%s pinned)\n", config_path.c_str(), pins.table->upstreams.size(),
                 pins.table->upstreams.size() == 1 ? "" : "s");
     return 0;
@@ -108,13 +116,28 @@ int main(int argc, char** argv) {
     // The control plane owns the pin store: it loads the file, numbers generations, and feeds them
     // to the data plane.
     dotpin::PinStore store;
+    dotpin::ctl::PinPublisher publisher(store, {ctl.pin_file, ca_mode, ctl.tofu_state_file});
     {
       dotpin::FilePinSource source(ctl.pin_file, ca_mode);
       std::vector<dotpin::Diagnostic> errors;
-      if (!store.reload(source, dotpin::now_utc(), errors)) {
+      auto table = source.load(errors);
+      if (!table) {
         std::string text = "pin file rejected:";
         for (const auto& d : errors) text += "\n  " + d.to_string();
         log_line(text);
+        rte_eal_cleanup();
+        return 1;
+      }
+      // Keys learned on first use are enforced from the first generation on: a state file that
+      // cannot be read stops dotpind rather than opening the first-use window again.
+      auto tofu = dotpin::ctl::load_tofu_state(ctl.tofu_state_file);
+      if (!tofu) {
+        log_line("TOFU state file: " + tofu.error());
+        rte_eal_cleanup();
+        return 1;
+      }
+      if (auto started = publisher.start(std::move(*table), std::move(*tofu), dotpin::now_utc()); !started) {
+        log_line(started.error());
         rte_eal_cleanup();
         return 1;
       }
@@ -144,8 +167,25 @@ int main(int argc, char** argv) {
       log_line(started.error());
       status = 1;
     } else {
+      publisher.attach(a);
+      dotpin::ctl::TofuLearner::Options lo;
+      lo.ca_file = ca_file;
+      lo.min_version = min_version;
+      lo.timeout = ctl.tofu_probe_timeout;
+      auto learner = dotpin::ctl::TofuLearner::create(lo);
+      if (!learner) {
+        log_line(learner.error());  // the data plane's own CA load succeeded, so this is rare
+        status = 1;
+        a.stop();
+        std::fputs(a.summary().c_str(), stderr);
+        rte_eal_cleanup();
+        return status;
+      }
+      dotpin::ctl::PinSources::Options so;
+      so.alert_command = ctl.alert_command;
+      dotpin::ctl::PinSources sources(so, publisher, std::move(*learner), dotpin::ctl::log_info, dotpin::ctl::log_warn);
       dotpin::ctl::register_daemon_commands(**server, a, ctl.pin_file);
-      dotpin::ctl::DaemonAdmin admin(a, store, {ctl.pin_file, ca_mode});
+      dotpin::ctl::DaemonAdmin admin(a, publisher, &sources);
       admin.register_commands(**server);
       dotpin::ctl::ExpiryMonitor::Options eo;
       eo.warn_days = ctl.expiry_warn_days;
@@ -158,6 +198,7 @@ int main(int argc, char** argv) {
       dotpin::ctl::register_expiry_command(**server, expiry);
       (*server)->start();
       expiry.start();
+      sources.start();
       std::unique_ptr<dotpin::ctl::MetricsServer> metrics;
       if (!ctl.metrics.empty()) {
         auto m = dotpin::ctl::MetricsServer::start(ctl.metrics, a, &expiry);
@@ -178,6 +219,7 @@ int main(int argc, char** argv) {
       while (g_signal == 0) std::this_thread::sleep_for(std::chrono::milliseconds(50));
       log_line(std::string("signal ") + std::to_string(g_signal) + ": stopping");
       (*server)->stop();
+      sources.stop();
       expiry.stop();
     }
     a.stop();

@@ -1,21 +1,15 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "control/expiry.h"
 
-#include "control/replies.h"
-
-#include "pinning/authenticate.h"
-
-#include <signal.h>
-#include <spawn.h>
-#include <sys/wait.h>
-
 #include <algorithm>
+
+#include "control/alert_command.h"
+#include "control/replies.h"
+#include "pinning/authenticate.h"
 
 #include "pinning/certificate.h"
 #include "pinning/verifier.h"
 #include "tls/chain_fetch.h"
-
-extern char** environ;
 
 namespace dotpin::ctl {
 namespace {
@@ -242,47 +236,18 @@ void ExpiryMonitor::notify(const ExpiryItem& it) {
   }
   const std::string line = "expiry " + it.status + ": upstream " + it.upstream + ": " + it.message;
   if (warn_) warn_(line);
-  if (options_.alert_command.empty()) return;
-  // The details go in the environment, never into the command line: a certificate subject is
-  // text from the network and must not reach a shell.
-  std::vector<std::string> env_strings;
-  for (char** e = environ; e && *e; ++e)
-    if (std::string_view(*e).rfind("DOTPIN_", 0) != 0) env_strings.emplace_back(*e);
-  env_strings.push_back("DOTPIN_UPSTREAM=" + it.upstream);
-  env_strings.push_back("DOTPIN_KIND=" + it.kind);
-  env_strings.push_back("DOTPIN_ITEM=" + it.item);
-  env_strings.push_back("DOTPIN_STATUS=" + it.status);
-  env_strings.push_back("DOTPIN_NOT_AFTER=" + (it.not_after ? format_utc(*it.not_after) : std::string()));
-  env_strings.push_back("DOTPIN_DAYS_LEFT=" + (it.not_after ? std::to_string(it.days_left) : std::string()));
-  env_strings.push_back("DOTPIN_THRESHOLD_DAYS=" + (it.threshold >= 0 ? std::to_string(it.threshold) : std::string()));
-  env_strings.push_back("DOTPIN_MESSAGE=" + it.message);
-  std::vector<char*> envp;
-  for (auto& s : env_strings) envp.push_back(s.data());
-  envp.push_back(nullptr);
-  std::string sh = "/bin/sh", dash_c = "-c", cmd = options_.alert_command;
-  char* argv[] = {sh.data(), dash_c.data(), cmd.data(), nullptr};
-  pid_t pid = -1;
-  if (posix_spawn(&pid, "/bin/sh", nullptr, nullptr, argv, envp.data()) != 0) {
-    if (warn_) warn_("expiry: cannot run the alert command");
-    return;
-  }
-  {
+  const AlertVars vars = {{"UPSTREAM", it.upstream},
+                          {"KIND", it.kind},
+                          {"ITEM", it.item},
+                          {"STATUS", it.status},
+                          {"NOT_AFTER", it.not_after ? format_utc(*it.not_after) : std::string()},
+                          {"DAYS_LEFT", it.not_after ? std::to_string(it.days_left) : std::string()},
+                          {"THRESHOLD_DAYS", it.threshold >= 0 ? std::to_string(it.threshold) : std::string()},
+                          {"MESSAGE", it.message}};
+  if (run_alert_command(options_.alert_command, vars, warn_, "expiry")) {
     std::lock_guard lock(mu_);
     ++alerts_run_;
   }
-  // Bounded: an alert command that hangs is killed after 10 s (it runs on the monitor's thread).
-  int status = 0;
-  for (int i = 0; i < 1000; ++i) {
-    if (waitpid(pid, &status, WNOHANG) == pid) {
-      if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-        if (warn_) warn_("expiry: the alert command failed (status " + std::to_string(status) + ")");
-      return;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  kill(pid, SIGKILL);
-  waitpid(pid, &status, 0);
-  if (warn_) warn_("expiry: the alert command ran for 10 s and was killed");
 }
 
 }  // namespace dotpin::ctl

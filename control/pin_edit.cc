@@ -70,12 +70,14 @@ Result<PinTable> with_pin_removed(const PinTable& table, std::string_view upstre
     for (const Pin& p : pins) have += (have.empty() ? "" : ", ") + p.display_name();
     return fail("upstream '", std::string(upstream), "' has no pin '", std::string(which), "' (it has: ", have, ")");
   }
-  if (pins.size() == 1)
+  // A TOFU or DANE upstream keeps its learned or TLSA pins: the operator's own may all go.
+  const bool file_only = (*up)->pins_from == PinsFrom::kFile;
+  if (file_only && pins.size() == 1)
     return fail("'", it->display_name(), "' is the only pin of upstream '", std::string(upstream),
                 "'; add its replacement first (an upstream without pins cannot be reached)");
   const std::string removed = it->display_name();
   pins.erase(it);
-  if ((*up)->mode == PinMode::kEnforce && (*up)->pins_in_window(now) == 0 && !force)
+  if (file_only && (*up)->mode == PinMode::kEnforce && (*up)->pins_in_window(now) == 0 && !force)
     return fail("removing ", removed, " would leave upstream '", std::string(upstream),
                 "' with no pin valid now: every connection to it would be refused (--force to do it anyway)");
   return t;
@@ -97,12 +99,38 @@ Result<CheckedTable> check_table(const PinTable& table, const std::string& path,
 }
 
 UpstreamPinsReply upstream_pins_reply(const UpstreamPins& u, UnixTime now) {
-  UpstreamPinsReply r{u.name, u.address.to_string(), u.auth_name, std::string(to_string(u.mode)), u.pins_in_window(now), {}};
+  UpstreamPinsReply r;
+  r.name = u.name;
+  r.address = u.address.to_string();
+  r.auth_name = u.auth_name;
+  r.mode = std::string(to_string(u.mode));
+  r.pins_from = std::string(to_string(u.pins_from));
+  r.valid_pins = u.pins_in_window(now);
   for (const Pin& p : u.pins) {
-    const char* state = p.in_window(now) ? "valid" : (p.not_before && now < *p.not_before) ? "not_yet" : "expired";
-    r.pins.push_back({pin_base64(p.digest), p.label, state,
-                      p.not_before ? std::optional<std::string>(format_utc(*p.not_before)) : std::nullopt,
-                      p.not_after ? std::optional<std::string>(format_utc(*p.not_after)) : std::nullopt, p.line});
+    PinReply pr;
+    const bool sha512 = p.form == PinForm::kSpkiSha512 || p.form == PinForm::kCertSha512;
+    pr.sha256 = sha512 ? std::string() : pin_base64(p.digest);
+    pr.label = p.label;
+    pr.state = p.in_window(now) ? "valid" : (p.not_before && now < *p.not_before) ? "not_yet" : "expired";
+    if (p.not_before) pr.not_before = format_utc(*p.not_before);
+    if (p.not_after) pr.not_after = format_utc(*p.not_after);
+    pr.line = p.line;
+    pr.origin = std::string(to_string(p.origin));
+    pr.scope = std::string(to_string(p.scope));
+    pr.form = std::string(to_string(p.form));
+    if (p.form != PinForm::kSpkiSha256) {
+      static constexpr char kHex[] = "0123456789abcdef";
+      std::string hex;
+      const std::span<const std::uint8_t> d = sha512 ? std::span<const std::uint8_t>(p.digest512) : std::span<const std::uint8_t>(p.digest);
+      for (const std::uint8_t b : d) {
+        hex += kHex[b >> 4];
+        hex += kHex[b & 15];
+      }
+      pr.digest_hex = std::move(hex);
+    }
+    if (p.learned_at) pr.learned_at = format_utc(*p.learned_at);
+    if (!p.learned_from.empty()) pr.learned_from = p.learned_from;
+    r.pins.push_back(std::move(pr));
   }
   return r;
 }

@@ -150,7 +150,13 @@ void to_json(nlohmann::json& j, const PinReply& r) {
        {"state", r.state},
        {"not_before", or_null(r.not_before)},
        {"not_after", or_null(r.not_after)},
-       {"line", r.line}};
+       {"line", r.line},
+       {"origin", r.origin},
+       {"scope", r.scope},
+       {"form", r.form},
+       {"digest_hex", or_null(r.digest_hex)},
+       {"learned_at", or_null(r.learned_at)},
+       {"learned_from", or_null(r.learned_from)}};
 }
 void from_json(const nlohmann::json& j, PinReply& r) {
   get(j, "sha256", r.sha256);
@@ -159,20 +165,52 @@ void from_json(const nlohmann::json& j, PinReply& r) {
   get(j, "not_before", r.not_before);
   get(j, "not_after", r.not_after);
   get(j, "line", r.line);
+  get(j, "origin", r.origin);
+  get(j, "scope", r.scope);
+  get(j, "form", r.form);
+  get(j, "digest_hex", r.digest_hex);
+  get(j, "learned_at", r.learned_at);
+  get(j, "learned_from", r.learned_from);
 }
 
 void to_json(nlohmann::json& j, const UpstreamPinsReply& r) {
   j = {{"name", r.name},          {"address", r.address}, {"auth_name", r.auth_name}, {"mode", r.mode},
-       {"valid_pins", r.valid_pins}, {"pins", r.pins}};
+       {"pins_from", r.pins_from}, {"valid_pins", r.valid_pins}, {"pins", r.pins}};
 }
 void from_json(const nlohmann::json& j, UpstreamPinsReply& r) {
   get(j, "name", r.name);
   get(j, "address", r.address);
   get(j, "auth_name", r.auth_name);
   get(j, "mode", r.mode);
+  get(j, "pins_from", r.pins_from);
   get(j, "valid_pins", r.valid_pins);
   get(j, "pins", r.pins);
 }
+
+void to_json(nlohmann::json& j, const SourceStatusReply& r) {
+  j = {{"upstream", r.upstream},
+       {"source", r.source},
+       {"state", r.state},
+       {"detail", r.detail},
+       {"last_attempt", or_null(r.last_attempt)},
+       {"last_success", or_null(r.last_success)},
+       {"attempts", r.attempts},
+       {"successes", r.successes},
+       {"failures", r.failures}};
+}
+void from_json(const nlohmann::json& j, SourceStatusReply& r) {
+  get(j, "upstream", r.upstream);
+  get(j, "source", r.source);
+  get(j, "state", r.state);
+  get(j, "detail", r.detail);
+  get(j, "last_attempt", r.last_attempt);
+  get(j, "last_success", r.last_success);
+  get(j, "attempts", r.attempts);
+  get(j, "successes", r.successes);
+  get(j, "failures", r.failures);
+}
+void to_json(nlohmann::json& j, const PinSourcesReply& r) { j = {{"upstreams", r.upstreams}}; }
+void from_json(const nlohmann::json& j, PinSourcesReply& r) { get(j, "upstreams", r.upstreams); }
 
 void to_json(nlohmann::json& j, const PinsReply& r) {
   j = {{"generation", r.generation},

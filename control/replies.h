@@ -77,10 +77,17 @@ struct StatsReply {
 struct PinReply {
   std::string sha256, label, state;  ///< state: valid | not_yet | expired
   std::optional<std::string> not_before, not_after;
-  int line = 0;  ///< where it is in its pin file
+  int line = 0;  ///< where it is in its pin file (0 for learned and DANE pins)
+  std::string origin = "file";  ///< file | tofu | dane
+  std::string scope = "path";   ///< path | leaf | issuer: which certificates of the verified path it may match
+  std::string form = "spki-sha256";
+  std::optional<std::string> digest_hex;    ///< the digest in hex, for the forms other than spki-sha256
+  std::optional<std::string> learned_at;    ///< tofu: when learned; dane: when the TLSA RRset was fetched
+  std::optional<std::string> learned_from;  ///< tofu: the address(es); dane: the TLSA owner name
 };
 struct UpstreamPinsReply {
   std::string name, address, auth_name, mode;
+  std::string pins_from = "file";
   std::uint64_t valid_pins = 0;
   std::vector<PinReply> pins;
 };
@@ -89,6 +96,17 @@ struct PinsReply {
   std::uint64_t generation = 0;
   std::string published_at, source, pin_file;
   std::vector<UpstreamPinsReply> upstreams;
+};
+
+/// `pins sources`: one entry per TOFU or DANE upstream.
+struct SourceStatusReply {
+  std::string upstream, source, state, detail;
+  std::optional<std::string> last_attempt, last_success;
+  std::uint64_t attempts = 0, successes = 0;
+  std::map<std::string, std::uint64_t> failures;
+};
+struct PinSourcesReply {
+  std::vector<SourceStatusReply> upstreams;
 };
 
 /// `expiry`: one item per certificate, pin window, valid-pin count or failed probe.
@@ -143,6 +161,10 @@ void to_json(nlohmann::json& j, const UpstreamPinsReply& r);
 void from_json(const nlohmann::json& j, UpstreamPinsReply& r);
 void to_json(nlohmann::json& j, const PinsReply& r);
 void from_json(const nlohmann::json& j, PinsReply& r);
+void to_json(nlohmann::json& j, const SourceStatusReply& r);
+void from_json(const nlohmann::json& j, SourceStatusReply& r);
+void to_json(nlohmann::json& j, const PinSourcesReply& r);
+void from_json(const nlohmann::json& j, PinSourcesReply& r);
 void to_json(nlohmann::json& j, const ExpiryItemReply& r);
 void from_json(const nlohmann::json& j, ExpiryItemReply& r);
 void to_json(nlohmann::json& j, const ExpiryReply& r);

@@ -126,6 +126,7 @@ class Parser {
     const std::string& who = up.name;
     bool have_address = false;
     const toml::node* pin_node = nullptr;
+    std::vector<const toml::node*> tofu_keys;  // keys that only a TOFU upstream may have
     for (auto&& [key, node] : t) {
       const std::string_view k = key.str();
       if (k == "name") continue;
@@ -154,15 +155,42 @@ class Parser {
         }
       } else if (k == "pin") {
         pin_node = &node;
+      } else if (k == "pins_from") {
+        if (auto s = string_field(node, k, who)) {
+          if (auto f = pins_from_from_string(*s)) up.pins_from = *f;
+          else error(node.source(), "pins_from '" + *s + "' is not one of: file, tofu, dane", who);
+        }
+      } else if (k == "learn") {
+        tofu_keys.push_back(&node);
+        if (auto s = string_field(node, k, who)) {
+          if (auto l = tofu_learn_from_string(*s)) up.learn = *l;
+          else error(node.source(), "learn '" + *s + "' is not one of: leaf, leaf+issuer", who);
+        }
+      } else if (k == "tofu_without_ca") {
+        tofu_keys.push_back(&node);
+        if (const auto* b = node.as_boolean()) up.tofu_without_ca = b->get();
+        else error(node.source(), "'tofu_without_ca' must be true or false", who);
+      } else if (k == "learn_from") {
+        tofu_keys.push_back(&node);
+        parse_learn_from(node, up);
       } else {
         error(key.source(),
-              "unknown key '" + std::string(k) + "' (expected name, address, auth_name, mode, pin)", who);
+              "unknown key '" + std::string(k) +
+                  "' (expected name, address, auth_name, mode, pins_from, learn, learn_from, tofu_without_ca, pin)",
+              who);
       }
     }
     if (!have_address && errors_.size() == errors_before) error(t.source(), "no 'address'", who);
+    if (up.pins_from != PinsFrom::kTofu) {
+      for (const toml::node* n : tofu_keys)
+        error(n->source(), "learn, learn_from and tofu_without_ca apply only to pins_from = \"tofu\"", who);
+    }
+    if (up.pins_from == PinsFrom::kDane && up.auth_name.empty() && errors_.size() == errors_before)
+      error(t.source(), "pins_from = \"dane\" needs auth_name: the TLSA records are looked up at _853._tcp.<auth_name>",
+            who);
     if (pin_node) {
       parse_pins(*pin_node, up);
-    } else {
+    } else if (up.pins_from == PinsFrom::kFile) {
       error(t.source(), "no pins: add at least a primary and a backup [[upstream.pin]]", who);
     }
     if (!up.name.empty() && table.find(up.name)) {
@@ -170,6 +198,28 @@ class Parser {
                             std::to_string(table.find(up.name)->line) + ")", who);
     }
     table.upstreams.push_back(std::move(up));
+  }
+
+  void parse_learn_from(const toml::node& node, UpstreamPins& up) {
+    const toml::array* arr = node.as_array();
+    if (!arr || arr->empty()) {
+      error(node.source(), "'learn_from' must be a non-empty array of addresses, e.g. [\"198.18.0.2:853\", \"198.18.1.2:853\"]",
+            up.name);
+      return;
+    }
+    if (arr->size() > 8) error(node.source(), "'learn_from' has more than 8 addresses", up.name);
+    for (const toml::node& a : *arr) {
+      auto s = string_field(a, "learn_from", up.name);
+      if (!s) continue;
+      auto ep = parse_endpoint(*s, kDotPort, /*allow_names=*/false);
+      if (!ep) {
+        error(a.source(), "learn_from address " + ep.error(), up.name);
+        continue;
+      }
+      for (const Endpoint& other : up.learn_from)
+        if (other == *ep) error(a.source(), "learn_from repeats " + *s, up.name);
+      up.learn_from.push_back(*ep);
+    }
   }
 
   void parse_pins(const toml::node& node, UpstreamPins& up) {

@@ -45,7 +45,20 @@ std::string render_pin_file(const PinTable& table, std::string_view header) {
     out += "\n[[upstream]]\nname = " + quoted(up.name) + "\naddress = " + quoted(up.address.to_string()) + "\n";
     if (!up.auth_name.empty()) out += "auth_name = " + quoted(up.auth_name) + "\n";
     if (up.mode != PinMode::kEnforce) out += "mode = " + quoted(to_string(up.mode)) + "\n";
+    if (up.pins_from != PinsFrom::kFile) out += "pins_from = " + quoted(to_string(up.pins_from)) + "\n";
+    if (up.pins_from == PinsFrom::kTofu) {
+      if (up.learn != TofuLearn::kLeaf) out += "learn = " + quoted(to_string(up.learn)) + "\n";
+      if (up.tofu_without_ca) out += "tofu_without_ca = true\n";
+      if (!up.learn_from.empty()) {
+        out += "learn_from = [";
+        for (std::size_t i = 0; i < up.learn_from.size(); ++i)
+          out += (i ? ", " : "") + quoted(up.learn_from[i].to_string());
+        out += "]\n";
+      }
+    }
     for (const Pin& p : up.pins) {
+      // Only the operator's pins belong in the operator's file; learned and DANE pins live elsewhere.
+      if (p.origin != PinOrigin::kFile) continue;
       out += "\n[[upstream.pin]]\n";
       if (!p.label.empty()) out += "label = " + quoted(p.label) + "\n";
       out += "sha256 = " + quoted(pin_base64(p.digest)) + "\n";

@@ -11,6 +11,12 @@ std::vector<Diagnostic> lint_pin_table(const PinTable& table, UnixTime now, cons
   for (std::size_t i = 0; i < table.upstreams.size(); ++i) {
     const UpstreamPins& up = table.upstreams[i];
     const std::size_t valid = up.pins_in_window(now);
+    if (up.pins_from != PinsFrom::kFile) {
+      // Learned or DANE pins come at run time; the file's own pins (if any) are a union with them.
+      if (up.pins_from == PinsFrom::kTofu && up.mode == PinMode::kReport)
+        warn(up, up.line, "pins_from 'tofu' with mode 'report': nothing is ever learned in report mode");
+      continue;
+    }
     if (up.pins.size() == 1) {
       warn(up, up.line,
            "only one pin: losing or rotating that key takes this upstream down; add a backup pin for a "
@@ -46,9 +52,15 @@ std::vector<Diagnostic> lint_pin_table(const PinTable& table, UnixTime now, cons
 
 std::vector<Diagnostic> trust_profile_errors(const PinTable& table, bool ca_mode) {
   std::vector<Diagnostic> out;
-  if (!ca_mode) return out;
   for (const UpstreamPins& up : table.upstreams) {
-    if (!up.auth_name.empty()) continue;
+    if (up.pins_from == PinsFrom::kTofu && !ca_mode && !up.tofu_without_ca) {
+      out.push_back(Diagnostic{Severity::kError, table.source, up.line, 0,
+                               "upstream '" + up.name + "' learns its key on first use without a CA file: whoever "
+                               "answers first would be trusted for good; set [upstreams] ca_file, or write "
+                               "tofu_without_ca = true to accept that risk",
+                               up.name});
+    }
+    if (!ca_mode || !up.auth_name.empty()) continue;
     out.push_back(Diagnostic{Severity::kError, table.source, up.line, 0,
                              "upstream '" + up.name + "' has no auth_name, but a CA file is configured: PKIX "
                              "without a name would accept any certificate that CA issued; set auth_name",

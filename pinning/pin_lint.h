@@ -24,7 +24,8 @@ std::vector<Diagnostic> lint_pin_table(const PinTable& table, UnixTime now, cons
 
 /// Errors (Severity::kError) for a table that must not be run with the resolver's trust profile:
 /// in CA mode (a CA file is configured) every upstream needs an `auth_name`, since PKIX without a
-/// name accepts any certificate the CA ever issued, for any name.
+/// name accepts any certificate the CA ever issued, for any name; and a TOFU upstream without a CA
+/// file needs the operator's explicit `tofu_without_ca = true` (the first answer would be trusted).
 std::vector<Diagnostic> trust_profile_errors(const PinTable& table, bool ca_mode);
 
 }  // namespace dotpin

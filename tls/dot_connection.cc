@@ -129,7 +129,7 @@ void DotConnection::authenticate(UnixTime now) {
     report_mismatch_ = true;
     state_ = State::kReady;
   } else {
-    fail(reason_for(verdict_.code));
+    fail(reason_for(verdict_, upstream_));
   }
 }
 

@@ -5,6 +5,8 @@
 #include <wolfssl/error-ssl.h>
 #include <wolfssl/wolfcrypt/error-crypt.h>
 
+#include <algorithm>
+
 namespace dotpin::tls {
 
 std::string_view to_string(FailureReason r) {
@@ -13,6 +15,7 @@ std::string_view to_string(FailureReason r) {
     case FailureReason::kPinMismatch: return "pin_mismatch";
     case FailureReason::kPinNotOnPath: return "pin_not_on_path";
     case FailureReason::kNoPinInWindow: return "no_pin_in_window";
+    case FailureReason::kTofuChanged: return "tofu_changed";
     case FailureReason::kBadChain: return "bad_chain";
     case FailureReason::kNameMismatch: return "name_mismatch";
     case FailureReason::kUnknownCa: return "unknown_ca";
@@ -32,7 +35,7 @@ std::string_view to_string(FailureReason r) {
 }
 
 bool is_authentication_failure(FailureReason r) noexcept {
-  return r == FailureReason::kPinMismatch || r == FailureReason::kPinNotOnPath ||
+  return r == FailureReason::kPinMismatch || r == FailureReason::kPinNotOnPath || r == FailureReason::kTofuChanged ||
          r == FailureReason::kNoPinInWindow || r == FailureReason::kBadChain ||
          r == FailureReason::kNameMismatch || r == FailureReason::kUnknownCa || r == FailureReason::kExpired;
 }
@@ -51,6 +54,14 @@ FailureReason reason_for(PinVerdictCode code) {
     case PinVerdictCode::kUnparsableChain: return FailureReason::kBadChain;
   }
   return FailureReason::kBadChain;
+}
+
+FailureReason reason_for(const PinVerdict& verdict, const UpstreamPins& upstream) {
+  const FailureReason r = reason_for(verdict.code);
+  if (r != FailureReason::kPinMismatch && r != FailureReason::kPinNotOnPath) return r;
+  if (upstream.pins_from != PinsFrom::kTofu) return r;
+  const bool learned = std::ranges::any_of(upstream.pins, [](const Pin& p) { return p.origin == PinOrigin::kTofu; });
+  return learned ? FailureReason::kTofuChanged : r;
 }
 
 FailureReason classify_tls_error(int e, int alert) noexcept {

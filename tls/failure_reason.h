@@ -14,6 +14,7 @@ enum class FailureReason {
   kPinMismatch,       ///< the chain holds none of the upstream's keys
   kPinNotOnPath,      ///< a pinned key was presented, but not on the verified path from the leaf
   kNoPinInWindow,     ///< the chain holds a pinned key whose window is closed
+  kTofuChanged,       ///< a TOFU upstream presents another key than the one learned (pin_mismatch there)
   kBadChain,          ///< empty, too long or unparsable chain
   kNameMismatch,      ///< the leaf is not valid for the authentication domain name
   kUnknownCa,         ///< CA mode: no path to a trusted anchor
@@ -34,6 +35,9 @@ std::string_view to_string(FailureReason r);
 
 /// The failure reason that a refused pin verdict stands for.
 FailureReason reason_for(PinVerdictCode code);
+/// The same for a connection to @p upstream: a mismatch on a TOFU upstream whose key was learned
+/// is kTofuChanged (the server's key changed since first use, or someone else answers).
+FailureReason reason_for(const PinVerdict& verdict, const UpstreamPins& upstream);
 
 /// True for the reasons that mean "this server did not prove it is the pinned upstream" (pins,
 /// name, PKIX), as opposed to network and protocol failures.

@@ -68,7 +68,7 @@ TEST(Cli, UsageErrorsSayWhatIsWrong) {
   r = run({"pin"});
   EXPECT_NE(r.err.find("'pin' needs a command: pin compute, pin fetch"), std::string::npos) << r.err;
   r = run({"pins", "chek", "x"});
-  EXPECT_NE(r.err.find("unknown command 'pins chek' (known: pins check, pins list, pins reload, pins add, pins remove)"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("unknown command 'pins chek' (known: pins check, pins list, pins reload, pins add, pins remove, pins accept, pins forget, pins sources)"), std::string::npos) << r.err;
   r = run({"pin", "compute"});
   EXPECT_NE(r.err.find("missing argument: FILE..."), std::string::npos) << r.err;
   r = run({"pin", "compute", "--colour", "x"});

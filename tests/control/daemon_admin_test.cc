@@ -39,10 +39,14 @@ class DaemonAdminTest : public ::testing::Test {
     write(pin_file());
     FilePinSource source(path_);
     std::vector<Diagnostic> errors;
-    ASSERT_TRUE(store_.reload(source, now_utc(), errors));
+    auto table = source.load(errors);
+    ASSERT_TRUE(table);
+    publisher_ = std::make_unique<PinPublisher>(store_, PinPublisher::Options{path_, false, (dir_ / "tofu.json").string()});
+    ASSERT_TRUE(publisher_->start(std::move(*table), {}, now_utc()));
     dp_ = std::make_unique<test::FakeDataPlane>(store_.current());
     dp_->lcores = {test::lcore_view(1, {"a"}, {tls::UpstreamStats{}}), test::lcore_view(2, {"a"}, {tls::UpstreamStats{}})};
-    admin_ = std::make_unique<DaemonAdmin>(*dp_, store_, DaemonAdmin::Options{path_, false});
+    publisher_->attach(*dp_);
+    admin_ = std::make_unique<DaemonAdmin>(*dp_, *publisher_);
   }
   void TearDown() override { std::filesystem::remove_all(dir_); }
   void write(const std::string& text) const { std::ofstream(path_, std::ios::trunc) << text; }
@@ -50,6 +54,7 @@ class DaemonAdminTest : public ::testing::Test {
   std::filesystem::path dir_;
   std::string path_;
   PinStore store_;
+  std::unique_ptr<PinPublisher> publisher_;
   std::unique_ptr<test::FakeDataPlane> dp_;
   std::unique_ptr<DaemonAdmin> admin_;
 };

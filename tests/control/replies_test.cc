@@ -65,13 +65,34 @@ TEST(Replies, StatsPinsAndExpiryRoundTrip) {
   EXPECT_EQ(round_trip(UpstreamsReply{}).upstreams.size(), 0u);
 
   PinsReply pins{2, "2026-12-01T00:00:00Z", "/p", "/etc/p", {}};
-  pins.upstreams.push_back({"a", "192.0.2.1:853", "", "enforce", 1, {{"AAA=", "", "valid", std::nullopt, "2027-01-01T00:00:00Z", 4}}});
+  UpstreamPinsReply up{"a", "192.0.2.1:853", "", "enforce", "tofu", 2, {}};
+  up.pins.push_back({"AAA=", "", "valid", std::nullopt, "2027-01-01T00:00:00Z", 4});
+  PinReply learned{"BBB=", "tofu-leaf", "valid", std::nullopt, std::nullopt, 0};
+  learned.origin = "tofu";
+  learned.scope = "leaf";
+  learned.learned_at = "2026-12-01T10:00:00Z";
+  learned.learned_from = "198.18.0.2:853";
+  up.pins.push_back(learned);
+  pins.upstreams.push_back(up);
   const nlohmann::json pj = pins;
   EXPECT_TRUE(pj["upstreams"][0]["pins"][0]["not_before"].is_null());  // absent bounds are null, not missing
   const auto pb = round_trip(pins);
   EXPECT_FALSE(pb.upstreams[0].pins[0].not_before);
   EXPECT_EQ(*pb.upstreams[0].pins[0].not_after, "2027-01-01T00:00:00Z");
   EXPECT_EQ(pb.upstreams[0].pins[0].line, 4);
+  EXPECT_EQ(pb.upstreams[0].pins_from, "tofu");
+  EXPECT_EQ(pb.upstreams[0].pins[0].origin, "file");
+  EXPECT_EQ(pb.upstreams[0].pins[1].origin, "tofu");
+  EXPECT_EQ(pb.upstreams[0].pins[1].scope, "leaf");
+  EXPECT_EQ(*pb.upstreams[0].pins[1].learned_from, "198.18.0.2:853");
+  EXPECT_EQ(*pb.upstreams[0].pins[1].learned_at, "2026-12-01T10:00:00Z");
+  EXPECT_FALSE(pb.upstreams[0].pins[1].digest_hex);
+
+  PinSourcesReply src;
+  src.upstreams.push_back({"a", "tofu", "waiting", "unreachable", "2026-12-01T10:00:00Z", std::nullopt, 3, 0, {{"unreachable", 3}}});
+  const auto sb = round_trip(src);
+  EXPECT_EQ(sb.upstreams.at(0).failures.at("unreachable"), 3u);
+  EXPECT_FALSE(sb.upstreams.at(0).last_success);
 
   ExpiryReply ex{{{"a", "pin_window", "primary", "warning", "ends soon", "2027-01-01T00:00:00Z", 20, 30},
                   {"a", "probe", "-", "error", "no answer", std::nullopt, std::nullopt, std::nullopt}},

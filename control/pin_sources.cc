@@ -1,0 +1,181 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "control/pin_sources.h"
+
+#include <algorithm>
+
+#include "control/alert_command.h"
+
+namespace dotpin::ctl {
+
+PinSources::PinSources(Options options, PinPublisher& publisher, std::unique_ptr<TofuLearner> learner, LogFn info,
+                       LogFn warn)
+    : options_(std::move(options)),
+      publisher_(publisher),
+      learner_(std::move(learner)),
+      info_(std::move(info)),
+      warn_(std::move(warn)) {}
+
+PinSources::~PinSources() { stop(); }
+
+void PinSources::start() {
+  thread_ = std::thread([this] {
+    std::unique_lock lock(wake_mu_);
+    while (!stop_) {
+      lock.unlock();
+      run_once();
+      lock.lock();
+      wake_.wait_for(lock, options_.tick, [this] { return stop_; });
+    }
+  });
+}
+
+void PinSources::stop() {
+  {
+    std::lock_guard lock(wake_mu_);
+    stop_ = true;
+  }
+  wake_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+SourceStatus& PinSources::status_for(const UpstreamPins& up, std::string_view source) {
+  SourceStatus& s = status_[up.name];
+  s.upstream = up.name;
+  s.source = std::string(source);
+  return s;
+}
+
+void PinSources::run_once() {
+  std::lock_guard run(run_mu_);
+  const PinTable table = publisher_.file_table();
+  const TofuState state = publisher_.tofu_state();
+  const UnixTime now = options_.clock();
+  {
+    // Upstreams that left the table (or changed source) leave the status too.
+    std::lock_guard lock(mu_);
+    std::erase_if(status_, [&](const auto& kv) {
+      const UpstreamPins* up = table.find(kv.first);
+      return !up || up->pins_from == PinsFrom::kFile;
+    });
+  }
+  for (const UpstreamPins& up : table.upstreams)
+    if (up.pins_from == PinsFrom::kTofu) tofu_pass(up, state, now);
+}
+
+void PinSources::tofu_pass(const UpstreamPins& up, const TofuState& state, UnixTime now) {
+  {
+    std::lock_guard lock(mu_);
+    SourceStatus& s = status_for(up, "tofu");
+    if (const LearnedUpstream* e = state.entry_for(up)) {
+      s.state = "learned";
+      s.detail = "learned " + format_utc(e->pins.front().learned_at) + " from " + e->pins.front().learned_from;
+      return;
+    }
+    if (up.mode == PinMode::kReport) {
+      // Report mode admits mismatching chains: learning from what it admits would learn anything.
+      s.state = "report_mode";
+      s.detail = "nothing is learned in report mode";
+      return;
+    }
+    s.state = "waiting";
+    Backoff& b = backoff_[up.name];
+    if (now < b.next) return;
+    ++s.attempts;
+    s.last_attempt = now;
+  }
+  const LearnOutcome o = learner_->learn(up, now);
+  std::lock_guard lock(mu_);
+  SourceStatus& s = status_for(up, "tofu");
+  Backoff& b = backoff_[up.name];
+  if (!o.learned) {
+    ++s.failures[std::string(to_string(o.refusal))];
+    const bool changed = s.detail != o.why;
+    s.detail = o.why;
+    b.delay = std::clamp(b.delay * 2, options_.backoff_min, options_.backoff_max);
+    b.next = now + b.delay;
+    // Logged when the reason changes, not every retry.
+    if (changed && warn_)
+      warn_("tofu: upstream " + up.name + ": nothing learned (" + std::string(to_string(o.refusal)) + "): " + o.why +
+            "; retrying in " + std::to_string(b.delay.count()) + " s");
+    return;
+  }
+  const LearnedUpstream learned = *o.learned;
+  std::string pins;
+  for (const LearnedPin& p : learned.pins)
+    pins += (pins.empty() ? "" : ", ") + std::string(p.scope == PinScope::kIssuer ? "issuer" : "leaf") +
+            " pin-sha256=\"" + pin_base64(p.digest) + "\"";
+  const std::string what = "upstream " + up.name + ": learned on first use from " + learned.pins.front().learned_from +
+                           ": " + pins;
+  auto published = publisher_.set_learned(up.name, learned, what);
+  if (!published) {
+    ++s.failures["persist"];
+    s.detail = published.error();
+    b.delay = std::clamp(b.delay * 2, options_.backoff_min, options_.backoff_max);
+    b.next = now + b.delay;
+    if (warn_) warn_("tofu: upstream " + up.name + ": learned but not kept: " + published.error());
+    return;
+  }
+  ++s.successes;
+  s.last_success = now;
+  s.state = "learned";
+  s.detail = what;
+  b = Backoff{};
+  if (info_) info_("tofu: " + what);
+  run_alert_command(options_.alert_command,
+                    {{"UPSTREAM", up.name},
+                     {"KIND", "tofu_learned"},
+                     {"ITEM", pin_base64(learned.pins.front().digest)},
+                     {"STATUS", "learned"},
+                     {"MESSAGE", what}},
+                    warn_, "tofu");
+}
+
+Result<PinChangeReply> PinSources::accept(const std::string& upstream, const PinDigest& expected) {
+  std::lock_guard run(run_mu_);
+  const PinTable table = publisher_.file_table();
+  const UpstreamPins* up = table.find(upstream);
+  if (!up) return fail("no upstream named '", upstream, "'");
+  if (up->pins_from != PinsFrom::kTofu) return fail("upstream '", upstream, "' does not learn its pins (pins_from is not \"tofu\")");
+  const UnixTime now = options_.clock();
+  const LearnOutcome o = learner_->learn(*up, now);
+  if (!o.learned) return fail("nothing accepted (", to_string(o.refusal), "): ", o.why);
+  const PinDigest seen = o.learned->pins.front().digest;
+  if (!pins_equal(seen, expected))
+    return fail("nothing accepted: the server now presents pin-sha256=\"", pin_base64(seen), "\", not the pin-sha256=\"",
+                pin_base64(expected), "\" you accepted; check which key is genuine");
+  const std::string what = "upstream " + upstream + ": the operator accepted pin-sha256=\"" + pin_base64(seen) +
+                           "\" (seen at " + o.learned->pins.front().learned_from + ")";
+  auto published = publisher_.set_learned(upstream, *o.learned, what);
+  if (!published) return Error{published.error()};
+  std::lock_guard lock(mu_);
+  SourceStatus& s = status_for(*up, "tofu");
+  s.state = "learned";
+  s.detail = what;
+  backoff_.erase(upstream);
+  return published;
+}
+
+Result<PinChangeReply> PinSources::forget(const std::string& upstream) {
+  std::lock_guard run(run_mu_);
+  const PinTable table = publisher_.file_table();
+  const UpstreamPins* up = table.find(upstream);
+  if (!up) return fail("no upstream named '", upstream, "'");
+  if (up->pins_from != PinsFrom::kTofu) return fail("upstream '", upstream, "' does not learn its pins (pins_from is not \"tofu\")");
+  if (!publisher_.tofu_state().upstreams.contains(upstream)) return fail("upstream '", upstream, "' has nothing learned");
+  auto published = publisher_.set_learned(upstream, std::nullopt,
+                                          "upstream " + upstream + ": learned keys forgotten; the next handshake learns again");
+  if (!published) return published;
+  std::lock_guard lock(mu_);
+  backoff_.erase(upstream);
+  wake_.notify_all();
+  return published;
+}
+
+std::vector<SourceStatus> PinSources::status() const {
+  std::lock_guard lock(mu_);
+  std::vector<SourceStatus> out;
+  for (const auto& [name, s] : status_) out.push_back(s);
+  return out;
+}
+
+}  // namespace dotpin::ctl

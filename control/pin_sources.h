@@ -1,0 +1,93 @@
+// SPDX-License-Identifier: Apache-2.0
+/// @file pin_sources.h
+/// @brief The control thread that feeds pins from the network: learns TOFU keys (tofu_learner.h)
+/// and refreshes DANE TLSA pins, publishing each change through the PinPublisher.
+///
+/// It runs on its own control-side thread, never on an lcore; its network I/O (handshakes, DNS
+/// lookups) is bounded by timeouts. A TOFU upstream with nothing learned is tried at once, then
+/// with a backoff (2 s doubling to 60 s) while learning fails; once learned it is left alone
+/// until the operator runs `pins accept` or `pins forget`. Nothing is learned for an upstream in
+/// report mode. Every outcome is counted per upstream (metrics, `pins sources`).
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "control/pin_publisher.h"
+#include "control/tofu_learner.h"
+
+namespace dotpin::ctl {
+
+/// One upstream's source state, for metrics and `pins sources`.
+struct SourceStatus {
+  std::string upstream;
+  std::string source;      ///< tofu | dane
+  std::string state;       ///< tofu: learned | waiting | report_mode; dane: secure | bogus | insecure | missing | error | waiting
+  std::string detail;      ///< the last failure's explanation ("" when none)
+  UnixTime last_attempt{};  ///< epoch: never
+  UnixTime last_success{};
+  std::uint64_t attempts = 0;
+  std::uint64_t successes = 0;
+  std::map<std::string, std::uint64_t> failures;  ///< by reason (tofu: LearnRefusal; dane: status)
+};
+
+class PinSources {
+ public:
+  struct Options {
+    std::chrono::milliseconds tick{1000};
+    std::chrono::seconds backoff_min{2};
+    std::chrono::seconds backoff_max{60};
+    std::string alert_command;  ///< [expiry] alert_command: also run when a key is learned
+    std::function<UnixTime()> clock = now_utc;
+  };
+  using LogFn = std::function<void(std::string_view)>;
+
+  PinSources(Options options, PinPublisher& publisher, std::unique_ptr<TofuLearner> learner, LogFn info, LogFn warn);
+  ~PinSources();
+  PinSources(const PinSources&) = delete;
+  PinSources& operator=(const PinSources&) = delete;
+
+  void start();
+  void stop();
+  /// One pass over every upstream (the thread calls it each tick; tests call it directly).
+  void run_once();
+
+  /// `pins accept UPSTREAM [--pin PIN]`: probes now and adopts the key it sees, if it equals
+  /// @p expected (the observed pin from the tofu_changed refusal). Persisted and published.
+  Result<PinChangeReply> accept(const std::string& upstream, const PinDigest& expected);
+  /// `pins forget UPSTREAM`: drops the learned keys; the next pass learns again.
+  Result<PinChangeReply> forget(const std::string& upstream);
+
+  [[nodiscard]] std::vector<SourceStatus> status() const;
+
+ private:
+  void tofu_pass(const UpstreamPins& up, const TofuState& state, UnixTime now);
+  SourceStatus& status_for(const UpstreamPins& up, std::string_view source);
+
+  Options options_;
+  PinPublisher& publisher_;
+  std::unique_ptr<TofuLearner> learner_;
+  LogFn info_, warn_;
+  mutable std::mutex mu_;  // status_, next_try_
+  std::map<std::string, SourceStatus> status_;
+  struct Backoff {
+    UnixTime next{};
+    std::chrono::seconds delay{0};
+  };
+  std::map<std::string, Backoff> backoff_;
+  std::mutex run_mu_;  // one pass (or accept/forget) at a time
+  std::mutex wake_mu_;
+  std::condition_variable wake_;
+  bool stop_ = false;
+  std::thread thread_;
+};
+
+}  // namespace dotpin::ctl
