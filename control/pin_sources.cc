@@ -165,9 +165,14 @@ Result<PinChangeReply> PinSources::forget(const std::string& upstream) {
   auto published = publisher_.set_learned(upstream, std::nullopt,
                                           "upstream " + upstream + ": learned keys forgotten; the next handshake learns again");
   if (!published) return published;
-  std::lock_guard lock(mu_);
-  backoff_.erase(upstream);
-  wake_.notify_all();
+  {
+    std::lock_guard lock(mu_);
+    SourceStatus& s = status_for(*up, "tofu");
+    s.state = "waiting";
+    s.detail = "forgotten by the operator";
+    backoff_.erase(upstream);
+  }
+  wake_.notify_all();  // learn again now, not at the next tick
   return published;
 }
 

@@ -55,7 +55,7 @@ std::vector<Diagnostic> trust_profile_errors(const PinTable& table, bool ca_mode
   for (const UpstreamPins& up : table.upstreams) {
     if (up.pins_from == PinsFrom::kTofu && !ca_mode && !up.tofu_without_ca) {
       out.push_back(Diagnostic{Severity::kError, table.source, up.line, 0,
-                               "upstream '" + up.name + "' learns its key on first use without a CA file: whoever "
+                               "learns its key on first use without a CA file: whoever "
                                "answers first would be trusted for good; set [upstreams] ca_file, or write "
                                "tofu_without_ca = true to accept that risk",
                                up.name});

@@ -359,6 +359,7 @@ TEST_F(TofuSourcesTest, AcceptTakesOnlyTheNamedKeyAndForgetLearnsAgain) {
 
   EXPECT_FALSE(sources_->accept("nope", ref("leaf-rsa2048")));
   ASSERT_TRUE(sources_->forget("a"));
+  EXPECT_EQ(sources_->status().at(0).state, "waiting");
   EXPECT_TRUE(pins_in_force().empty());
   EXPECT_FALSE(sources_->forget("a"));  // nothing left to forget
   servers_.chains["198.18.0.2:853"] = "leaf-p256.chain.pem";
