@@ -172,6 +172,16 @@ Result<DaneLookup> DaneLookup::create(const DaneLookupOptions& o) {
   if (auto r = check(ub_ctx_add_ta_file(ctx, anchor.c_str()), "trust anchor " + anchor); !r) return give_up(r);
   for (const std::string& fwd : o.resolvers)
     if (auto r = check(ub_ctx_set_fwd(ctx, fwd.c_str()), "resolver '" + fwd + "'"); !r) return give_up(r);
+  // With resolvers, names under the private-use special names (test., RFC 6761; home.arpa., RFC
+  // 8375) go to them like every other name: libunbound's built-in local zones for them would
+  // otherwise answer an unsigned NXDOMAIN itself ("insecure") without asking anyone. A local zone
+  // of the same name replaces the built-in one ("nodefault" through ub_ctx_set_option did not);
+  // transparent, it answers nothing itself. The other built-in zones (localhost, invalid., onion.,
+  // the reverse zones) stay.
+  if (!o.resolvers.empty())
+    for (const char* lz : {"test. transparent", "home.arpa. transparent"})
+      if (auto r = check(ub_ctx_set_option(ctx, "local-zone:", lz), std::string("local-zone ") + lz); !r)
+        return give_up(r);
   for (const auto& [zone, addr] : o.stubs) {
     const std::string z = with_trailing_dot(zone);
     if (auto r = check(ub_ctx_set_stub(ctx, z.c_str(), addr.c_str(), 0), "stub " + z + " at '" + addr + "'"); !r)
