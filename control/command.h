@@ -24,6 +24,9 @@ enum ExitCode : int {
   kExitWarnings = 1,  ///< completed, with warnings (pins check)
   kExitFailure = 2,   ///< errors, bad usage, unreachable server...
   kExitPinRefused = 3,  ///< the presented chain does not satisfy the pin set (pin fetch --check)
+  kExitDaneBogus = 4,     ///< tlsa lookup: the TLSA answer failed DNSSEC validation
+  kExitDaneInsecure = 5,  ///< tlsa lookup: the answer is not DNSSEC-signed (no usable DANE)
+  kExitDaneMissing = 6,   ///< tlsa lookup: the signed zone proves there is no TLSA RRset
 };
 
 struct OptionSpec {
@@ -94,5 +97,6 @@ int run_upstream_drain(Invocation& inv);
 int run_upstream_enable(Invocation& inv);
 int run_log_level(Invocation& inv);
 int run_expiry(Invocation& inv);
+int run_tlsa_lookup(Invocation& inv);
 
 }  // namespace dotpin::ctl

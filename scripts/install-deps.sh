@@ -13,6 +13,9 @@ packages=(
   unbound knot-dnsutils dnsutils dnsperf openssl ca-certificates iproute2 curl
   # DANE: libunbound validates TLSA answers; knot serves and signs the test zone
   libunbound-dev knot ldnsutils
+  # libunbound.pc names libevent (Requires.private): pkg-config, hence meson, needs its .pc; the
+  # root trust anchor DaneLookup uses by default (/usr/share/dns/root.key)
+  libevent-dev dns-root-data
 )
 
 # bench/compare/compare.sh also needs the forwarders it compares with, and gnuplot for its plots.
