@@ -201,7 +201,7 @@ int main(int argc, char** argv) {
       sources.start();
       std::unique_ptr<dotpin::ctl::MetricsServer> metrics;
       if (!ctl.metrics.empty()) {
-        auto m = dotpin::ctl::MetricsServer::start(ctl.metrics, a, &expiry);
+        auto m = dotpin::ctl::MetricsServer::start(ctl.metrics, a, &expiry, &sources);
         if (m) {
           metrics = std::move(*m);
           log_line("metrics on http://" + ctl.metrics + "/metrics");

@@ -51,7 +51,7 @@ class Writer {
 
 }  // namespace
 
-MetricsInput gather_metrics(const dataplane::DataPlane& a, const ExpiryMonitor* expiry) {
+MetricsInput gather_metrics(const dataplane::DataPlane& a, const ExpiryMonitor* expiry, const PinSources* sources) {
   MetricsInput in;
   in.version = DOTPIN_VERSION;
   in.uptime_seconds = std::chrono::duration<double>(std::chrono::system_clock::now() - a.started_at()).count();
@@ -62,8 +62,43 @@ MetricsInput gather_metrics(const dataplane::DataPlane& a, const ExpiryMonitor* 
   in.upstreams = std::move(totals.stats);
   in.latency = std::move(totals.latency);
   if (expiry) in.expiry = expiry->items();
+  if (sources) in.sources = sources->status();
   return in;
 }
+
+namespace {
+/// Pins from the network: TOFU learning and DANE refreshes, per upstream.
+void render_source_metrics(Writer& w, const std::vector<SourceStatus>& sources) {
+  auto up = [](const SourceStatus& s) { return "upstream=\"" + label(s.upstream) + "\",source=\"" + label(s.source) + "\""; };
+  auto seconds = [](UnixTime t) { return static_cast<double>(t.time_since_epoch().count()); };
+  w.family("dotpin_pin_source_state", "gauge", "state of an upstream's network pin source (1 for the current state)");
+  for (const SourceStatus& s : sources) w.sample("dotpin_pin_source_state", up(s) + ",state=\"" + label(s.state) + "\"", std::uint64_t{1});
+  w.family("dotpin_pin_source_attempts_total", "counter", "TOFU learning attempts and DANE lookups");
+  for (const SourceStatus& s : sources) w.sample("dotpin_pin_source_attempts_total", up(s), s.attempts);
+  w.family("dotpin_pin_source_successes_total", "counter", "keys learned (TOFU) and secure TLSA answers (DANE)");
+  for (const SourceStatus& s : sources) w.sample("dotpin_pin_source_successes_total", up(s), s.successes);
+  w.family("dotpin_pin_source_failures_total", "counter",
+           "attempts that gave no pins, by reason (tofu: unreachable, refused, disagree, not_on_path; "
+           "dane: dane_bogus, dane_insecure, dane_missing, dane_unusable, dane_error)");
+  for (const SourceStatus& s : sources)
+    for (const auto& [why, n] : s.failures)
+      w.sample("dotpin_pin_source_failures_total", up(s) + ",reason=\"" + label(why) + "\"", n);
+  w.family("dotpin_pin_source_last_success_timestamp_seconds", "gauge",
+           "when pins were last learned (TOFU: their age is time() minus this) or last refreshed (DANE)");
+  for (const SourceStatus& s : sources)
+    if (s.last_success != UnixTime{}) w.sample("dotpin_pin_source_last_success_timestamp_seconds", up(s), seconds(s.last_success));
+  w.family("dotpin_dane_ttl_seconds", "gauge", "TTL of the TLSA RRset whose pins are in force");
+  for (const SourceStatus& s : sources)
+    if (s.source == "dane" && s.records > 0) w.sample("dotpin_dane_ttl_seconds", up(s), std::uint64_t{s.ttl});
+  w.family("dotpin_dane_rrsig_expiration_timestamp_seconds", "gauge",
+           "when the signatures over the TLSA RRset in force expire (its pins stop counting then)");
+  for (const SourceStatus& s : sources)
+    if (s.rrsig_expiration) w.sample("dotpin_dane_rrsig_expiration_timestamp_seconds", up(s), seconds(*s.rrsig_expiration));
+  w.family("dotpin_dane_records", "gauge", "usable TLSA records in force");
+  for (const SourceStatus& s : sources)
+    if (s.source == "dane") w.sample("dotpin_dane_records", up(s), static_cast<std::uint64_t>(s.records));
+}
+}  // namespace
 
 std::string render_metrics(const MetricsInput& in) {
   Writer w;
@@ -144,6 +179,7 @@ std::string render_metrics(const MetricsInput& in) {
     w.sample("dotpin_expiry_status",
              "upstream=\"" + label(it.upstream) + "\",kind=\"" + label(it.kind) + "\",item=\"" + label(it.item) + "\"",
              std::uint64_t{it.status == "warning" ? 1u : it.status == "error" ? 2u : 0u});
+  render_source_metrics(w, in.sources);
   return w.str();
 }
 
@@ -161,7 +197,7 @@ struct MetricsAccess {
       status = MHD_HTTP_NOT_FOUND;
       body = "dotpind serves /metrics\n";
     } else {
-      body = render_metrics(gather_metrics(self->dataplane_, self->expiry_));
+      body = render_metrics(gather_metrics(self->dataplane_, self->expiry_, self->sources_));
     }
     MHD_Response* r = MHD_create_response_from_buffer(body.size(), body.data(), MHD_RESPMEM_MUST_COPY);
     MHD_add_response_header(r, "Content-Type", type);
@@ -172,10 +208,10 @@ struct MetricsAccess {
 };
 
 Result<std::unique_ptr<MetricsServer>> MetricsServer::start(const std::string& address, const dataplane::DataPlane& a,
-                                                             const ExpiryMonitor* expiry) {
+                                                             const ExpiryMonitor* expiry, const PinSources* sources) {
   auto ep = parse_endpoint(address, 9853, false);
   if (!ep) return fail("metrics address '", address, "': ", ep.error());
-  std::unique_ptr<MetricsServer> s(new MetricsServer(a, expiry));
+  std::unique_ptr<MetricsServer> s(new MetricsServer(a, expiry, sources));
   sockaddr_storage ss{};
   const bool v6 = ep->family == AF_INET6;
   if (v6) {

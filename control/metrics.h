@@ -11,6 +11,7 @@
 
 #include "common/result.h"
 #include "control/expiry.h"
+#include "control/pin_sources.h"
 #include "dataplane/api.h"
 
 struct MHD_Daemon;
@@ -27,8 +28,10 @@ struct MetricsInput {
   std::vector<tls::UpstreamStats> upstreams;
   std::vector<LatencyHistogram> latency;  ///< per upstream, µs (may be empty in tests)
   std::vector<ExpiryItem> expiry;
+  std::vector<SourceStatus> sources;  ///< TOFU and DANE upstreams
 };
-MetricsInput gather_metrics(const dataplane::DataPlane& a, const ExpiryMonitor* expiry = nullptr);
+MetricsInput gather_metrics(const dataplane::DataPlane& a, const ExpiryMonitor* expiry = nullptr,
+                            const PinSources* sources = nullptr);
 
 /// The text exposition format for @p in.
 std::string render_metrics(const MetricsInput& in);
@@ -38,13 +41,16 @@ class MetricsServer {
  public:
   /// Listens on @p address ("127.0.0.1:9853", "[::1]:9853").
   static Result<std::unique_ptr<MetricsServer>> start(const std::string& address, const dataplane::DataPlane& a,
-                                                      const ExpiryMonitor* expiry = nullptr);
+                                                      const ExpiryMonitor* expiry = nullptr,
+                                                      const PinSources* sources = nullptr);
   ~MetricsServer();
 
  private:
-  MetricsServer(const dataplane::DataPlane& a, const ExpiryMonitor* expiry) : dataplane_(a), expiry_(expiry) {}
+  MetricsServer(const dataplane::DataPlane& a, const ExpiryMonitor* expiry, const PinSources* sources)
+      : dataplane_(a), expiry_(expiry), sources_(sources) {}
   const dataplane::DataPlane& dataplane_;
   const ExpiryMonitor* expiry_;
+  const PinSources* sources_;
   MHD_Daemon* daemon_ = nullptr;
   friend struct MetricsAccess;
 };

@@ -17,6 +17,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -37,6 +38,11 @@ struct SourceStatus {
   std::uint64_t attempts = 0;
   std::uint64_t successes = 0;
   std::map<std::string, std::uint64_t> failures;  ///< by reason (tofu: LearnRefusal; dane: status)
+  // DANE only:
+  std::size_t records = 0;                  ///< usable TLSA records in force
+  std::uint32_t ttl = 0;                    ///< of the last secure RRset
+  std::optional<UnixTime> rrsig_expiration;  ///< of the RRset whose pins are in force
+  UnixTime next_attempt{};                  ///< when the next refresh is due
 };
 
 class PinSources {
