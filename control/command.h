@@ -80,6 +80,7 @@ int run_cli(std::span<const std::string> argv, std::ostream& out, std::ostream& 
 // Handlers, one file each.
 int run_pin_compute(Invocation& inv);
 int run_pin_fetch(Invocation& inv);
+int run_pin_tlsa(Invocation& inv);
 int run_pins_check(Invocation& inv);
 int run_probe(Invocation& inv);
 int run_status(Invocation& inv);

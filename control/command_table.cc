@@ -53,6 +53,16 @@ std::span<const Command> command_table() {
         {"timeout", "SECONDS", "connect + handshake deadline (default 5)"},
         {"upstream-name", "NAME", "name for the snippet's [[upstream]] (default: from --name)"}},
        1, 1, run_pin_fetch},
+      {"pin tlsa", "FILE|HOST:PORT", "print the DANE TLSA records (3 1 1 leaf, 2 1 1 issuer) to publish for a chain",
+       "Reads a PEM chain (leaf first) or fetches the chain HOST:PORT presents, builds its verified\n"
+       "path and prints the records to publish at _853._tcp.NAME: 3 1 1 (DANE-EE) for the leaf's key\n"
+       "and 2 1 1 (DANE-TA) for the first certificate above it on the path, if the chain holds one,\n"
+       "each after a comment naming the certificate (subject, notAfter). Publish them in a signed\n"
+       "zone, for upstreams with pins_from = \"dane\" (docs/dane.md).",
+       {{"name", "NAME", "owner name: records go to _853._tcp.NAME (default: --sni, or HOST)"},
+        {"sni", "NAME", "HOST:PORT: server name to send (default: --name, or HOST)"},
+        {"ca-file", "FILE", "PEM CA bundle: PKIX-check a fetched chain, and build the path towards its anchors"}},
+       1, 1, run_pin_tlsa},
       {"pins check", "FILE", "validate and lint a pin file",
        "Parses the pin file and reports every error with file:line, then lints it: single pin (no\n"
        "backup), no or one pin valid now, pin windows ending soon, report mode, duplicate addresses.\n"

@@ -2,6 +2,9 @@
 #include "pinning/pin_set.h"
 
 #include <algorithm>
+#include <span>
+
+#include "common/encoding.h"
 
 namespace dotpin {
 
@@ -75,7 +78,18 @@ std::string_view to_string(PinForm form) {
 
 std::string Pin::display_name() const {
   if (!label.empty()) return "'" + label + "'";
-  return "'" + pin_base64(digest).substr(0, 8) + "...'";
+  if (form == PinForm::kSpkiSha256 && origin != PinOrigin::kDane) return "'" + pin_base64(digest).substr(0, 8) + "...'";
+  // The first 4 bytes of the digest in hex, as a TLSA record or a zone file shows them.
+  const std::string hex = is_sha512(form) ? hex_encode(std::span(digest512).first(4)) : hex_encode(std::span(digest).first(4));
+  if (origin == PinOrigin::kDane && scope != PinScope::kAnyOnPath) {
+    // The record it came from: usage, selector, matching type (a matching-type 0 record is held as
+    // the SHA-256 of its data, and shows as matching type 1).
+    const char usage = scope == PinScope::kLeaf ? '3' : '2';
+    const char selector = is_certificate_form(form) ? '0' : '1';
+    const char mtype = is_sha512(form) ? '2' : '1';
+    return std::string("'TLSA ") + usage + ' ' + selector + ' ' + mtype + ' ' + hex + "...'";
+  }
+  return "'" + std::string(to_string(form)) + ' ' + hex + "...'";
 }
 
 std::size_t UpstreamPins::pins_in_window(UnixTime now) const noexcept {

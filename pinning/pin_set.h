@@ -69,8 +69,15 @@ enum class PinForm : std::uint8_t {
   kCertSha512,  ///< SHA-512 of the whole certificate (TLSA x 0 2)
 };
 std::string_view to_string(PinForm form);
-/// SHA-512 digest (PinForm kSpkiSha512 / kCertSha512).
-using PinDigest512 = std::array<std::uint8_t, 64>;
+/// True for the forms whose digest is held in Pin::digest512.
+[[nodiscard]] constexpr bool is_sha512(PinForm form) noexcept {
+  return form == PinForm::kSpkiSha512 || form == PinForm::kCertSha512;
+}
+/// True for the forms computed over the whole certificate rather than its SPKI.
+[[nodiscard]] constexpr bool is_certificate_form(PinForm form) noexcept {
+  return form == PinForm::kCertSha256 || form == PinForm::kCertSha512;
+}
+// PinDigest512 (SHA-512, the digest of the SHA-512 forms) is declared in spki_pin.h.
 
 /// One pin-sha256 value with its operator metadata.
 struct Pin {

@@ -16,6 +16,12 @@ PinDigest spki_sha256(std::span<const std::uint8_t> spki_der) noexcept {
   return out;
 }
 
+PinDigest512 sha512_of(std::span<const std::uint8_t> der) noexcept {
+  PinDigest512 out{};
+  (void)wc_Sha512Hash(der.data(), static_cast<word32>(der.size()), out.data());
+  return out;
+}
+
 std::string pin_base64(const PinDigest& pin) { return base64_encode(pin); }
 
 std::string pin_hex(const PinDigest& pin) { return hex_encode(pin); }
@@ -40,11 +46,20 @@ std::optional<PinDigest> parse_pin_base64(std::string_view text, std::string* wh
   return d;
 }
 
-bool pins_equal(const PinDigest& a, const PinDigest& b) noexcept {
+namespace {
+
+template <std::size_t N>
+bool equal_in_constant_time(const std::array<std::uint8_t, N>& a, const std::array<std::uint8_t, N>& b) noexcept {
   // Accumulate differences over every byte; volatile keeps the compiler from short-circuiting.
   volatile std::uint8_t diff = 0;
-  for (std::size_t i = 0; i < a.size(); ++i) diff = static_cast<std::uint8_t>(diff | (a[i] ^ b[i]));
+  for (std::size_t i = 0; i < N; ++i) diff = static_cast<std::uint8_t>(diff | (a[i] ^ b[i]));
   return diff == 0;
 }
+
+}  // namespace
+
+bool pins_equal(const PinDigest& a, const PinDigest& b) noexcept { return equal_in_constant_time(a, b); }
+
+bool pins_equal(const PinDigest512& a, const PinDigest512& b) noexcept { return equal_in_constant_time(a, b); }
 
 }  // namespace dotpin

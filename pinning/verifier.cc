@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <optional>
 
+#include "common/encoding.h"
 #include "pinning/cert_view.h"
 #include "pinning/signature.h"
 
@@ -19,6 +20,7 @@ std::string_view to_string(PinVerdictCode code) {
     case PinVerdictCode::kMismatch: return "pin_mismatch";
     case PinVerdictCode::kNoPinInWindow: return "no_pin_in_window";
     case PinVerdictCode::kPinNotOnPath: return "pin_not_on_path";
+    case PinVerdictCode::kPinWrongPosition: return "pin_wrong_position";
     case PinVerdictCode::kPathExpired: return "path_expired";
     case PinVerdictCode::kPathNotTrusted: return "path_not_trusted";
     case PinVerdictCode::kNameMismatch: return "name_mismatch";
@@ -54,6 +56,45 @@ bool structural(PinVerdictCode c) noexcept {
 
 bool within(UnixTime now, UnixTime from, UnixTime until) noexcept { return now >= from && now <= until; }
 
+/// The forms whose digests verify_chain computes for @p pins: kSpkiSha256 always.
+std::uint8_t forms_of(std::span<const Pin> pins) noexcept {
+  std::uint8_t forms = form_bit(PinForm::kSpkiSha256);
+  for (const Pin& p : pins) forms = static_cast<std::uint8_t>(forms | form_bit(p.form));
+  return forms;
+}
+
+/// Fills in @p o's digests of @p forms over @p spki and @p cert (the whole DER).
+void record_digests(ObservedPin& o, DerBytes cert, DerBytes spki, std::uint8_t forms) noexcept {
+  o.digest = spki_sha256(spki);
+  if (forms & form_bit(PinForm::kCertSha256)) o.cert_digest = spki_sha256(cert);
+  if (forms & form_bit(PinForm::kSpkiSha512)) o.spki_digest512 = sha512_of(spki);
+  if (forms & form_bit(PinForm::kCertSha512)) o.cert_digest512 = sha512_of(cert);
+  o.parsed = true;
+}
+
+/// Whether @p o holds @p pin's digest in @p pin's form: constant-time, and never for an element
+/// that did not parse or a form the verdict did not compute (@p forms).
+bool holds(const ObservedPin& o, const Pin& pin, std::uint8_t forms) noexcept {
+  bool equal = false;
+  switch (pin.form) {
+    case PinForm::kSpkiSha256: equal = pins_equal(o.digest, pin.digest); break;
+    case PinForm::kCertSha256: equal = pins_equal(o.cert_digest, pin.digest); break;
+    case PinForm::kSpkiSha512: equal = pins_equal(o.spki_digest512, pin.digest512); break;
+    case PinForm::kCertSha512: equal = pins_equal(o.cert_digest512, pin.digest512); break;
+  }
+  return equal && o.parsed && (forms & form_bit(pin.form)) != 0;
+}
+
+/// Whether a pin of @p scope may match the certificate at @p position of the verified path.
+bool scope_admits(PinScope scope, std::uint8_t position) noexcept {
+  switch (scope) {
+    case PinScope::kAnyOnPath: return true;
+    case PinScope::kLeaf: return position == 0;
+    case PinScope::kIssuer: return position >= 1;
+  }
+  return false;
+}
+
 /// Decides the code from the recorded path: shared by verify_chain and reverify.
 void evaluate(PinVerdict& v, std::span<const Pin> pins, UnixTime now) noexcept {
   v.matched_pin = v.matched_element = v.out_of_window_pin = -1;
@@ -69,15 +110,19 @@ void evaluate(PinVerdict& v, std::span<const Pin> pins, UnixTime now) noexcept {
       if (o.on_path && !within(now, o.not_before, o.not_after)) ca_path_valid = false;
     }
   }
-  bool off_path_pin = false, expired_path_pin = false;
+  bool off_path_pin = false, expired_path_pin = false, wrong_position_pin = false;
   // Every (element, pin) pair is compared in constant time and no comparison is skipped.
   for (std::size_t e = 0; e < v.observed_count; ++e) {
     const ObservedPin& o = v.observed[e];
     for (std::size_t p = 0; p < pins.size(); ++p) {
-      const bool equal = pins_equal(o.digest, pins[p].digest) && o.parsed;
-      if (!equal) continue;
+      if (!holds(o, pins[p], v.forms)) continue;
       if (!o.on_path) {
         if (pins[p].in_window(now)) off_path_pin = true;
+        continue;
+      }
+      // On the path, but not where the pin's scope allows (DANE-EE on a CA, DANE-TA on the leaf).
+      if (!scope_admits(pins[p].scope, o.position)) {
+        if (pins[p].in_window(now)) wrong_position_pin = true;
         continue;
       }
       if (!pins[p].in_window(now)) {
@@ -107,6 +152,8 @@ void evaluate(PinVerdict& v, std::span<const Pin> pins, UnixTime now) noexcept {
     v.code = PinVerdictCode::kPathExpired;
   } else if (off_path_pin) {
     v.code = PinVerdictCode::kPinNotOnPath;
+  } else if (wrong_position_pin) {
+    v.code = PinVerdictCode::kPinWrongPosition;
   } else {
     v.code = PinVerdictCode::kMismatch;
   }
@@ -295,6 +342,7 @@ PinVerdict verify_chain(std::span<const DerBytes> chain, std::span<const Pin> pi
     return v;
   }
   v.presented = v.observed_count = chain.size();
+  v.forms = forms_of(pins);
   std::array<std::optional<CertView>, kMaxChainLength> views{};
   std::array<const CertView*, PathBuilder::capacity()> certs{};
   for (std::size_t i = 0; i < chain.size(); ++i) {
@@ -303,10 +351,8 @@ PinVerdict verify_chain(std::span<const DerBytes> chain, std::span<const Pin> pi
     // One walk: the view's SPKI when the certificate is well formed (the same bytes find_spki
     // locates, tests/pinning/chain_path_test.cc checks it), find_spki only to show the pin of one
     // that is not.
-    if (const auto spki = views[i] ? std::optional<DerBytes>(views[i]->spki) : find_spki(chain[i])) {
-      o.digest = spki_sha256(*spki);
-      o.parsed = true;
-    }
+    if (const auto spki = views[i] ? std::optional<DerBytes>(views[i]->spki) : find_spki(chain[i]))
+      record_digests(o, chain[i], *spki, v.forms);
     certs[i] = views[i] ? &*views[i] : nullptr;
     o.off_path = views[i] ? OffPath::kNotIssuerName : OffPath::kUnparsable;
     if (views[i]) {
@@ -324,7 +370,8 @@ PinVerdict verify_chain(std::span<const DerBytes> chain, std::span<const Pin> pi
   // cannot match above it and drains the connection: its next full handshake builds the path.
   if (!v.ca_mode && v.observed[0].parsed) {
     bool leaf_match = false;
-    for (const Pin& p : pins) leaf_match |= pins_equal(v.observed[0].digest, p.digest) && p.in_window(now);
+    for (const Pin& p : pins)
+      leaf_match |= holds(v.observed[0], p, v.forms) && scope_admits(p.scope, 0) && p.in_window(now);
     if (leaf_match) {
       ObservedPin& o = v.observed[0];
       o.on_path = true;
@@ -365,8 +412,7 @@ PinVerdict verify_chain(std::span<const DerBytes> chain, std::span<const Pin> pi
       // The trust anchor the path ended at: observed after the presented elements.
       slot = v.observed_count++;
       ObservedPin& a = v.observed[slot];
-      a.digest = spki_sha256(c.spki);
-      a.parsed = true;
+      record_digests(a, c.der, c.spki, v.forms);
       a.anchor = true;
       a.not_before = c.not_before;
       a.not_after = c.not_after;
@@ -411,6 +457,13 @@ std::string describe_observed(const PinVerdict& v, std::size_t k) {
   const ObservedPin& o = v.observed[k];
   if (!o.parsed) return "unparsable";
   std::string s = "pin-sha256=\"" + pin_base64(o.digest) + "\"";
+  // The other digests this verdict computed, as long as a log line can bear: 8 bytes in hex.
+  auto prefix = [&](PinForm form, std::span<const std::uint8_t> d) {
+    if (v.forms & form_bit(form)) s += " " + std::string(to_string(form)) + "=" + hex_encode(d.first(8)) + "...";
+  };
+  prefix(PinForm::kCertSha256, o.cert_digest);
+  prefix(PinForm::kSpkiSha512, o.spki_digest512);
+  prefix(PinForm::kCertSha512, o.cert_digest512);
   if (o.anchor) return s + " (trust anchor from the CA file, on the path)";
   if (o.on_path) return s + " (on the path)";
   return s + " (not on the path: " + std::string(to_string(o.off_path)) + ")";
@@ -431,7 +484,8 @@ bool admits(PinMode mode, const PinVerdict& v) noexcept {
   // Report mode stages pins, nothing else: the chain must still be well formed, for the right
   // name and trusted; only its pins may be wrong.
   return v.code == PinVerdictCode::kMismatch || v.code == PinVerdictCode::kNoPinInWindow ||
-         v.code == PinVerdictCode::kPinNotOnPath || v.code == PinVerdictCode::kPathExpired;
+         v.code == PinVerdictCode::kPinNotOnPath || v.code == PinVerdictCode::kPinWrongPosition ||
+         v.code == PinVerdictCode::kPathExpired;
 }
 
 }  // namespace dotpin

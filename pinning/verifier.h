@@ -16,6 +16,25 @@
 /// nothing, and a pinned key seen only there is reported as kPinNotOnPath (RFC 7469 §2.6 pins
 /// the chain validation built, not the bytes the server sent).
 ///
+/// Pin scope and form (pin_set.h). A pin of scope kLeaf (DANE-EE, TLSA usage 3) can match element 0
+/// only; one of scope kIssuer (DANE-TA, usage 2) only a certificate at position >= 1 of the verified
+/// path (in CA mode the trust anchor the path ended at included, as for any pin); kAnyOnPath
+/// (pin-sha256) any certificate of the path. A pin whose digest equals a certificate of the path at
+/// a position its scope excludes does not match (kPinWrongPosition). The form says what is hashed,
+/// the SPKI or the whole certificate DER, with SHA-256 or SHA-512; every (element, pin) comparison
+/// is constant-time (pins_equal).
+///
+/// Digests on demand. The SPKI SHA-256 of every element is always computed; the other three
+/// (certificate SHA-256, SPKI SHA-512, certificate SHA-512) only for the forms the pin span holds,
+/// and PinVerdict::forms records which were. Measured on the build machine (wolfCrypt 5.5.4, no SHA
+/// CPU extensions, a timing loop over 20000 hashes): SHA-256 ~5.4 ns/byte, SHA-512 ~4.3 ns/byte, so
+/// the three extra digests of a 1.2 kB certificate cost ~12 us, against under 1 us for the SHA-256
+/// of a P-256 SPKI; always computing them would make the common leaf-pin check (no signature
+/// checked) an order of magnitude dearer for pins nobody configured. The consequence: reverify()
+/// cannot match a pin of a form the recorded verdict did not compute (it then reports kMismatch,
+/// and the connection is drained so that its next full handshake decides, as for a path that was
+/// not built).
+///
 /// The verdict records the path, so a later pin change or the passing of a pin's window can be
 /// re-checked without the certificates (reverify()).
 #pragma once
@@ -43,6 +62,13 @@ enum class PinVerdictCode {
   kMismatch,         ///< no presented certificate holds any configured key
   kNoPinInWindow,    ///< a pinned key is on the path, but that pin is outside its window (or none is in one)
   kPinNotOnPath,     ///< a pinned key was presented, but not on the verified path from element 0
+  /// A pinned key is on the verified path, but at a position the pin's scope excludes: a leaf-scope
+  /// pin (DANE-EE) equal to a CA above the leaf, or an issuer-scope pin (DANE-TA) equal to the leaf.
+  /// Neither kPinNotOnPath (nothing pinned is off the path: no sign of an appended certificate) nor
+  /// kMismatch (the key is there): the pin, or the TLSA record it came from, names the wrong
+  /// certificate (usage 3 published with the CA's key, usage 2 with the server's), and that is what
+  /// the operator has to fix. A pin fault like the others: report mode admits it.
+  kPinWrongPosition,
   kPathExpired,      ///< the pinned certificate is on the path, but the path is not valid at now
   kPathNotTrusted,   ///< CA mode: no verified path from element 0 reaches a trust anchor
   kNameMismatch,     ///< the leaf is not valid for the authentication domain name (authenticate.h)
@@ -69,9 +95,17 @@ enum class OffPath : std::uint8_t {
 
 std::string_view to_string(OffPath why);
 
+/// The bit of @p form in PinVerdict::forms.
+[[nodiscard]] constexpr std::uint8_t form_bit(PinForm form) noexcept {
+  return static_cast<std::uint8_t>(1u << static_cast<unsigned>(form));
+}
+
 /// One presented certificate (or the trust anchor a path ended at) as the verifier saw it.
 struct ObservedPin {
-  PinDigest digest{};
+  PinDigest digest{};          ///< SHA-256 of its SPKI (always computed when parsed)
+  PinDigest cert_digest{};     ///< SHA-256 of the whole certificate (when forms has kCertSha256)
+  PinDigest512 spki_digest512{};  ///< SHA-512 of its SPKI (when forms has kSpkiSha512)
+  PinDigest512 cert_digest512{};  ///< SHA-512 of the whole certificate (when forms has kCertSha512)
   bool parsed = false;    ///< its SPKI could be found (the digest is meaningful)
   bool on_path = false;   ///< element 0, or linked to it by verified signatures
   bool anchor = false;    ///< a trust anchor from the CA file, not sent by the server
@@ -93,6 +127,9 @@ struct PinVerdict {
   std::size_t presented = 0;       ///< elements the server sent (observed[0..presented))
   std::size_t path_length = 0;     ///< certificates on the verified path
   bool ca_mode = false;            ///< trust anchors were given
+  /// The pin forms whose digests observed[] holds (form_bit): kSpkiSha256 always, the others only
+  /// when the pin span verify_chain was given held them. reverify() never matches another form.
+  std::uint8_t forms = form_bit(PinForm::kSpkiSha256);
   bool anchored = false;           ///< CA mode: the path ends at a trust anchor
   /// False when the path above element 0 was not built (pin-only mode, element 0 matched): a
   /// re-check against other pins then cannot match above element 0.
@@ -122,11 +159,14 @@ PinVerdict verify_chain(std::span<const DerBytes> chain, std::span<const Pin> pi
 
 /// Re-evaluates a recorded verdict against @p pins at @p now, over the path it recorded: for a pin
 /// change, for a pin window that closed, for a ticket about to be offered. A verdict that failed
-/// for a structural reason (chain, name, trust) keeps its code.
+/// for a structural reason (chain, name, trust) keeps its code. A pin of a form the recorded verdict
+/// did not compute (PinVerdict::forms) matches nothing: a fresh handshake has to decide.
 PinVerdict reverify(const PinVerdict& recorded, std::span<const Pin> pins, UnixTime now) noexcept;
 
 /// One observed element for an operator: `pin-sha256="..." (on the path)`, `(not on the path:
-/// WHY)`, `(trust anchor from the CA file, on the path)`, or `unparsable`.
+/// WHY)`, `(trust anchor from the CA file, on the path)`, or `unparsable`. The other digests the
+/// verdict computed (PinVerdict::forms) follow the pin-sha256 as a hex prefix, in the form names
+/// of pin_set.h: `pin-sha256="..." cert-sha256=0123abcd... (on the path)`.
 std::string describe_observed(const PinVerdict& v, std::size_t k);
 /// Every observed element on one line: `[0] pin-sha256="..." (on the path) [1] ...`.
 std::string describe_observed(const PinVerdict& v);

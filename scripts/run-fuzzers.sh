@@ -36,6 +36,12 @@ for chain in "$pki"/*.chain.pem "$pki"/hostile/*.chain.pem; do
     { printf "\\x00\\x$mask"; cat "$der"; } > "$work/chain_verify/$stem-pin-$mask"
     { printf "\\x01\\x$mask"; cat "$der"; openssl x509 -in "$pki/root.crt" -outform der; } > "$work/chain_verify/$stem-ca-$mask"
   done
+  # The same with scoped pins of other forms (flags bits 1-2 form, 3-4 scope; fuzz_chain_verify.cc):
+  # certificate SHA-256 at leaf scope (DANE-EE 3 0 1), SPKI SHA-512 at issuer scope (DANE-TA 2 1 2).
+  for flags in 0a 14; do
+    { printf "\\x$flags\\xff"; cat "$der"; } > "$work/chain_verify/$stem-pin-$flags"
+    { printf "\\x$(printf %02x $((0x$flags | 1)))\\xfe"; cat "$der"; openssl x509 -in "$pki/root.crt" -outform der; } > "$work/chain_verify/$stem-ca-$flags"
+  done
   rm -f "$der"
 done
 # Seeds kept in the repository: tests/fuzz/corpus/TARGET/ for fuzz_TARGET.

@@ -14,6 +14,7 @@ std::string_view to_string(FailureReason r) {
     case FailureReason::kNone: return "none";
     case FailureReason::kPinMismatch: return "pin_mismatch";
     case FailureReason::kPinNotOnPath: return "pin_not_on_path";
+    case FailureReason::kPinWrongPosition: return "pin_wrong_position";
     case FailureReason::kNoPinInWindow: return "no_pin_in_window";
     case FailureReason::kTofuChanged: return "tofu_changed";
     case FailureReason::kBadChain: return "bad_chain";
@@ -35,7 +36,8 @@ std::string_view to_string(FailureReason r) {
 }
 
 bool is_authentication_failure(FailureReason r) noexcept {
-  return r == FailureReason::kPinMismatch || r == FailureReason::kPinNotOnPath || r == FailureReason::kTofuChanged ||
+  return r == FailureReason::kPinMismatch || r == FailureReason::kPinNotOnPath || r == FailureReason::kPinWrongPosition ||
+         r == FailureReason::kTofuChanged ||
          r == FailureReason::kNoPinInWindow || r == FailureReason::kBadChain ||
          r == FailureReason::kNameMismatch || r == FailureReason::kUnknownCa || r == FailureReason::kExpired;
 }
@@ -46,6 +48,7 @@ FailureReason reason_for(PinVerdictCode code) {
     case PinVerdictCode::kMismatch: return FailureReason::kPinMismatch;
     case PinVerdictCode::kNoPinInWindow: return FailureReason::kNoPinInWindow;
     case PinVerdictCode::kPinNotOnPath: return FailureReason::kPinNotOnPath;
+    case PinVerdictCode::kPinWrongPosition: return FailureReason::kPinWrongPosition;
     case PinVerdictCode::kPathExpired: return FailureReason::kExpired;
     case PinVerdictCode::kPathNotTrusted: return FailureReason::kUnknownCa;
     case PinVerdictCode::kNameMismatch: return FailureReason::kNameMismatch;

@@ -13,6 +13,7 @@ enum class FailureReason {
   kNone,
   kPinMismatch,       ///< the chain holds none of the upstream's keys
   kPinNotOnPath,      ///< a pinned key was presented, but not on the verified path from the leaf
+  kPinWrongPosition,  ///< a pinned key is on the path where its scope excludes it (DANE-EE on a CA, DANE-TA on the leaf)
   kNoPinInWindow,     ///< the chain holds a pinned key whose window is closed
   kTofuChanged,       ///< a TOFU upstream presents another key than the one learned (pin_mismatch there)
   kBadChain,          ///< empty, too long or unparsable chain

@@ -162,5 +162,94 @@ TEST(Cli, PinComputeMatchesReferenceAndReportsBadFiles) {
   EXPECT_NE(r.err.find("spare.key:1: PEM block 'PRIVATE KEY'"), std::string::npos) << r.err;
 }
 
+/// What a shell pipeline prints, without the trailing newline.
+std::string shell_output(const std::string& command) {
+  std::FILE* p = ::popen(command.c_str(), "r");
+  EXPECT_NE(p, nullptr) << command;
+  if (!p) return "";
+  std::string out;
+  char buf[256];
+  while (std::fgets(buf, sizeof buf, p)) out += buf;
+  EXPECT_EQ(::pclose(p), 0) << command;
+  while (!out.empty() && out.back() == '\n') out.pop_back();
+  return out;
+}
+
+TEST(Cli, PinTlsaPrintsTheLeafAndIssuerRecords) {
+  DOTPIN_REQUIRE_PKI();
+  const std::string dir = test::pki_dir();
+  CliRun r = run({"pin", "tlsa", dir + "/leaf-p256.chain.pem", "--name", "dns.dotpin.test"});
+  ASSERT_EQ(r.code, kExitOk) << r.out << r.err;
+  // The 3 1 1 data is the SHA-256 of the leaf's SPKI as openssl computes it.
+  const std::string openssl = shell_output("openssl x509 -in '" + dir + "/leaf-p256.crt' -pubkey -noout"
+                                           " | openssl pkey -pubin -outform der | openssl dgst -sha256");
+  const std::string leaf_hex = openssl.substr(openssl.rfind(' ') + 1);
+  ASSERT_EQ(leaf_hex.size(), 64u) << openssl;
+  const std::string issuing_hex = hex_encode(*base64_decode(test::reference_pin("issuing")));
+  EXPECT_NE(r.out.find("\n_853._tcp.dns.dotpin.test. IN TLSA 3 1 1 " + leaf_hex + "\n"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("\n_853._tcp.dns.dotpin.test. IN TLSA 2 1 1 " + issuing_hex + "\n"), std::string::npos) << r.out;
+  // Each record after a comment naming its certificate, leaf first.
+  const auto ee_comment = r.out.find("; DANE-EE, the server's key: [0] O=dotpin tests, CN=dns.dotpin.test, notAfter 20");
+  const auto ta_comment = r.out.find("; DANE-TA, the issuer's key: [1] O=dotpin tests, CN=dotpin test issuing CA, notAfter 20");
+  ASSERT_NE(ee_comment, std::string::npos) << r.out;
+  ASSERT_NE(ta_comment, std::string::npos) << r.out;
+  EXPECT_LT(ee_comment, r.out.find("TLSA 3 1 1"));
+  EXPECT_LT(r.out.find("TLSA 3 1 1"), ta_comment);
+
+  r = run({"--json", "pin", "tlsa", dir + "/leaf-p256.chain.pem", "--name", "dns.dotpin.test."});
+  ASSERT_EQ(r.code, kExitOk) << r.out << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["owner"], "_853._tcp.dns.dotpin.test.");
+  ASSERT_EQ(j["records"].size(), 2u);
+  EXPECT_EQ(j["records"][0]["usage"], 3);
+  EXPECT_EQ(j["records"][0]["data"], leaf_hex);
+  EXPECT_EQ(j["records"][1]["usage"], 2);
+  EXPECT_EQ(j["records"][1]["element"], 1);
+  EXPECT_EQ(j["records"][1]["data"], issuing_hex);
+}
+
+TEST(Cli, PinTlsaGivesNoIssuerRecordWithoutOneOnThePath) {
+  DOTPIN_REQUIRE_PKI();
+  const std::string dir = test::pki_dir();
+  // A leaf alone: only 3 1 1.
+  CliRun r = run({"--json", "pin", "tlsa", dir + "/leaf-p256.crt", "--name", "dns.dotpin.test"});
+  ASSERT_EQ(r.code, kExitOk) << r.out << r.err;
+  auto j = nlohmann::json::parse(r.out);
+  ASSERT_EQ(j["records"].size(), 1u);
+  EXPECT_EQ(j["records"][0]["usage"], 3);
+  // The leaf's issuer only in the CA file: the server does not send it, so no DANE-TA record.
+  const std::string ca = temp_file("issuing-ca.pem", test::pki_file("issuing.crt"));
+  r = run({"pin", "tlsa", dir + "/leaf-p256.crt", "--name", "dns.dotpin.test", "--ca-file", ca});
+  ASSERT_EQ(r.code, kExitOk) << r.out << r.err;
+  EXPECT_EQ(r.out.find("TLSA 2 1 1"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("trust anchor from --ca-file that the server does not send"), std::string::npos) << r.out;
+  std::remove(ca.c_str());
+  // The genuine leaf and CA appended behind a self-signed impostor: neither is on the path.
+  r = run({"pin", "tlsa", dir + "/hostile/selfsigned-plus-leaf.chain.pem", "--name", "dns.dotpin.test"});
+  ASSERT_EQ(r.code, kExitOk) << r.out << r.err;
+  EXPECT_EQ(r.out.find("TLSA 2 1 1"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("TLSA 3 1 1 " + hex_encode(*base64_decode(test::reference_pin("hostile/selfsigned-plus-leaf")))),
+            std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("; [1] is not on the verified path (not a CA)"), std::string::npos) << r.out;
+}
+
+TEST(Cli, PinTlsaUsageErrors) {
+  DOTPIN_REQUIRE_PKI();
+  const std::string dir = test::pki_dir();
+  CliRun r = run({"pin", "tlsa", dir + "/leaf-p256.chain.pem"});
+  EXPECT_EQ(r.code, kExitFailure);
+  EXPECT_NE(r.err.find("give --name"), std::string::npos) << r.err;
+  r = run({"pin", "tlsa", dir + "/spare.pub", "--name", "x"});
+  EXPECT_EQ(r.code, kExitFailure);
+  EXPECT_NE(r.err.find("a public key, not a certificate"), std::string::npos) << r.err;
+  r = run({"pin", "tlsa", "/nonexistent.pem", "--name", "x"});
+  EXPECT_NE(r.err.find("/nonexistent.pem: cannot open"), std::string::npos) << r.err;
+  r = run({"pin", "tlsa", dir + "/leaf-p256.crt", "--name", "x", "--sni", "y"});
+  EXPECT_NE(r.err.find("--sni goes with HOST:PORT"), std::string::npos) << r.err;
+  r = run({"pin", "tlsa", "not a host:port:x", "--name", "x"});
+  EXPECT_EQ(r.code, kExitFailure);
+  EXPECT_NE(r.err.find("neither a file nor HOST:PORT"), std::string::npos) << r.err;
+}
+
 }  // namespace
 }  // namespace dotpin::ctl

@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
 // libFuzzer target: the verified-path pin check over (chain, pins, anchors). Input: one flags byte
-// (bit 0: the last certificate is a CA-mode trust anchor, not presented), one byte selecting which
-// certificates' keys become pins (bit k: element k's SPKI), then DER certificates back to back.
-// Property: a match above element 0 always comes with a verified path - every link from element 0
-// up to the matched certificate is re-checked here, independently, with the signature module.
+// (bit 0: the last certificate is a CA-mode trust anchor, not presented; bits 1-2: the pins' form,
+// bits 3-4: their scope, 0 meaning SPKI SHA-256 anywhere on the path), one byte selecting which
+// certificates become pins (bit k: element k), then DER certificates back to back.
+// Properties: a match respects the pins' scope (leaf: element 0 only; issuer: never element 0), and
+// a match above element 0 always comes with a verified path - every link from element 0 up to the
+// matched certificate is re-checked here, independently, with the signature module.
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
@@ -26,11 +28,26 @@ std::vector<DerBytes> split(DerBytes data) {
   return out;
 }
 
+dotpin::Pin pin_of(DerBytes cert, DerBytes spki, dotpin::PinForm form, dotpin::PinScope scope) {
+  dotpin::Pin p;
+  p.form = form;
+  p.scope = scope;
+  switch (form) {
+    case dotpin::PinForm::kSpkiSha256: p.digest = dotpin::spki_sha256(spki); break;
+    case dotpin::PinForm::kCertSha256: p.digest = dotpin::spki_sha256(cert); break;
+    case dotpin::PinForm::kSpkiSha512: p.digest512 = dotpin::sha512_of(spki); break;
+    case dotpin::PinForm::kCertSha512: p.digest512 = dotpin::sha512_of(cert); break;
+  }
+  return p;
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   if (size < 2) return 0;
   const bool ca_mode = data[0] & 1;
+  const auto form = static_cast<dotpin::PinForm>((data[0] >> 1) & 3);
+  const auto scope = static_cast<dotpin::PinScope>(((data[0] >> 3) & 3) % 3);
   const std::uint8_t pin_mask = data[1];
   std::vector<DerBytes> certs = split(DerBytes(data + 2, size - 2));
   std::vector<dotpin::CertView> anchors;
@@ -41,20 +58,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   std::vector<dotpin::Pin> pins;
   for (std::size_t k = 0; k < certs.size() && k < 8; ++k) {
     if (!(pin_mask & (1u << k))) continue;
-    if (const auto spki = dotpin::find_spki(certs[k])) {
-      dotpin::Pin p;
-      p.digest = dotpin::spki_sha256(*spki);
-      pins.push_back(p);
-    }
+    if (const auto spki = dotpin::find_spki(certs[k])) pins.push_back(pin_of(certs[k], *spki, form, scope));
   }
-  if (!anchors.empty() && (pin_mask & 0x80)) {
-    dotpin::Pin p;
-    p.digest = dotpin::spki_sha256(anchors[0].spki);
-    pins.push_back(p);
-  }
+  if (!anchors.empty() && (pin_mask & 0x80)) pins.push_back(pin_of(anchors[0].der, anchors[0].spki, form, scope));
   const dotpin::PinVerdict v = dotpin::verify_chain(certs, pins, dotpin::UnixTime{std::chrono::seconds{1800000000}}, anchors);
   if (!v.matched()) return 0;
   const int top = v.matched_position();
+  if (scope == dotpin::PinScope::kLeaf && top != 0) __builtin_trap();
+  if (scope == dotpin::PinScope::kIssuer && top < 1) __builtin_trap();
   if (top <= 0) return 0;
   // Rebuild the path from the observed positions and check every link up to the match.
   std::vector<const dotpin::CertView*> path(static_cast<std::size_t>(top) + 1, nullptr);

@@ -25,7 +25,7 @@ from dotpin_harness import main, AUTH_NAME, OpenSslServer, UnboundDot, ctl, pki,
 EXIT_OK = 0
 EXIT_FAILURE = 2  # kExitFailure (control/command.h): a failure that is not an authentication refusal
 EXIT_REFUSED = 3  # kExitPinRefused: pins, name, PKIX, chain
-AUTH_REASONS = ("pin_mismatch", "pin_not_on_path", "no_pin_in_window", "bad_chain", "name_mismatch", "unknown_ca",
+AUTH_REASONS = ("pin_mismatch", "pin_not_on_path", "pin_wrong_position", "tofu_changed", "no_pin_in_window", "bad_chain", "name_mismatch", "unknown_ca",
                 "expired")
 CA_BUNDLE = "ca-bundle.pem"
 ANCHOR = "anchor"  # an accepted case whose pin matches the trust anchor from the CA file, not a presented element
