@@ -52,6 +52,33 @@ void read_control_config(const toml::table& root, TomlReader& r, ControlConfig& 
   c.tofu_state_file = r.relative(c.tofu_state_file);
   r.millis(tofu, "probe_timeout_ms", c.tofu_probe_timeout, 100, 60000);
 
+  const toml::table* dane = r.section(root, "dane", {"trust_anchor_file", "resolvers", "stubs", "timeout_ms",
+                                                     "refresh_min_s", "refresh_max_s", "retry_s"});
+  r.string(dane, "trust_anchor_file", c.dane_trust_anchor_file);
+  c.dane_trust_anchor_file = r.relative(c.dane_trust_anchor_file);
+  r.strings(dane, "resolvers", [&](const std::string& v, const toml::node& n) {
+    const std::string host = v.substr(0, v.find('@'));
+    if (auto ep = parse_endpoint(host, 53, false); !ep || v.empty()) r.error(n.source(), "'resolvers': '" + v + "' is not IP or IP@PORT");
+    else c.dane_resolvers.push_back(v);
+  });
+  r.strings(dane, "stubs", [&](const std::string& v, const toml::node& n) {
+    const auto eq = v.find('=');
+    if (eq == std::string::npos || eq == 0 || eq + 1 == v.size()) {
+      r.error(n.source(), "'stubs': '" + v + "' is not ZONE=IP[@PORT]");
+      return;
+    }
+    c.dane_stubs.emplace_back(v.substr(0, eq), v.substr(eq + 1));
+  });
+  r.millis(dane, "timeout_ms", c.dane_timeout, 100, 60000);
+  std::int64_t rmin = c.dane_refresh_min.count(), rmax = c.dane_refresh_max.count(), retry = c.dane_retry.count();
+  r.integer(dane, "refresh_min_s", rmin, 1, 86400);
+  r.integer(dane, "refresh_max_s", rmax, 1, 86400);
+  r.integer(dane, "retry_s", retry, 1, 86400);
+  if (dane && rmax < rmin) r.error(dane->source(), "'refresh_max_s' is below 'refresh_min_s'");
+  c.dane_refresh_min = std::chrono::seconds(rmin);
+  c.dane_refresh_max = std::chrono::seconds(rmax);
+  c.dane_retry = std::chrono::seconds(retry);
+
   const toml::table* control = r.section(root, "control", {"socket", "group", "metrics"});
   if (const toml::node* n = r.string(control, "socket", c.socket); n && c.socket.empty())
     r.error(n->source(), "'socket' must not be empty");

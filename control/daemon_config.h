@@ -10,6 +10,7 @@
 #include <chrono>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "control/daemon_log.h"
@@ -31,6 +32,14 @@ struct ControlConfig {
   std::string alert_command;                                 ///< [expiry] alert_command: run per new warning
   std::string tofu_state_file = "/var/lib/dotpin/tofu.json";  ///< [tofu] state_file: keys learned on first use
   std::chrono::milliseconds tofu_probe_timeout{5000};         ///< [tofu] probe_timeout_ms: per learning handshake
+  // [dane]: how pins_from = "dane" upstreams' TLSA records are looked up and validated.
+  std::string dane_trust_anchor_file;                         ///< [dane] trust_anchor_file ("": the root key)
+  std::vector<std::string> dane_resolvers;                    ///< [dane] resolvers: "IP[@PORT]" (empty: iterate)
+  std::vector<std::pair<std::string, std::string>> dane_stubs;  ///< [dane] stubs: "ZONE=IP[@PORT]"
+  std::chrono::milliseconds dane_timeout{5000};               ///< [dane] timeout_ms: per lookup
+  std::chrono::seconds dane_refresh_min{60};                  ///< [dane] refresh_min_s
+  std::chrono::seconds dane_refresh_max{3600};                ///< [dane] refresh_max_s
+  std::chrono::seconds dane_retry{30};                        ///< [dane] retry_s: after a failed lookup
 };
 
 struct DaemonConfig {

@@ -17,6 +17,7 @@
 #include "control/daemon_commands.h"
 #include "control/daemon_log.h"
 #include "control/expiry.h"
+#include "control/dane_lookup.h"
 #include "control/pin_publisher.h"
 #include "control/pin_sources.h"
 #include "control/tofu_learner.h"
@@ -183,7 +184,28 @@ int main(int argc, char** argv) {
       }
       dotpin::ctl::PinSources::Options so;
       so.alert_command = ctl.alert_command;
-      dotpin::ctl::PinSources sources(so, publisher, std::move(*learner), dotpin::ctl::log_info, dotpin::ctl::log_warn);
+      so.dane_refresh_min = ctl.dane_refresh_min;
+      so.dane_refresh_max = ctl.dane_refresh_max;
+      so.dane_retry = ctl.dane_retry;
+      // The validating resolver lives on the pin sources' thread (libunbound contexts are used by
+      // one thread), made at its first lookup; a configuration it refuses is each lookup's error.
+      dotpin::dane::DaneLookupOptions dane_options;
+      dane_options.trust_anchor_file = ctl.dane_trust_anchor_file;
+      dane_options.resolvers = ctl.dane_resolvers;
+      dane_options.stubs = ctl.dane_stubs;
+      dane_options.timeout = ctl.dane_timeout;
+      auto resolver = std::make_shared<std::optional<dotpin::dane::DaneLookup>>();
+      auto dane_fn = [resolver, dane_options](std::string_view auth_name, std::uint16_t port)
+          -> dotpin::Result<dotpin::dane::DaneAnswer> {
+        if (!*resolver) {
+          auto made = dotpin::dane::DaneLookup::create(dane_options);
+          if (!made) return dotpin::Error{"[dane]: " + made.error()};
+          resolver->emplace(std::move(*made));
+        }
+        return (*resolver)->lookup(auth_name, port);
+      };
+      dotpin::ctl::PinSources sources(so, publisher, std::move(*learner), dotpin::ctl::log_info, dotpin::ctl::log_warn,
+                                      dane_fn);
       dotpin::ctl::register_daemon_commands(**server, a, ctl.pin_file);
       dotpin::ctl::DaemonAdmin admin(a, publisher, &sources);
       admin.register_commands(**server);

@@ -14,6 +14,8 @@
 namespace dotpin::ctl {
 namespace {
 
+constexpr std::chrono::hours kTlsaSignatureWarning{24};
+
 /// Grades a deadline: error when past, a warning at the tightest threshold crossed, else ok.
 void grade(ExpiryItem& it, UnixTime now, const std::vector<int>& warn_days, const std::string& what) {
   it.days_left = days_until(now, *it.not_after);
@@ -48,8 +50,12 @@ std::vector<ExpiryItem> evaluate_expiry(const PinTable& table, const std::map<st
     ExpiryItem count{up.name, "valid_pins", std::to_string(valid) + " of " + std::to_string(up.pins.size()), {}, 0, "ok", -1, ""};
     if (valid == 0) {
       count.status = "error";
-      count.message = up.mode == PinMode::kEnforce ? "no pin is valid now: every connection to this upstream is refused"
+      count.message = up.pins_from == PinsFrom::kTofu && up.pins.empty() ? "nothing learned yet: connections are refused until the key is learned"
+                      : up.pins_from == PinsFrom::kDane && up.pins.empty() ? "no secure TLSA record is in force: connections are refused"
+                      : up.mode == PinMode::kEnforce ? "no pin is valid now: every connection to this upstream is refused"
                                                    : "no pin is valid now (report mode: connections are admitted unpinned)";
+    } else if (up.pins_from != PinsFrom::kFile && valid == 1) {
+      count.message = up.pins_from == PinsFrom::kTofu ? "1 valid pin (learned on first use)" : "1 valid pin (from TLSA)";
     } else if (valid == 1) {
       count.status = "warning";
       count.message = "only one valid pin: no backup pin for a key rollover (RFC 7469 4.3)";
@@ -58,7 +64,29 @@ std::vector<ExpiryItem> evaluate_expiry(const PinTable& table, const std::map<st
     }
     out.push_back(std::move(count));
     for (const Pin& p : up.pins) {
+      if (p.origin == PinOrigin::kTofu && p.learned_at) {
+        // Learned keys do not expire; their age is shown (and /metrics has it) for review.
+        out.push_back({up.name, "learned_pin", p.display_name(), {}, 0, "ok", -1,
+                       "learned " + format_utc(*p.learned_at) + " (" + std::to_string(-days_until(now, *p.learned_at)) +
+                           " days ago) from " + p.learned_from});
+        continue;
+      }
       if (!p.in_window(now) || !p.not_after) continue;
+      if (p.origin == PinOrigin::kDane) {
+        // A TLSA pin counts until the RRSIGs over its RRset expire; signers renew them days ahead,
+        // so one day left means the zone's signing (or our refresh) is failing.
+        ExpiryItem it{up.name, "tlsa_signatures", p.display_name(), p.not_after, days_until(now, *p.not_after), "ok", -1, ""};
+        const auto left = std::chrono::duration_cast<std::chrono::hours>(*p.not_after - now).count();
+        it.message = "signatures over " + p.learned_from + " expire " + format_utc(*p.not_after) + " (in " +
+                     std::to_string(left) + " h)";
+        if (*p.not_after - now < kTlsaSignatureWarning) {
+          it.status = "warning";
+          it.threshold = 1;
+          it.message += ": the zone's RRSIGs are not being renewed, or the refresh fails";
+        }
+        out.push_back(std::move(it));
+        continue;
+      }
       ExpiryItem it{up.name, "pin_window", p.display_name(), p.not_after, 0, "ok", -1, ""};
       grade(it, now, warn_days, "pin " + p.display_name() + " window");
       out.push_back(std::move(it));

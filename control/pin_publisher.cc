@@ -19,8 +19,10 @@ PinTable PinPublisher::compose(const PinTable& file, const TofuState& tofu, cons
       if (const LearnedUpstream* e = tofu.entry_for(up))
         for (Pin& p : learned_pins(*e)) up.pins.push_back(std::move(p));
     } else if (up.pins_from == PinsFrom::kDane) {
-      if (const auto it = dane.find(up.name); it != dane.end())
-        up.pins.insert(up.pins.end(), it->second.begin(), it->second.end());
+      // Pins looked up for another name or port (the operator changed the upstream) never count.
+      if (const auto it = dane.find(up.name);
+          it != dane.end() && it->second.auth_name == up.auth_name && it->second.port == up.address.port)
+        up.pins.insert(up.pins.end(), it->second.pins.begin(), it->second.pins.end());
     }
   }
   return out;
@@ -107,11 +109,17 @@ Result<PinChangeReply> PinPublisher::set_learned(const std::string& upstream, st
   return publish_locked(what, options_.tofu_state_file);
 }
 
-Result<PinChangeReply> PinPublisher::set_dane(const std::string& upstream, std::vector<Pin> pins, const std::string& what) {
+Result<PinChangeReply> PinPublisher::set_dane(const std::string& upstream, DaneEntry entry, const std::string& what) {
   std::lock_guard lock(mu_);
-  if (pins.empty()) dane_.erase(upstream);
-  else dane_[upstream] = std::move(pins);
+  if (entry.pins.empty()) dane_.erase(upstream);
+  else dane_[upstream] = std::move(entry);
   return publish_locked(what, {});
+}
+
+PinPublisher::DaneEntry PinPublisher::dane_entry(const std::string& upstream) const {
+  std::lock_guard lock(mu_);
+  const auto it = dane_.find(upstream);
+  return it == dane_.end() ? DaneEntry{} : it->second;
 }
 
 }  // namespace dotpin::ctl

@@ -37,7 +37,13 @@ class PinPublisher {
     bool ca_mode = false;          ///< the data plane runs with a CA file (trust_profile_errors)
     std::string tofu_state_file;   ///< where learned keys are persisted ([tofu] state_file)
   };
-  using DanePins = std::map<std::string, std::vector<Pin>>;  ///< by upstream name
+  /// The TLSA pins of one upstream, bound to the name and port they were looked up for.
+  struct DaneEntry {
+    std::string auth_name;
+    std::uint16_t port = 0;
+    std::vector<Pin> pins;
+  };
+  using DanePins = std::map<std::string, DaneEntry>;  ///< by upstream name
 
   PinPublisher(PinStore& store, Options options) : store_(store), options_(std::move(options)) {}
 
@@ -57,7 +63,9 @@ class PinPublisher {
   Result<PinChangeReply> set_learned(const std::string& upstream, std::optional<LearnedUpstream> learned,
                                      const std::string& what);
   /// The TLSA pins of @p upstream (empty: none), kept in memory only: they are looked up again at start.
-  Result<PinChangeReply> set_dane(const std::string& upstream, std::vector<Pin> pins, const std::string& what);
+  Result<PinChangeReply> set_dane(const std::string& upstream, DaneEntry entry, const std::string& what);
+  /// The TLSA pins of @p upstream in force (none: empty).
+  [[nodiscard]] DaneEntry dane_entry(const std::string& upstream) const;
 
   /// The union of the sources as the data plane enforces it (pure, for tests too).
   static PinTable compose(const PinTable& file, const TofuState& tofu, const DanePins& dane);

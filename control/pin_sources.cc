@@ -4,16 +4,18 @@
 #include <algorithm>
 
 #include "control/alert_command.h"
+#include "pinning/tlsa.h"
 
 namespace dotpin::ctl {
 
 PinSources::PinSources(Options options, PinPublisher& publisher, std::unique_ptr<TofuLearner> learner, LogFn info,
-                       LogFn warn)
+                       LogFn warn, DaneFn dane)
     : options_(std::move(options)),
       publisher_(publisher),
       learner_(std::move(learner)),
       info_(std::move(info)),
-      warn_(std::move(warn)) {}
+      warn_(std::move(warn)),
+      dane_(std::move(dane)) {}
 
 PinSources::~PinSources() { stop(); }
 
@@ -50,16 +52,147 @@ void PinSources::run_once() {
   const PinTable table = publisher_.file_table();
   const TofuState state = publisher_.tofu_state();
   const UnixTime now = options_.clock();
+  std::vector<std::string> gone;
   {
     // Upstreams that left the table (or changed source) leave the status too.
     std::lock_guard lock(mu_);
     std::erase_if(status_, [&](const auto& kv) {
       const UpstreamPins* up = table.find(kv.first);
-      return !up || up->pins_from == PinsFrom::kFile;
+      const bool left = !up || up->pins_from == PinsFrom::kFile || to_string(up->pins_from) != kv.second.source;
+      if (left && kv.second.source == "dane") gone.push_back(kv.first);
+      return left;
     });
   }
-  for (const UpstreamPins& up : table.upstreams)
+  // Their TLSA pins go too (compose would ignore them; a re-added upstream must look up afresh).
+  for (const std::string& name : gone)
+    if (!publisher_.dane_entry(name).pins.empty()) (void)publisher_.set_dane(name, {}, "upstream " + name + ": no longer a DANE upstream");
+  for (const UpstreamPins& up : table.upstreams) {
     if (up.pins_from == PinsFrom::kTofu) tofu_pass(up, state, now);
+    else if (up.pins_from == PinsFrom::kDane) dane_pass(up, now);
+  }
+}
+
+namespace {
+
+/// Two pin lists hold the same keys in the same forms, scopes and windows.
+bool same_pins(const std::vector<Pin>& a, const std::vector<Pin>& b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i)
+    if (a[i].digest != b[i].digest || a[i].digest512 != b[i].digest512 || a[i].form != b[i].form ||
+        a[i].scope != b[i].scope || a[i].not_after != b[i].not_after)
+      return false;
+  return true;
+}
+
+std::string_view dane_reason(dane::DaneAnswer::Status st) {
+  switch (st) {
+    case dane::DaneAnswer::Status::kSecure: return "secure";
+    case dane::DaneAnswer::Status::kBogus: return "dane_bogus";
+    case dane::DaneAnswer::Status::kInsecure: return "dane_insecure";
+    case dane::DaneAnswer::Status::kMissing: return "dane_missing";
+  }
+  return "dane_error";
+}
+
+}  // namespace
+
+void PinSources::dane_withdraw(const UpstreamPins& up, SourceStatus& s, const std::string& reason, const std::string& why) {
+  ++s.failures[reason];
+  const bool changed = s.detail != why;
+  s.detail = why;
+  s.records = 0;
+  s.rrsig_expiration.reset();
+  const auto held = publisher_.dane_entry(up.name);
+  if (!held.pins.empty()) {
+    auto published = publisher_.set_dane(up.name, {}, "upstream " + up.name + ": TLSA pins withdrawn (" + reason + ")");
+    if (!published && warn_) warn_("dane: upstream " + up.name + ": " + published.error());
+  }
+  if ((changed || !held.pins.empty()) && warn_)
+    warn_("dane: upstream " + up.name + ": " + reason + ": " + why + "; no TLSA pin is in force");
+  if (!held.pins.empty())
+    run_alert_command(options_.alert_command,
+                      {{"UPSTREAM", up.name}, {"KIND", reason}, {"ITEM", "_" + std::to_string(up.address.port) + "._tcp." + up.auth_name},
+                       {"STATUS", "error"}, {"MESSAGE", why}},
+                      warn_, "dane");
+}
+
+void PinSources::dane_pass(const UpstreamPins& up, UnixTime now) {
+  {
+    std::lock_guard lock(mu_);
+    SourceStatus& s = status_for(up, "dane");
+    if (now < s.next_attempt) return;
+    ++s.attempts;
+    s.last_attempt = now;
+    if (s.state.empty()) s.state = "waiting";
+  }
+  Result<dane::DaneAnswer> answer = dane_ ? dane_(up.auth_name, up.address.port)
+                                          : Result<dane::DaneAnswer>(Error{"no DANE resolver is configured ([dane])"});
+  std::lock_guard lock(mu_);
+  SourceStatus& s = status_for(up, "dane");
+  s.next_attempt = now + options_.dane_retry;
+  if (!answer) {
+    // No answer at all: keep what was securely learned (its window ends with its signatures).
+    ++s.failures["dane_error"];
+    const bool changed = s.detail != answer.error();
+    s.detail = answer.error();
+    s.state = s.records > 0 ? "stale" : "error";
+    if (changed && warn_)
+      warn_("dane: upstream " + up.name + ": lookup failed: " + answer.error() +
+            (s.records > 0 ? "; the last secure TLSA pins stay until " + format_utc(*s.rrsig_expiration) : ""));
+    return;
+  }
+  const dane::DaneAnswer& a = *answer;
+  if (a.status != dane::DaneAnswer::Status::kSecure) {
+    std::string why = std::string(dane::to_string(a.status)) + " answer for " +
+                      (a.owner.empty() ? "_" + std::to_string(up.address.port) + "._tcp." + up.auth_name : a.owner);
+    if (!a.why_bogus.empty()) why += ": " + a.why_bogus;
+    s.state = std::string(dane::to_string(a.status));
+    dane_withdraw(up, s, std::string(dane_reason(a.status)), why);
+    return;
+  }
+  std::vector<Pin> pins;
+  std::string skipped;
+  for (const auto& rdata : a.rdata) {
+    auto rec = parse_tlsa_rdata(rdata);
+    Result<Pin> pin = rec ? pin_from_tlsa(*rec) : Result<Pin>(Error{rec.error()});
+    if (!pin) {
+      skipped += (skipped.empty() ? "" : "; ") + pin.error();
+      continue;
+    }
+    pin->learned_at = now;
+    pin->learned_from = a.owner;
+    pin->not_after = a.rrsig_expiration;
+    pin->label = "tlsa-" + std::to_string(pins.size() + 1);
+    bool repeat = false;
+    for (const Pin& p : pins) repeat |= p.digest == pin->digest && p.digest512 == pin->digest512 && p.form == pin->form && p.scope == pin->scope;
+    if (!repeat) pins.push_back(std::move(*pin));
+  }
+  if (pins.empty()) {
+    s.state = "unusable";
+    dane_withdraw(up, s, "dane_unusable", "no usable TLSA record at " + a.owner + (skipped.empty() ? "" : ": " + skipped));
+    return;
+  }
+  const auto ttl = std::chrono::seconds(a.ttl / 2);
+  s.next_attempt = now + std::clamp(ttl, options_.dane_refresh_min, options_.dane_refresh_max);
+  s.ttl = a.ttl;
+  s.rrsig_expiration = a.rrsig_expiration;
+  s.records = pins.size();
+  s.state = "secure";
+  s.detail = std::to_string(pins.size()) + " TLSA record(s) at " + a.owner + (skipped.empty() ? "" : " (skipped: " + skipped + ")");
+  ++s.successes;
+  s.last_success = now;
+  const auto held = publisher_.dane_entry(up.name);
+  if (held.auth_name == up.auth_name && held.port == up.address.port && same_pins(held.pins, pins)) return;
+  std::string shown;
+  for (const Pin& p : pins) shown += (shown.empty() ? "" : ", ") + p.display_name();
+  PinPublisher::DaneEntry entry{up.auth_name, up.address.port, std::move(pins)};
+  auto published = publisher_.set_dane(up.name, std::move(entry),
+                                       "upstream " + up.name + ": TLSA pins from " + a.owner + ": " + shown);
+  if (!published) {
+    if (warn_) warn_("dane: upstream " + up.name + ": " + published.error());
+    return;
+  }
+  if (info_) info_("dane: upstream " + up.name + ": " + s.detail + " in force: " + shown);
 }
 
 void PinSources::tofu_pass(const UpstreamPins& up, const TofuState& state, UnixTime now) {

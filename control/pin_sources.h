@@ -1,7 +1,18 @@
 // SPDX-License-Identifier: Apache-2.0
 /// @file pin_sources.h
 /// @brief The control thread that feeds pins from the network: learns TOFU keys (tofu_learner.h)
-/// and refreshes DANE TLSA pins, publishing each change through the PinPublisher.
+/// and refreshes DANE TLSA pins (dane_lookup.h, pinning/tlsa.h), publishing each change through the
+/// PinPublisher.
+///
+/// DANE: each `pins_from = "dane"` upstream's TLSA RRset at _<port>._tcp.<auth_name> is looked up
+/// at once, then again at half its TTL (clamped to [dane_refresh_min, dane_refresh_max]), so a
+/// changed RRset is in force within its TTL plus one refresh. Its usable records (usages 3 and 2)
+/// become pins with a window that ends when the RRset's signatures expire. A *secure* answer is
+/// the only one that yields pins: bogus, insecure and missing (secure denial) answers withdraw the
+/// upstream's TLSA pins at once (counted dane_bogus, dane_insecure, dane_missing); an answer whose
+/// records are all unusable is dane_unusable. A lookup that fails (timeout, SERVFAIL) keeps the
+/// last secure pins — they stop counting by themselves when their signatures expire — and is
+/// retried after dane_retry (dane_error).
 ///
 /// It runs on its own control-side thread, never on an lcore; its network I/O (handshakes, DNS
 /// lookups) is bounded by timeouts. A TOFU upstream with nothing learned is tried at once, then
@@ -22,6 +33,7 @@
 #include <thread>
 #include <vector>
 
+#include "control/dane_lookup.h"
 #include "control/pin_publisher.h"
 #include "control/tofu_learner.h"
 
@@ -52,11 +64,18 @@ class PinSources {
     std::chrono::seconds backoff_min{2};
     std::chrono::seconds backoff_max{60};
     std::string alert_command;  ///< [expiry] alert_command: also run when a key is learned
+    std::chrono::seconds dane_refresh_min{60};
+    std::chrono::seconds dane_refresh_max{3600};
+    std::chrono::seconds dane_retry{30};  ///< after a failed lookup
     std::function<UnixTime()> clock = now_utc;
   };
   using LogFn = std::function<void(std::string_view)>;
+  /// A validated TLSA lookup (dane::DaneLookup::lookup on this thread; tests give a fake).
+  using DaneFn = std::function<Result<dane::DaneAnswer>(std::string_view auth_name, std::uint16_t port)>;
 
-  PinSources(Options options, PinPublisher& publisher, std::unique_ptr<TofuLearner> learner, LogFn info, LogFn warn);
+  /// @p dane may be empty: DANE upstreams then stay without TLSA pins (state "error").
+  PinSources(Options options, PinPublisher& publisher, std::unique_ptr<TofuLearner> learner, LogFn info, LogFn warn,
+             DaneFn dane = {});
   ~PinSources();
   PinSources(const PinSources&) = delete;
   PinSources& operator=(const PinSources&) = delete;
@@ -76,12 +95,16 @@ class PinSources {
 
  private:
   void tofu_pass(const UpstreamPins& up, const TofuState& state, UnixTime now);
+  void dane_pass(const UpstreamPins& up, UnixTime now);
+  /// Withdraws @p up's TLSA pins (if any) after a non-secure answer.
+  void dane_withdraw(const UpstreamPins& up, SourceStatus& s, const std::string& reason, const std::string& why);
   SourceStatus& status_for(const UpstreamPins& up, std::string_view source);
 
   Options options_;
   PinPublisher& publisher_;
   std::unique_ptr<TofuLearner> learner_;
   LogFn info_, warn_;
+  DaneFn dane_;
   mutable std::mutex mu_;  // status_, next_try_
   std::map<std::string, SourceStatus> status_;
   struct Backoff {

@@ -1,0 +1,182 @@
+// SPDX-License-Identifier: Apache-2.0
+// DANE refreshes on the pin sources thread, against a fake validated lookup and a fake data plane:
+// which answers yield pins (only secure ones), how they map to pins (scope, form, window = RRSIG
+// expiration), when the next refresh is due, what a failed lookup keeps, and that an unchanged
+// RRset publishes nothing. The real path is tests/integration/test_dotpind_dane.py.
+#include "control/pin_sources.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "fake_data_plane.h"
+#include "pinning/pem.h"
+#include "pinning/tlsa.h"
+#include "tests/test_pki.h"
+
+namespace dotpin::ctl {
+namespace {
+
+using Status = dane::DaneAnswer::Status;
+
+std::vector<std::uint8_t> der_of(const std::string& file, std::size_t k = 0) {
+  auto objs = read_key_objects(test::pki_file(file), file);
+  EXPECT_TRUE(objs);
+  return objs && objs->size() > k ? (*objs)[k].der : std::vector<std::uint8_t>{};
+}
+
+std::vector<std::uint8_t> rdata(const std::string& file, std::size_t k, std::uint8_t usage, std::uint8_t selector,
+                                std::uint8_t mtype) {
+  const auto der = der_of(file, k);
+  auto rec = tlsa_for_certificate(DerBytes(der), usage, selector, mtype);
+  EXPECT_TRUE(rec) << (rec ? "" : rec.error());
+  return rec ? tlsa_rdata(*rec) : std::vector<std::uint8_t>{};
+}
+
+class DaneSourcesTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    PinTable t;
+    t.source = "pins.toml";
+    UpstreamPins up;
+    up.name = "d";
+    up.address = *parse_endpoint("198.18.0.2:853", 853, false);
+    up.auth_name = "dns.dotpin.test";
+    up.pins_from = PinsFrom::kDane;
+    t.upstreams.push_back(up);
+    publisher_ = std::make_unique<PinPublisher>(store_, PinPublisher::Options{"pins.toml", false, ""});
+    ASSERT_TRUE(publisher_->start(t, {}, now_utc()));
+    dp_ = std::make_unique<test::FakeDataPlane>(store_.current());
+    publisher_->attach(*dp_);
+    PinSources::Options o;
+    o.clock = [this] { return now_; };
+    o.dane_refresh_min = std::chrono::seconds(10);
+    o.dane_refresh_max = std::chrono::seconds(600);
+    o.dane_retry = std::chrono::seconds(5);
+    auto learner = TofuLearner::create({});
+    ASSERT_TRUE(learner);
+    sources_ = std::make_unique<PinSources>(o, *publisher_, std::move(*learner), nullptr, nullptr,
+                                            [this](std::string_view name, std::uint16_t port) -> Result<dane::DaneAnswer> {
+                                              ++lookups_;
+                                              asked_ = std::string(name) + ":" + std::to_string(port);
+                                              return answer_;
+                                            });
+  }
+  [[nodiscard]] std::vector<Pin> pins() const { return store_.current()->table.upstreams[0].pins; }
+  dane::DaneAnswer secure(std::vector<std::vector<std::uint8_t>> records, std::uint32_t ttl = 300) const {
+    dane::DaneAnswer a;
+    a.status = Status::kSecure;
+    a.owner = "_853._tcp.dns.dotpin.test.";
+    a.rdata = std::move(records);
+    a.ttl = ttl;
+    a.rrsig_expiration = now_ + std::chrono::hours(48);
+    return a;
+  }
+  void set(Result<dane::DaneAnswer> a) { answer_ = std::move(a); }
+
+  UnixTime now_ = std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now());
+  PinStore store_;
+  std::unique_ptr<PinPublisher> publisher_;
+  std::unique_ptr<test::FakeDataPlane> dp_;
+  std::unique_ptr<PinSources> sources_;
+  Result<dane::DaneAnswer> answer_ = Error{"not set"};
+  int lookups_ = 0;
+  std::string asked_;
+};
+
+TEST_F(DaneSourcesTest, ASecureRRsetBecomesScopedPinsThatEndWithTheSignatures) {
+  DOTPIN_REQUIRE_PKI();
+  set(secure({rdata("leaf-p256.chain.pem", 0, 3, 1, 1), rdata("leaf-p256.chain.pem", 1, 2, 1, 1),
+              rdata("leaf-p256.chain.pem", 0, 3, 0, 2)}));
+  sources_->run_once();
+  EXPECT_EQ(asked_, "dns.dotpin.test:853");
+  const auto p = pins();
+  ASSERT_EQ(p.size(), 3u);
+  EXPECT_EQ(p[0].scope, PinScope::kLeaf);
+  EXPECT_EQ(p[0].digest, *parse_pin_base64(test::reference_pin("leaf-p256")));
+  EXPECT_EQ(p[1].scope, PinScope::kIssuer);
+  EXPECT_EQ(p[1].digest, *parse_pin_base64(test::reference_pin("issuing")));
+  EXPECT_EQ(p[2].form, PinForm::kCertSha512);
+  for (const Pin& pin : p) {
+    EXPECT_EQ(pin.origin, PinOrigin::kDane);
+    EXPECT_EQ(pin.not_after, now_ + std::chrono::hours(48));
+    EXPECT_EQ(pin.learned_from, "_853._tcp.dns.dotpin.test.");
+  }
+  const auto st = sources_->status().at(0);
+  EXPECT_EQ(st.state, "secure");
+  EXPECT_EQ(st.records, 3u);
+  EXPECT_EQ(st.next_attempt, now_ + std::chrono::seconds(150));  // half the TTL
+  ASSERT_EQ(dp_->published.size(), 1u);
+
+  sources_->run_once();  // not due yet
+  EXPECT_EQ(lookups_, 1);
+  now_ += std::chrono::seconds(150);
+  set(secure({rdata("leaf-p256.chain.pem", 0, 3, 1, 1), rdata("leaf-p256.chain.pem", 1, 2, 1, 1),
+              rdata("leaf-p256.chain.pem", 0, 3, 0, 2)}, 4));
+  answer_->rrsig_expiration = now_ - std::chrono::seconds(150) + std::chrono::hours(48);
+  sources_->run_once();
+  EXPECT_EQ(lookups_, 2);
+  EXPECT_EQ(dp_->published.size(), 1u);  // the same RRset: nothing new to publish
+  EXPECT_EQ(sources_->status().at(0).next_attempt, now_ + std::chrono::seconds(10));  // TTL/2 below the floor
+}
+
+TEST_F(DaneSourcesTest, OnlySecureAnswersYieldPinsAndAFailedLookupKeepsTheLastSecureOnes) {
+  DOTPIN_REQUIRE_PKI();
+  set(secure({rdata("leaf-p256.chain.pem", 0, 3, 1, 1)}));
+  sources_->run_once();
+  ASSERT_EQ(pins().size(), 1u);
+
+  now_ += std::chrono::seconds(200);
+  set(Error{"timeout after 5000 ms"});
+  sources_->run_once();
+  EXPECT_EQ(pins().size(), 1u);  // kept: still within its signatures
+  EXPECT_EQ(sources_->status().at(0).state, "stale");
+  EXPECT_EQ(sources_->status().at(0).failures.at("dane_error"), 1u);
+  EXPECT_EQ(sources_->status().at(0).next_attempt, now_ + std::chrono::seconds(5));
+
+  for (const auto& [status, reason] : std::vector<std::pair<Status, std::string>>{
+           {Status::kBogus, "dane_bogus"}, {Status::kInsecure, "dane_insecure"}, {Status::kMissing, "dane_missing"}}) {
+    now_ += std::chrono::seconds(10);
+    set(secure({rdata("leaf-p256.chain.pem", 0, 3, 1, 1)}));
+    sources_->run_once();
+    ASSERT_EQ(pins().size(), 1u) << reason;
+    now_ += std::chrono::seconds(600);
+    dane::DaneAnswer a = secure({rdata("leaf-p256.chain.pem", 0, 3, 1, 1)});  // records that must not count
+    a.status = status;
+    a.why_bogus = "signature crypto failed";
+    set(a);
+    sources_->run_once();
+    EXPECT_TRUE(pins().empty()) << reason;  // withdrawn at once
+    EXPECT_EQ(sources_->status().at(0).failures.at(reason), 1u) << reason;
+  }
+}
+
+TEST_F(DaneSourcesTest, UnusableRecordsAreSkippedAndAnRRsetOfOnlyThoseYieldsNothing) {
+  DOTPIN_REQUIRE_PKI();
+  std::vector<std::uint8_t> pkix_ee = rdata("leaf-p256.chain.pem", 0, 3, 1, 1);
+  pkix_ee[0] = 1;  // PKIX-EE: not a pin
+  set(secure({pkix_ee, {3, 1}}));
+  sources_->run_once();
+  EXPECT_TRUE(pins().empty());
+  EXPECT_EQ(sources_->status().at(0).state, "unusable");
+  EXPECT_EQ(sources_->status().at(0).failures.at("dane_unusable"), 1u);
+
+  now_ += std::chrono::seconds(10);
+  set(secure({pkix_ee, rdata("leaf-p256.chain.pem", 0, 3, 1, 1)}));
+  sources_->run_once();
+  ASSERT_EQ(pins().size(), 1u);
+  EXPECT_NE(sources_->status().at(0).detail.find("skipped"), std::string::npos) << sources_->status().at(0).detail;
+}
+
+TEST_F(DaneSourcesTest, WithoutAResolverDaneUpstreamsHaveNoPins) {
+  auto learner = TofuLearner::create({});
+  ASSERT_TRUE(learner);
+  PinSources none({}, *publisher_, std::move(*learner), nullptr, nullptr);
+  none.run_once();
+  EXPECT_TRUE(pins().empty());
+  EXPECT_EQ(none.status().at(0).state, "error");
+}
+
+}  // namespace
+}  // namespace dotpin::ctl
