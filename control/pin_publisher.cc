@@ -21,7 +21,7 @@ PinTable PinPublisher::compose(const PinTable& file, const TofuState& tofu, cons
     } else if (up.pins_from == PinsFrom::kDane) {
       // Pins looked up for another name or port (the operator changed the upstream) never count.
       if (const auto it = dane.find(up.name);
-          it != dane.end() && it->second.auth_name == up.auth_name && it->second.port == up.address.port)
+          it != dane.end() && it->second.auth_name == up.auth_name && it->second.port == up.tlsa_port)
         up.pins.insert(up.pins.end(), it->second.pins.begin(), it->second.pins.end());
     }
   }

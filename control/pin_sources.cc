@@ -111,7 +111,7 @@ void PinSources::dane_withdraw(const UpstreamPins& up, SourceStatus& s, const st
     warn_("dane: upstream " + up.name + ": " + reason + ": " + why + "; no TLSA pin is in force");
   if (!held.pins.empty())
     run_alert_command(options_.alert_command,
-                      {{"UPSTREAM", up.name}, {"KIND", reason}, {"ITEM", "_" + std::to_string(up.address.port) + "._tcp." + up.auth_name},
+                      {{"UPSTREAM", up.name}, {"KIND", reason}, {"ITEM", "_" + std::to_string(up.tlsa_port) + "._tcp." + up.auth_name},
                        {"STATUS", "error"}, {"MESSAGE", why}},
                       warn_, "dane");
 }
@@ -125,7 +125,7 @@ void PinSources::dane_pass(const UpstreamPins& up, UnixTime now) {
     s.last_attempt = now;
     if (s.state.empty()) s.state = "waiting";
   }
-  Result<dane::DaneAnswer> answer = dane_ ? dane_(up.auth_name, up.address.port)
+  Result<dane::DaneAnswer> answer = dane_ ? dane_(up.auth_name, up.tlsa_port)
                                           : Result<dane::DaneAnswer>(Error{"no DANE resolver is configured ([dane])"});
   std::lock_guard lock(mu_);
   SourceStatus& s = status_for(up, "dane");
@@ -144,7 +144,7 @@ void PinSources::dane_pass(const UpstreamPins& up, UnixTime now) {
   const dane::DaneAnswer& a = *answer;
   if (a.status != dane::DaneAnswer::Status::kSecure) {
     std::string why = std::string(dane::to_string(a.status)) + " answer for " +
-                      (a.owner.empty() ? "_" + std::to_string(up.address.port) + "._tcp." + up.auth_name : a.owner);
+                      (a.owner.empty() ? "_" + std::to_string(up.tlsa_port) + "._tcp." + up.auth_name : a.owner);
     if (!a.why_bogus.empty()) why += ": " + a.why_bogus;
     s.state = std::string(dane::to_string(a.status));
     dane_withdraw(up, s, std::string(dane_reason(a.status)), why);
@@ -182,10 +182,10 @@ void PinSources::dane_pass(const UpstreamPins& up, UnixTime now) {
   ++s.successes;
   s.last_success = now;
   const auto held = publisher_.dane_entry(up.name);
-  if (held.auth_name == up.auth_name && held.port == up.address.port && same_pins(held.pins, pins)) return;
+  if (held.auth_name == up.auth_name && held.port == up.tlsa_port && same_pins(held.pins, pins)) return;
   std::string shown;
   for (const Pin& p : pins) shown += (shown.empty() ? "" : ", ") + p.display_name();
-  PinPublisher::DaneEntry entry{up.auth_name, up.address.port, std::move(pins)};
+  PinPublisher::DaneEntry entry{up.auth_name, up.tlsa_port, std::move(pins)};
   auto published = publisher_.set_dane(up.name, std::move(entry),
                                        "upstream " + up.name + ": TLSA pins from " + a.owner + ": " + shown);
   if (!published) {

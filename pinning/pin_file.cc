@@ -127,6 +127,7 @@ class Parser {
     bool have_address = false;
     const toml::node* pin_node = nullptr;
     std::vector<const toml::node*> tofu_keys;  // keys that only a TOFU upstream may have
+    std::vector<const toml::node*> dane_keys;  // and a DANE upstream
     for (auto&& [key, node] : t) {
       const std::string_view k = key.str();
       if (k == "name") continue;
@@ -173,10 +174,15 @@ class Parser {
       } else if (k == "learn_from") {
         tofu_keys.push_back(&node);
         parse_learn_from(node, up);
+      } else if (k == "tlsa_port") {
+        dane_keys.push_back(&node);
+        const auto v = node.value<std::int64_t>();
+        if (!v || *v < 1 || *v > 65535) error(node.source(), "'tlsa_port' must be a port number (1-65535)", who);
+        else up.tlsa_port = static_cast<std::uint16_t>(*v);
       } else {
         error(key.source(),
               "unknown key '" + std::string(k) +
-                  "' (expected name, address, auth_name, mode, pins_from, learn, learn_from, tofu_without_ca, pin)",
+                  "' (expected name, address, auth_name, mode, pins_from, learn, learn_from, tofu_without_ca, tlsa_port, pin)",
               who);
       }
     }
@@ -185,6 +191,8 @@ class Parser {
       for (const toml::node* n : tofu_keys)
         error(n->source(), "learn, learn_from and tofu_without_ca apply only to pins_from = \"tofu\"", who);
     }
+    if (up.pins_from != PinsFrom::kDane)
+      for (const toml::node* n : dane_keys) error(n->source(), "tlsa_port applies only to pins_from = \"dane\"", who);
     if (up.pins_from == PinsFrom::kDane && up.auth_name.empty() && errors_.size() == errors_before)
       error(t.source(), "pins_from = \"dane\" needs auth_name: the TLSA records are looked up at _853._tcp.<auth_name>",
             who);

@@ -56,6 +56,7 @@ std::string render_pin_file(const PinTable& table, std::string_view header) {
         out += "]\n";
       }
     }
+    if (up.pins_from == PinsFrom::kDane && up.tlsa_port != 853) out += "tlsa_port = " + std::to_string(up.tlsa_port) + "\n";
     for (const Pin& p : up.pins) {
       // Only the operator's pins belong in the operator's file; learned and DANE pins live elsewhere.
       if (p.origin != PinOrigin::kFile) continue;

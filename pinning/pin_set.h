@@ -113,6 +113,7 @@ struct UpstreamPins {
   TofuLearn learn = TofuLearn::kLeaf;    ///< kTofu: what is learned
   bool tofu_without_ca = false;          ///< kTofu: learn without a CA file (operator's explicit choice)
   std::vector<Endpoint> learn_from;      ///< kTofu: addresses that must all present the same key (empty: address)
+  std::uint16_t tlsa_port = 853;         ///< kDane: the TLSA owner is _<tlsa_port>._tcp.<auth_name>
 
   /// Pins valid at @p now.
   [[nodiscard]] std::size_t pins_in_window(UnixTime now) const noexcept;

@@ -6,9 +6,11 @@ and zone files in one work directory, no system service) that serves
                   for 2 hours so their expiration is plainly visible; the TLSA RRsets at
                   _853._tcp.<name>.dane.test. are what the test gives, and set_tlsa() changes them at
                   run time through a knotc transaction (knot re-signs what changed);
-  bogus.test.     signed offline with ldns-signzone (its own key) and then tampered with: one octet of
-                  each TLSA record is changed after signing, and knot serves the file as it is (signing
-                  off). Its DS is in the trust anchor file, so a validator expects it signed, finds the
+  bogus.test.     signed offline with ldns-signzone (its own key) over TLSA records that differ in
+                  their last hex digit from the ones the test gave, and then tampered with: the signed
+                  records are replaced by exactly the test's records, which knot serves as they are
+                  (signing off). So the served records are the ones a test wants matched (a real
+                  server's key), and their signatures are wrong. Its DS is in the trust anchor file, so a validator expects it signed, finds the
                   DNSKEY RRset valid and the TLSA signature wrong: "bogus" (a failed signature under a
                   trusted key), not "insecure" (which is data outside any anchor or below a proven
                   unsigned delegation);
@@ -99,11 +101,21 @@ class DaneZone(ServerProcess):
             self._bogus_key = os.path.join(keydir, r.stdout.strip())
             with open(self._bogus_key + ".ds") as f:
                 self._bogus_ds = f.read()
+        def flipped(data):
+            return data[:-1] + ("0" if data[-1].lower() != "0" else "1")
+
+        # What is signed: each record with its last hex digit changed; what is served: the record.
+        served = {}
         unsigned = os.path.join(zones, f"{BOGUS_ZONE}zone.unsigned")
         with open(unsigned, "w") as f:
             f.write(_soa(BOGUS_ZONE))
             for name, records in self.bogus.items():
-                f.write(_tlsa_lines(f"_853._tcp.{name}.{BOGUS_ZONE}", records, self.ttl))
+                signed = []
+                for r in records:
+                    head, data = r.rsplit(" ", 1)
+                    served[flipped(data).lower()] = data.lower()
+                    signed.append(f"{head} {flipped(data)}")
+                f.write(_tlsa_lines(f"_853._tcp.{name}.{BOGUS_ZONE}", signed, self.ttl))
         now = int(time.time())
         subprocess.run(["ldns-signzone", "-i", time.strftime("%Y%m%d%H%M%S", time.gmtime(now - 3600)),
                         "-e", time.strftime("%Y%m%d%H%M%S", time.gmtime(now + RRSIG_LIFETIME_S)),
@@ -116,9 +128,9 @@ class DaneZone(ServerProcess):
         for i, line in enumerate(lines):
             fields = line.split()
             if len(fields) >= 8 and fields[3] == "TLSA":
-                # flip the last hex digit of the association data: the signed RRset is no longer this one
-                data = fields[-1]
-                fields[-1] = data[:-1] + ("0" if data[-1] != "0" else "1")
+                # back to the test's record: the signed RRset is no longer the one served
+                data = "".join(fields[7:]).lower()
+                fields = fields[:7] + [served[data]]
                 lines[i] = "\t".join(fields)
                 tampered += 1
         if tampered != sum(len(r) for r in self.bogus.values()):

@@ -302,6 +302,34 @@ openssl x509 -in sig-rsa-sha1-leaf.crt -noout -text | grep -q "sha1WithRSAEncryp
 name_case ip-san "IP:198.18.0.53, DNS:$name"
 has_ext ip-san.crt "IP Address:198.18.0.53"
 
+# DANE upstreams (test_dotpind_dane.py): servers for dns.dane.test, a name in the signed test zone.
+#   dane-genuine      from the genuine issuing CA (DANE-EE 3 1 1 of its key; DANE-TA 2 1 1 of issuing)
+#   dane-next         the same name and CA, another key: the server's next key in a DANE rollover
+#   dane-other-ca     the same name from other-issuing: PKIX-valid, but not under the DANE-TA record
+#   dane-append       self-signed for the name, with dane-genuine and issuing appended
+#   dane-bogus, dane-insecure   from issuing, for dns.bogus.test / dns.insecure.test (the zones whose
+#                     TLSA answers do not validate / are not signed)
+dane_name=dns.dane.test
+leaf_ext dane.ext "DNS:$dane_name"
+issue dane-genuine "/O=dotpin tests/CN=$dane_name" "$g/issuing.crt" "$g/issuing.key" dane.ext
+chain dane-genuine dane-genuine.crt "$g/issuing.crt"
+ok dane-genuine.crt "$g/issuing.crt"
+issue dane-next "/O=dotpin tests/CN=$dane_name" "$g/issuing.crt" "$g/issuing.key" dane.ext
+chain dane-next dane-next.crt "$g/issuing.crt"
+ok dane-next.crt "$g/issuing.crt"
+issue dane-other-ca-leaf "/O=dotpin tests/CN=$dane_name" other-issuing.crt other-issuing.key dane.ext
+chain dane-other-ca dane-other-ca-leaf.crt other-issuing.crt
+ok dane-other-ca.crt other-issuing.crt
+leaf_ext dane-ss.ext "DNS:$dane_name" none
+selfsigned dane-ss-leaf "/O=dotpin tests/CN=$dane_name" dane-ss.ext
+chain dane-append dane-ss-leaf.crt dane-genuine.crt "$g/issuing.crt"
+for z in bogus insecure; do
+  leaf_ext "dane-$z.ext" "DNS:dns.$z.test"
+  issue "dane-$z" "/O=dotpin tests/CN=dns.$z.test" "$g/issuing.crt" "$g/issuing.key" "dane-$z.ext"
+  chain "dane-$z" "dane-$z.crt" "$g/issuing.crt"
+  ok "dane-$z.crt" "$g/issuing.crt"
+done
+
 rm -rf ./*.csr ./*.ext ./*.srl untrusted.pem verify.out issuing.pub rogue-as-issuing.crt ca-db
 chmod 600 ./*.key
 echo "$sum" > .done

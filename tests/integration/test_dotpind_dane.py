@@ -1,0 +1,245 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
+"""DANE through the real path: dotpind on a net_tap port in a network namespace, real unbound DoT
+upstreams for dns.dane.test, a real knotd signing dane.test. (dane_zone.py) on the namespace's
+loopback, libunbound in dotpind validating against the zone's DS, real kdig and dnsperf clients.
+
+- DANE-EE (3 1 1) and DANE-TA (2 1 1) records admit the genuine server and refuse a PKIX-valid
+  server of another CA and a self-signed impostor that appends the genuine chain; none of them logs
+  a query.
+- A DANE key rollover under a dnsperf load (publish the next key's 3 1 1, wait for it, switch the
+  servers' keys, remove the old record) loses no query and fails none; each TLSA change is in
+  force within the RRset's TTL plus one refresh.
+- A bogus RRset (served records that match the server, signatures that do not validate) and an
+  unsigned one leave the upstream without pins: refused, 0 queries in its log."""
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import threading
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from dotpin_harness import main, APPLIANCE_V4, ApplianceSuite, Dotpind, UnboundDot, kdig, pki  # noqa: E402
+from dane_zone import DaneZone, tools_missing  # noqa: E402
+
+TTL = 3  # seconds: short, so that adoption within a TTL is seen quickly
+NAME = "dns.dane.test"
+
+
+def tlsa(usage, cert):
+    """'U 1 1 <hex>' for @cert: SHA-256 of its SubjectPublicKeyInfo, by the openssl pipeline."""
+    cmd = (f"openssl x509 -in '{cert}' -pubkey -noout | openssl pkey -pubin -outform der"
+           " | openssl dgst -sha256 -hex")
+    out = subprocess.run(["sh", "-c", cmd], check=True, capture_output=True, text=True).stdout
+    return f"{usage} 1 1 {out.split()[-1].lower()}"
+
+
+def status_of(out):
+    m = re.search(r"status: (\w+)", out)
+    return m.group(1) if m else None
+
+
+def dnsperf(queries, seconds, qps, outstanding=50):
+    r = subprocess.run(["dnsperf", "-s", APPLIANCE_V4, "-d", queries, "-l", str(seconds), "-Q", str(qps),
+                        "-t", "2", "-q", str(outstanding)], capture_output=True, text=True, timeout=seconds + 30)
+    sent = int(re.search(r"Queries sent:\s+(\d+)", r.stdout).group(1))
+    lost = int(re.search(r"Queries lost:\s+(\d+)", r.stdout).group(1))
+    codes = re.search(r"Response codes:\s+(.*)", r.stdout).group(1)
+    return sent, lost, codes, r.stdout
+
+
+@unittest.skipUnless(os.geteuid() == 0, "needs root for network namespaces and net_tap")
+class DaneThroughDotpind(ApplianceSuite):
+    TAG = "dane"
+    SERVERS = {"genuine": ("hostile/dane-genuine.key", "hostile/dane-genuine.chain.pem"),
+               "second": ("hostile/dane-genuine.key", "hostile/dane-genuine.chain.pem"),
+               "other_ca": ("hostile/dane-other-ca.key", "hostile/dane-other-ca.chain.pem"),
+               "append": ("hostile/dane-append.key", "hostile/dane-append.chain.pem"),
+               "bogus_srv": ("hostile/dane-bogus.key", "hostile/dane-bogus.chain.pem"),
+               "insecure_srv": ("hostile/dane-insecure.key", "hostile/dane-insecure.chain.pem")}
+
+    @classmethod
+    def setUpClass(cls):
+        missing = tools_missing()
+        if missing:
+            raise unittest.SkipTest("not installed: " + ", ".join(missing))
+        super().setUpClass()
+        try:
+            cls.ee = tlsa(3, pki("hostile/dane-genuine.crt"))
+            cls.ee_next = tlsa(3, pki("hostile/dane-next.crt"))
+            cls.ta = tlsa(2, pki("issuing.crt"))
+            cls.zone = DaneZone({"dns": [cls.ee]}, bogus={"dns": [tlsa(3, pki("hostile/dane-bogus.crt"))]},
+                                insecure={"dns": [tlsa(3, pki("hostile/dane-insecure.crt"))]}, ttl=TTL).start()
+            cls.anchors = cls.zone.trust_anchor()
+            cls.queries = os.path.join(cls.dir, "unique.txt")
+            with open(cls.queries, "w") as f:  # every query a miss: each goes over DoT
+                for i in range(20000):
+                    f.write(f"u{i}.dane.test A\n")
+        except Exception:
+            cls.tearDownClass()
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        if getattr(cls, "zone", None):
+            cls.zone.cleanup()
+            cls.zone = None
+        super().tearDownClass()
+
+    def dane_pin_file(self, name, upstreams, auth_name=NAME):
+        path = os.path.join(self.dir, name)
+        with open(path, "w") as f:
+            for n, server in upstreams:
+                f.write(f'[[upstream]]\nname = "{n}"\naddress = "127.0.0.1:{server.port}"\nauth_name = "{auth_name}"\n'
+                        'pins_from = "dane"\ntlsa_port = 853\n\n')
+        return path
+
+    def daemon(self, tag, path):
+        stubs = ", ".join(f'"{z}=127.0.0.1@{self.zone.port}"' for z in ("dane.test.", "bogus.test.", "insecure.test."))
+        extra = (f'\n[dane]\ntrust_anchor_file = "{self.anchors}"\nstubs = [{stubs}]\ntimeout_ms = 2000\n'
+                 'refresh_min_s = 1\nretry_s = 1\n')
+        return Dotpind(self.dir, path, tag=tag, extra_config=extra)
+
+    def sources(self, d):
+        code, j = d.ctl("pins", "sources")
+        self.assertEqual(code, 0, j)
+        return {u["upstream"]: u for u in j["result"]["upstreams"]}
+
+    def dane_pins(self, d):
+        code, j = d.ctl("pins", "list")
+        self.assertEqual(code, 0, j)
+        return {u["name"]: sorted((p["scope"], p["sha256"]) for p in u["pins"] if p["origin"] == "dane")
+                for u in j["result"]["upstreams"]}
+
+    def wait_for(self, what, predicate, timeout, d=None):
+        deadline = time.monotonic() + timeout
+        while True:
+            value = predicate()
+            if value:
+                return time.monotonic() - (deadline - timeout)
+            if time.monotonic() > deadline:
+                self.fail(f"{what} not within {timeout} s" + (f": {self.sources(d)}\n{d.read_log()}" if d else ""))
+            time.sleep(0.1)
+
+    def upstreams(self, d):
+        d.wait_published()
+        code, j = d.ctl("upstreams")
+        self.assertEqual(code, 0, j)
+        return {u["name"]: u for u in j["result"]["upstreams"]}
+
+    def check_admits_and_refuses(self, records, refusals):
+        self.genuine.restart_with(pki("hostile/dane-genuine.key"), pki("hostile/dane-genuine.chain.pem"))
+        self.zone.set_tlsa("dns", records, ttl=TTL)
+        tag = "ta" if records[0].startswith("2") else "ee"
+        with self.daemon(f"g{tag}", self.dane_pin_file(f"g{tag}.toml", [("a", self.genuine)])) as d:
+            self.wait_for("secure TLSA pins", lambda: self.sources(d).get("a", {}).get("state") == "secure", 15, d)
+            pins = self.dane_pins(d)["a"]
+            self.assertEqual(len(pins), 1, pins)
+            self.assertEqual(pins[0][0], "issuer" if tag == "ta" else "leaf", pins)
+            out = kdig(f"@{APPLIANCE_V4}", "www.dotpin.test", "A").stdout
+            self.assertIn("198.18.0.10", out, out)
+            m = d.metrics()
+            self.assertEqual(m[("dotpin_dane_records", frozenset({("upstream", "a"), ("source", "dane")}))], 1)
+            self.assertIn(("dotpin_dane_rrsig_expiration_timestamp_seconds", frozenset({("upstream", "a"), ("source", "dane")})), m)
+        hostile = [("other_ca", self.other_ca), ("append", self.append)]
+        before = {n: s.queries_logged() for n, s in hostile}
+        with self.daemon(f"h{tag}", self.dane_pin_file(f"h{tag}.toml", hostile)) as d:
+            self.wait_for("secure TLSA pins", lambda: all(s.get("state") == "secure" for s in self.sources(d).values())
+                          and len(self.sources(d)) == 2, 15)
+            for i in range(6):
+                out = kdig(f"@{APPLIANCE_V4}", f"h{i}.dotpin.test", "A", "+edns").stdout
+                self.assertEqual(status_of(out), "SERVFAIL", out)
+            table = self.upstreams(d)
+        time.sleep(0.2)
+        for n, s in hostile:
+            with self.subTest(tag=tag, upstream=n):
+                u = table[n]
+                self.assertGreaterEqual(u["failures"].get(refusals[n], 0), 1, u)
+                self.assertEqual(u["answers"], 0, u)
+                self.assertEqual(s.queries_logged(), before[n], f"a query reached {n}: " + s.read_log())
+
+    def test_dane_ee_admits_the_genuine_server_only(self):
+        self.check_admits_and_refuses([self.ee], {"other_ca": "pin_mismatch", "append": "pin_not_on_path"})
+
+    def test_dane_ta_admits_the_genuine_server_only(self):
+        self.check_admits_and_refuses([self.ta], {"other_ca": "pin_mismatch", "append": "pin_not_on_path"})
+
+    @unittest.skipUnless(shutil.which("dnsperf"), "dnsperf not installed")
+    def test_key_rollover_the_dane_way_under_load(self):
+        for s in (self.genuine, self.second):
+            s.restart_with(pki("hostile/dane-genuine.key"), pki("hostile/dane-genuine.chain.pem"))
+        self.zone.set_tlsa("dns", [self.ee], ttl=TTL)
+        path = self.dane_pin_file("roll.toml", [("a", self.genuine), ("b", self.second)])
+        with self.daemon("roll", path) as d:
+            self.wait_for("secure TLSA pins", lambda: all(len(p) == 1 for p in self.dane_pins(d).values()), 15)
+            steps, errors = [], []
+
+            def rollover():
+                try:
+                    time.sleep(1.0)
+                    # 1. publish the next key's record beside the current one; wait until it is in force
+                    self.zone.set_tlsa("dns", [self.ee, self.ee_next], ttl=TTL)
+                    steps.append(("both", self.wait_for("both TLSA pins", lambda: all(
+                        len(p) == 2 for p in self.dane_pins(d).values()), 2 * TTL + 6)))
+                    # 2. switch each server to its next key, one at a time
+                    for s in (self.genuine, self.second):
+                        s.restart_with(pki("hostile/dane-next.key"), pki("hostile/dane-next.chain.pem"))
+                        time.sleep(1.0)
+                    # 3. remove the old record
+                    self.zone.set_tlsa("dns", [self.ee_next], ttl=TTL)
+                    steps.append(("next", self.wait_for("only the next key's pin", lambda: all(
+                        len(p) == 1 for p in self.dane_pins(d).values()), 2 * TTL + 6)))
+                except BaseException as e:  # reported by the main thread
+                    errors.append(e)
+
+            t = threading.Thread(target=rollover)
+            t.start()
+            sent, lost, codes, out = dnsperf(self.queries, 14, 400)
+            t.join()
+            self.assertEqual(errors, [])
+            self.assertGreater(sent, 2000, out)
+            self.assertEqual(lost, 0, out)
+            self.assertNotIn("SERVFAIL", codes, out)
+            # Each change in force within its TTL plus a refresh (and the zone's own commit).
+            self.assertEqual([s for s, _ in steps], ["both", "next"])
+            for step, took in steps:
+                self.assertLess(took, TTL + 4, f"{step}: {took:.1f} s")
+            self.assertIn("dane: upstream a:", d.read_log())
+            out = kdig(f"@{APPLIANCE_V4}", "www.dotpin.test", "A").stdout
+            self.assertIn("198.18.0.10", out, out)
+            table = self.upstreams(d)
+            self.assertGreater(table["a"]["answers"] + table["b"]["answers"], 2000, table)
+
+    def check_refused_without_pins(self, server, auth_name, state, reason):
+        before = server.queries_logged()
+        with self.daemon(state, self.dane_pin_file(f"{state}.toml", [("x", server)], auth_name=auth_name)) as d:
+            s = self.wait_for(f"{state} answer", lambda: self.sources(d).get("x", {}).get("failures", {}).get(reason), 15)
+            self.assertTrue(s)
+            src = self.sources(d)["x"]
+            self.assertEqual(src["state"], state, src)
+            self.assertEqual(self.dane_pins(d)["x"], [])
+            for i in range(3):
+                out = kdig(f"@{APPLIANCE_V4}", f"{state}{i}.dotpin.test", "A", "+edns").stdout
+                self.assertEqual(status_of(out), "SERVFAIL", out)
+            u = self.upstreams(d)["x"]
+            self.assertGreaterEqual(u["failures"].get("no_pin_in_window", 0), 1, u)  # it has no pin at all
+            self.assertEqual(u["answers"], 0, u)
+            m = d.metrics()
+            self.assertGreaterEqual(m[("dotpin_pin_source_failures_total",
+                                       frozenset({("upstream", "x"), ("source", "dane"), ("reason", reason)}))], 1)
+        time.sleep(0.2)
+        self.assertEqual(server.queries_logged(), before, "a query reached it: " + server.read_log())
+
+    def test_a_bogus_rrset_gives_no_pins(self):
+        self.check_refused_without_pins(self.bogus_srv, "dns.bogus.test", "bogus", "dane_bogus")
+
+    def test_an_unsigned_rrset_gives_no_pins(self):
+        self.check_refused_without_pins(self.insecure_srv, "dns.insecure.test", "insecure", "dane_insecure")
+
+
+if __name__ == "__main__":
+    main()
