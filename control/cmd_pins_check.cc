@@ -1,11 +1,13 @@
 // SPDX-License-Identifier: Apache-2.0
-// dotpinctl pins check FILE [--warn-days N] [--at TIME]
+// dotpinctl pins check FILE [--warn-days N] [--at TIME] [--ca-mode] [--dane [--trust-anchor F] [--resolver A]... [--stub Z=A]...]
 #include <charconv>
 #include <iomanip>
 
 #include <nlohmann/json.hpp>
 
 #include "control/command.h"
+#include "control/dane_lookup.h"
+#include "control/dane_pins.h"
 #include "control/pin_edit.h"
 #include "pinning/pin_file.h"
 #include "pinning/pin_lint.h"
@@ -17,6 +19,52 @@ nlohmann::json to_json(const Diagnostic& d) {
   nlohmann::json j{{"file", d.file}, {"line", d.line}, {"column", d.column}, {"message", d.message}};
   if (!d.upstream.empty()) j["upstream"] = d.upstream;
   return j;
+}
+
+/// --dane: looks up every DANE upstream's TLSA RRset the way dotpind does and adds its pins to the
+/// table (so the listing shows them), or an error saying why dotpind would have none.
+Status check_dane(Invocation& inv, PinTable& table, UnixTime now, std::vector<Diagnostic>& errors,
+                  std::vector<Diagnostic>& warnings) {
+  dane::DaneLookupOptions opts;
+  if (auto ta = inv.value("trust-anchor")) opts.trust_anchor_file = *ta;
+  opts.resolvers = inv.values("resolver");
+  for (const std::string& st : inv.values("stub")) {
+    const auto eq = st.find('=');
+    if (eq == std::string::npos || eq == 0 || eq + 1 == st.size()) return fail("--stub wants ZONE=IP[@PORT], not '", st, "'");
+    opts.stubs.emplace_back(st.substr(0, eq), st.substr(eq + 1));
+  }
+  std::optional<dane::DaneLookup> lookup;
+  for (UpstreamPins& up : table.upstreams) {
+    if (up.pins_from != PinsFrom::kDane) continue;
+    auto diag = [&](std::vector<Diagnostic>& to, Severity sev, std::string msg) {
+      to.push_back(Diagnostic{sev, table.source, up.line, 0, std::move(msg), up.name});
+    };
+    if (!lookup) {
+      auto made = dane::DaneLookup::create(opts);
+      if (!made) return fail("--dane: ", made.error());
+      lookup.emplace(std::move(*made));
+    }
+    const std::string owner = "_" + std::to_string(up.tlsa_port) + "._tcp." + up.auth_name;
+    auto a = lookup->lookup(up.auth_name, up.tlsa_port);
+    if (!a) {
+      diag(errors, Severity::kError, "TLSA lookup of " + owner + " failed: " + a.error());
+      continue;
+    }
+    if (a->status != dane::DaneAnswer::Status::kSecure) {
+      diag(errors, Severity::kError,
+           "TLSA answer for " + owner + " is " + std::string(dane::to_string(a->status)) +
+               (a->why_bogus.empty() ? "" : " (" + a->why_bogus + ")") + ": dotpind would have no TLSA pin for it");
+      continue;
+    }
+    DanePins converted = pins_from_tlsa_answer(*a, now);
+    if (!converted.skipped.empty()) diag(warnings, Severity::kWarning, "TLSA records not used: " + converted.skipped);
+    if (converted.pins.empty()) {
+      diag(errors, Severity::kError, "no usable TLSA record at " + a->owner + " (usages 3 and 2 are used)");
+      continue;
+    }
+    for (Pin& p : converted.pins) up.pins.push_back(std::move(p));
+  }
+  return ok_status();
 }
 
 }  // namespace
@@ -45,6 +93,10 @@ int run_pins_check(Invocation& inv) {
   }
   std::vector<Diagnostic> warnings;
   if (parsed.table) warnings = lint_pin_table(*parsed.table, now, lint);
+  if (parsed.table && inv.has("dane")) {
+    if (auto st = check_dane(inv, *parsed.table, now, parsed.errors, warnings); !st)
+      return report_error(inv, "pins check", st.error());
+  }
   const int code = !parsed.errors.empty() ? kExitFailure : !warnings.empty() ? kExitWarnings : kExitOk;
   std::size_t n_pins = 0;
   if (parsed.table)

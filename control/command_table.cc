@@ -67,10 +67,17 @@ std::span<const Command> command_table() {
        "Parses the pin file and reports every error with file:line, then lints it: single pin (no\n"
        "backup), no or one pin valid now, pin windows ending soon, report mode, duplicate addresses.\n"
        "With --ca-mode, an upstream without auth_name is an error (dotpind refuses it too).\n"
+       "With --dane, each pins_from = \"dane\" upstream's TLSA RRset is looked up and validated as\n"
+       "dotpind does (libunbound); an answer that is not secure, or has no usable record, is an error,\n"
+       "and the TLSA pins are listed with the operator's.\n"
        "Exit status: 0 clean, 1 warnings only, 2 errors.",
        {{"warn-days", "DAYS", "warn about pin windows ending within DAYS days (default 30)"},
         {"at", "TIME", "lint as of TIME (2027-06-01 or 2027-06-01T00:00:00Z) instead of now"},
-        {"ca-mode", "", "the resolver runs with a ca_file: every upstream needs auth_name (an error)"}},
+        {"ca-mode", "", "the resolver runs with a ca_file: every upstream needs auth_name (an error)"},
+        {"dane", "", "look up and validate the TLSA records of DANE upstreams"},
+        {"trust-anchor", "FILE", "--dane: DS or DNSKEY records to validate with (default: the root key)"},
+        {"resolver", "IP[@PORT]", "--dane: forward to this recursive resolver (default: iterate)", true},
+        {"stub", "ZONE=IP[@PORT]", "--dane: ask ZONE's server directly", true}},
        1, 1, run_pins_check},
       {"probe", "HOST:PORT QNAME [TYPE]", "send one query through the pinned DoT engine and print the answer",
        "Connects the way the resolver does (io_uring, wolfSSL, pins checked before any query is\n"

@@ -4,7 +4,7 @@
 #include <algorithm>
 
 #include "control/alert_command.h"
-#include "pinning/tlsa.h"
+#include "control/dane_pins.h"
 
 namespace dotpin::ctl {
 
@@ -150,23 +150,9 @@ void PinSources::dane_pass(const UpstreamPins& up, UnixTime now) {
     dane_withdraw(up, s, std::string(dane_reason(a.status)), why);
     return;
   }
-  std::vector<Pin> pins;
-  std::string skipped;
-  for (const auto& rdata : a.rdata) {
-    auto rec = parse_tlsa_rdata(rdata);
-    Result<Pin> pin = rec ? pin_from_tlsa(*rec) : Result<Pin>(Error{rec.error()});
-    if (!pin) {
-      skipped += (skipped.empty() ? "" : "; ") + pin.error();
-      continue;
-    }
-    pin->learned_at = now;
-    pin->learned_from = a.owner;
-    pin->not_after = a.rrsig_expiration;
-    pin->label = "tlsa-" + std::to_string(pins.size() + 1);
-    bool repeat = false;
-    for (const Pin& p : pins) repeat |= p.digest == pin->digest && p.digest512 == pin->digest512 && p.form == pin->form && p.scope == pin->scope;
-    if (!repeat) pins.push_back(std::move(*pin));
-  }
+  DanePins converted = pins_from_tlsa_answer(a, now);
+  std::vector<Pin> pins = std::move(converted.pins);
+  const std::string skipped = std::move(converted.skipped);
   if (pins.empty()) {
     s.state = "unusable";
     dane_withdraw(up, s, "dane_unusable", "no usable TLSA record at " + a.owner + (skipped.empty() ? "" : ": " + skipped));

@@ -82,6 +82,29 @@ class DaneLookupTest(unittest.TestCase):
         self.assertIn(f"_853._tcp.dns.dane.test. 300 IN TLSA {LEAF}\n", r.stdout)
         self.assertIn("rrsig expiration: ", r.stdout)
 
+    def test_pins_check_validates_dane_upstreams(self):
+        path = os.path.join(self.zone.dir, "dane-pins.toml")
+        with open(path, "w") as f:
+            for name, auth in (("good", "dns.dane.test"), ("bad", "dns.bogus.test"), ("plain", "dns.insecure.test"),
+                               ("none", "nodata.dane.test")):
+                f.write(f'[[upstream]]\nname = "{name}"\naddress = "198.18.0.2"\nauth_name = "{auth}"\n'
+                        'pins_from = "dane"\n\n')
+        r = ctl("--json", "pins", "check", path, "--dane", "--trust-anchor", self.anchors, *self.zone.stubs(), timeout=60)
+        self.assertEqual(r.returncode, 2, r.stdout + r.stderr)
+        out = json.loads(r.stdout)
+        errors = {e["upstream"]: e["message"] for e in out["errors"]}
+        self.assertNotIn("good", errors, errors)
+        self.assertIn("is bogus", errors["bad"])
+        self.assertIn("is insecure", errors["plain"])
+        self.assertIn("is missing", errors["none"])
+        good = {u["name"]: u for u in out["upstreams"]}["good"]
+        self.assertEqual(sorted((p["origin"], p["scope"], p["form"]) for p in good["pins"]),
+                         [("dane", "issuer", "cert-sha256"), ("dane", "leaf", "spki-sha256")], good)
+        self.assertTrue(all(p["not_after"] for p in good["pins"]), good)  # the RRSIG expiration
+        # Without --dane nothing is looked up: a DANE upstream simply has no static pins.
+        r = ctl("--json", "pins", "check", path, timeout=30)
+        self.assertEqual(json.loads(r.stdout)["errors"], [], r.stdout)
+
     def test_other_port(self):
         code, out, _, err = self.lookup("dns.dane.test", "--port", "443")
         self.assertEqual(code, EXIT_MISSING, (out, err))

@@ -222,7 +222,7 @@ class ControlPlane(ApplianceSuite):
             self.assertEqual((r["previous"], r["level"]), ("info", "warn"))
             code, text = d.ctl("pins", "list", json_out=False)
             self.assertEqual(code, 0, text)
-            self.assertRegex(text, r"UPSTREAM\s+MODE\s+LABEL\s+PIN-SHA256")
+            self.assertRegex(text, r"UPSTREAM\s+MODE\s+LABEL\s+PIN\s+STATE\s+ORIGIN")
         self.assertIn("cache flush: WWW.dotpin.test: 1 entries removed", d.summary)
         self.assertIn("log level info -> warn", d.summary)
 
