@@ -52,6 +52,11 @@ SourceStatusReply source_status_reply(const SourceStatus& s) {
   r.attempts = s.attempts;
   r.successes = s.successes;
   r.failures = s.failures;
+  r.last_ms = static_cast<double>(s.last_wall.count()) / 1e3;
+  r.last_cpu_ms = static_cast<double>(s.last_cpu.count()) / 1e3;
+  if (s.rrsig_expiration) r.rrsig_expiration = format_utc(*s.rrsig_expiration);
+  r.ttl = s.ttl;
+  r.records = s.records;
   return r;
 }
 

@@ -87,6 +87,13 @@ void render_source_metrics(Writer& w, const std::vector<SourceStatus>& sources) 
            "when pins were last learned (TOFU: their age is time() minus this) or last refreshed (DANE)");
   for (const SourceStatus& s : sources)
     if (s.last_success != UnixTime{}) w.sample("dotpin_pin_source_last_success_timestamp_seconds", up(s), seconds(s.last_success));
+  w.family("dotpin_pin_source_last_duration_seconds", "gauge",
+           "the last attempt's wall time on the control thread (TOFU: its handshakes; DANE: the validated lookup)");
+  for (const SourceStatus& s : sources)
+    if (s.attempts) w.sample("dotpin_pin_source_last_duration_seconds", up(s), static_cast<double>(s.last_wall.count()) / 1e6);
+  w.family("dotpin_pin_source_last_cpu_seconds", "gauge", "the CPU time of that attempt on the control thread");
+  for (const SourceStatus& s : sources)
+    if (s.attempts) w.sample("dotpin_pin_source_last_cpu_seconds", up(s), static_cast<double>(s.last_cpu.count()) / 1e6);
   w.family("dotpin_dane_ttl_seconds", "gauge", "TTL of the TLSA RRset whose pins are in force");
   for (const SourceStatus& s : sources)
     if (s.source == "dane" && s.records > 0) w.sample("dotpin_dane_ttl_seconds", up(s), std::uint64_t{s.ttl});

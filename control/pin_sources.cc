@@ -1,12 +1,36 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "control/pin_sources.h"
 
+#include <time.h>
+
 #include <algorithm>
 
 #include "control/alert_command.h"
 #include "control/dane_pins.h"
 
 namespace dotpin::ctl {
+namespace {
+
+/// Wall and CPU time of one attempt on the pin sources thread (what a refresh costs the control plane).
+class AttemptClock {
+ public:
+  AttemptClock() : wall_(std::chrono::steady_clock::now()), cpu_(thread_cpu()) {}
+  void record(SourceStatus& s) const {
+    s.last_wall = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - wall_);
+    s.last_cpu = thread_cpu() - cpu_;
+  }
+
+ private:
+  static std::chrono::microseconds thread_cpu() {
+    timespec ts{};
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return std::chrono::seconds(ts.tv_sec) + std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::nanoseconds(ts.tv_nsec));
+  }
+  std::chrono::steady_clock::time_point wall_;
+  std::chrono::microseconds cpu_;
+};
+
+}  // namespace
 
 PinSources::PinSources(Options options, PinPublisher& publisher, std::unique_ptr<TofuLearner> learner, LogFn info,
                        LogFn warn, DaneFn dane)
@@ -125,10 +149,12 @@ void PinSources::dane_pass(const UpstreamPins& up, UnixTime now) {
     s.last_attempt = now;
     if (s.state.empty()) s.state = "waiting";
   }
+  const AttemptClock clock;
   Result<dane::DaneAnswer> answer = dane_ ? dane_(up.auth_name, up.tlsa_port)
                                           : Result<dane::DaneAnswer>(Error{"no DANE resolver is configured ([dane])"});
   std::lock_guard lock(mu_);
   SourceStatus& s = status_for(up, "dane");
+  clock.record(s);  // the lookup; a publication below adds its own (small) cost to the thread, not here
   s.next_attempt = now + options_.dane_retry;
   if (!answer) {
     // No answer at all: keep what was securely learned (its window ends with its signatures).
@@ -202,9 +228,11 @@ void PinSources::tofu_pass(const UpstreamPins& up, const TofuState& state, UnixT
     ++s.attempts;
     s.last_attempt = now;
   }
+  const AttemptClock clock;
   const LearnOutcome o = learner_->learn(up, now);
   std::lock_guard lock(mu_);
   SourceStatus& s = status_for(up, "tofu");
+  clock.record(s);
   Backoff& b = backoff_[up.name];
   if (!o.learned) {
     ++s.failures[std::string(to_string(o.refusal))];

@@ -50,6 +50,8 @@ struct SourceStatus {
   std::uint64_t attempts = 0;
   std::uint64_t successes = 0;
   std::map<std::string, std::uint64_t> failures;  ///< by reason (tofu: LearnRefusal; dane: status)
+  std::chrono::microseconds last_wall{0};  ///< the last attempt's duration (handshakes or lookup + publish)
+  std::chrono::microseconds last_cpu{0};   ///< and the CPU time it took on this thread
   // DANE only:
   std::size_t records = 0;                  ///< usable TLSA records in force
   std::uint32_t ttl = 0;                    ///< of the last secure RRset

@@ -196,7 +196,12 @@ void to_json(nlohmann::json& j, const SourceStatusReply& r) {
        {"last_success", or_null(r.last_success)},
        {"attempts", r.attempts},
        {"successes", r.successes},
-       {"failures", r.failures}};
+       {"failures", r.failures},
+       {"last_ms", r.last_ms},
+       {"last_cpu_ms", r.last_cpu_ms},
+       {"rrsig_expiration", or_null(r.rrsig_expiration)},
+       {"ttl", r.ttl},
+       {"records", r.records}};
 }
 void from_json(const nlohmann::json& j, SourceStatusReply& r) {
   get(j, "upstream", r.upstream);
@@ -208,6 +213,11 @@ void from_json(const nlohmann::json& j, SourceStatusReply& r) {
   get(j, "attempts", r.attempts);
   get(j, "successes", r.successes);
   get(j, "failures", r.failures);
+  get(j, "last_ms", r.last_ms);
+  get(j, "last_cpu_ms", r.last_cpu_ms);
+  get(j, "rrsig_expiration", r.rrsig_expiration);
+  get(j, "ttl", r.ttl);
+  get(j, "records", r.records);
 }
 void to_json(nlohmann::json& j, const PinSourcesReply& r) { j = {{"upstreams", r.upstreams}}; }
 void from_json(const nlohmann::json& j, PinSourcesReply& r) { get(j, "upstreams", r.upstreams); }

@@ -104,6 +104,9 @@ struct SourceStatusReply {
   std::optional<std::string> last_attempt, last_success;
   std::uint64_t attempts = 0, successes = 0;
   std::map<std::string, std::uint64_t> failures;
+  double last_ms = 0, last_cpu_ms = 0;  ///< the last attempt's wall and CPU time on the control thread
+  std::optional<std::string> rrsig_expiration;  ///< dane: of the RRset in force
+  std::uint64_t ttl = 0, records = 0;           ///< dane
 };
 struct PinSourcesReply {
   std::vector<SourceStatusReply> upstreams;
