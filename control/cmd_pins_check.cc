@@ -56,6 +56,10 @@ Status check_dane(Invocation& inv, PinTable& table, UnixTime now, std::vector<Di
                (a->why_bogus.empty() ? "" : " (" + a->why_bogus + ")") + ": dotpind would have no TLSA pin for it");
       continue;
     }
+    if (!a->rrsig_expiration) {
+      diag(errors, Severity::kError, "TLSA answer for " + owner + " is secure but carries no RRSIG: dotpind refuses it");
+      continue;
+    }
     DanePins converted = pins_from_tlsa_answer(*a, now);
     if (!converted.skipped.empty()) diag(warnings, Severity::kWarning, "TLSA records not used: " + converted.skipped);
     if (converted.pins.empty()) {

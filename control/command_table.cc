@@ -144,11 +144,10 @@ std::span<const Command> command_table() {
       {"pins accept", "UPSTREAM", "adopt the new key of a TOFU upstream (after a tofu_changed refusal)",
        "dotpind makes its own handshake to the upstream, checks it as it learns a key (PKIX with the\n"
        "CA file, the name, every learn_from address agreeing) and adopts the key only if it is the\n"
-       "one you name with --pin, or without --pin the key the data plane last refused for it (the\n"
-       "observed pin in the tofu_changed log line and in `upstreams`). Written to the TOFU state\n"
-       "file atomically, then published. Check out of band that the new key is genuine first.",
+       "one you name with --pin: the observed pin of the tofu_changed log line or `upstreams`, which\n"
+       "you have checked out of band. Written to the TOFU state file atomically, then published.",
        {{"socket", "PATH", "dotpind's control socket"},
-        {"pin", "PIN", "the pin-sha256 (base64) to accept; refused if the server presents another"}},
+        {"pin", "PIN", "the pin-sha256 (base64) to accept (required); refused if the server presents another"}},
        1, 1, run_pins_accept},
       {"pins forget", "UPSTREAM", "drop the keys a TOFU upstream learned; it learns again on next contact",
        "Until it has learned again the upstream has only the pin file's pins (if any): with none,\n"

@@ -149,25 +149,14 @@ Result<nlohmann::json> DaemonAdmin::pins_accept(const Request& r) {
   std::lock_guard lock(mu_);
   if (!sources_) return fail("this dotpind learns no pins");
   const std::string& name = r.args[0];
-  // The key to accept: the operator's --pin, else the one the data plane last refused for this
-  // upstream (what the tofu_changed log line and `upstreams` showed). Never "whatever answers now".
-  PinDigest expected{};
-  if (const auto p = option(r, "pin")) {
-    std::string why;
-    const auto d = parse_pin_base64(*p, &why);
-    if (!d) return fail("--pin '", *p, "': ", why);
-    expected = *d;
-  } else {
-    const auto totals = dataplane_.upstream_totals();
-    const PinVerdict* refused = nullptr;
-    for (std::size_t i = 0; totals.pins && i < totals.pins->table.upstreams.size() && i < totals.stats.size(); ++i)
-      if (totals.pins->table.upstreams[i].name == name) refused = &totals.stats[i].last_refusal;
-    if (!refused || refused->observed_count == 0 || !refused->observed[0].parsed)
-      return fail("no refused key is on record for upstream '", name,
-                  "'; give the key to accept with --pin (dotpinctl pin fetch shows what the server presents)");
-    expected = refused->observed[0].digest;
-  }
-  auto reply = sources_->accept(name, expected);
+  // The key to accept is always the operator's own --pin, checked out of band: never "whatever
+  // was refused last" (an attacker can make any key the last refused one) nor "whatever answers now".
+  const auto p = option(r, "pin");
+  if (!p) return fail("give the key to accept with --pin (the observed pin of the tofu_changed refusal, checked out of band)");
+  std::string why;
+  const auto expected = parse_pin_base64(*p, &why);
+  if (!expected) return fail("--pin '", *p, "': ", why);
+  auto reply = sources_->accept(name, *expected);
   if (!reply) return Error{reply.error()};
   return nlohmann::json(*reply);
 }

@@ -53,7 +53,7 @@ void read_control_config(const toml::table& root, TomlReader& r, ControlConfig& 
   r.millis(tofu, "probe_timeout_ms", c.tofu_probe_timeout, 100, 60000);
 
   const toml::table* dane = r.section(root, "dane", {"trust_anchor_file", "resolvers", "stubs", "timeout_ms",
-                                                     "refresh_min_s", "refresh_max_s", "retry_s"});
+                                                     "refresh_min_s", "refresh_max_s", "retry_s", "stale_s"});
   r.string(dane, "trust_anchor_file", c.dane_trust_anchor_file);
   c.dane_trust_anchor_file = r.relative(c.dane_trust_anchor_file);
   r.strings(dane, "resolvers", [&](const std::string& v, const toml::node& n) {
@@ -70,7 +70,10 @@ void read_control_config(const toml::table& root, TomlReader& r, ControlConfig& 
     c.dane_stubs.emplace_back(v.substr(0, eq), v.substr(eq + 1));
   });
   r.millis(dane, "timeout_ms", c.dane_timeout, 100, 60000);
-  std::int64_t rmin = c.dane_refresh_min.count(), rmax = c.dane_refresh_max.count(), retry = c.dane_retry.count();
+  std::int64_t rmin = c.dane_refresh_min.count(), rmax = c.dane_refresh_max.count(), retry = c.dane_retry.count(),
+               stale = c.dane_stale.count();
+  r.integer(dane, "stale_s", stale, 0, 7 * 86400);
+  c.dane_stale = std::chrono::seconds(stale);
   r.integer(dane, "refresh_min_s", rmin, 1, 86400);
   r.integer(dane, "refresh_max_s", rmax, 1, 86400);
   r.integer(dane, "retry_s", retry, 1, 86400);

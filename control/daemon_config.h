@@ -40,6 +40,7 @@ struct ControlConfig {
   std::chrono::seconds dane_refresh_min{60};                  ///< [dane] refresh_min_s
   std::chrono::seconds dane_refresh_max{3600};                ///< [dane] refresh_max_s
   std::chrono::seconds dane_retry{30};                        ///< [dane] retry_s: after a failed lookup
+  std::chrono::seconds dane_stale{3600};                      ///< [dane] stale_s: last secure pins kept past TTL
 };
 
 struct DaemonConfig {

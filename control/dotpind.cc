@@ -187,6 +187,7 @@ int main(int argc, char** argv) {
       so.dane_refresh_min = ctl.dane_refresh_min;
       so.dane_refresh_max = ctl.dane_refresh_max;
       so.dane_retry = ctl.dane_retry;
+      so.dane_stale = ctl.dane_stale;
       // The validating resolver lives on the pin sources' thread (libunbound contexts are used by
       // one thread), made at its first lookup; a configuration it refuses is each lookup's error.
       dotpin::dane::DaneLookupOptions dane_options;

@@ -144,6 +144,14 @@ void PinSources::dane_pass(const UpstreamPins& up, UnixTime now) {
   {
     std::lock_guard lock(mu_);
     SourceStatus& s = status_for(up, "dane");
+    const std::string owner = "_" + std::to_string(up.tlsa_port) + "._tcp." + up.auth_name;
+    if (s.looked_up != owner) {
+      // A new name or port (a pin file change): look it up now, not when the old schedule says.
+      s.looked_up = owner;
+      s.next_attempt = UnixTime{};
+      s.records = 0;
+      s.rrsig_expiration.reset();
+    }
     if (now < s.next_attempt) return;
     ++s.attempts;
     s.last_attempt = now;
@@ -156,15 +164,27 @@ void PinSources::dane_pass(const UpstreamPins& up, UnixTime now) {
   SourceStatus& s = status_for(up, "dane");
   clock.record(s);  // the lookup; a publication below adds its own (small) cost to the thread, not here
   s.next_attempt = now + options_.dane_retry;
+  if (answer && answer->status == dane::DaneAnswer::Status::kSecure && !answer->rrsig_expiration)
+    answer = Error{"a secure answer without an RRSIG over the TLSA RRset"};  // never pins without an end
   if (!answer) {
-    // No answer at all: keep what was securely learned (its window ends with its signatures).
+    // No answer at all: keep what was securely learned, within its signatures and at most
+    // dane_stale past its TTL; then withdraw.
+    const UnixTime stale_until = s.last_success + std::chrono::seconds(s.ttl) + options_.dane_stale;
+    if (s.records > 0 && (now >= stale_until || (s.rrsig_expiration && now >= *s.rrsig_expiration))) {
+      s.state = "error";
+      dane_withdraw(up, s, "dane_error", answer.error() + "; the last secure TLSA pins are " +
+                                             std::to_string((now - s.last_success).count()) + " s old: withdrawn");
+      return;
+    }
     ++s.failures["dane_error"];
     const bool changed = s.detail != answer.error();
     s.detail = answer.error();
     s.state = s.records > 0 ? "stale" : "error";
     if (changed && warn_)
       warn_("dane: upstream " + up.name + ": lookup failed: " + answer.error() +
-            (s.records > 0 ? "; the last secure TLSA pins stay until " + format_utc(*s.rrsig_expiration) : ""));
+            (s.records > 0 ? "; the last secure TLSA pins stay until " +
+                                 format_utc(std::min(stale_until, s.rrsig_expiration.value_or(stale_until)))
+                           : ""));
     return;
   }
   const dane::DaneAnswer& a = *answer;

@@ -57,6 +57,7 @@ struct SourceStatus {
   std::uint32_t ttl = 0;                    ///< of the last secure RRset
   std::optional<UnixTime> rrsig_expiration;  ///< of the RRset whose pins are in force
   UnixTime next_attempt{};                  ///< when the next refresh is due
+  std::string looked_up;                    ///< "_port._tcp.name" the schedule is for
 };
 
 class PinSources {
@@ -69,6 +70,10 @@ class PinSources {
     std::chrono::seconds dane_refresh_min{60};
     std::chrono::seconds dane_refresh_max{3600};
     std::chrono::seconds dane_retry{30};  ///< after a failed lookup
+    /// After a failed lookup the last secure pins stay at most this long past their RRset's TTL
+    /// (and never past its signatures): a key removed from the zone cannot be kept alive for the
+    /// whole signature lifetime by blocking the lookups.
+    std::chrono::seconds dane_stale{3600};
     std::function<UnixTime()> clock = now_utc;
   };
   using LogFn = std::function<void(std::string_view)>;

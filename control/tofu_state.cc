@@ -100,7 +100,14 @@ Result<TofuState> parse_tofu_state(std::string_view text, const std::string& sou
 
 Result<TofuState> load_tofu_state(const std::string& path) {
   struct stat st {};
-  if (::stat(path.c_str(), &st) != 0 && errno == ENOENT) return TofuState{};
+  if (::stat(path.c_str(), &st) != 0 && errno == ENOENT) {
+    // No file: nothing learned yet — unless an earlier one was there (FILE.prev from the last
+    // write): a lost file must not silently re-open the first-use window.
+    const std::string prev = path + ".prev";
+    if (::stat(prev.c_str(), &st) == 0)
+      return fail(path, ": missing, but ", prev, " exists: restore it (or remove ", prev, " to learn every key again)");
+    return TofuState{};
+  }
   auto text = read_file(path);
   if (!text) return Error{text.error()};
   return parse_tofu_state(*text, path);

@@ -193,8 +193,16 @@ class Parser {
     }
     if (up.pins_from != PinsFrom::kDane)
       for (const toml::node* n : dane_keys) error(n->source(), "tlsa_port applies only to pins_from = \"dane\"", who);
+    if (up.pins_from == PinsFrom::kTofu && up.auth_name.empty() && errors_.size() == errors_before)
+      error(t.source(), "pins_from = \"tofu\" needs auth_name: a learned issuer key would otherwise admit any "
+                        "certificate that CA issues, for any name",
+            who);
+    if (up.pins_from != PinsFrom::kFile && up.mode == PinMode::kReport)
+      error(t.source(), "mode = \"report\" cannot be combined with pins_from = \"" + std::string(to_string(up.pins_from)) +
+                            "\": with no pin learned or looked up yet, report mode would admit every chain",
+            who);
     if (up.pins_from == PinsFrom::kDane && up.auth_name.empty() && errors_.size() == errors_before)
-      error(t.source(), "pins_from = \"dane\" needs auth_name: the TLSA records are looked up at _853._tcp.<auth_name>",
+      error(t.source(), "pins_from = \"dane\" needs auth_name: the TLSA records are looked up at _<tlsa_port>._tcp.<auth_name>",
             who);
     if (pin_node) {
       parse_pins(*pin_node, up);

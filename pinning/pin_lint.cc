@@ -13,8 +13,6 @@ std::vector<Diagnostic> lint_pin_table(const PinTable& table, UnixTime now, cons
     const std::size_t valid = up.pins_in_window(now);
     if (up.pins_from != PinsFrom::kFile) {
       // Learned or DANE pins come at run time; the file's own pins (if any) are a union with them.
-      if (up.pins_from == PinsFrom::kTofu && up.mode == PinMode::kReport)
-        warn(up, up.line, "pins_from 'tofu' with mode 'report': nothing is ever learned in report mode");
       continue;
     }
     if (up.pins.size() == 1) {

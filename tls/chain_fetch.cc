@@ -113,12 +113,8 @@ Result<std::pair<Fd, std::string>> connect_tcp(const Endpoint& server, Clock::ti
       last_error = peer + ": connect: " + std::strerror(soerr);
       continue;
     }
-    // The handshake below is blocking with socket timeouts for what is left of the deadline.
-    fcntl(fd.get(), F_SETFL, fcntl(fd.get(), F_GETFL) & ~O_NONBLOCK);
-    const long ms = std::max<long>(1, remaining_ms(deadline));
-    timeval tv{ms / 1000, static_cast<suseconds_t>((ms % 1000) * 1000)};
-    setsockopt(fd.get(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    setsockopt(fd.get(), SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+    // The socket stays non-blocking: the handshake below polls against the one deadline, so a
+    // server that trickles a byte at a time cannot stretch it (a per-recv timeout would restart).
     return std::pair{std::move(fd), peer};
   }
   return fail(last_error);
@@ -161,11 +157,21 @@ Result<FetchedChain> fetch_chain(const FetchOptions& options) {
 
   std::string pkix_error;
   t_pkix_error = &pkix_error;
-  const int rc = wolfSSL_connect(ssl.get());
+  int rc = wolfSSL_connect(ssl.get());
+  while (rc != WOLFSSL_SUCCESS) {
+    const int want = wolfSSL_get_error(ssl.get(), rc);
+    if (want != WOLFSSL_ERROR_WANT_READ && want != WOLFSSL_ERROR_WANT_WRITE) break;
+    const long left = remaining_ms(deadline);
+    if (left == 0) break;
+    pollfd pfd{fd.get(), static_cast<short>(want == WOLFSSL_ERROR_WANT_READ ? POLLIN : POLLOUT), 0};
+    if (::poll(&pfd, 1, static_cast<int>(left)) <= 0) break;
+    rc = wolfSSL_connect(ssl.get());
+  }
   t_pkix_error = nullptr;
   if (rc != WOLFSSL_SUCCESS) {
     const int err = wolfSSL_get_error(ssl.get(), rc);
-    if (remaining_ms(deadline) == 0) return fail(peer, ": TLS handshake timed out");
+    if (remaining_ms(deadline) == 0 || err == WOLFSSL_ERROR_WANT_READ || err == WOLFSSL_ERROR_WANT_WRITE)
+      return fail(peer, ": TLS handshake timed out");
     WOLFSSL_ALERT_HISTORY alerts{};
     if (err == FATAL_ERROR && wolfSSL_get_alert_history(ssl.get(), &alerts) == WOLFSSL_SUCCESS &&
         (alerts.last_rx.code == 40 || alerts.last_rx.code == 70 || alerts.last_rx.code == 71))

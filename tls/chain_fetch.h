@@ -2,8 +2,9 @@
 /// @file chain_fetch.h
 /// @brief Connects to a TLS server once and returns the certificate chain it presents.
 ///
-/// For operators and tools (`dotpinctl pin fetch`), not the data path: it uses a blocking socket
-/// with a deadline. The chain is returned whatever it is (untrusted, expired, wrong name) so that
+/// For operators and tools (`dotpinctl pin fetch`, TOFU learning, the expiry monitor), not the data
+/// path: a non-blocking socket polled against one deadline for connect and handshake together, so
+/// a server that trickles bytes cannot hold the caller longer than the timeout. The chain is returned whatever it is (untrusted, expired, wrong name) so that
 /// the operator can see what the server presents; whether it validated against a CA file and the
 /// name is reported alongside.
 #pragma once

@@ -169,6 +169,48 @@ TEST_F(DaneSourcesTest, UnusableRecordsAreSkippedAndAnRRsetOfOnlyThoseYieldsNoth
   EXPECT_NE(sources_->status().at(0).detail.find("skipped"), std::string::npos) << sources_->status().at(0).detail;
 }
 
+TEST_F(DaneSourcesTest, ASecureAnswerWithoutSignaturesYieldsNothing) {
+  DOTPIN_REQUIRE_PKI();
+  dane::DaneAnswer a = secure({rdata("leaf-p256.chain.pem", 0, 3, 1, 1)});
+  a.rrsig_expiration.reset();  // pins without an end must never be made
+  set(a);
+  sources_->run_once();
+  EXPECT_TRUE(pins().empty());
+  EXPECT_EQ(sources_->status().at(0).failures.at("dane_error"), 1u);
+}
+
+TEST_F(DaneSourcesTest, BlockedLookupsKeepPinsOnlyUntilTtlPlusStaleThenWithdraw) {
+  DOTPIN_REQUIRE_PKI();
+  set(secure({rdata("leaf-p256.chain.pem", 0, 3, 1, 1)}, 60));
+  sources_->run_once();
+  ASSERT_EQ(pins().size(), 1u);
+  set(Error{"timeout after 2000 ms"});
+  now_ += std::chrono::seconds(60 + 3600 - 5);  // inside TTL + dane_stale (default 3600 s)
+  sources_->run_once();
+  EXPECT_EQ(pins().size(), 1u);
+  EXPECT_EQ(sources_->status().at(0).state, "stale");
+  now_ += std::chrono::seconds(10);  // past it: a removed key cannot be kept alive by blocking DNS
+  sources_->run_once();
+  EXPECT_TRUE(pins().empty());
+  EXPECT_EQ(sources_->status().at(0).state, "error");
+}
+
+TEST_F(DaneSourcesTest, ANewAuthNameIsLookedUpAtOnce) {
+  DOTPIN_REQUIRE_PKI();
+  set(secure({rdata("leaf-p256.chain.pem", 0, 3, 1, 1)}, 3000));
+  sources_->run_once();
+  ASSERT_EQ(lookups_, 1);
+  PinTable t = publisher_->file_table();
+  t.upstreams[0].auth_name = "other.dotpin.test";
+  ASSERT_TRUE(publisher_->replace_file(t, "", "test: new auth name"));
+  EXPECT_TRUE(pins().empty());  // pins looked up for the old name never count for the new one
+  now_ += std::chrono::seconds(1);  // far inside the old schedule (TTL/2 = 1500 s)
+  sources_->run_once();
+  EXPECT_EQ(lookups_, 2);
+  EXPECT_EQ(asked_, "other.dotpin.test:853");
+  EXPECT_EQ(pins().size(), 1u);
+}
+
 TEST_F(DaneSourcesTest, WithoutAResolverDaneUpstreamsHaveNoPins) {
   auto learner = TofuLearner::create({});
   ASSERT_TRUE(learner);

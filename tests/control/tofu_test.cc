@@ -114,6 +114,12 @@ TEST(TofuState, AMissingFileIsEmptyAndABrokenOneIsAnErrorNamingIt) {
     ASSERT_FALSE(r) << text;
     EXPECT_NE(r.error().find(path), std::string::npos) << r.error();
   }
+  // A state file that was there (FILE.prev exists) and is now gone is not "nothing learned yet".
+  std::filesystem::remove(path);
+  std::ofstream(path + ".prev") << "{}";
+  const auto lost = load_tofu_state(path);
+  ASSERT_FALSE(lost);
+  EXPECT_NE(lost.error().find(".prev exists"), std::string::npos) << lost.error();
   std::filesystem::remove_all(dir);
 }
 
@@ -142,7 +148,20 @@ TEST(TofuPinFile, KeysParseAndAreCheckedAndTheWriterKeepsOnlyTheOperatorsPins) {
            {"[[upstream]]\nname = \"a\"\naddress = \"198.18.0.2\"\npins_from = \"magic\"\n", "is not one of"},
            {"[[upstream]]\nname = \"a\"\naddress = \"198.18.0.2\"\npins_from = \"tofu\"\nlearn_from = [\"198.18.0.2\", \"198.18.0.2:853\"]\n",
             "repeats"},
-           {"[[upstream]]\nname = \"a\"\naddress = \"198.18.0.2\"\n", "no pins"}}) {
+           {"[[upstream]]\nname = \"a\"\naddress = \"198.18.0.2\"\n", "no pins"},
+           // a learned issuer key without a name would admit anything that CA issues
+           {"[[upstream]]\nname = \"a\"\naddress = \"198.18.0.2\"\npins_from = \"tofu\"\nlearn = \"leaf+issuer\"\n",
+            "needs auth_name"},
+           // with nothing learned, report mode would admit every chain
+           {"[[upstream]]\nname = \"a\"\naddress = \"198.18.0.2\"\nauth_name = \"dns.dotpin.test\"\npins_from = \"tofu\"\n"
+            "mode = \"report\"\n",
+            "cannot be combined"},
+           {"[[upstream]]\nname = \"a\"\naddress = \"198.18.0.2\"\nauth_name = \"dns.dotpin.test\"\npins_from = \"dane\"\n"
+            "mode = \"report\"\n",
+            "cannot be combined"},
+           {"[[upstream]]\nname = \"a\"\naddress = \"198.18.0.2\"\nauth_name = \"dns.dotpin.test\"\npins_from = \"tofu\"\n"
+            "tlsa_port = 853\n",
+            "tlsa_port applies only"}}) {
     const auto bad = parse_pin_file(text, "p.toml");
     EXPECT_FALSE(bad.table) << text;
     ASSERT_FALSE(bad.errors.empty()) << text;

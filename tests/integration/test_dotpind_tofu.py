@@ -131,8 +131,13 @@ class TofuThroughDotpind(ApplianceSuite):
             self.assertNotEqual(code, 0, out)
             self.assertIn(reference_pin("impostor"), out)
             self.assertEqual([p["sha256"] for p in self.pins_in_force(d)], [genuine])
-            # accept without --pin: the key the data plane refused, if the server still presents it.
+            # accept without --pin: refused (an attacker can make any key the last refused one).
             code, out = d.ctl("pins", "accept", "a", json_out=False)
+            self.assertNotEqual(code, 0, out)
+            self.assertIn("--pin", out)
+            self.assertEqual([p["sha256"] for p in self.pins_in_force(d)], [genuine])
+            # accept with the observed pin, checked out of band: adopted.
+            code, out = d.ctl("pins", "accept", "a", "--pin", reference_pin("impostor"), json_out=False)
             self.assertEqual(code, 0, out)
             self.assertEqual([p["sha256"] for p in self.pins_in_force(d)], [reference_pin("impostor")])
             with open(state) as f:
@@ -152,14 +157,14 @@ class TofuThroughDotpind(ApplianceSuite):
             self.wait_state(d, "learned")
             self.assertEqual([p["sha256"] for p in self.pins_in_force(d)], [genuine])
 
-    def test_report_mode_learns_nothing(self):
+    def test_report_mode_cannot_be_combined_with_tofu(self):
+        # With nothing learned, report mode would admit every chain: the pin file is refused.
         state = os.path.join(self.dir, "tofu-report.json")
         path = self.tofu_pin_file("tofu-report.toml", self.upstream, extra='mode = "report"\n')
-        with self.daemon("tlr", path, state) as d:
-            s = self.wait_state(d, "report_mode")
-            time.sleep(1.5)
-            self.assertEqual(self.sources(d)["a"]["attempts"], 0, s)
-            self.assertEqual(self.pins_in_force(d), [])
+        d = self.daemon("tlr", path, state)
+        r = subprocess.run([DOTPIND, "--config", d.conf, "--check"], capture_output=True, text=True, timeout=30)
+        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+        self.assertRegex(r.stderr, re.escape(path) + r":1(:\d+)?: error: .*cannot be combined")
         self.assertFalse(os.path.exists(state))
 
     def test_learn_from_addresses_that_disagree_learn_nothing(self):

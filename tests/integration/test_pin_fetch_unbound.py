@@ -128,6 +128,38 @@ class FetchFailures(unittest.TestCase):
         self.assertIn("timed out", r.stderr)
         self.assertLess(elapsed, 20)  # bounded, not a performance assertion
 
+    def test_trickling_server_cannot_stretch_the_deadline(self):
+        # Answers the ClientHello with a TLS record header and then one byte every 0.4 s: each read
+        # succeeds, so only a deadline over the whole handshake (not a per-read timeout) ends it.
+        # TOFU learning and the expiry monitor use this same fetch on the control thread.
+        with socket.socket() as listener:
+            listener.bind(("127.0.0.1", 0))
+            listener.listen(4)
+            port = listener.getsockname()[1]
+            done = threading.Event()
+
+            def serve():
+                conn, _ = listener.accept()
+                with conn:
+                    conn.recv(4096)
+                    conn.sendall(b"\x16\x03\x03\x40\x00")  # a handshake record of 16 KiB announced
+                    while not done.wait(0.4):
+                        try:
+                            conn.sendall(b"\x02")
+                        except OSError:
+                            return
+
+            t = threading.Thread(target=serve, daemon=True)
+            t.start()
+            start = time.monotonic()
+            r = ctl("pin", "fetch", f"127.0.0.1:{port}", "--name", AUTH_NAME, "--timeout", "2", timeout=60)
+            elapsed = time.monotonic() - start
+            done.set()
+            t.join(timeout=10)
+        self.assertEqual(r.returncode, 2, r.stdout + r.stderr)
+        self.assertIn("timed out", r.stderr)
+        self.assertLess(elapsed, 6, f"a trickling server held the fetch for {elapsed:.1f} s")  # bounded: 2 s + slack
+
     def test_plaintext_server_is_a_handshake_failure(self):
         # A server that answers with bytes that are not TLS.
         with socket.socket() as listener:
