@@ -11,8 +11,10 @@
 namespace dotpin::ctl {
 namespace {
 
+}  // namespace
+
 /// Wall and CPU time of one attempt on the pin sources thread (what a refresh costs the control plane).
-class AttemptClock {
+class PinSources::AttemptClock {
  public:
   AttemptClock() : wall_(std::chrono::steady_clock::now()), cpu_(thread_cpu()) {}
   void record(SourceStatus& s) const {
@@ -30,6 +32,7 @@ class AttemptClock {
   std::chrono::microseconds cpu_;
 };
 
+namespace {
 }  // namespace
 
 PinSources::PinSources(Options options, PinPublisher& publisher, std::unique_ptr<TofuLearner> learner, LogFn info,
@@ -44,15 +47,19 @@ PinSources::PinSources(Options options, PinPublisher& publisher, std::unique_ptr
 PinSources::~PinSources() { stop(); }
 
 void PinSources::start() {
-  thread_ = std::thread([this] {
+  // Two threads: a TOFU handshake (up to probe_timeout per address) never delays a DANE refresh,
+  // nor a DNS timeout a learning attempt.
+  auto loop = [this](void (PinSources::*pass)()) {
     std::unique_lock lock(wake_mu_);
     while (!stop_) {
       lock.unlock();
-      run_once();
+      (this->*pass)();
       lock.lock();
       wake_.wait_for(lock, options_.tick, [this] { return stop_; });
     }
-  });
+  };
+  tofu_thread_ = std::thread(loop, &PinSources::run_tofu_once);
+  dane_thread_ = std::thread(loop, &PinSources::run_dane_once);
 }
 
 void PinSources::stop() {
@@ -61,7 +68,8 @@ void PinSources::stop() {
     stop_ = true;
   }
   wake_.notify_all();
-  if (thread_.joinable()) thread_.join();
+  if (tofu_thread_.joinable()) tofu_thread_.join();
+  if (dane_thread_.joinable()) dane_thread_.join();
 }
 
 SourceStatus& PinSources::status_for(const UpstreamPins& up, std::string_view source) {
@@ -72,28 +80,47 @@ SourceStatus& PinSources::status_for(const UpstreamPins& up, std::string_view so
 }
 
 void PinSources::run_once() {
-  std::lock_guard run(run_mu_);
-  const PinTable table = publisher_.file_table();
-  const TofuState state = publisher_.tofu_state();
-  const UnixTime now = options_.clock();
+  run_tofu_once();
+  run_dane_once();
+}
+
+void PinSources::forget_departed(const PinTable& table, std::string_view source) {
   std::vector<std::string> gone;
   {
     // Upstreams that left the table (or changed source) leave the status too.
     std::lock_guard lock(mu_);
     std::erase_if(status_, [&](const auto& kv) {
+      if (kv.second.source != source) return false;
       const UpstreamPins* up = table.find(kv.first);
-      const bool left = !up || up->pins_from == PinsFrom::kFile || to_string(up->pins_from) != kv.second.source;
-      if (left && kv.second.source == "dane") gone.push_back(kv.first);
+      const bool left = !up || to_string(up->pins_from) != kv.second.source;
+      if (left) gone.push_back(kv.first);
       return left;
     });
   }
   // Their TLSA pins go too (compose would ignore them; a re-added upstream must look up afresh).
-  for (const std::string& name : gone)
-    if (!publisher_.dane_entry(name).pins.empty()) (void)publisher_.set_dane(name, {}, "upstream " + name + ": no longer a DANE upstream");
-  for (const UpstreamPins& up : table.upstreams) {
+  if (source == "dane")
+    for (const std::string& name : gone)
+      if (!publisher_.dane_entry(name).pins.empty())
+        (void)publisher_.set_dane(name, {}, "upstream " + name + ": no longer a DANE upstream");
+}
+
+void PinSources::run_tofu_once() {
+  std::lock_guard run(tofu_run_mu_);
+  const PinTable table = publisher_.file_table();
+  const TofuState state = publisher_.tofu_state();
+  const UnixTime now = options_.clock();
+  forget_departed(table, "tofu");
+  for (const UpstreamPins& up : table.upstreams)
     if (up.pins_from == PinsFrom::kTofu) tofu_pass(up, state, now);
-    else if (up.pins_from == PinsFrom::kDane) dane_pass(up, now);
-  }
+}
+
+void PinSources::run_dane_once() {
+  std::lock_guard run(dane_run_mu_);
+  const PinTable table = publisher_.file_table();
+  const UnixTime now = options_.clock();
+  forget_departed(table, "dane");
+  for (const UpstreamPins& up : table.upstreams)
+    if (up.pins_from == PinsFrom::kDane) dane_pass(up, now);
 }
 
 namespace {
@@ -120,24 +147,27 @@ std::string_view dane_reason(dane::DaneAnswer::Status st) {
 
 }  // namespace
 
-void PinSources::dane_withdraw(const UpstreamPins& up, SourceStatus& s, const std::string& reason, const std::string& why) {
+void PinSources::dane_withdraw(const UpstreamPins& up, SourceStatus& s, const std::string& reason, const std::string& why,
+                               Later& later) {
   ++s.failures[reason];
   const bool changed = s.detail != why;
   s.detail = why;
   s.records = 0;
   s.rrsig_expiration.reset();
-  const auto held = publisher_.dane_entry(up.name);
-  if (!held.pins.empty()) {
-    auto published = publisher_.set_dane(up.name, {}, "upstream " + up.name + ": TLSA pins withdrawn (" + reason + ")");
-    if (!published && warn_) warn_("dane: upstream " + up.name + ": " + published.error());
-  }
-  if ((changed || !held.pins.empty()) && warn_)
-    warn_("dane: upstream " + up.name + ": " + reason + ": " + why + "; no TLSA pin is in force");
-  if (!held.pins.empty())
-    run_alert_command(options_.alert_command,
-                      {{"UPSTREAM", up.name}, {"KIND", reason}, {"ITEM", "_" + std::to_string(up.tlsa_port) + "._tcp." + up.auth_name},
-                       {"STATUS", "error"}, {"MESSAGE", why}},
-                      warn_, "dane");
+  const std::string name = up.name;
+  const std::string item = "_" + std::to_string(up.tlsa_port) + "._tcp." + up.auth_name;
+  later.push_back([this, name, item, reason, why, changed] {
+    const bool held = !publisher_.dane_entry(name).pins.empty();
+    if (held) {
+      auto published = publisher_.set_dane(name, {}, "upstream " + name + ": TLSA pins withdrawn (" + reason + ")");
+      if (!published && warn_) warn_("dane: upstream " + name + ": " + published.error());
+    }
+    if ((changed || held) && warn_) warn_("dane: upstream " + name + ": " + reason + ": " + why + "; no TLSA pin is in force");
+    if (held)
+      run_alert_command(options_.alert_command,
+                        {{"UPSTREAM", name}, {"KIND", reason}, {"ITEM", item}, {"STATUS", "error"}, {"MESSAGE", why}},
+                        warn_, "dane");
+  });
 }
 
 void PinSources::dane_pass(const UpstreamPins& up, UnixTime now) {
@@ -160,7 +190,16 @@ void PinSources::dane_pass(const UpstreamPins& up, UnixTime now) {
   const AttemptClock clock;
   Result<dane::DaneAnswer> answer = dane_ ? dane_(up.auth_name, up.tlsa_port)
                                           : Result<dane::DaneAnswer>(Error{"no DANE resolver is configured ([dane])"});
-  std::lock_guard lock(mu_);
+  Later later;  // publications, logs and alerts: run once the status lock is released
+  {
+    std::lock_guard lock(mu_);
+    dane_decide(up, now, clock, answer, later);
+  }
+  for (auto& f : later) f();
+}
+
+void PinSources::dane_decide(const UpstreamPins& up, UnixTime now, const AttemptClock& clock,
+                             Result<dane::DaneAnswer>& answer, Later& later) {
   SourceStatus& s = status_for(up, "dane");
   clock.record(s);  // the lookup; a publication below adds its own (small) cost to the thread, not here
   s.next_attempt = now + options_.dane_retry;
@@ -172,19 +211,23 @@ void PinSources::dane_pass(const UpstreamPins& up, UnixTime now) {
     const UnixTime stale_until = s.last_success + std::chrono::seconds(s.ttl) + options_.dane_stale;
     if (s.records > 0 && (now >= stale_until || (s.rrsig_expiration && now >= *s.rrsig_expiration))) {
       s.state = "error";
-      dane_withdraw(up, s, "dane_error", answer.error() + "; the last secure TLSA pins are " +
-                                             std::to_string((now - s.last_success).count()) + " s old: withdrawn");
+      dane_withdraw(up, s, "dane_error",
+                    answer.error() + "; the last secure TLSA pins are " + std::to_string((now - s.last_success).count()) +
+                        " s old: withdrawn",
+                    later);
       return;
     }
     ++s.failures["dane_error"];
     const bool changed = s.detail != answer.error();
     s.detail = answer.error();
     s.state = s.records > 0 ? "stale" : "error";
-    if (changed && warn_)
-      warn_("dane: upstream " + up.name + ": lookup failed: " + answer.error() +
-            (s.records > 0 ? "; the last secure TLSA pins stay until " +
-                                 format_utc(std::min(stale_until, s.rrsig_expiration.value_or(stale_until)))
-                           : ""));
+    if (changed && warn_) {
+      std::string line = "dane: upstream " + up.name + ": lookup failed: " + answer.error() +
+                         (s.records > 0 ? "; the last secure TLSA pins stay until " +
+                                              format_utc(std::min(stale_until, s.rrsig_expiration.value_or(stale_until)))
+                                        : "");
+      later.push_back([this, line] { warn_(line); });
+    }
     return;
   }
   const dane::DaneAnswer& a = *answer;
@@ -193,7 +236,7 @@ void PinSources::dane_pass(const UpstreamPins& up, UnixTime now) {
                       (a.owner.empty() ? "_" + std::to_string(up.tlsa_port) + "._tcp." + up.auth_name : a.owner);
     if (!a.why_bogus.empty()) why += ": " + a.why_bogus;
     s.state = std::string(dane::to_string(a.status));
-    dane_withdraw(up, s, std::string(dane_reason(a.status)), why);
+    dane_withdraw(up, s, std::string(dane_reason(a.status)), why, later);
     return;
   }
   DanePins converted = pins_from_tlsa_answer(a, now);
@@ -201,7 +244,8 @@ void PinSources::dane_pass(const UpstreamPins& up, UnixTime now) {
   const std::string skipped = std::move(converted.skipped);
   if (pins.empty()) {
     s.state = "unusable";
-    dane_withdraw(up, s, "dane_unusable", "no usable TLSA record at " + a.owner + (skipped.empty() ? "" : ": " + skipped));
+    dane_withdraw(up, s, "dane_unusable", "no usable TLSA record at " + a.owner + (skipped.empty() ? "" : ": " + skipped),
+                  later);
     return;
   }
   const auto ttl = std::chrono::seconds(a.ttl / 2);
@@ -218,13 +262,16 @@ void PinSources::dane_pass(const UpstreamPins& up, UnixTime now) {
   std::string shown;
   for (const Pin& p : pins) shown += (shown.empty() ? "" : ", ") + p.display_name();
   PinPublisher::DaneEntry entry{up.auth_name, up.tlsa_port, std::move(pins)};
-  auto published = publisher_.set_dane(up.name, std::move(entry),
-                                       "upstream " + up.name + ": TLSA pins from " + a.owner + ": " + shown);
-  if (!published) {
-    if (warn_) warn_("dane: upstream " + up.name + ": " + published.error());
-    return;
-  }
-  if (info_) info_("dane: upstream " + up.name + ": " + s.detail + " in force: " + shown);
+  const std::string name = up.name, what = "upstream " + up.name + ": TLSA pins from " + a.owner + ": " + shown,
+                    detail = s.detail;
+  later.push_back([this, name, what, detail, shown, entry = std::move(entry)]() mutable {
+    auto published = publisher_.set_dane(name, std::move(entry), what);
+    if (!published) {
+      if (warn_) warn_("dane: upstream " + name + ": " + published.error());
+      return;
+    }
+    if (info_) info_("dane: upstream " + name + ": " + detail + " in force: " + shown);
+  });
 }
 
 void PinSources::tofu_pass(const UpstreamPins& up, const TofuState& state, UnixTime now) {
@@ -238,6 +285,7 @@ void PinSources::tofu_pass(const UpstreamPins& up, const TofuState& state, UnixT
     }
     if (up.mode == PinMode::kReport) {
       // Report mode admits mismatching chains: learning from what it admits would learn anything.
+      // (The pin file refuses the combination; this is the second line.)
       s.state = "report_mode";
       s.detail = "nothing is learned in report mode";
       return;
@@ -250,20 +298,24 @@ void PinSources::tofu_pass(const UpstreamPins& up, const TofuState& state, UnixT
   }
   const AttemptClock clock;
   const LearnOutcome o = learner_->learn(up, now);
-  std::lock_guard lock(mu_);
-  SourceStatus& s = status_for(up, "tofu");
-  clock.record(s);
-  Backoff& b = backoff_[up.name];
   if (!o.learned) {
-    ++s.failures[std::string(to_string(o.refusal))];
-    const bool changed = s.detail != o.why;
-    s.detail = o.why;
-    b.delay = std::clamp(b.delay * 2, options_.backoff_min, options_.backoff_max);
-    b.next = now + b.delay;
-    // Logged when the reason changes, not every retry.
-    if (changed && warn_)
-      warn_("tofu: upstream " + up.name + ": nothing learned (" + std::string(to_string(o.refusal)) + "): " + o.why +
-            "; retrying in " + std::to_string(b.delay.count()) + " s");
+    std::string line;
+    {
+      std::lock_guard lock(mu_);
+      SourceStatus& s = status_for(up, "tofu");
+      clock.record(s);
+      Backoff& b = backoff_[up.name];
+      ++s.failures[std::string(to_string(o.refusal))];
+      const bool changed = s.detail != o.why;
+      s.detail = o.why;
+      b.delay = std::clamp(b.delay * 2, options_.backoff_min, options_.backoff_max);
+      b.next = now + b.delay;
+      // Logged when the reason changes, not every retry.
+      if (changed)
+        line = "tofu: upstream " + up.name + ": nothing learned (" + std::string(to_string(o.refusal)) + "): " + o.why +
+               "; retrying in " + std::to_string(b.delay.count()) + " s";
+    }
+    if (!line.empty() && warn_) warn_(line);
     return;
   }
   const LearnedUpstream learned = *o.learned;
@@ -273,20 +325,30 @@ void PinSources::tofu_pass(const UpstreamPins& up, const TofuState& state, UnixT
             " pin-sha256=\"" + pin_base64(p.digest) + "\"";
   const std::string what = "upstream " + up.name + ": learned on first use from " + learned.pins.front().learned_from +
                            ": " + pins;
+  // Persisted and published (up to the lcores' adoption wait) without the status lock held.
   auto published = publisher_.set_learned(up.name, learned, what);
+  {
+    std::lock_guard lock(mu_);
+    SourceStatus& s = status_for(up, "tofu");
+    clock.record(s);
+    Backoff& b = backoff_[up.name];
+    if (!published) {
+      ++s.failures["persist"];
+      s.detail = published.error();
+      b.delay = std::clamp(b.delay * 2, options_.backoff_min, options_.backoff_max);
+      b.next = now + b.delay;
+    } else {
+      ++s.successes;
+      s.last_success = now;
+      s.state = "learned";
+      s.detail = what;
+      b = Backoff{};
+    }
+  }
   if (!published) {
-    ++s.failures["persist"];
-    s.detail = published.error();
-    b.delay = std::clamp(b.delay * 2, options_.backoff_min, options_.backoff_max);
-    b.next = now + b.delay;
     if (warn_) warn_("tofu: upstream " + up.name + ": learned but not kept: " + published.error());
     return;
   }
-  ++s.successes;
-  s.last_success = now;
-  s.state = "learned";
-  s.detail = what;
-  b = Backoff{};
   if (info_) info_("tofu: " + what);
   run_alert_command(options_.alert_command,
                     {{"UPSTREAM", up.name},
@@ -298,7 +360,7 @@ void PinSources::tofu_pass(const UpstreamPins& up, const TofuState& state, UnixT
 }
 
 Result<PinChangeReply> PinSources::accept(const std::string& upstream, const PinDigest& expected) {
-  std::lock_guard run(run_mu_);
+  std::lock_guard run(tofu_run_mu_);
   const PinTable table = publisher_.file_table();
   const UpstreamPins* up = table.find(upstream);
   if (!up) return fail("no upstream named '", upstream, "'");
@@ -323,7 +385,7 @@ Result<PinChangeReply> PinSources::accept(const std::string& upstream, const Pin
 }
 
 Result<PinChangeReply> PinSources::forget(const std::string& upstream) {
-  std::lock_guard run(run_mu_);
+  std::lock_guard run(tofu_run_mu_);
   const PinTable table = publisher_.file_table();
   const UpstreamPins* up = table.find(upstream);
   if (!up) return fail("no upstream named '", upstream, "'");

@@ -87,10 +87,13 @@ class PinSources {
   PinSources(const PinSources&) = delete;
   PinSources& operator=(const PinSources&) = delete;
 
+  /// Starts two threads, one for TOFU learning and one for DANE refreshes (neither waits for the other).
   void start();
   void stop();
-  /// One pass over every upstream (the thread calls it each tick; tests call it directly).
+  /// One pass over every upstream (tests call it directly): run_tofu_once() then run_dane_once().
   void run_once();
+  void run_tofu_once();
+  void run_dane_once();
 
   /// `pins accept UPSTREAM [--pin PIN]`: probes now and adopts the key it sees, if it equals
   /// @p expected (the observed pin from the tofu_changed refusal). Persisted and published.
@@ -101,10 +104,19 @@ class PinSources {
   [[nodiscard]] std::vector<SourceStatus> status() const;
 
  private:
+  class AttemptClock;
+  /// Work decided under the status lock and done after it is released (publish, log, alert).
+  using Later = std::vector<std::function<void()>>;
+
+  void forget_departed(const PinTable& table, std::string_view source);
   void tofu_pass(const UpstreamPins& up, const TofuState& state, UnixTime now);
   void dane_pass(const UpstreamPins& up, UnixTime now);
-  /// Withdraws @p up's TLSA pins (if any) after a non-secure answer.
-  void dane_withdraw(const UpstreamPins& up, SourceStatus& s, const std::string& reason, const std::string& why);
+  /// The status update for a lookup's outcome (mu_ held); what must not run under it goes to @p later.
+  void dane_decide(const UpstreamPins& up, UnixTime now, const AttemptClock& clock, Result<dane::DaneAnswer>& answer,
+                   Later& later);
+  /// Withdraws @p up's TLSA pins (if any) after a non-secure answer (mu_ held; the work in @p later).
+  void dane_withdraw(const UpstreamPins& up, SourceStatus& s, const std::string& reason, const std::string& why,
+                     Later& later);
   SourceStatus& status_for(const UpstreamPins& up, std::string_view source);
 
   Options options_;
@@ -119,11 +131,12 @@ class PinSources {
     std::chrono::seconds delay{0};
   };
   std::map<std::string, Backoff> backoff_;
-  std::mutex run_mu_;  // one pass (or accept/forget) at a time
+  std::mutex tofu_run_mu_;  // one TOFU pass (or accept/forget) at a time
+  std::mutex dane_run_mu_;  // one DANE pass at a time
   std::mutex wake_mu_;
   std::condition_variable wake_;
   bool stop_ = false;
-  std::thread thread_;
+  std::thread tofu_thread_, dane_thread_;
 };
 
 }  // namespace dotpin::ctl
