@@ -165,7 +165,8 @@ TEST(TofuPinFile, KeysParseAndAreCheckedAndTheWriterKeepsOnlyTheOperatorsPins) {
     const auto bad = parse_pin_file(text, "p.toml");
     EXPECT_FALSE(bad.table) << text;
     ASSERT_FALSE(bad.errors.empty()) << text;
-    const auto hit = std::ranges::find_if(bad.errors, [&](const Diagnostic& d) { return d.to_string().find(needle) != std::string::npos; });
+    const std::string& want = needle;  // (clang 14 does not capture structured bindings)
+    const auto hit = std::ranges::find_if(bad.errors, [&want](const Diagnostic& d) { return d.to_string().find(want) != std::string::npos; });
     ASSERT_NE(hit, bad.errors.end()) << bad.errors[0].to_string();
     EXPECT_GT(hit->line, 0);
   }
