@@ -463,3 +463,21 @@ class ApplianceSuite(unittest.TestCase):
 
 def kdig(*args, timeout=10):
     return subprocess.run(["kdig", "+timeout=2", "+retry=0", *args], capture_output=True, text=True, timeout=timeout)
+
+
+def status_of(out):
+    """The rcode of a kdig answer ("NOERROR", "SERVFAIL", ...), or None."""
+    import re
+    m = re.search(r"status: (\w+)", out)
+    return m.group(1) if m else None
+
+
+def dnsperf(queries, seconds, qps, outstanding=50):
+    """A bounded dnsperf run against the appliance: (sent, lost, response-code line, output)."""
+    import re
+    r = subprocess.run(["dnsperf", "-s", APPLIANCE_V4, "-d", queries, "-l", str(seconds), "-Q", str(qps),
+                        "-t", "2", "-q", str(outstanding)], capture_output=True, text=True, timeout=seconds + 30)
+    sent = int(re.search(r"Queries sent:\s+(\d+)", r.stdout).group(1))
+    lost = int(re.search(r"Queries lost:\s+(\d+)", r.stdout).group(1))
+    codes = re.search(r"Response codes:\s+(.*)", r.stdout).group(1)
+    return sent, lost, codes, r.stdout

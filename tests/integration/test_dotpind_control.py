@@ -17,18 +17,10 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from dotpin_harness import (main, APPLIANCE_V4, ApplianceSuite, Dotpind, UnboundDot, ctl, kdig, pki,  # noqa: E402
+from dotpin_harness import (dnsperf, main, APPLIANCE_V4, ApplianceSuite, Dotpind, UnboundDot, ctl, kdig, pki,  # noqa: E402
                             reference_pin)
 
 
-def dnsperf(queries, seconds, qps, outstanding=50):
-    """A bounded dnsperf run against the appliance: (sent, lost, response-code line, output)."""
-    r = subprocess.run(["dnsperf", "-s", APPLIANCE_V4, "-d", queries, "-l", str(seconds), "-Q", str(qps),
-                        "-t", "2", "-q", str(outstanding)], capture_output=True, text=True, timeout=seconds + 30)
-    sent = int(re.search(r"Queries sent:\s+(\d+)", r.stdout).group(1))
-    lost = int(re.search(r"Queries lost:\s+(\d+)", r.stdout).group(1))
-    codes = re.search(r"Response codes:\s+(.*)", r.stdout).group(1)
-    return sent, lost, codes, r.stdout
 
 
 @unittest.skipUnless(os.geteuid() == 0, "needs root for network namespaces and net_tap")

@@ -23,7 +23,8 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from dotpin_harness import main, APPLIANCE_V4, ApplianceSuite, Dotpind, UnboundDot, kdig, pki  # noqa: E402
+from dotpin_harness import (main, APPLIANCE_V4, ApplianceSuite, Dotpind, UnboundDot, dnsperf, kdig, pki,  # noqa: E402
+                            status_of)
 from dane_zone import DaneZone, tools_missing  # noqa: E402
 
 TTL = 3  # seconds: short, so that adoption within a TTL is seen quickly
@@ -38,18 +39,8 @@ def tlsa(usage, cert):
     return f"{usage} 1 1 {out.split()[-1].lower()}"
 
 
-def status_of(out):
-    m = re.search(r"status: (\w+)", out)
-    return m.group(1) if m else None
 
 
-def dnsperf(queries, seconds, qps, outstanding=50):
-    r = subprocess.run(["dnsperf", "-s", APPLIANCE_V4, "-d", queries, "-l", str(seconds), "-Q", str(qps),
-                        "-t", "2", "-q", str(outstanding)], capture_output=True, text=True, timeout=seconds + 30)
-    sent = int(re.search(r"Queries sent:\s+(\d+)", r.stdout).group(1))
-    lost = int(re.search(r"Queries lost:\s+(\d+)", r.stdout).group(1))
-    codes = re.search(r"Response codes:\s+(.*)", r.stdout).group(1)
-    return sent, lost, codes, r.stdout
 
 
 @unittest.skipUnless(os.geteuid() == 0, "needs root for network namespaces and net_tap")

@@ -19,13 +19,10 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from dotpin_harness import (main, APPLIANCE_V4, APPLIANCE_V6, OUTSIDER_V4, DOTPIND, ApplianceSuite, Dotpind,  # noqa: E402
+from dotpin_harness import (status_of, main, APPLIANCE_V4, APPLIANCE_V6, OUTSIDER_V4, DOTPIND, ApplianceSuite, Dotpind,  # noqa: E402
                             kdig, reference_pin)
 
 
-def status_of(out):
-    m = re.search(r"status: (\w+)", out)
-    return m.group(1) if m else None
 
 
 @unittest.skipUnless(os.geteuid() == 0, "needs root for network namespaces and net_tap")

@@ -17,15 +17,12 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from dotpin_harness import (main, APPLIANCE_V4, AUTH_NAME, DOTPIND, ApplianceSuite, Dotpind, UnboundDot, kdig,  # noqa: E402
+from dotpin_harness import (status_of, main, APPLIANCE_V4, AUTH_NAME, DOTPIND, ApplianceSuite, Dotpind, UnboundDot, kdig,  # noqa: E402
                             pki, reference_pin)
 
 CA = "ca-bundle.pem"
 
 
-def status_of(out):
-    m = re.search(r"status: (\w+)", out)
-    return m.group(1) if m else None
 
 
 @unittest.skipUnless(os.geteuid() == 0, "needs root for network namespaces and net_tap")

@@ -14,7 +14,7 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from dotpin_harness import (main, APPLIANCE_V4, ApplianceSuite, Dotpind, OpenSslServer, UnboundDot, kdig, pki,  # noqa: E402
+from dotpin_harness import (status_of, main, APPLIANCE_V4, ApplianceSuite, Dotpind, OpenSslServer, UnboundDot, kdig, pki,  # noqa: E402
                             reference_pin)
 from test_hostile_upstreams import ANCHOR, AUTH_REASONS, CA_BUNDLE, CASES, TLS_CASES  # noqa: E402
 
@@ -26,9 +26,6 @@ def refused(case, mode):
     return isinstance(e, str) and e != ANCHOR
 
 
-def status_of(out):
-    m = re.search(r"status: (\w+)", out)
-    return m.group(1) if m else None
 
 
 @unittest.skipUnless(os.geteuid() == 0, "needs root for network namespaces and net_tap")
