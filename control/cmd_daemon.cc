@@ -238,6 +238,8 @@ int pin_change(Invocation& inv, std::string_view command) {
     if (!r.pin_file.empty()) inv.out << "; " << r.pin_file << " written";
     inv.out << (r.adopted_by_all_lcores ? "; every lcore has adopted it\n" : "\n");
     if (r.warning) inv.err << "dotpinctl: warning: " << *r.warning << "\n";
+    for (const std::string& f : r.forced) inv.err << "dotpinctl: warning: forced although " << f << "\n";
+    for (const std::string& w : r.warnings) inv.err << "dotpinctl: warning: " << w << "\n";
   });
 }
 }  // namespace

@@ -121,8 +121,10 @@ std::span<const Command> command_table() {
        "connections use it, sessions of the old generation are not resumed, and established\n"
        "connections whose chain no longer matches are drained (in-flight queries answered) and\n"
        "re-established. With FILE, its content also replaces the configured pin file (atomically),\n"
-       "so a restart keeps it.",
-       {{"socket", "PATH", "dotpind's control socket"}},
+       "so a restart keeps it. Like every pin change, refused when it would leave an enforcing\n"
+       "upstream, or the whole pool, with no pin valid now (every connection refused) unless --force.",
+       {{"socket", "PATH", "dotpind's control socket"},
+        {"force", "", "load it even if an upstream or the pool would be left with no pin valid now"}},
        0, 1, run_pins_reload},
       {"pins add", "UPSTREAM PIN", "add a pin to an upstream of the running dotpind (and its pin file)",
        "PIN is an RFC 7469 pin-sha256 in base64 (dotpinctl pin compute/fetch prints it). The change\n"
@@ -135,9 +137,9 @@ std::span<const Command> command_table() {
         {"not-after", "DATE", "the pin stops counting at DATE (exclusive)"}},
        2, 2, run_pins_add},
       {"pins remove", "UPSTREAM PIN|LABEL", "remove a pin from an upstream of the running dotpind (and its pin file)",
-       "Refuses to remove an upstream's only pin, and to leave an enforcing upstream with no pin\n"
-       "valid now (every connection would be refused) unless --force. Connections authenticated\n"
-       "by the removed pin are drained and re-established against the remaining ones.",
+       "Refuses to remove an upstream's only pin, and to leave an enforcing upstream (or the pool)\n"
+       "with no pin valid now (every connection would be refused) unless --force. Connections\n"
+       "authenticated by the removed pin are drained and re-established against the remaining ones.",
        {{"socket", "PATH", "dotpind's control socket"},
         {"force", "", "remove even if no pin valid now would remain"}},
        2, 2, run_pins_remove},
@@ -151,8 +153,11 @@ std::span<const Command> command_table() {
        1, 1, run_pins_accept},
       {"pins forget", "UPSTREAM", "drop the keys a TOFU upstream learned; it learns again on next contact",
        "Until it has learned again the upstream has only the pin file's pins (if any): with none,\n"
-       "its connections are refused. Learning starts within a second.",
-       {{"socket", "PATH", "dotpind's control socket"}},
+       "its connections are refused, so that case needs --force (and the next key it sees is\n"
+       "trusted on first use: prefer `pins accept --pin` for a planned key change). Learning\n"
+       "starts within a second.",
+       {{"socket", "PATH", "dotpind's control socket"},
+        {"force", "", "forget even if the upstream would be left with no pin valid now"}},
        1, 1, run_pins_forget},
       {"pins sources", "", "state of the pins taken from the network: TOFU learning, DANE refreshes",
        "One row per upstream with pins_from = \"tofu\" or \"dane\": its state, attempts, failures by\n"

@@ -89,8 +89,10 @@ Result<nlohmann::json> DaemonAdmin::pins_list(const Request&) {
   return nlohmann::json(reply);
 }
 
-Result<nlohmann::json> DaemonAdmin::commit(PinTable table, const std::string& text, const std::string& what) {
-  auto reply = publisher_.replace_file(std::move(table), text, what);
+Result<nlohmann::json> DaemonAdmin::commit(PinTable table, const std::string& text, const std::string& what,
+                                           const Request& r) {
+  // The one rule (pin_safety.h): a change that strands an upstream or the pool needs --force.
+  auto reply = publisher_.replace_file(std::move(table), text, what, r.options.contains("force"));
   if (!reply) return Error{reply.error()};
   return nlohmann::json(*reply);
 }
@@ -113,7 +115,7 @@ Result<nlohmann::json> DaemonAdmin::pins_reload(const Request& r) {
   // Another file: it becomes the configured pin file's content (comments and all) so that a
   // restart loads what is in force.
   if (file != configured) text = std::move(*bytes);
-  return commit(std::move(*loaded.table), text, "reloaded from " + file);
+  return commit(std::move(*loaded.table), text, "reloaded from " + file, r);
 }
 
 Result<nlohmann::json> DaemonAdmin::pins_add(const Request& r) {
@@ -132,17 +134,18 @@ Result<nlohmann::json> DaemonAdmin::pins_add(const Request& r) {
   if (!checked) return Error{checked.error()};
   return commit(std::move(checked->table), checked->text,
                 "pin " + (add.label.empty() ? add.sha256.substr(0, 8) + "..." : "'" + add.label + "'") +
-                    " added to upstream " + add.upstream);
+                    " added to upstream " + add.upstream,
+                r);
 }
 
 Result<nlohmann::json> DaemonAdmin::pins_remove(const Request& r) {
   std::lock_guard lock(mu_);
   const auto now = now_utc();
-  auto changed = with_pin_removed(publisher_.file_table(), r.args[0], r.args[1], r.options.contains("force"), now);
+  auto changed = with_pin_removed(publisher_.file_table(), r.args[0], r.args[1]);
   if (!changed) return Error{changed.error()};
   auto checked = check_table(*changed, publisher_.options().pin_file, now);
   if (!checked) return Error{checked.error()};
-  return commit(std::move(checked->table), checked->text, "pin " + r.args[1] + " removed from upstream " + r.args[0]);
+  return commit(std::move(checked->table), checked->text, "pin " + r.args[1] + " removed from upstream " + r.args[0], r);
 }
 
 Result<nlohmann::json> DaemonAdmin::pins_accept(const Request& r) {
@@ -164,7 +167,7 @@ Result<nlohmann::json> DaemonAdmin::pins_accept(const Request& r) {
 Result<nlohmann::json> DaemonAdmin::pins_forget(const Request& r) {
   std::lock_guard lock(mu_);
   if (!sources_) return fail("this dotpind learns no pins");
-  auto reply = sources_->forget(r.args[0]);
+  auto reply = sources_->forget(r.args[0], r.options.contains("force"));
   if (!reply) return Error{reply.error()};
   return nlohmann::json(*reply);
 }

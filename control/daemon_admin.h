@@ -40,7 +40,7 @@ class DaemonAdmin {
 
  private:
   /// Publishes @p table (validated) and persists @p text to the pin file first when non-empty.
-  Result<nlohmann::json> commit(PinTable table, const std::string& text, const std::string& what);
+  Result<nlohmann::json> commit(PinTable table, const std::string& text, const std::string& what, const Request& r);
 
   dataplane::DataPlane& dataplane_;
   PinPublisher& publisher_;

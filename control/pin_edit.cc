@@ -55,8 +55,7 @@ Result<PinTable> with_pin_added(const PinTable& table, const PinToAdd& add, Unix
   return t;
 }
 
-Result<PinTable> with_pin_removed(const PinTable& table, std::string_view upstream, std::string_view which, bool force,
-                                  UnixTime now) {
+Result<PinTable> with_pin_removed(const PinTable& table, std::string_view upstream, std::string_view which) {
   PinTable t = table;
   auto up = find_upstream(t, upstream);
   if (!up) return Error{up.error()};
@@ -75,11 +74,8 @@ Result<PinTable> with_pin_removed(const PinTable& table, std::string_view upstre
   if (file_only && pins.size() == 1)
     return fail("'", it->display_name(), "' is the only pin of upstream '", std::string(upstream),
                 "'; add its replacement first (an upstream without pins cannot be reached)");
-  const std::string removed = it->display_name();
+  // Whether what remains is valid now is the one rule's to decide (pin_safety.h, in the publisher).
   pins.erase(it);
-  if (file_only && (*up)->mode == PinMode::kEnforce && (*up)->pins_in_window(now) == 0 && !force)
-    return fail("removing ", removed, " would leave upstream '", std::string(upstream),
-                "' with no pin valid now: every connection to it would be refused (--force to do it anyway)");
   return t;
 }
 

@@ -31,10 +31,9 @@ struct PinToAdd {
 Result<PinTable> with_pin_added(const PinTable& table, const PinToAdd& pin, UnixTime now);
 
 /// @p table without the pin (base64 value or label) of @p upstream. Refused: unknown upstream or
-/// pin, removing an upstream's only pin, and — unless @p force — leaving an enforcing upstream with
-/// no pin valid at @p now (every connection to it would be refused).
-Result<PinTable> with_pin_removed(const PinTable& table, std::string_view upstream, std::string_view pin,
-                                  bool force, UnixTime now);
+/// pin, removing an upstream's only pin. Whether the upstream keeps a pin valid now is checked by
+/// the publisher, as for every pin change (pin_safety.h).
+Result<PinTable> with_pin_removed(const PinTable& table, std::string_view upstream, std::string_view pin);
 
 /// ok if @p table has an upstream named @p name; else "no upstream named 'x' (known: a, b)".
 Status require_upstream(const PinTable& table, std::string_view name);

@@ -4,6 +4,7 @@
 #include "control/daemon_log.h"
 #include "pinning/pin_file_writer.h"
 #include "pinning/pin_lint.h"
+#include "pinning/pin_safety.h"
 
 namespace dotpin::ctl {
 namespace {
@@ -64,7 +65,7 @@ Result<PinChangeReply> PinPublisher::publish_locked(const std::string& what, con
   const std::size_t upstreams = composed.upstreams.size();
   store_.publish(std::move(composed), now_utc());
   const auto snap = store_.current();
-  PinChangeReply reply{snap->generation, written, what, dataplane_ != nullptr, std::nullopt};
+  PinChangeReply reply{snap->generation, written, what, dataplane_ != nullptr, std::nullopt, {}, {}};
   if (dataplane_) {
     const auto published = dataplane_->publish_pins(snap, kLcoreWait);
     if (!published) {
@@ -79,41 +80,73 @@ Result<PinChangeReply> PinPublisher::publish_locked(const std::string& what, con
   return reply;
 }
 
-Result<PinChangeReply> PinPublisher::replace_file(PinTable table, const std::string& text, const std::string& what) {
+Result<PinChangeReply> PinPublisher::change_locked(Next next, bool force, const std::function<Status()>& persist,
+                                                   const std::string& what, const std::string& written) {
+  const PinSafety safety =
+      check_pin_change(compose(file_, tofu_, dane_), compose(next.file, next.tofu, next.dane), options_.clock());
+  if (!safety.safe() && !force) {
+    log_warn("pins: " + what + ": refused: " + safety.unsafe.front() +
+             (safety.unsafe.size() > 1 ? " (and " + std::to_string(safety.unsafe.size() - 1) + " more)" : ""));
+    return fail(safety.refusal());
+  }
+  // Persist first: if the file cannot be written, nothing changes (a restart would lose it).
+  if (persist)
+    if (auto w = persist(); !w) return Error{w.error()};
+  file_ = std::move(next.file);
+  tofu_ = std::move(next.tofu);
+  dane_ = std::move(next.dane);
+  for (const std::string& u : safety.unsafe) log_warn("pins: " + what + ": forced although " + u);
+  auto reply = publish_locked(what, written);
+  if (reply) {
+    reply->forced = safety.unsafe;
+    reply->warnings = safety.warnings;
+  }
+  return reply;
+}
+
+Result<PinChangeReply> PinPublisher::replace_file(PinTable table, const std::string& text, const std::string& what,
+                                                  bool force) {
   std::lock_guard lock(mu_);
   if (const auto trust = trust_profile_errors(table, options_.ca_mode); !trust.empty()) {
     std::string msg = "refused; the pins in force are unchanged:";
     for (const auto& d : trust) msg += "\n  " + d.to_string();
     return fail(msg);
   }
-  if (!text.empty()) {
-    // Persist first: if the file cannot be written, nothing changes (a restart would lose it).
+  table.source = options_.pin_file;
+  const auto persist = [&]() -> Status {
+    if (text.empty()) return ok_status();
     if (auto w = replace_file_atomically(options_.pin_file, text); !w)
       return fail("pin file not written, nothing changed: ", w.error());
-  }
-  table.source = options_.pin_file;
-  file_ = std::move(table);
-  return publish_locked(what, text.empty() ? std::string() : options_.pin_file);
+    return ok_status();
+  };
+  return change_locked({std::move(table), tofu_, dane_}, force, persist, what,
+                       text.empty() ? std::string() : options_.pin_file);
 }
 
 Result<PinChangeReply> PinPublisher::set_learned(const std::string& upstream, std::optional<LearnedUpstream> learned,
-                                                 const std::string& what) {
+                                                 const std::string& what, bool force) {
   std::lock_guard lock(mu_);
   if (options_.tofu_state_file.empty()) return fail("no [tofu] state_file is configured: nothing can be learned");
   TofuState next = tofu_;
   if (learned) next.upstreams[upstream] = std::move(*learned);
   else next.upstreams.erase(upstream);
-  if (auto w = save_tofu_state(options_.tofu_state_file, next); !w)
-    return fail("TOFU state file not written, nothing changed: ", w.error());
-  tofu_ = std::move(next);
-  return publish_locked(what, options_.tofu_state_file);
+  const auto persist = [&]() -> Status {
+    if (auto w = save_tofu_state(options_.tofu_state_file, next); !w)
+      return fail("TOFU state file not written, nothing changed: ", w.error());
+    return ok_status();
+  };
+  // next is persisted before it moves into the change (persist runs first).
+  TofuState published = next;
+  return change_locked({file_, std::move(published), dane_}, force, persist, what, options_.tofu_state_file);
 }
 
-Result<PinChangeReply> PinPublisher::set_dane(const std::string& upstream, DaneEntry entry, const std::string& what) {
+Result<PinChangeReply> PinPublisher::set_dane(const std::string& upstream, DaneEntry entry, const std::string& what,
+                                              bool force) {
   std::lock_guard lock(mu_);
-  if (entry.pins.empty()) dane_.erase(upstream);
-  else dane_[upstream] = std::move(entry);
-  return publish_locked(what, {});
+  DanePins next = dane_;
+  if (entry.pins.empty()) next.erase(upstream);
+  else next[upstream] = std::move(entry);
+  return change_locked({file_, tofu_, std::move(next)}, force, {}, what, {});
 }
 
 PinPublisher::DaneEntry PinPublisher::dane_entry(const std::string& upstream) const {

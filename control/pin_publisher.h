@@ -12,9 +12,12 @@
 /// Every change — pin file edits, a learned key, accept/forget, a TLSA refresh — goes through here
 /// under one lock: the changed source is persisted first (pin file or state file, atomically),
 /// then the composed table is numbered by the PinStore and fed to the data plane. A change that
-/// cannot be persisted changes nothing.
+/// cannot be persisted changes nothing. Every change is first checked by the one rule of
+/// pin_safety.h on the composed tables: one that would strand an upstream or the pool is refused
+/// (nothing persisted, nothing published) unless forced.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -36,6 +39,7 @@ class PinPublisher {
     std::string pin_file;          ///< where operator pin changes are persisted
     bool ca_mode = false;          ///< the data plane runs with a CA file (trust_profile_errors)
     std::string tofu_state_file;   ///< where learned keys are persisted ([tofu] state_file)
+    std::function<UnixTime()> clock = now_utc;  ///< "valid now" for the safety rule (tests: a fake clock)
   };
   /// The TLSA pins of one upstream, bound to the name and port they were looked up for.
   struct DaneEntry {
@@ -57,13 +61,18 @@ class PinPublisher {
   [[nodiscard]] TofuState tofu_state() const;
   [[nodiscard]] const Options& options() const noexcept { return options_; }
 
-  /// A new operator table; @p text is written to the pin file first when non-empty.
-  Result<PinChangeReply> replace_file(PinTable table, const std::string& text, const std::string& what);
-  /// Learned keys of @p upstream (nullopt: forget them); the state file is written first.
+  /// A new operator table; @p text is written to the pin file first when non-empty. Refused when
+  /// unsafe (pin_safety.h) unless @p force.
+  Result<PinChangeReply> replace_file(PinTable table, const std::string& text, const std::string& what,
+                                      bool force = false);
+  /// Learned keys of @p upstream (nullopt: forget them); the state file is written first. Refused
+  /// when unsafe unless @p force.
   Result<PinChangeReply> set_learned(const std::string& upstream, std::optional<LearnedUpstream> learned,
-                                     const std::string& what);
-  /// The TLSA pins of @p upstream (empty: none), kept in memory only: they are looked up again at start.
-  Result<PinChangeReply> set_dane(const std::string& upstream, DaneEntry entry, const std::string& what);
+                                     const std::string& what, bool force = false);
+  /// The TLSA pins of @p upstream (empty: none), kept in memory only: they are looked up again at
+  /// start. Fails only when the change is unsafe and not @p force (the DANE source then holds).
+  Result<PinChangeReply> set_dane(const std::string& upstream, DaneEntry entry, const std::string& what,
+                                  bool force = false);
   /// The TLSA pins of @p upstream in force (none: empty).
   [[nodiscard]] DaneEntry dane_entry(const std::string& upstream) const;
 
@@ -71,6 +80,14 @@ class PinPublisher {
   static PinTable compose(const PinTable& file, const TofuState& tofu, const DanePins& dane);
 
  private:
+  /// The sources after a change, checked, persisted by @p persist (may be empty), then published.
+  struct Next {
+    PinTable file;
+    TofuState tofu;
+    DanePins dane;
+  };
+  Result<PinChangeReply> change_locked(Next next, bool force, const std::function<Status()>& persist,
+                                       const std::string& what, const std::string& written);
   /// Composes, numbers and feeds; @p written is the file the change was persisted to ("" none).
   Result<PinChangeReply> publish_locked(const std::string& what, const std::string& written);
 

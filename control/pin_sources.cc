@@ -147,19 +147,56 @@ std::string_view dane_reason(dane::DaneAnswer::Status st) {
 
 }  // namespace
 
+UnixTime PinSources::stale_bound(const SourceStatus& s) const {
+  const UnixTime by_ttl = s.last_success + std::chrono::seconds(s.ttl) + options_.dane_stale;
+  return std::min(by_ttl, s.rrsig_expiration.value_or(by_ttl));
+}
+
 void PinSources::dane_withdraw(const UpstreamPins& up, SourceStatus& s, const std::string& reason, const std::string& why,
-                               Later& later) {
+                               UnixTime now, Later& later) {
   ++s.failures[reason];
   const bool changed = s.detail != why;
   s.detail = why;
+  // The one rule (pin_safety.h): a withdrawal that would leave the upstream (or the pool) with no
+  // pin valid now is held like a failed lookup — the last secure pins stay within their signatures
+  // and TTL + dane_stale — and is forced once that bound has passed. An attacker on the DNS path
+  // gains nothing from this: dropping the lookups already keeps the pins that long.
+  const std::optional<UnixTime> hold_until =
+      s.records > 0 && now < stale_bound(s) ? std::optional<UnixTime>(stale_bound(s)) : std::nullopt;
+  const std::size_t records = s.records;
+  const std::optional<UnixTime> rrsig = s.rrsig_expiration;
   s.records = 0;
   s.rrsig_expiration.reset();
   const std::string name = up.name;
   const std::string item = "_" + std::to_string(up.tlsa_port) + "._tcp." + up.auth_name;
-  later.push_back([this, name, item, reason, why, changed] {
+  later.push_back([this, name, item, reason, why, changed, hold_until, records, rrsig] {
     const bool held = !publisher_.dane_entry(name).pins.empty();
     if (held) {
-      auto published = publisher_.set_dane(name, {}, "upstream " + name + ": TLSA pins withdrawn (" + reason + ")");
+      const std::string what = "upstream " + name + ": TLSA pins withdrawn (" + reason + ")";
+      auto published = publisher_.set_dane(name, {}, what, /*force=*/!hold_until);
+      if (!published && hold_until) {
+        // Refused as unsafe: keep them, say so (an alert each time the reason changes).
+        const std::string until = format_utc(*hold_until);
+        {
+          std::lock_guard lock(mu_);
+          if (const auto it = status_.find(name); it != status_.end()) {
+            it->second.records = records;
+            it->second.rrsig_expiration = rrsig;
+            it->second.state = "held";
+            it->second.detail = why + "; the last secure TLSA pins are held until " + until +
+                                " (withdrawing them would leave no pin valid now)";
+          }
+        }
+        if (changed && warn_)
+          warn_("dane: upstream " + name + ": " + reason + ": " + why + "; the last secure TLSA pins are held until " +
+                until + ": withdrawing them would leave no pin valid now");
+        if (changed)
+          run_alert_command(options_.alert_command,
+                            {{"UPSTREAM", name}, {"KIND", reason}, {"ITEM", item}, {"STATUS", "held"},
+                             {"MESSAGE", why + "; TLSA pins held until " + until}},
+                            warn_, "dane");
+        return;
+      }
       if (!published && warn_) warn_("dane: upstream " + name + ": " + published.error());
     }
     if ((changed || held) && warn_) warn_("dane: upstream " + name + ": " + reason + ": " + why + "; no TLSA pin is in force");
@@ -208,13 +245,13 @@ void PinSources::dane_decide(const UpstreamPins& up, UnixTime now, const Attempt
   if (!answer) {
     // No answer at all: keep what was securely learned, within its signatures and at most
     // dane_stale past its TTL; then withdraw.
-    const UnixTime stale_until = s.last_success + std::chrono::seconds(s.ttl) + options_.dane_stale;
-    if (s.records > 0 && (now >= stale_until || (s.rrsig_expiration && now >= *s.rrsig_expiration))) {
+    const UnixTime stale_until = stale_bound(s);
+    if (s.records > 0 && now >= stale_until) {
       s.state = "error";
       dane_withdraw(up, s, "dane_error",
                     answer.error() + "; the last secure TLSA pins are " + std::to_string((now - s.last_success).count()) +
                         " s old: withdrawn",
-                    later);
+                    now, later);
       return;
     }
     ++s.failures["dane_error"];
@@ -223,9 +260,7 @@ void PinSources::dane_decide(const UpstreamPins& up, UnixTime now, const Attempt
     s.state = s.records > 0 ? "stale" : "error";
     if (changed && warn_) {
       std::string line = "dane: upstream " + up.name + ": lookup failed: " + answer.error() +
-                         (s.records > 0 ? "; the last secure TLSA pins stay until " +
-                                              format_utc(std::min(stale_until, s.rrsig_expiration.value_or(stale_until)))
-                                        : "");
+                         (s.records > 0 ? "; the last secure TLSA pins stay until " + format_utc(stale_until) : "");
       later.push_back([this, line] { warn_(line); });
     }
     return;
@@ -236,7 +271,7 @@ void PinSources::dane_decide(const UpstreamPins& up, UnixTime now, const Attempt
                       (a.owner.empty() ? "_" + std::to_string(up.tlsa_port) + "._tcp." + up.auth_name : a.owner);
     if (!a.why_bogus.empty()) why += ": " + a.why_bogus;
     s.state = std::string(dane::to_string(a.status));
-    dane_withdraw(up, s, std::string(dane_reason(a.status)), why, later);
+    dane_withdraw(up, s, std::string(dane_reason(a.status)), why, now, later);
     return;
   }
   DanePins converted = pins_from_tlsa_answer(a, now);
@@ -245,7 +280,7 @@ void PinSources::dane_decide(const UpstreamPins& up, UnixTime now, const Attempt
   if (pins.empty()) {
     s.state = "unusable";
     dane_withdraw(up, s, "dane_unusable", "no usable TLSA record at " + a.owner + (skipped.empty() ? "" : ": " + skipped),
-                  later);
+                  now, later);
     return;
   }
   const auto ttl = std::chrono::seconds(a.ttl / 2);
@@ -384,7 +419,7 @@ Result<PinChangeReply> PinSources::accept(const std::string& upstream, const Pin
   return published;
 }
 
-Result<PinChangeReply> PinSources::forget(const std::string& upstream) {
+Result<PinChangeReply> PinSources::forget(const std::string& upstream, bool force) {
   std::lock_guard run(tofu_run_mu_);
   const PinTable table = publisher_.file_table();
   const UpstreamPins* up = table.find(upstream);
@@ -392,7 +427,8 @@ Result<PinChangeReply> PinSources::forget(const std::string& upstream) {
   if (up->pins_from != PinsFrom::kTofu) return fail("upstream '", upstream, "' does not learn its pins (pins_from is not \"tofu\")");
   if (!publisher_.tofu_state().upstreams.contains(upstream)) return fail("upstream '", upstream, "' has nothing learned");
   auto published = publisher_.set_learned(upstream, std::nullopt,
-                                          "upstream " + upstream + ": learned keys forgotten; the next handshake learns again");
+                                          "upstream " + upstream + ": learned keys forgotten; the next handshake learns again",
+                                          force);
   if (!published) return published;
   {
     std::lock_guard lock(mu_);

@@ -43,7 +43,7 @@ namespace dotpin::ctl {
 struct SourceStatus {
   std::string upstream;
   std::string source;      ///< tofu | dane
-  std::string state;       ///< tofu: learned | waiting | report_mode; dane: secure | bogus | insecure | missing | error | waiting
+  std::string state;       ///< tofu: learned | waiting | report_mode; dane: secure | stale | held | bogus | insecure | missing | unusable | error | waiting
   std::string detail;      ///< the last failure's explanation ("" when none)
   UnixTime last_attempt{};  ///< epoch: never
   UnixTime last_success{};
@@ -98,8 +98,10 @@ class PinSources {
   /// `pins accept UPSTREAM [--pin PIN]`: probes now and adopts the key it sees, if it equals
   /// @p expected (the observed pin from the tofu_changed refusal). Persisted and published.
   Result<PinChangeReply> accept(const std::string& upstream, const PinDigest& expected);
-  /// `pins forget UPSTREAM`: drops the learned keys; the next pass learns again.
-  Result<PinChangeReply> forget(const std::string& upstream);
+  /// `pins forget UPSTREAM`: drops the learned keys; the next pass learns again. Refused when it
+  /// leaves the upstream (or the pool) with no pin valid now, unless @p force (pin_safety.h):
+  /// until it has learned again, its connections are refused.
+  Result<PinChangeReply> forget(const std::string& upstream, bool force = false);
 
   [[nodiscard]] std::vector<SourceStatus> status() const;
 
@@ -114,9 +116,12 @@ class PinSources {
   /// The status update for a lookup's outcome (mu_ held); what must not run under it goes to @p later.
   void dane_decide(const UpstreamPins& up, UnixTime now, const AttemptClock& clock, Result<dane::DaneAnswer>& answer,
                    Later& later);
-  /// Withdraws @p up's TLSA pins (if any) after a non-secure answer (mu_ held; the work in @p later).
+  /// Withdraws @p up's TLSA pins (if any) after a non-secure answer (mu_ held; the work in @p later);
+  /// held instead, within stale_bound(), when the withdrawal would strand the upstream or the pool.
   void dane_withdraw(const UpstreamPins& up, SourceStatus& s, const std::string& reason, const std::string& why,
-                     Later& later);
+                     UnixTime now, Later& later);
+  /// How long the last secure TLSA pins of @p s may be kept: TTL + dane_stale, never past their signatures.
+  [[nodiscard]] UnixTime stale_bound(const SourceStatus& s) const;
   SourceStatus& status_for(const UpstreamPins& up, std::string_view source);
 
   Options options_;

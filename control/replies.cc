@@ -273,6 +273,8 @@ void to_json(nlohmann::json& j, const PinChangeReply& r) {
        {"change", r.change},
        {"adopted_by_all_lcores", r.adopted_by_all_lcores}};
   if (r.warning) j["warning"] = *r.warning;
+  j["forced"] = r.forced;
+  j["warnings"] = r.warnings;
 }
 void from_json(const nlohmann::json& j, PinChangeReply& r) {
   get(j, "generation", r.generation);
@@ -280,6 +282,8 @@ void from_json(const nlohmann::json& j, PinChangeReply& r) {
   get(j, "change", r.change);
   get(j, "adopted_by_all_lcores", r.adopted_by_all_lcores);
   get(j, "warning", r.warning);
+  get(j, "forced", r.forced);
+  get(j, "warnings", r.warnings);
 }
 
 void to_json(nlohmann::json& j, const CacheFlushReply& r) {

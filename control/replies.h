@@ -130,6 +130,8 @@ struct PinChangeReply {
   std::string pin_file, change;
   bool adopted_by_all_lcores = false;
   std::optional<std::string> warning;  ///< published, but an lcore has not adopted it yet
+  std::vector<std::string> forced;     ///< what --force overrode (pin_safety.h): upstreams left without a valid pin
+  std::vector<std::string> warnings;   ///< upstreams that had and still have no pin valid now
 };
 
 struct CacheFlushReply {

@@ -97,6 +97,47 @@ TEST_F(DaemonAdminTest, ALateLcoreIsAWarningNotAFailedChange) {
   EXPECT_TRUE(j->contains("warning"));
 }
 
+TEST_F(DaemonAdminTest, AReloadThatLeavesAnUpstreamWithNoValidPinIsRefusedUnlessForced) {
+  // The hostile review's case: a file whose only upstream has no pin valid now (its one pin
+  // counts from next year) was published and written, and every query then failed SERVFAIL.
+  const std::string before = test::read_text(path_);
+  const std::string bad = std::string("[[upstream]]\nname = \"a\"\naddress = \"192.0.2.1\"\npin = [ { sha256 = \"") +
+                          kThird + "\", label = \"next\", not_before = 2099-01-01 } ]\n";
+  const std::string other = (dir_ / "next.toml").string();
+  std::ofstream(other) << bad;
+  const auto j = admin_->pins_reload(Request{"pins reload", {other}, {}});
+  ASSERT_FALSE(j);
+  EXPECT_NE(j.error().find("upstream 'a' would have no pin valid now (its pins: 'next' counts from 2099-01-01"),
+            std::string::npos)
+      << j.error();
+  EXPECT_NE(j.error().find("no upstream of the pool"), std::string::npos) << j.error();
+  EXPECT_NE(j.error().find("the pins in force are unchanged"), std::string::npos) << j.error();
+  EXPECT_TRUE(dp_->published.empty());
+  EXPECT_EQ(store_.current()->generation, 1u);
+  EXPECT_EQ(test::read_text(path_), before);  // nothing written either
+  // The configured file itself, edited the same way: refused the same.
+  write(bad);
+  EXPECT_FALSE(admin_->pins_reload(Request{"pins reload", {}, {}}));
+  EXPECT_TRUE(dp_->published.empty());
+
+  const auto forced = admin_->pins_reload(Request{"pins reload", {}, {{"force", {""}}}});
+  ASSERT_TRUE(forced) << forced.error();
+  EXPECT_EQ((*forced)["forced"].size(), 2u);
+  ASSERT_EQ(dp_->published.size(), 1u);
+}
+
+TEST_F(DaemonAdminTest, RemovingTheLastValidPinIsRefusedUnlessForced) {
+  write(std::string("[[upstream]]\nname = \"a\"\naddress = \"192.0.2.1\"\npin = [ { sha256 = \"") + kPrimary +
+        "\", label = \"primary\" }, { sha256 = \"" + kBackup + "\", label = \"backup\", not_after = 2020-01-01 } ]\n");
+  ASSERT_TRUE(admin_->pins_reload(Request{"pins reload", {}, {}}));
+  const auto refused = admin_->pins_remove(Request{"pins remove", {"a", "primary"}, {}});
+  ASSERT_FALSE(refused);
+  EXPECT_NE(refused.error().find("stopped counting at 2020-01-01"), std::string::npos) << refused.error();
+  EXPECT_EQ(store_.current()->generation, 2u);
+  ASSERT_TRUE(admin_->pins_remove(Request{"pins remove", {"a", "primary"}, {{"force", {""}}}}));
+  EXPECT_EQ(store_.current()->generation, 3u);
+}
+
 TEST_F(DaemonAdminTest, CacheFlushSendsTheNameInLowerCaseWireFormat) {
   dp_->result_per_lcore = 3;
   const auto j = admin_->cache_flush(Request{"cache flush", {"WWW.Example.COM"}, {}});

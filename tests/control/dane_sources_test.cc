@@ -147,9 +147,55 @@ TEST_F(DaneSourcesTest, OnlySecureAnswersYieldPinsAndAFailedLookupKeepsTheLastSe
     a.why_bogus = "signature crypto failed";
     set(a);
     sources_->run_once();
-    EXPECT_TRUE(pins().empty()) << reason;  // withdrawn at once
+    // Not secure: withdrawn — but that would leave d with no pin valid now, so the last secure
+    // pins are held within their bound (ATestWithdrawalThatStrands... below) and it says so.
+    EXPECT_EQ(pins().size(), 1u) << reason;
+    EXPECT_EQ(sources_->status().at(0).state, "held") << reason;
+    EXPECT_NE(sources_->status().at(0).detail.find("held until"), std::string::npos) << sources_->status().at(0).detail;
     EXPECT_EQ(sources_->status().at(0).failures.at(reason), 1u) << reason;
   }
+}
+
+TEST_F(DaneSourcesTest, ANonSecureAnswerWithdrawsAtOnceWhenTheOperatorsOwnPinRemains) {
+  DOTPIN_REQUIRE_PKI();
+  PinTable t = publisher_->file_table();
+  Pin own;
+  own.digest.fill(7);
+  own.label = "own";
+  t.upstreams[0].pins.push_back(own);
+  ASSERT_TRUE(publisher_->replace_file(t, "", "test: an operator pin"));
+  set(secure({rdata("leaf-p256.chain.pem", 0, 3, 1, 1)}));
+  sources_->run_once();
+  ASSERT_EQ(pins().size(), 2u);
+  now_ += std::chrono::seconds(600);
+  dane::DaneAnswer a = secure({rdata("leaf-p256.chain.pem", 0, 3, 1, 1)});
+  a.status = Status::kBogus;
+  set(a);
+  sources_->run_once();
+  ASSERT_EQ(pins().size(), 1u);  // the TLSA pin went; the operator's stays
+  EXPECT_EQ(pins()[0].label, "own");
+  EXPECT_EQ(sources_->status().at(0).state, "bogus");
+}
+
+TEST_F(DaneSourcesTest, AWithdrawalThatStrandsIsHeldOnlyUntilTtlPlusStaleThenForced) {
+  DOTPIN_REQUIRE_PKI();
+  set(secure({rdata("leaf-p256.chain.pem", 0, 3, 1, 1)}, 60));
+  sources_->run_once();
+  ASSERT_EQ(pins().size(), 1u);
+  dane::DaneAnswer bogus = secure({rdata("leaf-p256.chain.pem", 0, 3, 1, 1)});
+  bogus.status = Status::kBogus;
+  set(bogus);
+  for (const int step : {30, 1800, 1780}) {  // due at TTL/2; 3610 s: inside TTL (60) + dane_stale (3600)
+    now_ += std::chrono::seconds(step);
+    sources_->run_once();
+    EXPECT_EQ(pins().size(), 1u) << step;
+    EXPECT_EQ(sources_->status().at(0).state, "held");
+  }
+  EXPECT_EQ(sources_->status().at(0).failures.at("dane_bogus"), 3u);
+  now_ += std::chrono::seconds(60);  // past it: an attacker blocking secure answers cannot keep a key alive
+  sources_->run_once();
+  EXPECT_TRUE(pins().empty());
+  EXPECT_EQ(sources_->status().at(0).state, "bogus");
 }
 
 TEST_F(DaneSourcesTest, UnusableRecordsAreSkippedAndAnRRsetOfOnlyThoseYieldsNothing) {
@@ -202,8 +248,14 @@ TEST_F(DaneSourcesTest, ANewAuthNameIsLookedUpAtOnce) {
   ASSERT_EQ(lookups_, 1);
   PinTable t = publisher_->file_table();
   t.upstreams[0].auth_name = "other.dotpin.test";
-  ASSERT_TRUE(publisher_->replace_file(t, "", "test: new auth name"));
-  EXPECT_TRUE(pins().empty());  // pins looked up for the old name never count for the new one
+  // Pins looked up for the old name never count for the new one: until the new name's lookup,
+  // d has none, so the change needs force (the one rule, pin_safety.h).
+  const auto refused = publisher_->replace_file(t, "", "test: new auth name");
+  ASSERT_FALSE(refused);
+  EXPECT_NE(refused.error().find("upstream 'd' would have no pin valid now"), std::string::npos) << refused.error();
+  EXPECT_EQ(pins().size(), 1u);
+  ASSERT_TRUE(publisher_->replace_file(t, "", "test: new auth name", /*force=*/true));
+  EXPECT_TRUE(pins().empty());
   now_ += std::chrono::seconds(1);  // far inside the old schedule (TTL/2 = 1500 s)
   sources_->run_once();
   EXPECT_EQ(lookups_, 2);

@@ -45,8 +45,11 @@ TEST(Replies, UpstreamCarriesEveryCounterOfTheFieldTable) {
 TEST(Replies, OptionalFieldsStayOptional) {
   EXPECT_FALSE(round_trip(CacheFlushReply{std::nullopt, 3, 2}).name);
   EXPECT_EQ(*round_trip(CacheFlushReply{"example.com", 3, 2}).name, "example.com");
-  EXPECT_FALSE(round_trip(PinChangeReply{2, "p", "c", true, std::nullopt}).warning);
-  EXPECT_EQ(*round_trip(PinChangeReply{2, "p", "c", false, "late"}).warning, "late");
+  EXPECT_FALSE(round_trip(PinChangeReply{2, "p", "c", true, std::nullopt, {"forced"}, {"w"}}).warning);
+  EXPECT_EQ(*round_trip(PinChangeReply{2, "p", "c", false, "late", {}, {}}).warning, "late");
+  const auto forced = round_trip(PinChangeReply{2, "p", "c", true, std::nullopt, {"forced"}, {"w"}});
+  EXPECT_EQ(forced.forced, std::vector<std::string>{"forced"});
+  EXPECT_EQ(forced.warnings, std::vector<std::string>{"w"});
 }
 
 TEST(Replies, StatsPinsAndExpiryRoundTrip) {

@@ -378,10 +378,18 @@ TEST_F(TofuSourcesTest, AcceptTakesOnlyTheNamedKeyAndForgetLearnsAgain) {
   EXPECT_EQ(load_tofu_state(state_)->upstreams.at("a").pins[0].digest, ref("leaf-rsa2048"));
 
   EXPECT_FALSE(sources_->accept("nope", ref("leaf-rsa2048")));
-  ASSERT_TRUE(sources_->forget("a"));
+  // Forgetting the only key leaves the upstream with no pin: the one rule asks for --force.
+  const auto refused = sources_->forget("a");
+  ASSERT_FALSE(refused);
+  EXPECT_NE(refused.error().find("upstream 'a' would have no pin valid now"), std::string::npos) << refused.error();
+  EXPECT_EQ(pins_in_force().size(), 1u);  // nothing changed, nothing written
+  EXPECT_TRUE(load_tofu_state(state_)->upstreams.contains("a"));
+  const auto forced = sources_->forget("a", /*force=*/true);
+  ASSERT_TRUE(forced) << forced.error();
+  EXPECT_EQ(forced->forced.size(), 2u);  // the upstream, and the pool it was the only one of
   EXPECT_EQ(sources_->status().at(0).state, "waiting");
   EXPECT_TRUE(pins_in_force().empty());
-  EXPECT_FALSE(sources_->forget("a"));  // nothing left to forget
+  EXPECT_FALSE(sources_->forget("a", true));  // nothing left to forget
   servers_.chains["198.18.0.2:853"] = "leaf-p256.chain.pem";
   sources_->run_once();
   ASSERT_EQ(pins_in_force().size(), 1u);

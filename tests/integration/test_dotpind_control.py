@@ -18,7 +18,7 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from dotpin_harness import (dnsperf, main, APPLIANCE_V4, ApplianceSuite, Dotpind, UnboundDot, ctl, kdig, pki,  # noqa: E402
-                            reference_pin)
+                            reference_pin, status_of)
 
 
 
@@ -125,6 +125,44 @@ class ControlPlane(ApplianceSuite):
             self.assertIn("unknown log level 'loud'", self.error(d, "log", "level", "loud"))
             self.assertIn("is not a domain name", self.error(d, "cache", "flush", "a..b"))
             self.assertEqual(self.ok(d, "status")["pin_generation"], 1)
+
+    def test_a_reload_that_strands_the_only_upstream_is_refused_unless_forced(self):
+        # The hostile review's case: a pin file whose only upstream has no pin valid now (its one
+        # pin counts from 2099) was accepted, written and published; every miss then failed.
+        good = self.pin_file("strand-good.toml", [("a", self.a, ["leaf-p256"])])
+        stranded = os.path.join(self.dir, "strand-later.toml")
+        with open(good) as f:
+            text = f.read()
+        with open(stranded, "w") as f:
+            f.write(text.replace('label = "leaf-p256" }', 'label = "leaf-p256", not_before = 2099-01-01 }'))
+        with Dotpind(self.dir, good, tag="str") as d:
+            err = self.error(d, "pins", "reload", stranded)
+            self.assertIn("upstream 'a' would have no pin valid now (its pins: 'leaf-p256' counts from 2099-01-01", err)
+            self.assertIn("no upstream of the pool would have a pin valid now", err)
+            self.assertIn("pins in force are unchanged", err)
+            self.assertIn("--force", err)
+            self.assertEqual(self.ok(d, "status")["pin_generation"], 1)
+            with open(good) as f:
+                self.assertEqual(f.read(), text)  # nothing written
+            before = self.a.queries_logged()
+            r = kdig(f"@{APPLIANCE_V4}", "strand1.dotpin.test", "A")
+            self.assertEqual(status_of(r.stdout), "NXDOMAIN", r.stdout)  # the zone's answer: the upstream still serves
+            self.assertGreater(self.a.queries_logged(), before)
+            # The same edit made to the configured file itself, then `pins reload`: refused the same.
+            shutil.copy(stranded, good)
+            self.assertIn("would have no pin valid now", self.error(d, "pins", "reload"))
+            # --force: the operator's explicit choice, told what it overrode; a is now unreachable
+            # and no query reaches it.
+            r = self.ok(d, "pins", "reload", "--force")
+            self.assertEqual(r["generation"], 2)
+            self.assertEqual(len(r["forced"]), 2, r)
+            d.wait_published()
+            before = self.a.queries_logged()
+            r = kdig(f"@{APPLIANCE_V4}", "strand2.dotpin.test", "A")
+            self.assertEqual(status_of(r.stdout), "SERVFAIL", r.stdout)
+            time.sleep(0.2)
+            self.assertEqual(self.a.queries_logged(), before)
+            self.assertIn("forced although upstream 'a' would have no pin valid now", d.read_log())
 
     def test_add_and_remove_persist_atomically(self):
         path = self.pin_file("persist.toml", [("a", self.a, ["leaf-p256"])])

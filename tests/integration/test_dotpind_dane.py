@@ -232,6 +232,31 @@ class DaneThroughDotpind(ApplianceSuite):
         time.sleep(0.2)
         self.assertEqual(server.queries_logged(), before, "a query reached it: " + server.read_log())
 
+    def test_a_withdrawal_that_would_strand_the_upstream_is_held(self):
+        # The safe-change rule on the automatic path: the zone removes the TLSA RRset (a signed
+        # NODATA: "missing"); withdrawing the only pins would leave the upstream with none, so the
+        # last secure pins are held within TTL + stale_s, and queries keep reaching it.
+        self.genuine.restart_with(pki("hostile/dane-genuine.key"), pki("hostile/dane-genuine.chain.pem"))
+        self.zone.set_tlsa("dns", [self.ee], ttl=TTL)
+        try:
+            with self.daemon("held", self.dane_pin_file("held.toml", [("a", self.genuine)])) as d:
+                self.wait_for("secure TLSA pins", lambda: self.sources(d).get("a", {}).get("state") == "secure", 15, d)
+                held = self.dane_pins(d)["a"]
+                self.assertEqual(len(held), 1, held)
+                self.zone.set_tlsa("dns", [])
+                self.wait_for("held pins", lambda: self.sources(d).get("a", {}).get("state") == "held", 15, d)
+                src = self.sources(d)["a"]
+                self.assertGreaterEqual(src["failures"].get("dane_missing", 0), 1, src)
+                self.assertIn("held until", src["detail"], src)
+                self.assertEqual(self.dane_pins(d)["a"], held)  # still in force
+                before = self.genuine.queries_logged()
+                out = kdig(f"@{APPLIANCE_V4}", "held1.dane.test", "A").stdout
+                self.assertIn(status_of(out), ("NOERROR", "NXDOMAIN"), out)  # answered through the pinned upstream
+                self.assertGreater(self.genuine.queries_logged(), before)
+                self.assertIn("the last secure TLSA pins are held until", d.read_log())
+        finally:
+            self.zone.set_tlsa("dns", [self.ee], ttl=TTL)
+
     def test_a_bogus_rrset_gives_no_pins(self):
         self.check_refused_without_pins(self.bogus_srv, "dns.bogus.test", "bogus", "dane_bogus")
 

@@ -149,7 +149,13 @@ class TofuThroughDotpind(ApplianceSuite):
 
             # forget: learned again from what the server presents now.
             self.upstream.restart_with(pki("leaf-p256.key"), pki("leaf-p256.chain.pem"))
+            # Forgetting the only key would leave a with no pin: the one rule asks for --force.
+            held = [p["sha256"] for p in self.pins_in_force(d)]
             code, out = d.ctl("pins", "forget", "a", json_out=False)
+            self.assertEqual(code, 2, out)
+            self.assertIn("upstream 'a' would have no pin valid now", out)
+            self.assertEqual([p["sha256"] for p in self.pins_in_force(d)], held)  # unchanged
+            code, out = d.ctl("pins", "forget", "a", "--force", json_out=False)
             self.assertEqual(code, 0, out)
             self.wait_state(d, "learned")
             self.assertEqual([p["sha256"] for p in self.pins_in_force(d)], [genuine])
