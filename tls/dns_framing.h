@@ -29,6 +29,8 @@ class FrameDecoder {
   /// than a DNS header (the stream cannot be trusted after that: close the connection).
   Status next(std::span<const std::uint8_t>& message);
   [[nodiscard]] std::size_t buffered() const noexcept { return buf_.size(); }
+  /// Bytes of a message that is not complete yet are buffered (the last one returned excluded).
+  [[nodiscard]] bool partial() const noexcept { return buf_.size() > pending_consume_; }
 
  private:
   ByteQueue buf_;

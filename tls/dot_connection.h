@@ -65,6 +65,8 @@ class DotConnection {
   /// True when the chain did not match but the upstream is in `report` mode.
   [[nodiscard]] bool admitted_by_report_mode() const noexcept { return report_mismatch_; }
   [[nodiscard]] bool resumed() const noexcept { return resumed_; }
+  /// Part of a DNS message has been decrypted and the rest has not arrived.
+  [[nodiscard]] bool partial_message() const noexcept { return decoder_.partial(); }
   [[nodiscard]] bool offered_resumption() const noexcept { return offered_resumption_; }
   [[nodiscard]] int tls_error() const noexcept { return tls_error_; }
   /// "TLSv1.3" once the handshake is done.

@@ -69,6 +69,8 @@ class Link {
   [[nodiscard]] virtual bool offered_resumption() const noexcept = 0;
   /// True when the chain matched no pin but the upstream is in `report` mode.
   [[nodiscard]] virtual bool admitted_by_report_mode() const noexcept = 0;
+  /// True while part of a DNS message has arrived and the rest has not (a frame in progress).
+  [[nodiscard]] virtual bool partial_message() const noexcept { return false; }
 };
 
 std::string_view to_string(Link::State s);

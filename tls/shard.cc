@@ -275,7 +275,11 @@ void DotShard::on_response(Upstream& u, Conn& c, std::span<const std::uint8_t> m
   const auto id = response_id(msg);
   const std::uint32_t slot = id ? c.by_id[*id] : kNone;
   if (slot == kNone) {
+    // Not a response, or one to an ID this connection never sent (or already had answered): the
+    // stream carries no DNS we can trust. Close it as a protocol fault; what is in flight on it
+    // fails over like any failed connection, instead of waiting for a timeout as "unresponsive".
     ++u.stats.unmatched;
+    c.link->abort(FailureReason::kProtocol);
     return;
   }
   Slot& s = slots_[slot];
@@ -392,9 +396,11 @@ void DotShard::poll(Clock::time_point now, std::chrono::microseconds wait) noexc
       // Everything in flight has timed out and nothing has arrived for a whole query timeout:
       // the upstream accepts but does not answer. Close it (its abandoned IDs go with it) and let
       // the upstream back off, instead of piling up reserved IDs on a dead connection.
+      // A message that began and never completed in that time is no pause: the server speaks
+      // something that is not DNS framing (a length it never fills), so the reason is protocol.
       if (c.link->ready() && !c.inflight.empty() && c.abandoned == c.inflight.size() &&
           now - c.link->last_activity() >= options_.query_timeout)
-        c.link->abort(FailureReason::kUnresponsive);
+        c.link->abort(c.link->partial_message() ? FailureReason::kProtocol : FailureReason::kUnresponsive);
       if (c.link->state() == Link::State::kFailed) {
         handle_failed(u, c, now);
         retire_conn(u, i);

@@ -65,6 +65,7 @@ class UpstreamLink final : public Link {
   [[nodiscard]] bool resumed() const noexcept override { return conn_.resumed(); }
   [[nodiscard]] bool offered_resumption() const noexcept override { return conn_.offered_resumption(); }
   [[nodiscard]] bool admitted_by_report_mode() const noexcept override { return conn_.admitted_by_report_mode(); }
+  [[nodiscard]] bool partial_message() const noexcept override { return conn_.partial_message(); }
   [[nodiscard]] const DotConnection& connection() const noexcept { return conn_; }
 
  private:

@@ -28,6 +28,8 @@ struct ScriptedPeer {
   tls::FailureReason refuse = tls::FailureReason::kNone;  ///< fail every handshake with this reason
   Clock::duration latency{0};  ///< each query is answered this long after it was written
   bool silent = false;         ///< queries are taken and never answered
+  bool wrong_id = false;       ///< answers carry an ID that was never sent (garbage after the handshake)
+  bool partial = false;        ///< queries are taken; the answer's first bytes arrive and the rest never
   PinVerdict verdict{};        ///< what a ready link reports
 
   std::size_t opened = 0;   ///< links created
@@ -80,9 +82,11 @@ class ScriptedLink final : public tls::Link {
     if (state_ != State::kReady) return false;
     for (const auto& m : messages) {
       ++peer_.queries;
-      if (peer_.silent || m.size() < 12) continue;
+      if (peer_.partial) partial_ = true;
+      if (peer_.silent || peer_.partial || m.size() < 12) continue;
       std::vector<std::uint8_t> a(m.begin(), m.end());
       a[2] |= 0x80;  // QR: the question echoed back as its (empty) answer
+      if (peer_.wrong_id) a[0] ^= 0x5a;
       answers_.emplace(now_ + peer_.latency, std::move(a));
     }
     last_ = now_;
@@ -102,8 +106,10 @@ class ScriptedLink final : public tls::Link {
   [[nodiscard]] bool resumed() const noexcept override { return false; }
   [[nodiscard]] bool offered_resumption() const noexcept override { return false; }
   [[nodiscard]] bool admitted_by_report_mode() const noexcept override { return false; }
+  [[nodiscard]] bool partial_message() const noexcept override { return partial_; }
 
  private:
+  bool partial_ = false;
   ScriptedPeer& peer_;
   PinVerdict verdict_;
   State state_ = State::kIdle;

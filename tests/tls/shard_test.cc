@@ -504,6 +504,39 @@ TEST_F(ScriptedShardTest, SilentUpstreamTimesOutAtItsDeadline) {
   EXPECT_EQ(shard->stats(0).timeouts, 1u);
 }
 
+TEST_F(ScriptedShardTest, AnAnswerToAnIdNeverSentIsAProtocolFaultAndTheQueryFailsOver) {
+  ScriptedPeer bad, good;
+  bad.wrong_id = true;
+  const auto ub = named("bad"), ug = named("good");
+  auto shard = make_shard({&ub, &ug}, {{"bad", &bad}, {"good", &good}});
+  ASSERT_TRUE(shard->submit(1, query(1), t_));  // round robin: one of the two goes to bad
+  ASSERT_TRUE(shard->submit(2, query(2), t_));
+  for (int i = 0; i < 20 && results_.size() < 2; ++i) step(*shard, 5ms);
+  ASSERT_EQ(results_.size(), 2u);  // both answered by good, at once: no query timeout waited for
+  EXPECT_EQ(results_[1].outcome, DotShard::Outcome::kAnswer);
+  EXPECT_EQ(results_[2].outcome, DotShard::Outcome::kAnswer);
+  EXPECT_EQ(bad.queries, 1u);
+  EXPECT_EQ(shard->stats(0).failures[static_cast<std::size_t>(FailureReason::kProtocol)], 1u);  // bad's
+  EXPECT_EQ(shard->stats(0).failures[static_cast<std::size_t>(FailureReason::kUnresponsive)], 0u);
+  EXPECT_EQ(shard->stats(0).unmatched, 1u);
+  EXPECT_EQ(shard->stats(1).answers, 2u);
+}
+
+TEST_F(ScriptedShardTest, AMessageThatNeverCompletesIsAProtocolFaultNotUnresponsive) {
+  ScriptedPeer p;
+  p.partial = true;
+  const auto up = named("p");
+  ShardOptions o;
+  o.query_timeout = 300ms;
+  auto shard = make_shard({&up}, {{"p", &p}}, o);
+  ASSERT_TRUE(shard->submit(1, query(1), t_));
+  for (int i = 0; i < 100; ++i) step(*shard, 10ms);  // a timeout for the query, another for the link
+  ASSERT_EQ(results_.size(), 1u);
+  EXPECT_EQ(results_[1].outcome, DotShard::Outcome::kServfail);
+  EXPECT_EQ(shard->stats(0).failures[static_cast<std::size_t>(FailureReason::kProtocol)], 1u);
+  EXPECT_EQ(shard->stats(0).failures[static_cast<std::size_t>(FailureReason::kUnresponsive)], 0u);
+}
+
 }  // namespace
 }  // namespace dotpin::tls
 
