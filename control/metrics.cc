@@ -63,6 +63,7 @@ MetricsInput gather_metrics(const dataplane::DataPlane& a, const ExpiryMonitor* 
   in.latency = std::move(totals.latency);
   if (expiry) in.expiry = expiry->items();
   if (sources) in.sources = sources->status();
+  in.port = a.port_stats();
   return in;
 }
 
@@ -130,6 +131,29 @@ std::string render_metrics(const MetricsInput& in) {
       w.sample("dotpin_lcore_drops_total",
                "lcore=\"" + std::to_string(l.lcore) + "\",reason=\"" + std::string(to_string(static_cast<DropReason>(i))) + "\"",
                l.drops[i]);
+  if (in.port.available) {
+    const dataplane::PortStats& p = in.port;
+    w.family("dotpin_port_packets_total", "counter", "frames the port received (rx) and sent (tx)");
+    w.sample("dotpin_port_packets_total", "direction=\"rx\"", p.rx_packets);
+    w.sample("dotpin_port_packets_total", "direction=\"tx\"", p.tx_packets);
+    w.family("dotpin_port_lost_total", "counter",
+             "frames lost in the port, where no lcore counter sees them: rx_missed (an RX queue was full), rx_errors, "
+             "rx_nombuf, tx_errors; kernel_tx_dropped / kernel_rx_dropped on a port backed by a kernel interface");
+    w.sample("dotpin_port_lost_total", "reason=\"rx_missed\"", p.rx_missed);
+    w.sample("dotpin_port_lost_total", "reason=\"rx_errors\"", p.rx_errors);
+    w.sample("dotpin_port_lost_total", "reason=\"rx_nombuf\"", p.rx_nombuf);
+    w.sample("dotpin_port_lost_total", "reason=\"tx_errors\"", p.tx_errors);
+    if (p.kernel_tx_dropped) w.sample("dotpin_port_lost_total", "reason=\"kernel_tx_dropped\"", *p.kernel_tx_dropped);
+    if (p.kernel_rx_dropped) w.sample("dotpin_port_lost_total", "reason=\"kernel_rx_dropped\"", *p.kernel_rx_dropped);
+    if (!p.queues.empty()) {
+      w.family("dotpin_port_queue_packets_total", "counter", "frames per port queue, where the PMD counts per queue");
+      for (const auto& q : p.queues) {
+        const std::string qs = "queue=\"" + std::to_string(q.queue) + "\"";
+        w.sample("dotpin_port_queue_packets_total", qs + ",direction=\"rx\"", q.rx_packets);
+        w.sample("dotpin_port_queue_packets_total", qs + ",direction=\"tx\"", q.tx_packets);
+      }
+    }
+  }
   w.family("dotpin_cache_entries", "gauge", "answers in the lcore's cache");
   for (const auto& l : in.lcores) w.sample("dotpin_cache_entries", "lcore=\"" + std::to_string(l.lcore) + "\"", l.stats.cache.entries);
   w.family("dotpin_cache_bytes", "gauge", "bytes of the lcore's cache records");

@@ -29,6 +29,7 @@ struct MetricsInput {
   std::vector<LatencyHistogram> latency;  ///< per upstream, µs (may be empty in tests)
   std::vector<ExpiryItem> expiry;
   std::vector<SourceStatus> sources;  ///< TOFU and DANE upstreams
+  dataplane::PortStats port;
 };
 MetricsInput gather_metrics(const dataplane::DataPlane& a, const ExpiryMonitor* expiry = nullptr,
                             const PinSources* sources = nullptr);

@@ -67,10 +67,24 @@ struct LcoreReply {
 };
 
 /// `stats`: the upstreams (as `upstreams`), every lcore, and the lcores' sums.
+/// The port's own counters (dataplane::PortStats): what was lost before or after the lcores.
+struct PortStatsReply {
+  bool available = false;
+  std::uint64_t rx_packets = 0, tx_packets = 0, rx_missed = 0, rx_errors = 0, rx_nombuf = 0, tx_errors = 0;
+  std::string kernel_interface;
+  std::optional<std::uint64_t> kernel_tx_dropped, kernel_rx_dropped;
+  struct Queue {
+    std::uint16_t queue = 0;
+    std::uint64_t rx_packets = 0, tx_packets = 0, rx_errors = 0;
+  };
+  std::vector<Queue> queues;
+};
+
 struct StatsReply {
   UpstreamsReply upstreams;
   std::vector<LcoreReply> lcores;
   std::map<std::string, std::uint64_t> total_counters, total_drops;
+  PortStatsReply port;
 };
 
 /// One pin as `pins list` and `pins check` show it.

@@ -43,6 +43,7 @@ class Appliance final : public DataPlane {
   // DataPlane
   [[nodiscard]] std::vector<LcoreView> lcore_views() const override;
   [[nodiscard]] PortFacts port() const override;
+  [[nodiscard]] PortStats port_stats() const override;
   [[nodiscard]] std::size_t worker_count() const override { return lcores_.size(); }
   [[nodiscard]] std::chrono::system_clock::time_point started_at() const override { return started_at_; }
   [[nodiscard]] std::shared_ptr<const PinSnapshot> pins() const override { return feed_->snapshot(); }

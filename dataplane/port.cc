@@ -6,7 +6,11 @@
 #include <rte_lcore.h>
 #include <rte_mbuf.h>
 
+#include <net/if.h>
+
 #include <cstring>
+
+#include "dataplane/kernel_link_stats.h"
 
 namespace dotpin::dataplane {
 namespace {
@@ -71,6 +75,34 @@ Result<Port> open_port(const DataPlaneConfig& config, unsigned queues) {
   if (const int rc = rte_eth_macaddr_get(p.id, &mac); rc != 0) return bail("cannot read its MAC address", rc);
   std::memcpy(p.mac.data(), mac.addr_bytes, 6);
   return p;
+}
+
+PortStats read_port_stats(const Port& port) {
+  PortStats out;
+  rte_eth_stats s{};
+  if (rte_eth_stats_get(port.id, &s) == 0) {
+    out.available = true;
+    out.rx_packets = s.ipackets;
+    out.tx_packets = s.opackets;
+    out.rx_missed = s.imissed;
+    out.rx_errors = s.ierrors;
+    out.rx_nombuf = s.rx_nombuf;
+    out.tx_errors = s.oerrors;
+    const unsigned n = std::min<unsigned>(port.queues, RTE_ETHDEV_QUEUE_STAT_CNTRS);
+    for (unsigned q = 0; q < n; ++q)
+      if (s.q_ipackets[q] || s.q_opackets[q] || s.q_errors[q])
+        out.queues.push_back({static_cast<std::uint16_t>(q), s.q_ipackets[q], s.q_opackets[q], s.q_errors[q]});
+  }
+  rte_eth_dev_info info{};
+  char name[IF_NAMESIZE] = {};
+  if (rte_eth_dev_info_get(port.id, &info) == 0 && info.if_index > 0 && if_indextoname(info.if_index, name)) {
+    out.kernel_interface = name;
+    if (const auto k = read_kernel_link_drops(name)) {
+      out.kernel_tx_dropped = k->tx_dropped;
+      out.kernel_rx_dropped = k->rx_dropped;
+    }
+  }
+  return out;
 }
 
 void close_port(Port& port) {

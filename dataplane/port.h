@@ -11,6 +11,7 @@
 #include <string>
 
 #include "common/result.h"
+#include "dataplane/api.h"
 #include "dataplane/config.h"
 
 struct rte_mempool;
@@ -28,6 +29,9 @@ struct Port {
 
 /// Configures and starts @p config.device with @p queues queue pairs. EAL must be initialised.
 Result<Port> open_port(const DataPlaneConfig& config, unsigned queues);
+/// The port's counters now (rte_eth_stats), and the kernel side's drops when the port is backed
+/// by a kernel interface. Safe from a non-lcore thread; costs the lcores nothing.
+PortStats read_port_stats(const Port& port);
 /// Stops and closes the port and frees its pool.
 void close_port(Port& port);
 

@@ -20,6 +20,7 @@ class FakeDataPlane final : public dataplane::DataPlane {
   // What the test sets.
   std::vector<dataplane::LcoreView> lcores;
   dataplane::PortFacts port_facts{"net_ring_fake", {0x02, 0, 0, 0, 0, 0x01}, 2, true};
+  dataplane::PortStats port_counters{};
   std::vector<unsigned> late_lcores;      ///< these lcores time out on every command and publication
   std::uint64_t result_per_lcore = 0;     ///< what each punctual lcore answers to a command
 
@@ -29,6 +30,7 @@ class FakeDataPlane final : public dataplane::DataPlane {
 
   [[nodiscard]] std::vector<dataplane::LcoreView> lcore_views() const override { return lcores; }
   [[nodiscard]] dataplane::PortFacts port() const override { return port_facts; }
+  [[nodiscard]] dataplane::PortStats port_stats() const override { return port_counters; }
   [[nodiscard]] std::size_t worker_count() const override { return lcores.size(); }
   [[nodiscard]] std::chrono::system_clock::time_point started_at() const override { return started_; }
   [[nodiscard]] std::shared_ptr<const PinSnapshot> pins() const override { return pins_; }

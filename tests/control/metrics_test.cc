@@ -96,6 +96,26 @@ TEST(Metrics, ValuesAndLabels) {
   EXPECT_NE(text.find("# TYPE dotpin_upstream_failures_total counter\n"), std::string::npos);
 }
 
+TEST(Metrics, PortLossesAreExportedWithTheKernelSideWhenThereIsOne) {
+  MetricsInput in = input();
+  EXPECT_EQ(render_metrics(in).find("dotpin_port_lost_total"), std::string::npos);  // no statistics: no family
+  in.port.available = true;
+  in.port.rx_packets = 100;
+  in.port.rx_missed = 3;
+  in.port.rx_nombuf = 2;
+  in.port.queues.push_back({1, 60, 50, 0});
+  const std::string plain = render_metrics(in);
+  EXPECT_NE(plain.find("dotpin_port_packets_total{direction=\"rx\"} 100\n"), std::string::npos) << plain;
+  EXPECT_NE(plain.find("dotpin_port_lost_total{reason=\"rx_missed\"} 3\n"), std::string::npos);
+  EXPECT_NE(plain.find("dotpin_port_lost_total{reason=\"rx_nombuf\"} 2\n"), std::string::npos);
+  EXPECT_NE(plain.find("dotpin_port_queue_packets_total{queue=\"1\",direction=\"rx\"} 60\n"), std::string::npos);
+  EXPECT_EQ(plain.find("reason=\"kernel_tx_dropped\""), std::string::npos);
+  in.port.kernel_interface = "dtap0";
+  in.port.kernel_tx_dropped = 14290;
+  in.port.kernel_rx_dropped = 0;
+  EXPECT_NE(render_metrics(in).find("dotpin_port_lost_total{reason=\"kernel_tx_dropped\"} 14290\n"), std::string::npos);
+}
+
 // Every counter of the field table is a family of its own (it once listed 9 of the 13).
 TEST(Metrics, EveryUpstreamCounterIsExported) {
   MetricsInput in = input();

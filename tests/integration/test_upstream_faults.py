@@ -7,12 +7,13 @@ counted under the reason that names it — garbage after a pinned handshake is `
 SERVFAIL, none hangs."""
 
 import os
+import shutil
 import sys
 import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from dotpin_harness import (main, status_of, APPLIANCE_V4, ApplianceSuite, Dotpind, kdig, pki)  # noqa: E402
+from dotpin_harness import (dnsperf, main, status_of, APPLIANCE_V4, ApplianceSuite, Dotpind, kdig, pki)  # noqa: E402
 from upstream_faults import FaultServer  # noqa: E402
 
 
@@ -58,6 +59,44 @@ class UpstreamFaults(ApplianceSuite):
             u = self.failures_after_queries(s, "stl", ["s1.dotpin.test"], "unresponsive")
         self.assertGreaterEqual(u["failures"].get("unresponsive", 0), 1, u)
         self.assertEqual(u["failures"].get("protocol", 0), 0, u)
+
+    @unittest.skipUnless(shutil.which("dnsperf"), "dnsperf not installed")
+    def test_a_stalled_upstream_under_load_loses_nothing_unseen(self):
+        # Every query dnsperf sent either reached an lcore (the port's rx) or is counted where it
+        # was lost (the port's own counters, or the kernel side of the tap); every query that
+        # reached an lcore was answered (here SERVFAIL: the only upstream never answers).
+        queries = os.path.join(self.dir, "stall-load.txt")
+        with open(queries, "w") as f:
+            for i in range(20000):
+                f.write(f"load{i}.dotpin.test A\n")
+        with FaultServer("stall", self.dir, pki("leaf-p256.key"), pki("leaf-p256.chain.pem")) as s:
+            path = self.pin_file("stall-load.toml", [("f", s, ["leaf-p256"])])
+            with Dotpind(self.dir, path, tag="sld") as d:
+                sent, _, codes, out = dnsperf(queries, 3, 5000, outstanding=20000)
+                self.assertGreater(sent, 5000, out)
+                self.assertNotIn("NOERROR", codes, out)
+                deadline = time.monotonic() + 10  # answers still in flight when dnsperf stopped
+                while True:
+                    d.wait_published()
+                    code, j = d.ctl("stats")
+                    self.assertEqual(code, 0, j)
+                    c = j["result"]["totals"]["counters"]
+                    if c["upstream_servfails"] + c["upstream_answers"] >= c["forwarded"] or time.monotonic() > deadline:
+                        break
+                    time.sleep(0.2)
+                port = j["result"]["port"]
+                self.assertTrue(port["available"], port)
+                self.assertTrue(port["kernel_interface"], port)  # net_tap: the kernel side is read too
+                self.assertIsNotNone(port["kernel_tx_dropped"], port)
+                self.assertEqual(port["rx_packets"], c["rx_packets"], (port, c))
+                self.assertGreaterEqual(port["rx_packets"] + port["kernel_tx_dropped"] + port["rx_missed"], sent, (port, sent))
+                self.assertEqual(c["queries"], c["forwarded"], c)
+                self.assertEqual(c["upstream_servfails"], c["forwarded"], c)  # each one answered
+                m = d.metrics()
+                self.assertEqual(m[("dotpin_port_packets_total", frozenset({("direction", "rx")}))], port["rx_packets"])
+                self.assertIn(("dotpin_port_lost_total", frozenset({("reason", "kernel_tx_dropped")})), m)
+            self.assertIn("port net_tap", d.summary)
+            self.assertIn("kernel_tx_dropped=", d.summary)
 
     def test_a_tcp_server_that_never_speaks_tls_is_handshake_timeout(self):
         with FaultServer("silent", self.dir) as s:
