@@ -160,6 +160,7 @@ int main(int argc, char** argv) {
     dotpin::ctl::ControlServer::Options control;
     control.path = ctl.socket;
     control.group = ctl.group;
+    control.warn = dotpin::ctl::log_warn;  // clients closed for a deadline or evicted: counts, rate-limited
     auto server = dotpin::ctl::ControlServer::open(control);
     if (!server) {
       log_line("control socket: " + server.error());
@@ -224,7 +225,7 @@ int main(int argc, char** argv) {
       sources.start();
       std::unique_ptr<dotpin::ctl::MetricsServer> metrics;
       if (!ctl.metrics.empty()) {
-        auto m = dotpin::ctl::MetricsServer::start(ctl.metrics, a, &expiry, &sources);
+        auto m = dotpin::ctl::MetricsServer::start(ctl.metrics, a, &expiry, &sources, server->get());
         if (m) {
           metrics = std::move(*m);
           log_line("metrics on http://" + ctl.metrics + "/metrics");

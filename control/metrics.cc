@@ -51,7 +51,8 @@ class Writer {
 
 }  // namespace
 
-MetricsInput gather_metrics(const dataplane::DataPlane& a, const ExpiryMonitor* expiry, const PinSources* sources) {
+MetricsInput gather_metrics(const dataplane::DataPlane& a, const ExpiryMonitor* expiry, const PinSources* sources,
+                            const ControlServer* control) {
   MetricsInput in;
   in.version = DOTPIN_VERSION;
   in.uptime_seconds = std::chrono::duration<double>(std::chrono::system_clock::now() - a.started_at()).count();
@@ -64,6 +65,7 @@ MetricsInput gather_metrics(const dataplane::DataPlane& a, const ExpiryMonitor* 
   if (expiry) in.expiry = expiry->items();
   if (sources) in.sources = sources->status();
   in.port = a.port_stats();
+  if (control) in.control = control->counters();
   return in;
 }
 
@@ -211,6 +213,19 @@ std::string render_metrics(const MetricsInput& in) {
              "upstream=\"" + label(it.upstream) + "\",kind=\"" + label(it.kind) + "\",item=\"" + label(it.item) + "\"",
              std::uint64_t{it.status == "warning" ? 1u : it.status == "error" ? 2u : 0u});
   render_source_metrics(w, in.sources);
+  if (in.control) {
+    // Clients closed by dotpind, not by themselves: a climbing request_deadline or evicted count is
+    // something (or someone) holding control connections open without asking (issue 19).
+    const ControlServer::Counters& c = *in.control;
+    w.family("dotpin_control_clients_accepted_total", "counter", "connections accepted on the control socket");
+    w.sample("dotpin_control_clients_accepted_total", "", c.accepted);
+    w.family("dotpin_control_clients_closed_total", "counter",
+             "control socket clients closed by dotpind, by reason (docs/operations.md)");
+    for (const auto& [reason, n] : {std::pair{"request_deadline", c.request_deadline}, std::pair{"write_deadline", c.write_deadline},
+                                    std::pair{"unread_output", c.unread_output}, std::pair{"idle", c.idle},
+                                    std::pair{"evicted", c.evicted}})
+      w.sample("dotpin_control_clients_closed_total", std::string("reason=\"") + reason + "\"", n);
+  }
   return w.str();
 }
 
@@ -228,7 +243,7 @@ struct MetricsAccess {
       status = MHD_HTTP_NOT_FOUND;
       body = "dotpind serves /metrics\n";
     } else {
-      body = render_metrics(gather_metrics(self->dataplane_, self->expiry_, self->sources_));
+      body = render_metrics(gather_metrics(self->dataplane_, self->expiry_, self->sources_, self->control_));
     }
     MHD_Response* r = MHD_create_response_from_buffer(body.size(), body.data(), MHD_RESPMEM_MUST_COPY);
     MHD_add_response_header(r, "Content-Type", type);
@@ -239,10 +254,11 @@ struct MetricsAccess {
 };
 
 Result<std::unique_ptr<MetricsServer>> MetricsServer::start(const std::string& address, const dataplane::DataPlane& a,
-                                                             const ExpiryMonitor* expiry, const PinSources* sources) {
+                                                             const ExpiryMonitor* expiry, const PinSources* sources,
+                                                             const ControlServer* control) {
   auto ep = parse_endpoint(address, 9853, false);
   if (!ep) return fail("metrics address '", address, "': ", ep.error());
-  std::unique_ptr<MetricsServer> s(new MetricsServer(a, expiry, sources));
+  std::unique_ptr<MetricsServer> s(new MetricsServer(a, expiry, sources, control));
   sockaddr_storage ss{};
   const bool v6 = ep->family == AF_INET6;
   if (v6) {

@@ -6,10 +6,12 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "common/result.h"
+#include "control/control_server.h"
 #include "control/expiry.h"
 #include "control/pin_sources.h"
 #include "dataplane/api.h"
@@ -30,9 +32,10 @@ struct MetricsInput {
   std::vector<ExpiryItem> expiry;
   std::vector<SourceStatus> sources;  ///< TOFU and DANE upstreams
   dataplane::PortStats port;
+  std::optional<ControlServer::Counters> control;  ///< the control socket's clients
 };
 MetricsInput gather_metrics(const dataplane::DataPlane& a, const ExpiryMonitor* expiry = nullptr,
-                            const PinSources* sources = nullptr);
+                            const PinSources* sources = nullptr, const ControlServer* control = nullptr);
 
 /// The text exposition format for @p in.
 std::string render_metrics(const MetricsInput& in);
@@ -43,15 +46,18 @@ class MetricsServer {
   /// Listens on @p address ("127.0.0.1:9853", "[::1]:9853").
   static Result<std::unique_ptr<MetricsServer>> start(const std::string& address, const dataplane::DataPlane& a,
                                                       const ExpiryMonitor* expiry = nullptr,
-                                                      const PinSources* sources = nullptr);
+                                                      const PinSources* sources = nullptr,
+                                                      const ControlServer* control = nullptr);
   ~MetricsServer();
 
  private:
-  MetricsServer(const dataplane::DataPlane& a, const ExpiryMonitor* expiry, const PinSources* sources)
-      : dataplane_(a), expiry_(expiry), sources_(sources) {}
+  MetricsServer(const dataplane::DataPlane& a, const ExpiryMonitor* expiry, const PinSources* sources,
+                const ControlServer* control)
+      : dataplane_(a), expiry_(expiry), sources_(sources), control_(control) {}
   const dataplane::DataPlane& dataplane_;
   const ExpiryMonitor* expiry_;
   const PinSources* sources_;
+  const ControlServer* control_;
   MHD_Daemon* daemon_ = nullptr;
   friend struct MetricsAccess;
 };

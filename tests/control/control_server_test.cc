@@ -12,6 +12,7 @@
 
 #include <filesystem>
 #include <thread>
+#include <vector>
 
 namespace dotpin::ctl {
 namespace {
@@ -131,16 +132,184 @@ TEST_F(ControlServerTest, ClientsThatDoNotReadCannotStallOthers) {
   ::close(silent);
 }
 
+// Closed: EOF (after whatever the server said last) within @p limit. A bound for the test to end,
+// not a timing claim.
+bool closed_within(int fd, std::chrono::milliseconds limit, std::string* said = nullptr) {
+  const auto end = std::chrono::steady_clock::now() + limit;
+  char buf[4096];
+  while (std::chrono::steady_clock::now() < end) {
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, 50) <= 0) continue;
+    const ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n <= 0) return true;
+    if (said != nullptr) said->append(buf, static_cast<std::size_t>(n));
+  }
+  return false;
+}
+
+// Open: nothing to read and no hang-up, now.
+bool still_open(int fd) {
+  pollfd p{fd, POLLIN, 0};
+  return ::poll(&p, 1, 0) == 0;
+}
+
+TEST_F(ControlServerTest, SilentClientsAreClosedAtTheRequestDeadline) {
+  ControlServer::Options o;
+  o.request_timeout = 200ms;
+  o.idle_timeout = 60s;  // not what closes it
+  start(o);
+  const int fd = raw_connect();
+  std::string said;
+  ASSERT_TRUE(closed_within(fd, 10s, &said));
+  EXPECT_NE(said.find("no complete request within 200 ms"), std::string::npos) << said;
+  ::close(fd);
+  for (int i = 0; i < 200 && server_->counters().request_deadline == 0; ++i) std::this_thread::sleep_for(10ms);
+  EXPECT_EQ(server_->counters().request_deadline, 1u);
+}
+
+TEST_F(ControlServerTest, SlowLorisDoesNotExtendTheRequestDeadline) {
+  ControlServer::Options o;
+  o.request_timeout = 300ms;
+  o.idle_timeout = 60s;
+  start(o);
+  const int fd = raw_connect();
+  // A valid request, one byte every 20 ms: it would take seconds to complete. Each byte arrives
+  // well inside any idle timeout, but the deadline runs from the connection, so it is closed first.
+  const std::string req = "{\"command\":\"echo\",\"args\":[\"" + std::string(200, 'a') + "\"]}";  // no newline yet
+  bool closed = false;
+  for (std::size_t i = 0; i < req.size() && !closed; ++i) {
+    if (::send(fd, &req[i], 1, MSG_NOSIGNAL) != 1) closed = true;
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, 20) > 0) closed = true;  // the deadline's error line, or EOF
+  }
+  EXPECT_TRUE(closed) << "the whole request trickled in: the deadline was reset by bytes";
+  std::string said;
+  EXPECT_TRUE(closed_within(fd, 10s, &said));
+  EXPECT_NE(said.find("no complete request"), std::string::npos) << said;
+  ::close(fd);
+}
+
+TEST_F(ControlServerTest, AnsweredClientsIdleUpToTheIdleTimeoutAndKeepTheDeadlinePerRequest) {
+  ControlServer::Options o;
+  o.request_timeout = 100ms;
+  o.idle_timeout = 60s;
+  start(o);
+  const int fd = raw_connect();
+  ASSERT_EQ(::write(fd, "{\"command\":\"echo\"}\n", 19), 19);
+  EXPECT_NE(read_line(fd).find("\"ok\":true"), std::string::npos);
+  // Answered: it may now stay, silent, longer than the request deadline (a scraper's connection).
+  std::this_thread::sleep_for(500ms);
+  EXPECT_TRUE(still_open(fd));
+  ASSERT_EQ(::write(fd, "{\"command\":\"echo\"}\n", 19), 19);
+  EXPECT_NE(read_line(fd).find("\"ok\":true"), std::string::npos);
+  // But a request it starts must be completed within the request deadline, as any.
+  ASSERT_EQ(::write(fd, "{\"comm", 6), 6);
+  std::string said;
+  ASSERT_TRUE(closed_within(fd, 10s, &said));
+  EXPECT_NE(said.find("no complete request"), std::string::npos) << said;
+  ::close(fd);
+}
+
 TEST_F(ControlServerTest, IdleClientsAreClosed) {
   ControlServer::Options o;
   o.idle_timeout = 200ms;
   start(o);
   const int fd = raw_connect();
-  char c;
-  pollfd p{fd, POLLIN, 0};
-  ASSERT_EQ(::poll(&p, 1, 3000), 1);
-  EXPECT_EQ(::read(fd, &c, 1), 0);
+  ASSERT_EQ(::write(fd, "{\"command\":\"echo\"}\n", 19), 19);
+  EXPECT_NE(read_line(fd).find("\"ok\":true"), std::string::npos);
+  EXPECT_TRUE(closed_within(fd, 10s));
   ::close(fd);
+  for (int i = 0; i < 200 && server_->counters().idle == 0; ++i) std::this_thread::sleep_for(10ms);
+  EXPECT_EQ(server_->counters().idle, 1u);
+}
+
+TEST_F(ControlServerTest, ClientThatNeverReadsIsClosedAtTheWriteDeadline) {
+  ControlServer::Options o;
+  o.max_output = 64u << 20;  // not the output bound: the write deadline closes it
+  o.write_timeout = 300ms;
+  start(o);
+  const int greedy = raw_connect();
+  // Requests whose replies fill the socket buffers and then the server's output, never read; sent
+  // until the server hangs up (a send fails) or 4 MB went (a partial send garbles a line: its
+  // reply is an error, still a reply).
+  const std::string req = "{\"command\":\"echo\",\"args\":[\"" + std::string(1000, 'a') + "\"]}\n";
+  const auto end = std::chrono::steady_clock::now() + 20s;
+  for (int i = 0; i < 4000 && server_->counters().write_deadline == 0 && std::chrono::steady_clock::now() < end;) {
+    pollfd p{greedy, POLLOUT, 0};
+    if (::poll(&p, 1, 10) <= 0) continue;
+    if (::send(greedy, req.data(), req.size(), MSG_NOSIGNAL | MSG_DONTWAIT) <= 0 && errno != EAGAIN) break;
+    ++i;
+  }
+  for (int i = 0; i < 1000 && server_->counters().write_deadline == 0; ++i) std::this_thread::sleep_for(10ms);
+  EXPECT_EQ(server_->counters().write_deadline, 1u);
+  EXPECT_EQ(server_->counters().unread_output, 0u);
+  ::close(greedy);
+}
+
+TEST_F(ControlServerTest, TwoHundredIdleAndSlowLorisClientsDoNotLockOutAnOperator) {
+  ControlServer::Options o;
+  o.request_timeout = 2s;
+  start(o);
+  std::vector<int> idle, loris;
+  for (int i = 0; i < 200; ++i) idle.push_back(raw_connect());
+  for (int i = 0; i < 100; ++i) {
+    loris.push_back(raw_connect());
+    (void)!::send(loris.back(), "{\"com", 5, MSG_NOSIGNAL);
+  }
+  Request r;
+  r.command = "echo";
+  r.args = {"operator"};
+  for (int round = 0; round < 10; ++round) {
+    for (const int fd : loris) (void)!::send(fd, "m", 1, MSG_NOSIGNAL | MSG_DONTWAIT);  // a byte more each
+    // The property (not a performance figure): answered within the request deadline.
+    const auto reply = call(path_, r, o.request_timeout);
+    ASSERT_TRUE(reply) << "round " << round << ": " << reply.error();
+    EXPECT_EQ((*reply)["args"][0], "operator");
+  }
+  // None of the attackers' connections survives: evicted for newcomers or closed at the deadline.
+  std::size_t closed = 0;
+  for (const int fd : idle) closed += closed_within(fd, 10s) ? 1 : 0;
+  for (const int fd : loris) closed += closed_within(fd, 10s) ? 1 : 0;
+  EXPECT_EQ(closed, idle.size() + loris.size());
+  const auto c = server_->counters();
+  EXPECT_EQ(c.accepted, 310u);
+  EXPECT_GE(c.evicted, 300u - o.max_clients);
+  EXPECT_EQ(c.evicted + c.request_deadline, 300u);
+  for (const int fd : idle) ::close(fd);
+  for (const int fd : loris) ::close(fd);
+}
+
+TEST_F(ControlServerTest, ANewcomerClosesTheClientWaitingLongestNeverAYoungerOne) {
+  ControlServer::Options o;
+  o.max_clients = 2;
+  o.request_timeout = 60s;  // only eviction frees a slot here
+  start(o);
+  const auto answered = [this] {
+    const int fd = raw_connect();
+    EXPECT_EQ(::write(fd, "{\"command\":\"echo\"}\n", 19), 19);
+    EXPECT_NE(read_line(fd).find("\"ok\":true"), std::string::npos);
+    return fd;
+  };
+  // Both slots held by clients that asked, were answered and stay (as a scraper's would).
+  const int a = answered(), b = answered();
+  // A newcomer whose request has not come yet (dotpinctl between connect and send): it takes the
+  // reserve, and the client waiting longest, a, makes room.
+  const int newcomer = raw_connect();
+  std::string said;
+  ASSERT_TRUE(closed_within(a, 10s, &said));
+  EXPECT_NE(said.find("control socket busy"), std::string::npos) << said;
+  // The next newcomer pushes out b, not the first newcomer: it is younger than b, though it has
+  // not asked anything yet ("unanswered first" would close it here).
+  const int next = raw_connect();
+  said.clear();
+  ASSERT_TRUE(closed_within(b, 10s, &said));
+  EXPECT_NE(said.find("control socket busy"), std::string::npos) << said;
+  EXPECT_TRUE(still_open(newcomer));
+  ASSERT_EQ(::write(newcomer, "{\"command\":\"echo\"}\n", 19), 19);  // and it is answered
+  EXPECT_NE(read_line(newcomer).find("\"ok\":true"), std::string::npos);
+  EXPECT_TRUE(still_open(next));
+  EXPECT_EQ(server_->counters().evicted, 2u);
+  for (const int fd : {a, b, newcomer, next}) ::close(fd);
 }
 
 TEST_F(ControlServerTest, StaleSocketIsReplacedLiveOneIsNot) {

@@ -116,6 +116,21 @@ TEST(Metrics, PortLossesAreExportedWithTheKernelSideWhenThereIsOne) {
   EXPECT_NE(render_metrics(in).find("dotpin_port_lost_total{reason=\"kernel_tx_dropped\"} 14290\n"), std::string::npos);
 }
 
+// The control socket's clients closed by dotpind, by reason (issue 19); absent when not given.
+TEST(Metrics, ControlClients) {
+  EXPECT_EQ(render_metrics(input()).find("dotpin_control_clients"), std::string::npos);
+  MetricsInput in = input();
+  in.control = ControlServer::Counters{};
+  in.control->accepted = 310;
+  in.control->request_deadline = 64;
+  in.control->evicted = 236;
+  const std::string text = render_metrics(in);
+  EXPECT_NE(text.find("dotpin_control_clients_accepted_total 310\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("dotpin_control_clients_closed_total{reason=\"request_deadline\"} 64\n"), std::string::npos);
+  EXPECT_NE(text.find("dotpin_control_clients_closed_total{reason=\"evicted\"} 236\n"), std::string::npos);
+  EXPECT_NE(text.find("dotpin_control_clients_closed_total{reason=\"write_deadline\"} 0\n"), std::string::npos);
+}
+
 // Every counter of the field table is a family of its own (it once listed 9 of the 13).
 TEST(Metrics, EveryUpstreamCounterIsExported) {
   MetricsInput in = input();

@@ -2,13 +2,14 @@
 # SPDX-License-Identifier: Apache-2.0
 """The control plane against the real daemon: pins changed at runtime (reload, add, remove) under
 a bounded dnsperf load with no lost or failed query, a key rollover to the backup pin and back, a
-bad pin file that leaves the pins in force, cache flush, upstream drain/enable, log level, and the
-error path of every command. dotpind runs on net_tap in a namespace the test makes; the upstreams
+bad pin file that leaves the pins in force, cache flush, upstream drain/enable, log level, the
+error path of every command, and a control socket that 200 idle connections cannot lock out. dotpind runs on net_tap in a namespace the test makes; the upstreams
 are real unbound DoT servers on its loopback."""
 
 import os
 import re
 import shutil
+import socket
 import stat
 import subprocess
 import sys
@@ -255,6 +256,61 @@ class ControlPlane(ApplianceSuite):
             self.assertRegex(text, r"UPSTREAM\s+MODE\s+LABEL\s+PIN\s+STATE\s+ORIGIN")
         self.assertIn("cache flush: WWW.dotpin.test: 1 entries removed", d.summary)
         self.assertIn("log level info -> warn", d.summary)
+
+    def test_idle_connections_cannot_lock_the_operator_out(self):
+        # Issue 19: 32 idle connections used to refuse every operator for the idle timeout (30 s).
+        pins = self.pin_file("lockout.toml", [("a", self.a, ["leaf-p256"])])
+        with Dotpind(self.dir, pins, tag="lck") as d:
+            t0 = time.monotonic()
+            self.assertEqual(d.ctl("status")[0], 0)
+            print(f"\ndotpinctl status, no other control connection: {(time.monotonic() - t0) * 1000:.0f} ms",
+                  file=sys.stderr)
+            socks = []
+            try:
+                for i in range(200):
+                    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                    s.connect(d.socket)
+                    if i % 4 == 0:
+                        try:
+                            s.send(b'{"comm')  # a slow-loris's first bytes; the rest never comes
+                        except OSError:  # closed already (a daemon that refuses clients when full)
+                            pass
+                    socks.append(s)
+                for _ in range(3):
+                    t0 = time.monotonic()
+                    code, out = d.ctl("status")
+                    elapsed = time.monotonic() - t0
+                    self.assertEqual(code, 0, out)
+                    self.assertTrue(out["ok"], out)
+                    self.assertEqual(out["result"]["pin_generation"], 1)
+                    print(f"\ndotpinctl status with 200 idle/slow control connections open: {elapsed * 1000:.0f} ms",
+                          file=sys.stderr)
+                # Every one of them is closed: evicted for a newer client or at the request deadline
+                # (2 s). A bound for the test to end, not a timing claim.
+                deadline = time.monotonic() + 30
+                for s in socks:
+                    s.settimeout(max(0.1, deadline - time.monotonic()))
+                    said = b""
+                    while True:
+                        chunk = s.recv(4096)
+                        if not chunk:
+                            break
+                        said += chunk
+                    self.assertTrue(b"no complete request" in said or b"control socket busy" in said, said)
+            finally:
+                for s in socks:
+                    s.close()
+            for _ in range(100):  # the warn line: counts only
+                if "control socket: closed" in d.read_log():
+                    break
+                time.sleep(0.1)
+            self.assertIn("evicted", d.read_log())
+            m = d.metrics()
+            closed = {dict(k[1])["reason"]: v for k, v in m.items() if k[0] == "dotpin_control_clients_closed_total"}
+            self.assertEqual(closed["evicted"] + closed["request_deadline"], 200, closed)
+            self.assertGreaterEqual(m[("dotpin_control_clients_accepted_total", frozenset())], 203)
+            self.assertEqual(self.ok(d, "status")["pin_generation"], 1)
+        self.assertRegex(d.summary, r"control socket: closed \d+ client\(s\) without a complete request within 2000 ms")
 
     def test_expiry_monitor_warns_once_alerts_and_exports(self):
         short = UnboundDot(pki("leaf-short.key"), pki("leaf-short.chain.pem")).start()
