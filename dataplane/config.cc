@@ -65,7 +65,7 @@ void read_dataplane_config(const toml::table& root, TomlReader& r, DataPlaneConf
 
   const toml::table* ups = r.section(root, "upstreams", {"ca_file", "tls_min_version", "policy", "connections", "max_inflight_per_connection",
                                                          "query_timeout_ms", "handshake_timeout_ms", "idle_timeout_ms", "pad_block",
-                                                         "retry_once", "inflight_per_lcore"});
+                                                         "retry_once", "inflight_per_lcore", "probe_interval_ms"});
   r.string(ups, "ca_file", c.ca_file);
   c.ca_file = r.relative(c.ca_file);
   std::string floor = "1.2";
@@ -87,6 +87,7 @@ void read_dataplane_config(const toml::table& root, TomlReader& r, DataPlaneConf
   r.millis(ups, "idle_timeout_ms", c.shard.idle_timeout, 100, 3600000);
   r.integer(ups, "pad_block", c.shard.pad_block, 0, 1024);
   r.boolean(ups, "retry_once", c.shard.retry_once);
+  r.millis(ups, "probe_interval_ms", c.shard.probe_interval, 0, 60000);
   r.integer(ups, "inflight_per_lcore", c.inflight_per_lcore, 16, 1 << 20);
   c.shard.max_pending = c.inflight_per_lcore;
 

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <optional>
 #include <string>
+#include <utility>
 
 #include "common/dns_question.h"
 #include "common/time_util.h"
@@ -324,15 +325,26 @@ void DotShard::handle_failed(Upstream& u, Conn& c, Clock::time_point now) {
   std::uniform_real_distribution<double> jitter(0.5, 1.5);
   u.retry_at = now + std::chrono::duration_cast<Clock::duration>(u.backoff * jitter(rng_));
   u.stats.health = auth ? UpstreamHealth::kPinFailed : UpstreamHealth::kBackingOff;
-  log_line(options_.log, [&](std::string& line) {
-    line = "upstream " + u.cfg.pins->name + " (" + u.cfg.pins->address.to_string() +
-           "): connection failed: " + std::string(to_string(reason));
-    if (auth) {
-      const PinVerdict& v = u.stats.last_refusal;
-      line += "; observed pins: " + describe_observed(v);
-    }
-    line += "; backing off " + std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(u.retry_at - now).count()) + " ms";
-  });
+  u.probe_at = now + options_.probe_interval;
+  // Probes fail as often as they run while the upstream is down: log the first failure of each
+  // reason, then one line per 30 s with how many went unlogged.
+  if (reason != u.logged_reason || now - u.logged_at >= std::chrono::seconds(30)) {
+    const std::uint64_t unlogged = std::exchange(u.unlogged, 0);
+    u.logged_reason = reason;
+    u.logged_at = now;
+    log_line(options_.log, [&](std::string& line) {
+      line = "upstream " + u.cfg.pins->name + " (" + u.cfg.pins->address.to_string() +
+             "): connection failed: " + std::string(to_string(reason));
+      if (auth) {
+        const PinVerdict& v = u.stats.last_refusal;
+        line += "; observed pins: " + describe_observed(v);
+      }
+      line += "; backing off " + std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(u.retry_at - now).count()) + " ms";
+      if (unlogged) line += " (" + std::to_string(unlogged) + " more failure(s) since the last line)";
+    });
+  } else {
+    ++u.unlogged;
+  }
 
   FailureText text;
   const std::string_view why = upstream_failure_text(text, u.cfg.pins->name, reason);
@@ -390,6 +402,14 @@ void DotShard::poll(Clock::time_point now, std::chrono::microseconds wait) noexc
   for (auto& up : upstreams_) {
     Upstream& u = *up;
     std::erase_if(u.graveyard, [](const auto& c) { return !c->link->busy(); });
+    // The health probe: an upstream that is down and has no connection gets one, query or not.
+    // Its handshake (resumed with a ticket when the server offers one: cheap) is the probe; once
+    // ready, the upstream is up again (below) and queries go to it.
+    if (options_.probe_interval.count() > 0 && u.stats.health != UpstreamHealth::kUp && !u.stats.drained &&
+        !u.retired && u.conns.empty() && now >= u.probe_at) {
+      u.probe_at = now + options_.probe_interval;
+      if (open_conn(u, now)) ++u.stats.probes;
+    }
     for (std::size_t i = 0; i < u.conns.size();) {
       Conn& c = *u.conns[i];
       c.link->tick(now);
@@ -434,6 +454,7 @@ void DotShard::poll(Clock::time_point now, std::chrono::microseconds wait) noexc
             });
           }
           u.stats.health = UpstreamHealth::kUp;
+          u.logged_reason = FailureReason::kNone;  // the next outage logs its first failure again
           u.backoff = std::chrono::milliseconds{0};
         }
         if (!c.queue.empty()) {

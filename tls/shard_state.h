@@ -91,6 +91,11 @@ struct DotShard::Upstream {
   bool open_failed = false;  // the last connection could not be created (kLocalResources)
   Clock::time_point retry_at{};
   std::chrono::milliseconds backoff{0};
+  Clock::time_point probe_at{};  // while not up: when the next health probe may open a connection
+  // Failure log lines while the upstream stays down: the first of each reason, then one per 30 s.
+  FailureReason logged_reason = FailureReason::kNone;
+  Clock::time_point logged_at{};
+  std::uint64_t unlogged = 0;
 };
 
 }  // namespace dotpin::tls

@@ -26,6 +26,7 @@ struct UpstreamStats {
   std::uint64_t connections = 0, full_handshakes = 0, resumptions_offered = 0, resumptions = 0, idle_closes = 0;
   std::uint64_t report_mode_mismatches = 0;
   std::uint64_t drained_connections = 0;  ///< closed after their in-flight queries: pin change or drain
+  std::uint64_t probes = 0;               ///< health-probe connections opened while the upstream was down
   bool drained = false;                   ///< taken out of rotation by the operator (upstream drain)
   std::array<std::uint64_t, static_cast<std::size_t>(FailureReason::kCount_)> failures{};
   double rtt_ewma_us = 0;
@@ -59,6 +60,8 @@ inline constexpr UpstreamCounterField kUpstreamCounters[] = {
      &UpstreamStats::report_mode_mismatches},
     {"drained_connections", "connections drained (pin change or upstream drain) and closed",
      &UpstreamStats::drained_connections},
+    {"probes", "health-probe connections opened while the upstream was down (no query waiting)",
+     &UpstreamStats::probes},
 };
 
 /// Adds @p s to @p sum: every counter and failure reason; the worst health, the latest refusal and

@@ -13,7 +13,8 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from dotpin_harness import (dnsperf, main, status_of, APPLIANCE_V4, ApplianceSuite, Dotpind, kdig, pki)  # noqa: E402
+from dotpin_harness import (dnsperf, main, status_of, APPLIANCE_V4, ApplianceSuite, Dotpind, UnboundDot, kdig,  # noqa: E402
+                            pki)
 from upstream_faults import FaultServer  # noqa: E402
 
 
@@ -97,6 +98,43 @@ class UpstreamFaults(ApplianceSuite):
                 self.assertIn(("dotpin_port_lost_total", frozenset({("reason", "kernel_tx_dropped")})), m)
             self.assertIn("port net_tap", d.summary)
             self.assertIn("kernel_tx_dropped=", d.summary)
+
+    def test_after_a_long_outage_the_upstream_is_taken_back_at_once(self):
+        # unbound down (connections refused) long enough for the query backoff to grow to
+        # seconds, then back on the same port: the health probe takes it back without waiting for
+        # the backoff (the review measured 13.3 s before probes).
+        u = UnboundDot(pki("leaf-p256.key"), pki("leaf-p256.chain.pem")).start()
+        self.servers.append(u)
+        path = self.pin_file("recover.toml", [("u", u, ["leaf-p256"])])
+        with Dotpind(self.dir, path, tag="rcv", upstreams_extra=os.environ.get("DOTPIN_TEST_UPSTREAMS_EXTRA", "")) as d:
+            self.assertEqual(status_of(kdig(f"@{APPLIANCE_V4}", "warm.dotpin.test", "A").stdout), "NXDOMAIN")
+            u.stop()
+            down_until = time.monotonic() + 10
+            i = 0
+            while time.monotonic() < down_until:  # misses during the outage: every one SERVFAIL
+                out = kdig(f"@{APPLIANCE_V4}", f"during{i}.dotpin.test", "A").stdout
+                self.assertEqual(status_of(out), "SERVFAIL", out)
+                i += 1
+                time.sleep(0.2)
+            u.start()
+            resumed = time.monotonic()
+            deadline = resumed + 60
+            n = 0
+            while True:
+                out = kdig(f"@{APPLIANCE_V4}", f"after{n}.dotpin.test", "A").stdout
+                n += 1
+                if status_of(out) == "NXDOMAIN" or time.monotonic() > deadline:
+                    break
+                time.sleep(0.05)
+            took = time.monotonic() - resumed
+            self.assertEqual(status_of(out), "NXDOMAIN", out)
+            d.wait_published()
+            code, j = d.ctl("upstreams")
+            up = j["result"]["upstreams"][0]
+            if "probe_interval_ms = 0" not in os.environ.get("DOTPIN_TEST_UPSTREAMS_EXTRA", ""):
+                self.assertGreaterEqual(up["probes"], 1, up)
+            print(f"\nanswering again {took:.2f} s after the upstream came back ({n} queries), "
+                  f"{up['probes']} probes during the outage")
 
     def test_a_tcp_server_that_never_speaks_tls_is_handshake_timeout(self):
         with FaultServer("silent", self.dir) as s:

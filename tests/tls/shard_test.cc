@@ -522,6 +522,48 @@ TEST_F(ScriptedShardTest, AnAnswerToAnIdNeverSentIsAProtocolFaultAndTheQueryFail
   EXPECT_EQ(shard->stats(1).answers, 2u);
 }
 
+TEST_F(ScriptedShardTest, ADownUpstreamIsProbedAndTakenBackWithoutWaitingForItsBackoff) {
+  ScriptedPeer p;
+  p.refuse = FailureReason::kConnectRefused;
+  const auto up = named("p");
+  ShardOptions o;
+  o.backoff_initial = 10000ms;  // the query backoff alone would keep it out for 5-15 s
+  o.probe_interval = 500ms;
+  auto shard = make_shard({&up}, {{"p", &p}}, o);
+  ASSERT_TRUE(shard->submit(1, query(1), t_));
+  for (int i = 0; i < 5; ++i) step(*shard, 10ms);
+  ASSERT_EQ(results_.size(), 1u);
+  EXPECT_EQ(results_[1].outcome, DotShard::Outcome::kServfail);
+  EXPECT_EQ(shard->stats(0).health, UpstreamHealth::kBackingOff);
+  // Down: a probe every 500 ms, with no query waiting; each fails while the upstream refuses.
+  for (int i = 0; i < 110; ++i) step(*shard, 10ms);  // 1.1 s
+  EXPECT_EQ(shard->stats(0).probes, 2u);
+  EXPECT_EQ(p.opened, 3u);
+  EXPECT_EQ(p.queries, 0u);  // a probe carries no client's query
+  // The upstream comes back: the next probe takes it back, well before its 10 s backoff ends.
+  p.refuse = FailureReason::kNone;
+  const auto back = t_;
+  while (shard->stats(0).health != UpstreamHealth::kUp && t_ < back + 2000ms) step(*shard, 10ms);
+  EXPECT_EQ(shard->stats(0).health, UpstreamHealth::kUp);
+  EXPECT_LE(t_ - back, 510ms);
+  ASSERT_TRUE(shard->submit(2, query(2), t_));
+  for (int i = 0; i < 5; ++i) step(*shard, 10ms);
+  EXPECT_EQ(results_[2].outcome, DotShard::Outcome::kAnswer);
+}
+
+TEST_F(ScriptedShardTest, NoProbesWhenDisabledOrDrained) {
+  ScriptedPeer p;
+  p.refuse = FailureReason::kConnectRefused;
+  const auto up = named("p");
+  ShardOptions o;
+  o.probe_interval = 0ms;
+  auto shard = make_shard({&up}, {{"p", &p}}, o);
+  ASSERT_TRUE(shard->submit(1, query(1), t_));
+  for (int i = 0; i < 200; ++i) step(*shard, 10ms);
+  EXPECT_EQ(shard->stats(0).probes, 0u);
+  EXPECT_EQ(p.opened, 1u);
+}
+
 TEST_F(ScriptedShardTest, AMessageThatNeverCompletesIsAProtocolFaultNotUnresponsive) {
   ScriptedPeer p;
   p.partial = true;
