@@ -67,20 +67,19 @@ bool solicited_node_multicast(const std::uint8_t* dst) noexcept {
   return std::memcmp(dst, kPrefix, 13) == 0;
 }
 
-// Reflection ports below 1024 (is_reflection_port): 16 words, bit p of word p / 64.
-constexpr std::array<std::uint64_t, 16> low_reflection_ports() noexcept {
-  std::array<std::uint64_t, 16> bits{};
-  for (const unsigned p : {0u, 7u, 13u, 17u, 19u, 37u, 111u, 123u, 137u, 161u, 177u, 389u, 520u})
-    bits[p >> 6] |= std::uint64_t{1} << (p & 63);
-  return bits;
-}
-constexpr std::array<std::uint64_t, 16> kLowReflectionPorts = low_reflection_ports();
-
 // Sources that never send a query and must never be answered (RFC 1122 §3.2.1.3, RFC 6890):
 // 0/8 "this network", 127/8 loopback, 224/4 multicast, 240/4 reserved incl. 255.255.255.255.
+// One unsigned compare catches 0 (wraps to 255) and 224..255; 127 is the other.
 inline DropReason ipv4_source(const std::uint8_t* src, const LocalAddresses& local) noexcept {
-  if (src[0] == 0 || src[0] == 127 || src[0] >= 224) return DropReason::kSrcMartian;
-  return local.has_ipv4(src) ? DropReason::kSrcSelf : DropReason::kNone;
+  if (static_cast<std::uint8_t>(src[0] - 1) >= 223 || src[0] == 127) return DropReason::kSrcMartian;
+  std::uint32_t a;
+  std::memcpy(&a, src, 4);
+  for (const auto& x : local.ipv4) {
+    std::uint32_t b;
+    std::memcpy(&b, x.data(), 4);
+    if (a == b) return DropReason::kSrcSelf;
+  }
+  return DropReason::kNone;
 }
 
 inline bool ipv6_unspecified(const std::uint8_t* a) noexcept {
@@ -199,14 +198,6 @@ bool LocalAddresses::has_ipv4(const std::uint8_t* a) const noexcept {
 
 bool LocalAddresses::has_ipv6(const std::uint8_t* a) const noexcept {
   return std::any_of(ipv6.begin(), ipv6.end(), [a](const auto& x) { return std::memcmp(x.data(), a, 16) == 0; });
-}
-
-bool is_reflection_port(std::uint16_t p) noexcept {
-  if (p < 1024) return (kLowReflectionPorts[p >> 6] >> (p & 63)) & 1;
-  switch (p) {
-    case 1900: case 3283: case 3702: case 5353: case 5683: case 10001: case 11211: return true;
-    default: return false;
-  }
 }
 
 std::string_view to_string(DropReason r) {
