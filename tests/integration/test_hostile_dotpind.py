@@ -5,7 +5,8 @@ net_tap port in a network namespace, one pin file with every case as its own [[u
 pool), real kdig clients. Hostile upstreams: clients get SERVFAIL with an Extended DNS Error, the
 control socket counts each upstream's refusals under the expected reason, and no hostile server
 logs a single query. Genuine upstreams in odd shapes: every one answers, no failure. Each in
-pin-only mode and with [upstreams] ca_file."""
+pin-only mode and with [upstreams] ca_file. And hostile clients: spoofed sources (HostileSources)
+that must get no reply at all."""
 
 import os
 import re
