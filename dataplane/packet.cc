@@ -67,12 +67,46 @@ bool solicited_node_multicast(const std::uint8_t* dst) noexcept {
   return std::memcmp(dst, kPrefix, 13) == 0;
 }
 
+// Sources that never send a query and must never be answered (RFC 1122 §3.2.1.3, RFC 6890):
+// 0/8 "this network", 127/8 loopback, 224/4 multicast, 240/4 reserved incl. 255.255.255.255.
+// One unsigned compare catches 0 (wraps to 255) and 224..255; 127 is the other.
+inline DropReason ipv4_source(const std::uint8_t* src, const LocalAddresses& local) noexcept {
+  if (static_cast<std::uint8_t>(src[0] - 1) >= 223 || src[0] == 127) return DropReason::kSrcMartian;
+  std::uint32_t a;
+  std::memcpy(&a, src, 4);
+  for (const auto& x : local.ipv4) {
+    std::uint32_t b;
+    std::memcpy(&b, x.data(), 4);
+    if (a == b) return DropReason::kSrcSelf;
+  }
+  return DropReason::kNone;
+}
+
+inline bool ipv6_unspecified(const std::uint8_t* a) noexcept {
+  static constexpr std::uint8_t kZero[16] = {};
+  return std::memcmp(a, kZero, 16) == 0;
+}
+
+// ff00::/8 multicast; ::/96 (::, ::1 and the deprecated IPv4-compatible addresses, RFC 4291
+// §2.5.5.1); ::ffff:0:0/96 IPv4-mapped, whatever it embeds (RFC 4291 §2.5.5.2 and RFC 6890: never
+// on the wire; a host stack would read ::ffff:127.0.0.1 as its own loopback).
+inline DropReason ipv6_source(const std::uint8_t* src, const LocalAddresses& local) noexcept {
+  if (src[0] == 0xff) return DropReason::kSrcMartian;
+  if (src[0] == 0) {
+    static constexpr std::uint8_t kZero[10] = {};
+    if (std::memcmp(src, kZero, 10) == 0 && src[10] == src[11] && (src[10] == 0 || src[10] == 0xff))
+      return DropReason::kSrcMartian;
+  }
+  return local.has_ipv6(src) ? DropReason::kSrcSelf : DropReason::kNone;
+}
+
 PacketView classify_udp(std::span<const std::uint8_t> f, PacketView v, std::uint16_t l4_end, bool verify) noexcept {
   if (l4_end < v.l4 + 8u) return dropped(DropReason::kUdpHeader);
   const std::uint8_t* udp = f.data() + v.l4;
   const std::uint16_t udp_len = be16(udp + 4);
   if (udp_len < 8 || v.l4 + udp_len > l4_end) return dropped(DropReason::kUdpHeader);
   if (be16(udp + 2) != kDnsPort) return dropped(DropReason::kUdpPort);
+  if (is_reflection_port(be16(udp))) return dropped(DropReason::kSrcPort);
   const std::uint16_t stored = be16(udp + 6);
   if (v.ipv6 && stored == 0) return dropped(DropReason::kUdpChecksum);  // RFC 8200 §8.1: mandatory
   if (verify && stored != 0 && l4_checksum(f.data() + v.l3, v.ipv6, kProtoUdp, udp, udp_len) != 0)
@@ -94,6 +128,8 @@ PacketView classify_ipv4(std::span<const std::uint8_t> f, PacketView v, const Lo
   if (checksum_fold(checksum_add(0, ip, 20)) != 0) return dropped(DropReason::kIpHeader);
   if ((be16(ip + 6) & 0x3fff) != 0) return dropped(DropReason::kFragment);  // MF or an offset
   if (!local.has_ipv4(ip + 16)) return dropped(DropReason::kNotForUs);
+  // Before any protocol: neither a DNS answer nor an echo reply goes to such a source.
+  if (const DropReason bad = ipv4_source(ip + 12, local); bad != DropReason::kNone) return dropped(bad);
   v.l4 = static_cast<std::uint16_t>(v.l3 + 20);
   const auto l4_end = static_cast<std::uint16_t>(v.l3 + total);
   if (ip[9] == kProtoUdp) return classify_udp(f, v, l4_end, verify);
@@ -117,7 +153,11 @@ PacketView classify_ipv6(std::span<const std::uint8_t> f, PacketView v, const Lo
   const auto l4_end = static_cast<std::uint16_t>(v.l4 + payload_len);
   const std::uint8_t next = ip[6];
   const bool ours = local.has_ipv6(ip + 24);
-  if (next == kProtoUdp) return ours ? classify_udp(f, v, l4_end, verify) : dropped(DropReason::kNotForUs);
+  const DropReason bad = ipv6_source(ip + 8, local);
+  if (next == kProtoUdp) {
+    if (!ours) return dropped(DropReason::kNotForUs);
+    return bad == DropReason::kNone ? classify_udp(f, v, l4_end, verify) : dropped(bad);
+  }
   if (next == kProtoFragment) return dropped(DropReason::kFragment);
   if (next != kProtoIcmp6) {
     // 0 hop-by-hop, 43 routing, 60 destination options, 51 AH, 50 ESP, 135 mobility, 59 none...
@@ -129,11 +169,16 @@ PacketView classify_ipv6(std::span<const std::uint8_t> f, PacketView v, const Lo
   v.payload = v.l4;
   v.payload_len = payload_len;
   if (icmp[0] == kIcmp6EchoRequest && icmp[1] == 0 && ours) {
+    if (bad != DropReason::kNone) return dropped(bad);
     v.kind = PacketKind::kIcmp6Echo;
     return v;
   }
   if (icmp[0] == kIcmp6NeighborSolicit && payload_len >= 24) {
     if (!local.has_ipv6(icmp + 8)) return dropped(DropReason::kNotForUs);  // someone else's address
+    // Duplicate address detection comes from :: to the solicited-node group (RFC 4861 §7.1.1) and
+    // is answered to all-nodes; any other martian or our own address as the source is not.
+    const bool dad = ipv6_unspecified(ip + 8) && solicited_node_multicast(ip + 24);
+    if (bad != DropReason::kNone && !dad) return dropped(bad);
     // RFC 4861 §7.1.1: hop limit 255, code 0, to us or our solicited-node group, checksum right.
     if (icmp[1] == 0 && ip[7] == 255 && (ours || solicited_node_multicast(ip + 24)) &&
         l4_checksum(ip, true, kProtoIcmp6, icmp, payload_len) == 0) {
@@ -172,6 +217,9 @@ std::string_view to_string(DropReason r) {
     case DropReason::kUdpHeader: return "udp_header";
     case DropReason::kUdpChecksum: return "udp_checksum";
     case DropReason::kUdpPort: return "udp_port";
+    case DropReason::kSrcMartian: return "src_martian";
+    case DropReason::kSrcSelf: return "src_self";
+    case DropReason::kSrcPort: return "src_port";
     case DropReason::kCount_: break;
   }
   return "unknown";
@@ -216,6 +264,8 @@ PacketView classify(std::span<const std::uint8_t> f, const LocalAddresses& local
   if (f.size() < 14) return dropped(DropReason::kRunt);
   const bool unicast = (f[0] & 1) == 0;
   if (unicast && std::memcmp(f.data(), local.mac.data(), 6) != 0) return dropped(DropReason::kNotForUs);
+  // IEEE 802: a source MAC is never a group address; a reply to it would reach every station.
+  if ((f[6] & 1) != 0) return dropped(DropReason::kSrcMartian);
   PacketView v;
   std::uint16_t type = be16(f.data() + 12);
   v.l3 = 14;
@@ -237,6 +287,10 @@ PacketView classify(std::span<const std::uint8_t> f, const LocalAddresses& local
       if (be16(arp) != 1 || be16(arp + 2) != kEthIpv4 || arp[4] != 6 || arp[5] != 4 || be16(arp + 6) != 1 ||
           !local.has_ipv4(arp + 24))
         return dropped(DropReason::kArpOther);
+      // The sender is answered. 0.0.0.0 is an address probe (RFC 5227 §2.1.1): answered, so
+      // that the prober sees the address is taken. Other martians and our own address are not.
+      if (arp[14] != 0 || arp[15] != 0 || arp[16] != 0 || arp[17] != 0)
+        if (const DropReason bad = ipv4_source(arp + 14, local); bad != DropReason::kNone) return dropped(bad);
       v.kind = PacketKind::kArpRequest;
       return v;
     }

@@ -43,9 +43,38 @@ enum class DropReason : std::uint8_t {
   kUdpHeader,        ///< UDP length inconsistent with the IP length
   kUdpChecksum,      ///< UDP checksum wrong
   kUdpPort,          ///< UDP not to port 53
+  // Hostile sources (docs/operations.md, "Sources that are never answered"): checked on fields
+  // already parsed, before the ACL and before any reply is built, for DNS, ICMP echo, ARP and ND.
+  kSrcMartian,       ///< a source that never sends a query: a group (multicast/broadcast) source
+                     ///< MAC; IPv4 0/8, 127/8, 224/4, 240/4 (incl. 255.255.255.255); IPv6 ::/96
+                     ///< (::, ::1, IPv4-compatible), ::ffff:0:0/96 (IPv4-mapped), ff00::/8
+  kSrcSelf,          ///< the source is one of the appliance's own addresses (a reflection loop)
+  kSrcPort,          ///< UDP source port 0 or a service that answers anything (is_reflection_port)
   kCount_
 };
 std::string_view to_string(DropReason r);
+
+/// True for UDP source ports no query comes from and no answer may go to: 0 (RFC 768: no reply
+/// port; forged) and the well-known services that answer any datagram or amplify (echo 7,
+/// daytime 13, qotd 17, chargen 19, time 37, portmap 111, NTP 123, NetBIOS 137, SNMP 161,
+/// XDMCP 177, CLDAP 389, RIP 520, SSDP 1900, ARD 3283, WS-Discovery 3702, mDNS 5353, CoAP 5683,
+/// Ubiquiti discovery 10001, memcached 11211). Port 53 is not in it: forwarders query from it;
+/// our own address on any port is kSrcSelf. Ephemeral ports (above 11211) cost one compare; a
+/// 128-byte bitmap below 1024, a switch between.
+inline constexpr std::array<std::uint64_t, 16> kLowReflectionPorts = [] {
+  std::array<std::uint64_t, 16> bits{};  // bit p % 64 of word p / 64
+  for (const unsigned p : {0u, 7u, 13u, 17u, 19u, 37u, 111u, 123u, 137u, 161u, 177u, 389u, 520u})
+    bits[p >> 6] |= std::uint64_t{1} << (p & 63);
+  return bits;
+}();
+[[nodiscard]] constexpr bool is_reflection_port(std::uint16_t port) noexcept {
+  if (port > 11211) return false;
+  if (port < 1024) return ((kLowReflectionPorts[port >> 6] >> (port & 63)) & 1) != 0;
+  switch (port) {
+    case 1900: case 3283: case 3702: case 5353: case 5683: case 10001: case 11211: return true;
+    default: return false;
+  }
+}
 
 /// Where the parts of a frame are. Offsets are from the start of the frame.
 struct PacketView {

@@ -128,7 +128,7 @@ inline std::vector<std::uint8_t> query(const char* name, std::uint16_t type = dn
   return *dns::build_query(name, type, o);
 }
 
-inline std::vector<std::uint8_t> arp_request(const char* target) {
+inline std::vector<std::uint8_t> arp_request(const char* target, const char* sender = "198.18.0.2") {
   std::vector<std::uint8_t> f(14 + 28, 0);
   std::memset(f.data(), 0xff, 6);
   std::memcpy(&f[6], kClientMac.data(), 6);
@@ -137,14 +137,16 @@ inline std::vector<std::uint8_t> arp_request(const char* target) {
   const std::uint8_t hdr[] = {0, 1, 8, 0, 6, 4, 0, 1};
   std::memcpy(&f[14], hdr, 8);
   std::memcpy(&f[22], kClientMac.data(), 6);
-  const auto s = v4("198.18.0.2"), t = v4(target);
+  const auto s = v4(sender), t = v4(target);
   std::memcpy(&f[28], s.data(), 4);
   std::memcpy(&f[38], t.data(), 4);
   return f;
 }
 
 /// A neighbour solicitation for @p target to its solicited-node multicast address.
-inline std::vector<std::uint8_t> neighbor_solicit(const char* target, std::uint8_t hop_limit = 255) {
+/// From @p src ("::" for duplicate address detection).
+inline std::vector<std::uint8_t> neighbor_solicit(const char* target, std::uint8_t hop_limit = 255,
+                                                  const char* src_address = "2001:2::2") {
   std::vector<std::uint8_t> f = {0x33, 0x33, 0xff, 0, 0, 1};
   f.insert(f.end(), kClientMac.begin(), kClientMac.end());
   f.insert(f.end(), {0x86, 0xdd});
@@ -154,7 +156,7 @@ inline std::vector<std::uint8_t> neighbor_solicit(const char* target, std::uint8
   put16(f, l3 + 4, 32);
   f[l3 + 6] = 58;
   f[l3 + 7] = hop_limit;
-  const auto src = v6("2001:2::2"), t = v6(target);
+  const auto src = v6(src_address), t = v6(target);
   auto dst = v6("ff02::1:ff00:0");
   std::memcpy(&dst[13], &t[13], 3);
   std::memcpy(&f[l3 + 8], src.data(), 16);
@@ -170,6 +172,34 @@ inline std::vector<std::uint8_t> neighbor_solicit(const char* target, std::uint8
   std::uint32_t sum = dataplane::checksum_add(0, ph.data(), ph.size());
   sum = dataplane::checksum_add(sum, &f[l4], 32);
   const std::uint16_t c = dataplane::checksum_fold(sum);
+  std::memcpy(&f[l4 + 2], &c, 2);
+  return f;
+}
+
+/// An ICMP (IPv4) or ICMPv6 echo request with a 4-byte body, addressed as @p s says (ports unused).
+inline std::vector<std::uint8_t> echo_request(FrameSpec s = {}) {
+  s.vlan = false;
+  s.udp_checksum = false;
+  std::vector<std::uint8_t> f = udp_frame({1, 2, 3, 4}, s);  // 8 + 4 bytes at l4, like an echo
+  const std::size_t l3 = 14, l4 = l3 + (s.ipv6 ? 40 : 20);
+  std::memset(&f[l4], 0, 8);
+  f[l4 + 4] = 0x12;  // identifier
+  f[l4 + 7] = 1;     // sequence
+  std::uint32_t sum = 0;
+  if (s.ipv6) {
+    f[l3 + 6] = 58;
+    f[l4] = 128;
+    std::vector<std::uint8_t> ph(f.begin() + static_cast<long>(l3 + 8), f.begin() + static_cast<long>(l3 + 40));
+    ph.insert(ph.end(), {0, 0, 0, 12, 0, 0, 0, 58});
+    sum = dataplane::checksum_add(0, ph.data(), ph.size());
+  } else {
+    f[l3 + 9] = 1;
+    f[l3 + 10] = f[l3 + 11] = 0;
+    const std::uint16_t ipc = dataplane::checksum_fold(dataplane::checksum_add(0, &f[l3], 20));
+    std::memcpy(&f[l3 + 10], &ipc, 2);
+    f[l4] = 8;
+  }
+  const std::uint16_t c = dataplane::checksum_fold(dataplane::checksum_add(sum, &f[l4], 12));
   std::memcpy(&f[l4 + 2], &c, 2);
   return f;
 }

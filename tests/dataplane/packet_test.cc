@@ -191,6 +191,90 @@ TEST(Packet, EchoRequestIsAnswered) {
   EXPECT_EQ(f[14 + 15], 1);  // source is us now
 }
 
+// Hostile sources: each class is dropped with its reason before anything is answered; the sources
+// next to them (so that the checks are not simply "drop everything") are still classified as
+// queries.
+DropReason source_verdict(FrameSpec s) {
+  const PacketView v = classify_frame(udp_frame(test::query("www.dotpin.test"), s));
+  return v.kind == PacketKind::kDnsQuery ? DropReason::kNone : v.drop;
+}
+
+TEST(Packet, Ipv4MartianSourcesAreDropped) {
+  for (const char* src : {"255.255.255.255", "224.0.0.1", "239.255.255.250", "240.0.0.1", "254.1.2.3", "0.0.0.0",
+                          "0.1.2.3", "127.0.0.1", "127.255.255.254"})
+    EXPECT_EQ(source_verdict({.src = src}), DropReason::kSrcMartian) << src;
+  for (const char* src : {"198.18.0.2", "1.0.0.1", "126.255.255.255", "128.0.0.1", "223.255.255.255", "169.254.1.1"})
+    EXPECT_EQ(source_verdict({.src = src}), DropReason::kNone) << src;
+}
+
+TEST(Packet, Ipv6MartianSourcesAreDropped) {
+  for (const char* src : {"::", "::1", "::198.18.0.2", "ff02::1", "ff05::1:3", "ff0e::1", "::ffff:198.18.0.2",
+                          "::ffff:127.0.0.1", "::ffff:255.255.255.255", "::ffff:224.0.0.1", "::ffff:0.0.0.0"})
+    EXPECT_EQ(source_verdict({.ipv6 = true, .src = src}), DropReason::kSrcMartian) << src;
+  for (const char* src : {"2001:2::2", "fe80::1", "fe00::1", "64:ff9b::c612:2", "::1:0:0:0", "0:0:0:1::", "100::1",
+                          "::fffe:c612:2"})
+    EXPECT_EQ(source_verdict({.ipv6 = true, .src = src}), DropReason::kNone) << src;
+}
+
+TEST(Packet, OwnAddressAsSourceIsDropped) {
+  EXPECT_EQ(source_verdict({.src = "198.18.0.1"}), DropReason::kSrcSelf);
+  EXPECT_EQ(source_verdict({.vlan = true, .src = "198.18.0.1"}), DropReason::kSrcSelf);
+  EXPECT_EQ(source_verdict({.src = "198.18.0.1", .sport = 53}), DropReason::kSrcSelf);
+  EXPECT_EQ(source_verdict({.ipv6 = true, .src = "2001:2::1"}), DropReason::kSrcSelf);
+  EXPECT_EQ(source_verdict({.ipv6 = true, .src = "2001:2::1", .sport = 53}), DropReason::kSrcSelf);
+}
+
+TEST(Packet, ReflectionSourcePortsAreDropped) {
+  for (const std::uint16_t port : std::initializer_list<std::uint16_t>{0, 7, 13, 17, 19, 37, 111, 123, 137, 161, 177, 389, 520, 1900, 3283, 3702, 5353, 5683,
+                                   10001, 11211}) {
+    EXPECT_TRUE(is_reflection_port(port)) << port;
+    EXPECT_EQ(source_verdict({.sport = port}), DropReason::kSrcPort) << port;
+    EXPECT_EQ(source_verdict({.ipv6 = true, .sport = port}), DropReason::kSrcPort) << port;
+  }
+  // Forwarders query from 53; ephemeral ports, the neighbours of listed ones and the extremes pass.
+  for (const std::uint16_t port : std::initializer_list<std::uint16_t>{1, 6, 8, 53, 63, 64, 122, 124, 1023, 1024, 1899, 11212, 32768, 40000, 60999, 65535}) {
+    EXPECT_FALSE(is_reflection_port(port)) << port;
+    EXPECT_EQ(source_verdict({.sport = port}), DropReason::kNone) << port;
+  }
+  // Not a DNS query at all is still udp_port, whatever its source port.
+  EXPECT_EQ(source_verdict({.sport = 123, .dport = 123}), DropReason::kUdpPort);
+}
+
+TEST(Packet, GroupSourceMacIsDropped) {
+  auto f = udp_frame(test::query("www.dotpin.test"));
+  f[6] = 0xff;  // ff:00:00:00:00:02
+  EXPECT_EQ(classify_frame(f).drop, DropReason::kSrcMartian);
+  auto a = test::arp_request("198.18.0.1");
+  std::memset(&a[6], 0xff, 6);
+  EXPECT_EQ(classify_frame(a).drop, DropReason::kSrcMartian);
+}
+
+TEST(Packet, EchoFromHostileSourcesIsNotAnswered) {
+  ASSERT_EQ(classify_frame(test::echo_request()).kind, PacketKind::kIcmpEcho);
+  ASSERT_EQ(classify_frame(test::echo_request({.ipv6 = true})).kind, PacketKind::kIcmp6Echo);
+  for (const char* src : {"255.255.255.255", "224.0.0.1", "0.0.0.0", "127.0.0.1"})
+    EXPECT_EQ(classify_frame(test::echo_request({.src = src})).drop, DropReason::kSrcMartian) << src;
+  EXPECT_EQ(classify_frame(test::echo_request({.src = "198.18.0.1"})).drop, DropReason::kSrcSelf);
+  for (const char* src : {"::", "::1", "ff02::1", "::ffff:198.18.0.2"})
+    EXPECT_EQ(classify_frame(test::echo_request({.ipv6 = true, .src = src})).drop, DropReason::kSrcMartian) << src;
+  EXPECT_EQ(classify_frame(test::echo_request({.ipv6 = true, .src = "2001:2::1"})).drop, DropReason::kSrcSelf);
+}
+
+TEST(Packet, ArpFromHostileSendersIsNotAnswered) {
+  EXPECT_EQ(classify_frame(test::arp_request("198.18.0.1", "0.0.0.0")).kind, PacketKind::kArpRequest);  // RFC 5227 probe
+  for (const char* sender : {"255.255.255.255", "224.0.0.1", "127.0.0.1", "0.0.0.1", "240.1.1.1"})
+    EXPECT_EQ(classify_frame(test::arp_request("198.18.0.1", sender)).drop, DropReason::kSrcMartian) << sender;
+  EXPECT_EQ(classify_frame(test::arp_request("198.18.0.1", "198.18.0.1")).drop, DropReason::kSrcSelf);
+}
+
+TEST(Packet, NeighborSolicitationFromHostileSourcesIsNotAnswered) {
+  // Duplicate address detection (from ::, to the solicited-node group) is answered.
+  EXPECT_EQ(classify_frame(test::neighbor_solicit("2001:2::1", 255, "::")).kind, PacketKind::kNeighborSolicit);
+  for (const char* src : {"::1", "ff02::1", "::ffff:198.18.0.2"})
+    EXPECT_EQ(classify_frame(test::neighbor_solicit("2001:2::1", 255, src)).drop, DropReason::kSrcMartian) << src;
+  EXPECT_EQ(classify_frame(test::neighbor_solicit("2001:2::1", 255, "2001:2::1")).drop, DropReason::kSrcSelf);
+}
+
 TEST(Packet, ChecksumMatchesRfc1071Example) {
   // RFC 1071 §3: the bytes 00 01 f2 03 f4 f5 f6 f7 sum to ddf2 (before complement).
   const std::uint8_t data[] = {0x00, 0x01, 0xf2, 0x03, 0xf4, 0xf5, 0xf6, 0xf7};

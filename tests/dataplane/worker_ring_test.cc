@@ -285,10 +285,11 @@ TEST_F(WorkerRing, BurstOfMissesIsCoalescedAndEveryClientAnswered) {
   const UpstreamPins up = upstream_at("genuine", genuine.port());
   make_worker({&up});
   std::vector<std::vector<std::uint8_t>> frames;
+  // From 20000 up: no reflection port among them (from 10000, 10001 would be dropped).
   for (int i = 0; i < 200; ++i)
     frames.push_back(test::udp_frame(test::query(("n" + std::to_string(i) + ".dotpin.test").c_str(), dns::kTypeA, false,
                                                  static_cast<std::uint16_t>(i)),
-                                     FrameSpec{.sport = static_cast<std::uint16_t>(10000 + i)}));
+                                     FrameSpec{.sport = static_cast<std::uint16_t>(20000 + i)}));
   send(frames);
   const auto out = run_until(200, 10s);
   ASSERT_EQ(out.size(), 200u);
@@ -297,7 +298,7 @@ TEST_F(WorkerRing, BurstOfMissesIsCoalescedAndEveryClientAnswered) {
     ASSERT_TRUE(test::udp_checksums_ok(f, 14, false));
     const auto dns = dns_of(f, false);
     const std::uint16_t id = dns::read_header(dns)->id;
-    EXPECT_EQ((f[36] << 8 | f[37]), 10000 + id) << "answer went to the wrong client port";
+    EXPECT_EQ((f[36] << 8 | f[37]), 20000 + id) << "answer went to the wrong client port";
     ids.insert(id);
   }
   EXPECT_EQ(ids.size(), 200u);
@@ -503,6 +504,45 @@ TEST_F(WorkerRing, ArpNdAclAndMalformedInOneBurst) {
         EXPECT_LE(dns_of(f, false).size(), outsider_query.size() + 6) << "the refusal amplifies";
       }
   EXPECT_TRUE(refused);
+}
+
+// The hostile review's frames: spoofed sources that the appliance used to answer (REFUSED to the
+// broadcast address, an answer to its own address and port 53). Each is dropped with its reason,
+// before the ACL (they are all outside it: acl.action = refuse would have sent REFUSED) and before
+// any reply; only the legitimate client and the outsider in between get one.
+TEST_F(WorkerRing, HostileSourcesGetNoReplyNotEvenRefused) {
+  const UpstreamPins up = upstream_at("none", 9);
+  make_worker({&up});
+  const auto q = test::query("x.test", 252);  // NOTIMP: a reply with no upstream involved
+  std::vector<std::vector<std::uint8_t>> frames;
+  for (const char* src : {"255.255.255.255", "224.0.0.251", "0.0.0.0", "127.0.0.1", "240.0.0.1"})
+    frames.push_back(test::udp_frame(q, FrameSpec{.src = src}));
+  for (const char* src : {"::", "::1", "ff02::fb", "::ffff:198.18.0.2", "::ffff:127.0.0.1"})
+    frames.push_back(test::udp_frame(q, FrameSpec{.ipv6 = true, .src = src}));
+  frames.push_back(test::udp_frame(q, FrameSpec{.src = "198.18.0.1", .sport = 53}));                 // self
+  frames.push_back(test::udp_frame(q, FrameSpec{.ipv6 = true, .src = "2001:2::1", .sport = 53}));    // self
+  for (const std::uint16_t port : std::initializer_list<std::uint16_t>{0, 7, 19, 123, 1900, 11211})
+    frames.push_back(test::udp_frame(q, FrameSpec{.sport = port}));
+  frames.push_back(test::echo_request(FrameSpec{.src = "255.255.255.255"}));
+  frames.push_back(test::echo_request(FrameSpec{.src = "198.18.0.1"}));
+  frames.push_back(test::echo_request(FrameSpec{.ipv6 = true, .src = "ff02::1"}));
+  frames.push_back(test::arp_request("198.18.0.1", "255.255.255.255"));
+  frames.push_back(test::udp_frame(q));                                                  // NOTIMP
+  frames.push_back(test::udp_frame(q, FrameSpec{.ipv6 = true, .sport = 53}));            // NOTIMP (a forwarder)
+  frames.push_back(test::udp_frame(test::query("x.test"), FrameSpec{.src = "198.18.1.2"}));  // REFUSED (ACL)
+  frames.push_back(test::echo_request());                                                // echo reply
+  send(frames);
+  EXPECT_EQ(run_until_settled(), 4u);
+  EXPECT_EQ(count(DropReason::kSrcMartian), 5u + 5u + 2u + 1u);
+  EXPECT_EQ(count(DropReason::kSrcSelf), 3u);
+  EXPECT_EQ(count(DropReason::kSrcPort), 6u);
+  EXPECT_EQ(count(Counter::kNotImp), 2u);
+  EXPECT_EQ(count(Counter::kAclRefused), 1u);
+  EXPECT_EQ(count(Counter::kAclDropped), 0u);
+  EXPECT_EQ(count(Counter::kEchoReplies), 1u);
+  EXPECT_EQ(count(Counter::kArpReplies), 0u);
+  EXPECT_EQ(count(Counter::kTxPackets), 4u);
+  EXPECT_EQ(count(Counter::kRxPackets), frames.size());
 }
 
 TEST_F(WorkerRing, RandomFramesNeverCrashAndAreAllAccountedFor) {

@@ -8,6 +8,7 @@ import unittest
 import shutil
 import signal
 import socket
+import struct
 import subprocess
 import tempfile
 import time
@@ -282,6 +283,65 @@ def write_pin_file(path, upstreams):
             f.write(f'[[upstream]]\nname = "{name}"\naddress = "127.0.0.1:{server.port}"\n'
                     f'auth_name = "{AUTH_NAME}"\n')
             f.write("pin = [" + ", ".join(entry(s) for s in stems) + "]\n\n")
+
+
+# Raw frames for a port (test_dotpind_e2e.py's capture replay, test_hostile_dotpind.py's spoofed
+# sources): Ethernet to OUR_MAC (callers put the port's real MAC in front: mac + frame[6:]).
+OUR_MAC, CLIENT_MAC = bytes([2, 0, 0, 0, 0, 1]), bytes([2, 0, 0, 0, 0, 2])
+
+
+def checksum(b):
+    if len(b) % 2:
+        b += b"\0"
+    s = sum(struct.unpack(f"!{len(b) // 2}H", b))
+    while s >> 16:
+        s = (s & 0xFFFF) + (s >> 16)
+    return ~s & 0xFFFF
+
+
+def dns_query(name, qtype=1, qid=0x1234, opcode=0):
+    m = struct.pack("!HHHHHH", qid, 0x0100 | (opcode << 11), 1, 0, 0, 0)
+    for label in name.split("."):
+        m += bytes([len(label)]) + label.encode()
+    return m + b"\0" + struct.pack("!HH", qtype, 1)
+
+
+def ipv4_frame(proto, l4, src, dst=None):
+    """An IPv4 frame around the L4 segment @l4 (its checksum already set)."""
+    s, d = socket.inet_aton(src), socket.inet_aton(dst or APPLIANCE_V4)
+    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(l4), 0, 0, 64, proto, 0, s, d)
+    ip = ip[:10] + struct.pack("!H", checksum(ip)) + ip[12:]
+    return OUR_MAC + CLIENT_MAC + b"\x08\x00" + ip + l4
+
+
+def udp4_frame(payload, src=None, sport=40000):
+    s, d = socket.inet_aton(src or CLIENT_V4), socket.inet_aton(APPLIANCE_V4)
+    u = struct.pack("!HHHH", sport, 53, 8 + len(payload), 0) + payload
+    u = u[:6] + struct.pack("!H", checksum(s + d + struct.pack("!BBH", 0, 17, len(u)) + u) or 0xFFFF) + u[8:]
+    return ipv4_frame(17, u, src or CLIENT_V4)
+
+
+def icmp4_echo_frame(src=None):
+    e = struct.pack("!BBHHH", 8, 0, 0, 0x1234, 1) + b"dotpin"
+    return ipv4_frame(1, e[:2] + struct.pack("!H", checksum(e)) + e[4:], src or CLIENT_V4)
+
+
+def ipv6_frame(next_header, l4, src, dst=None):
+    """An IPv6 frame around @l4, whose checksum (at @l4 offset 6 for UDP, 2 for ICMPv6) is set here."""
+    s, d = socket.inet_pton(socket.AF_INET6, src), socket.inet_pton(socket.AF_INET6, dst or APPLIANCE_V6)
+    at = 6 if next_header == 17 else 2
+    c = checksum(s + d + struct.pack("!IxxxB", len(l4), next_header) + l4)
+    l4 = l4[:at] + struct.pack("!H", (c or 0xFFFF) if next_header == 17 else c) + l4[at + 2:]
+    ip = struct.pack("!IHBB16s16s", 6 << 28, len(l4), next_header, 64, s, d)
+    return OUR_MAC + CLIENT_MAC + b"\x86\xdd" + ip + l4
+
+
+def udp6_frame(payload, src=None, sport=40000):
+    return ipv6_frame(17, struct.pack("!HHHH", sport, 53, 8 + len(payload), 0) + payload, src or CLIENT_V6)
+
+
+def icmp6_echo_frame(src=None):
+    return ipv6_frame(58, struct.pack("!BBHHH", 128, 0, 0, 0x1234, 1) + b"dotpin", src or CLIENT_V6)
 
 
 class Dotpind:

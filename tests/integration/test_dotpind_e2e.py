@@ -20,7 +20,7 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from dotpin_harness import (status_of, main, APPLIANCE_V4, APPLIANCE_V6, OUTSIDER_V4, DOTPIND, ApplianceSuite, Dotpind,  # noqa: E402
-                            kdig, reference_pin)
+                            kdig, reference_pin, CLIENT_MAC, dns_query, udp4_frame)
 
 
 
@@ -213,34 +213,6 @@ def read_pcap(path):
         frames.append(data[at + 16:at + 16 + n])
         at += 16 + n
     return frames
-
-
-def checksum(b):
-    if len(b) % 2:
-        b += b"\0"
-    s = sum(struct.unpack(f"!{len(b) // 2}H", b))
-    while s >> 16:
-        s = (s & 0xFFFF) + (s >> 16)
-    return ~s & 0xFFFF
-
-
-OUR_MAC, CLIENT_MAC = bytes([2, 0, 0, 0, 0, 1]), bytes([2, 0, 0, 0, 0, 2])
-
-
-def dns_query(name, qtype=1, qid=0x1234, opcode=0):
-    m = struct.pack("!HHHHHH", qid, 0x0100 | (opcode << 11), 1, 0, 0, 0)
-    for label in name.split("."):
-        m += bytes([len(label)]) + label.encode()
-    return m + b"\0" + struct.pack("!HH", qtype, 1)
-
-
-def udp4_frame(payload, src="198.18.0.2", sport=40000):
-    s, d = socket.inet_aton(src), socket.inet_aton(APPLIANCE_V4)
-    u = struct.pack("!HHHH", sport, 53, 8 + len(payload), 0) + payload
-    u = u[:6] + struct.pack("!H", checksum(s + d + struct.pack("!BBH", 0, 17, len(u)) + u) or 0xFFFF) + u[8:]
-    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(u), 0, 0, 64, 17, 0, s, d)
-    ip = ip[:10] + struct.pack("!H", checksum(ip)) + ip[12:]
-    return OUR_MAC + CLIENT_MAC + b"\x08\x00" + ip + u
 
 
 @unittest.skipUnless(os.geteuid() == 0, "needs root for EAL")

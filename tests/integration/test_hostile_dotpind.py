@@ -5,17 +5,20 @@ net_tap port in a network namespace, one pin file with every case as its own [[u
 pool), real kdig clients. Hostile upstreams: clients get SERVFAIL with an Extended DNS Error, the
 control socket counts each upstream's refusals under the expected reason, and no hostile server
 logs a single query. Genuine upstreams in odd shapes: every one answers, no failure. Each in
-pin-only mode and with [upstreams] ca_file."""
+pin-only mode and with [upstreams] ca_file. And hostile clients: spoofed sources (HostileSources)
+that must get no reply at all."""
 
 import os
 import re
+import socket
 import sys
 import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from dotpin_harness import (status_of, main, APPLIANCE_V4, ApplianceSuite, Dotpind, OpenSslServer, UnboundDot, kdig, pki,  # noqa: E402
-                            reference_pin)
+from dotpin_harness import (status_of, main, APPLIANCE_V4, APPLIANCE_V6, CLIENT_V4, CLIENT_V6, OUTSIDER_V4,  # noqa: E402
+                            ApplianceSuite, Dotpind, OpenSslServer, UnboundDot, dns_query, icmp4_echo_frame,
+                            icmp6_echo_frame, kdig, pki, reference_pin, udp4_frame, udp6_frame)
 from test_hostile_upstreams import ANCHOR, AUTH_REASONS, CA_BUNDLE, CASES, TLS_CASES  # noqa: E402
 
 QUERIES_PER_UPSTREAM = 3
@@ -187,6 +190,105 @@ class ImpostorDeclinesTheTicket(ApplianceSuite):
 
     def test_ca_mode_misissued_impostor(self):
         self.run_case("ca", "impostor", "pin_mismatch")
+
+
+@unittest.skipUnless(os.geteuid() == 0, "needs root for network namespaces and net_tap")
+class HostileSources(ApplianceSuite):
+    """Spoofed sources written straight onto the tap (AF_PACKET): broadcast, multicast, unspecified,
+    loopback, IPv4-mapped, the appliance's own addresses (port 53 included), source port 0 and the
+    reflection ports; DNS and ICMP echo. Nothing comes back for any of them (a capture on the tap
+    sees every frame dotpind sends), each is counted under its reason in stats, /metrics and the
+    shutdown summary, and kdig, a legitimate raw query and an outsider (REFUSED) are still answered."""
+
+    TAG = "src"
+    SERVERS = {"upstream": ("leaf-p256.key", "leaf-p256.chain.pem")}
+
+    HOSTILE = {
+        "src_martian": [("4", "255.255.255.255", 40000), ("4", "224.0.0.251", 40000), ("4", "0.0.0.0", 40000),
+                        ("4", "127.0.0.1", 40000), ("4", "240.0.0.1", 40000), ("6", "::", 40000),
+                        ("6", "::1", 40000), ("6", "ff02::1", 40000), ("6", "::ffff:198.18.0.2", 40000),
+                        ("6", "::ffff:127.0.0.1", 40000), ("e4", "255.255.255.255", 0), ("e6", "ff02::1", 0)],
+        "src_self": [("4", APPLIANCE_V4, 53), ("6", APPLIANCE_V6, 53), ("e4", APPLIANCE_V4, 0),
+                     ("e6", APPLIANCE_V6, 0)],
+        "src_port": [("4", CLIENT_V4, p) for p in (0, 7, 19, 123, 1900, 11211)] + [("6", CLIENT_V6, 0),
+                                                                                    ("6", CLIENT_V6, 123)],
+    }
+
+    @staticmethod
+    def frame(kind, src, sport, qid):
+        q = dns_query("www.dotpin.test", qid=qid)
+        return {"4": lambda: udp4_frame(q, src=src, sport=sport), "6": lambda: udp6_frame(q, src=src, sport=sport),
+                "e4": lambda: icmp4_echo_frame(src), "e6": lambda: icmp6_echo_frame(src)}[kind]()
+
+    def test_spoofed_sources_get_nothing_and_are_counted(self):
+        pins = self.pin_file("src.toml", [("a", self.upstream, ["leaf-p256"])])
+        with Dotpind(self.dir, pins, tag="src") as d:
+            r = kdig(f"@{APPLIANCE_V4}", "www.dotpin.test", "A")  # warms the cache: a spoofed query would hit
+            self.assertIn("198.18.0.10", r.stdout, r.stdout + r.stderr)
+            mac = d.mac()
+            self.assertIsNotNone(mac, d.read_log())
+            tap = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x0003))  # ETH_P_ALL
+            try:
+                tap.bind((d.iface, 0))
+                ours = tap.getsockname()[4]
+                hostile, qid = [], 0x4000
+                for reason, cases in self.HOSTILE.items():
+                    for kind, src, sport in cases:
+                        qid += 1
+                        hostile.append((qid, reason, kind, src, sport))
+                # Legitimate, by the same path: a client (cache hit) and an outsider (REFUSED).
+                legit = [udp4_frame(dns_query("www.dotpin.test", qid=0x7001)),
+                         udp4_frame(dns_query("www.dotpin.test", qid=0x7002), src=OUTSIDER_V4),
+                         icmp4_echo_frame()]
+                frames = [self.frame(kind, src, sport, q) for q, _, kind, src, sport in hostile] + legit
+                for f in frames:
+                    tap.send(mac + ours + f[12:])
+                # Everything dotpind sends comes up the tap: collect for a second.
+                seen = []
+                tap.settimeout(0.1)
+                end = time.monotonic() + 1.0
+                while time.monotonic() < end:
+                    try:
+                        data, addr = tap.recvfrom(65535)
+                    except socket.timeout:
+                        continue
+                    if addr[2] != socket.PACKET_OUTGOING and data[6:12] == mac:
+                        seen.append(data)
+            finally:
+                tap.close()
+            replies = set()  # (DNS ID or "echo", where the reply went)
+            for f in seen:
+                if f[12:14] == b"\x08\x00" and f[23] == 17 and f[34:36] == b"\x00\x35":
+                    replies.add((f"{f[42] << 8 | f[43]:#06x}", socket.inet_ntoa(f[30:34])))
+                elif f[12:14] == b"\x86\xdd" and f[20] == 17 and f[54:56] == b"\x00\x35":
+                    replies.add((f"{f[62] << 8 | f[63]:#06x}", socket.inet_ntop(socket.AF_INET6, f[38:54])))
+                elif f[12:14] == b"\x08\x00" and f[23] == 1 and f[34] == 0:
+                    replies.add(("echo", socket.inet_ntoa(f[30:34])))
+                elif f[12:14] == b"\x86\xdd" and f[20] == 58 and f[54] == 129:
+                    replies.add(("echo", socket.inet_ntop(socket.AF_INET6, f[38:54])))
+            # The legitimate ones were answered (so that the capture is known to work) ...
+            legit = {("0x7001", CLIENT_V4), ("0x7002", OUTSIDER_V4), ("echo", CLIENT_V4)}
+            self.assertEqual(legit - replies, set(), replies)
+            # ... and no spoofed one: no DNS reply with its ID, no echo reply but the client's.
+            self.assertEqual(sorted(replies - legit), [], "answered spoofed sources: (DNS ID or echo, to)")
+            r = kdig(f"@{APPLIANCE_V4}", "www.dotpin.test", "A")
+            self.assertIn("198.18.0.10", r.stdout, r.stdout + r.stderr)
+            r = kdig(f"@{APPLIANCE_V6}", "www.dotpin.test", "AAAA")
+            self.assertEqual(status_of(r.stdout), "NOERROR", r.stdout + r.stderr)
+
+            want = {reason: len(cases) for reason, cases in self.HOSTILE.items()}
+            code, j = d.ctl("stats")
+            self.assertEqual(code, 0, j)
+            drops = j["result"]["totals"]["drops"]
+            self.assertEqual({k: drops.get(k) for k in want}, want, drops)
+            m = d.metrics()
+            for reason, n in want.items():
+                got = sum(v for (name, labels), v in m.items()
+                          if name == "dotpin_lcore_drops_total" and ("reason", reason) in labels)
+                self.assertEqual(got, n, reason)
+        for reason, n in want.items():
+            self.assertEqual(d.counter(f"drop_{reason}"), n, d.summary)
+        self.assertEqual(d.counter("acl_refused"), 1, d.summary)
 
 
 if __name__ == "__main__":
