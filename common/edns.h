@@ -25,6 +25,7 @@ inline constexpr std::size_t kEdeMaxText = 200;        ///< longer EXTRA-TEXT is
 /// RFC 8914 §4 INFO-CODEs that dotpin sends.
 enum class EdeCode : std::uint16_t {
   kOther = 0,                  ///< local limits: in-flight table or upstream queue full
+  kStaleAnswer = 3,            ///< answered from an expired cache entry (RFC 8767): no pinned upstream answered
   kProhibited = 18,            ///< the client is outside the ACL
   kNoReachableAuthority = 22,  ///< no pinned upstream could be used (refused pins, none available)
   kNetworkError = 23,          ///< the upstream failed, timed out or answered something unusable

@@ -69,6 +69,23 @@ bool AnswerCache::lookup(const CacheKey& key, std::uint32_t now, Hit& hit) noexc
   return false;
 }
 
+bool AnswerCache::lookup_stale(const CacheKey& key, std::uint32_t now, std::uint32_t stale_max, Hit& hit) noexcept {
+  Bucket& b = buckets_[key.hash & mask_];
+  const std::uint32_t tag = tag_of(key.hash);
+  for (unsigned w = 0; w < kWays; ++w) {
+    if (b.tag[w] != tag) continue;
+    Record* r = b.rec[w];
+    if (r->hash != key.hash || r->key_len != key.len || std::memcmp(r->key(), key.bytes, key.len) != 0) continue;
+    const auto past = static_cast<std::int32_t>(now - r->expires_at);  // < 0: still live
+    if (past >= 0 && static_cast<std::uint32_t>(past) >= stale_max) return false;
+    hit.answer.message = {r->message(), r->message_len};
+    hit.answer.ttl_offsets = {r->ttls(), r->ttl_count};
+    hit.age = now - r->stored_at;
+    return true;
+  }
+  return false;
+}
+
 void AnswerCache::drop(Bucket& b, unsigned way) noexcept {
   Record* r = b.rec[way];
   stats_.bytes -= r->size;

@@ -45,6 +45,9 @@ class AnswerCache {
   /// A live entry for @p key at time @p now (seconds), or false. The hit's spans stay valid until
   /// the next insert() or flush().
   bool lookup(const CacheKey& key, std::uint32_t now, Hit& hit) noexcept;
+  /// Serve-stale (RFC 8767): an entry for @p key that expired less than @p stale_max seconds
+  /// before @p now (a live one too). Only when no upstream could answer: not on the hot path.
+  bool lookup_stale(const CacheKey& key, std::uint32_t now, std::uint32_t stale_max, Hit& hit) noexcept;
   /// Stores @p answer (answer.ttl > 0) under @p key at time @p now. False if it was not kept.
   bool insert(const CacheKey& key, const PreparedAnswer& answer, std::uint32_t now);
   /// Drops every entry; returns how many there were.

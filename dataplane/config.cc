@@ -53,7 +53,8 @@ void read_dataplane_config(const toml::table& root, TomlReader& r, DataPlaneConf
     r.error(n->source(), "'action' must be \"refuse\" or \"drop\"");
   c.acl_refuse = action == "refuse";
 
-  const toml::table* cache = r.section(root, "cache", {"entries", "max_mib", "max_answer", "min_ttl", "max_ttl", "max_negative_ttl"});
+  const toml::table* cache = r.section(root, "cache", {"entries", "max_mib", "max_answer", "min_ttl", "max_ttl", "max_negative_ttl",
+                                                             "stale_max_s"});
   r.integer(cache, "entries", c.cache.entries, 8, std::int64_t{1} << 26);
   std::size_t max_mib = c.cache.max_bytes >> 20;
   r.integer(cache, "max_mib", max_mib, 1, 65536);
@@ -62,6 +63,7 @@ void read_dataplane_config(const toml::table& root, TomlReader& r, DataPlaneConf
   r.integer(cache, "min_ttl", c.limits.min_ttl, 0, 86400);
   r.integer(cache, "max_ttl", c.limits.max_ttl, 1, 604800);
   r.integer(cache, "max_negative_ttl", c.limits.max_negative_ttl, 0, 86400);
+  r.integer(cache, "stale_max_s", c.limits.stale_max, 0, 604800);
 
   const toml::table* ups = r.section(root, "upstreams", {"ca_file", "tls_min_version", "policy", "connections", "max_inflight_per_connection",
                                                          "query_timeout_ms", "handshake_timeout_ms", "idle_timeout_ms", "pad_block",

@@ -36,6 +36,7 @@ std::string_view to_string(Counter c) {
     case Counter::kShutdownUnanswered: return "shutdown_unanswered";
     case Counter::kPinGenerations: return "pin_generations";
     case Counter::kLoopAborted: return "loop_aborted";
+    case Counter::kStaleAnswers: return "stale_answers";
     case Counter::kCount_: break;
   }
   return "unknown";

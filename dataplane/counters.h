@@ -47,6 +47,7 @@ enum class Counter : std::uint8_t {
   kShutdownUnanswered, ///< still in flight when the drain deadline passed
   kPinGenerations,     ///< pin-set generations adopted after the first (pins reload/add/remove)
   kLoopAborted,        ///< the loop met an exception it had no handler for: logged, lcore stopped
+  kStaleAnswers,       ///< answered from an expired cache entry (RFC 8767) because no pinned upstream answered
   kCount_
 };
 std::string_view to_string(Counter c);

@@ -126,13 +126,17 @@ bool prepare_answer(std::span<const std::uint8_t> response, const CacheLimits& l
   return true;
 }
 
-std::uint16_t write_answer(std::uint8_t* out, std::size_t capacity, const StoredAnswer& a, std::uint32_t age,
-                           const QueryInfo& q, const std::uint8_t* client_qname, std::uint16_t max_udp) noexcept {
+namespace {
+/// write_answer's body; @p stale: every TTL is kStaleTtl and @p ede goes into the OPT record.
+inline std::uint16_t write_answer_as(std::uint8_t* out, std::size_t capacity, const StoredAnswer& a, std::uint32_t age,
+                                     const QueryInfo& q, const std::uint8_t* client_qname, std::uint16_t max_udp,
+                                     const dns::Ede* ede) noexcept {
   const std::size_t question_end = 12u + q.qname_len + 4u;
   const std::span<const std::uint8_t> msg = a.message;
   if (msg.size() < question_end) return 0;
   const std::size_t limit = q.edns ? std::min(q.udp_size, max_udp) : 512;
-  const std::size_t opt = q.edns ? kOptRecordLen : 0;
+  const std::size_t ede_len = q.edns && ede ? dns::ede_option_len(*ede) : 0;
+  const std::size_t opt = q.edns ? kOptRecordLen + ede_len : 0;
   const bool tc = msg.size() + opt > limit;
   const std::size_t len = tc ? question_end : msg.size();
   if (len + opt > capacity) return 0;
@@ -148,6 +152,8 @@ std::uint16_t write_answer(std::uint8_t* out, std::size_t capacity, const Stored
     store_be16(out + 6, 0);
     store_be16(out + 8, 0);
     store_be16(out + 10, 0);
+  } else if (ede) {
+    for (const std::uint16_t at : a.ttl_offsets) store_be32(out + at, kStaleTtl);
   } else if (age != 0) {
     for (const std::uint16_t at : a.ttl_offsets) {
       const std::uint32_t ttl = load_be32(msg.data() + at);
@@ -155,10 +161,22 @@ std::uint16_t write_answer(std::uint8_t* out, std::size_t capacity, const Stored
     }
   }
   if (opt) {
-    dns::write_opt(out + len, max_udp, 0, q.dnssec_ok);
+    const std::size_t options = ede_len ? dns::write_ede(out + len + kOptRecordLen, *ede) : 0;
+    dns::write_opt(out + len, max_udp, 0, q.dnssec_ok, static_cast<std::uint16_t>(options));
     store_be16(out + 10, static_cast<std::uint16_t>(load_be16(out + 10) + 1));
   }
   return static_cast<std::uint16_t>(len + opt);
+}
+}  // namespace
+
+std::uint16_t write_answer(std::uint8_t* out, std::size_t capacity, const StoredAnswer& a, std::uint32_t age,
+                           const QueryInfo& q, const std::uint8_t* client_qname, std::uint16_t max_udp) noexcept {
+  return write_answer_as(out, capacity, a, age, q, client_qname, max_udp, nullptr);
+}
+
+std::uint16_t write_stale_answer(std::uint8_t* out, std::size_t capacity, const StoredAnswer& a, const QueryInfo& q,
+                                 const std::uint8_t* client_qname, std::uint16_t max_udp, const dns::Ede& ede) noexcept {
+  return write_answer_as(out, capacity, a, 0, q, client_qname, max_udp, &ede);
 }
 
 }  // namespace dotpin::dataplane

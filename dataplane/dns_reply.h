@@ -48,7 +48,13 @@ struct CacheLimits {
   std::uint32_t min_ttl = 0;
   std::uint32_t max_ttl = 86400;
   std::uint32_t max_negative_ttl = 3600;  ///< RFC 2308 §5 suggests 1-3 hours at most
+  /// Serve-stale (RFC 8767): how long past its expiry an entry may still answer, with EDE 3 and a
+  /// TTL of kStaleTtl, a query that no pinned upstream could answer. 0: never (SERVFAIL).
+  std::uint32_t stale_max = 86400;
 };
+
+/// The TTL of every record of a stale answer (RFC 8767 §4 recommends 30 s).
+inline constexpr std::uint32_t kStaleTtl = 30;
 
 /// Prepares @p response (an upstream's answer to the query whose question is @p q) — strips the
 /// OPT record when it is the last one, records TTL positions, decides the cache TTL: the smallest
@@ -69,5 +75,9 @@ struct StoredAnswer {
 /// length, or 0 if even a truncated reply does not fit.
 std::uint16_t write_answer(std::uint8_t* out, std::size_t capacity, const StoredAnswer& a, std::uint32_t age,
                            const QueryInfo& q, const std::uint8_t* client_qname, std::uint16_t max_udp) noexcept;
+/// The same for an expired entry served stale (RFC 8767): every TTL is kStaleTtl, and an EDNS
+/// client also gets @p ede (EDE 3, Stale Answer) in its OPT record.
+std::uint16_t write_stale_answer(std::uint8_t* out, std::size_t capacity, const StoredAnswer& a, const QueryInfo& q,
+                                 const std::uint8_t* client_qname, std::uint16_t max_udp, const dns::Ede& ede) noexcept;
 
 }  // namespace dotpin::dataplane

@@ -252,6 +252,12 @@ void Worker::on_complete(std::uint64_t cookie, tls::DotShard::Outcome outcome, s
   } else {
     ede = shard_ede;
   }
+  // No pinned upstream answered: an entry that expired less than stale_max ago answers instead
+  // (RFC 8767), marked with EDE 3 — pinning's hard fail degrades to what pinned upstreams said
+  // before, never to an unpinned path.
+  AnswerCache::Hit stale;
+  const bool serve_stale = outcome == tls::DotShard::Outcome::kServfail && setup_.limits.stale_max > 0 &&
+                           cache_.lookup_stale(e->key, now_s_, setup_.limits.stale_max, stale);
   // A SERVFAIL for an answer that came but cannot be given to a client is counted once per client,
   // as a bad answer; upstream_servfails counts the queries no pinned upstream answered.
   const Counter servfail =
@@ -259,12 +265,12 @@ void Worker::on_complete(std::uint64_t cookie, tls::DotShard::Outcome outcome, s
   // The query that went upstream, then every client that joined it.
   while (cookie != 0) {
     const std::uint64_t next = inflight_.find(cookie)->next_waiter;
-    deliver(cookie, answer, ede, servfail);
+    deliver(cookie, answer, ede, servfail, serve_stale ? &stale.answer : nullptr);
     cookie = next;
   }
 }
 
-void Worker::deliver(std::uint64_t cookie, bool answer, const dns::Ede& ede, Counter servfail) {
+void Worker::deliver(std::uint64_t cookie, bool answer, const dns::Ede& ede, Counter servfail, const StoredAnswer* stale) {
   InflightEntry& e = *inflight_.find(cookie);
   rte_mbuf* m = rte_pktmbuf_alloc(setup_.pool);
   if (m == nullptr) {
@@ -281,6 +287,14 @@ void Worker::deliver(std::uint64_t cookie, bool answer, const dns::Ede& ede, Cou
     len = write_answer(dns, room, {prepared_.message, prepared_.ttl_offsets}, 0, e.q, e.qname, setup_.max_udp);
     if (len != 0) {
       counters_[Counter::kUpstreamAnswers].add();
+      if (dns[2] & 0x02) counters_[Counter::kTruncated].add();
+    }
+  }
+  if (len == 0 && stale) {
+    static constexpr dns::Ede kStale{dns::EdeCode::kStaleAnswer, "dotpin: no pinned upstream answered; served stale"};
+    len = write_stale_answer(dns, room, *stale, e.q, e.qname, setup_.max_udp, kStale);
+    if (len != 0) {
+      counters_[Counter::kStaleAnswers].add();
       if (dns[2] & 0x02) counters_[Counter::kTruncated].add();
     }
   }

@@ -113,7 +113,10 @@ class Worker {
                    const dns::Ede& ede);
   /// Sends one waiting client its answer (the prepared one) or SERVFAIL with @p ede, counted as
   /// @p servfail, and frees its entry.
-  void deliver(std::uint64_t cookie, bool answer, const dns::Ede& ede, Counter servfail = Counter::kUpstreamServfails);
+  /// Answers one client of a completed query: the answer, else @p stale (served stale, EDE 3),
+  /// else SERVFAIL with @p ede.
+  void deliver(std::uint64_t cookie, bool answer, const dns::Ede& ede, Counter servfail = Counter::kUpstreamServfails,
+               const StoredAnswer* stale = nullptr);
   void reply_in_place(rte_mbuf* m, const PacketView& v, std::uint16_t dns_len);
   void tx(rte_mbuf* m);
   void flush();

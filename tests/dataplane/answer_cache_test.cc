@@ -41,6 +41,23 @@ TEST(AnswerCache, HitUntilTheTtlRunsOut) {
   EXPECT_EQ(cache.stats().misses, 2u);
 }
 
+TEST(AnswerCache, StaleLookupFindsExpiredEntriesOnlyWithinStaleMax) {
+  AnswerCache cache(CacheOptions{});
+  const Entry e = entry("www.dotpin.test", 300);
+  AnswerCache::Hit hit;
+  EXPECT_FALSE(cache.lookup_stale(e.key, 100, 3600, hit));  // nothing stored
+  ASSERT_TRUE(cache.insert(e.key, e.answer, 100));
+  EXPECT_TRUE(cache.lookup_stale(e.key, 200, 3600, hit));   // live counts too
+  EXPECT_FALSE(cache.lookup(e.key, 400, hit));              // expired for the hot path...
+  EXPECT_TRUE(cache.lookup_stale(e.key, 400, 3600, hit));   // ...but servable stale
+  EXPECT_EQ(hit.age, 300u);
+  EXPECT_TRUE(cache.lookup_stale(e.key, 400 + 3599, 3600, hit));
+  EXPECT_FALSE(cache.lookup_stale(e.key, 400 + 3600, 3600, hit));  // past stale_max
+  EXPECT_FALSE(cache.lookup_stale(e.key, 400, 0, hit));            // 0: nothing stale
+  cache.flush();
+  EXPECT_FALSE(cache.lookup_stale(e.key, 400, 3600, hit));
+}
+
 TEST(AnswerCache, CaseInsensitiveTypeSensitive) {
   AnswerCache cache(CacheOptions{});
   ASSERT_TRUE(cache.insert(entry("www.dotpin.test").key, entry("www.dotpin.test").answer, 0));

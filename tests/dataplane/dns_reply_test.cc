@@ -157,6 +157,36 @@ TEST(DnsReply, AnswerForAClient) {
   EXPECT_EQ(ttl_at(m, p.ttl_offsets[1]), 0u);
 }
 
+TEST(DnsReply, AStaleAnswerHasTtl30AndEde3ForEdnsClients) {
+  PreparedAnswer p;
+  ASSERT_TRUE(prepare_answer(response(test::query("www.dotpin.test"), ResponseSpec{.a_ttls = {300, 200}}), CacheLimits{}, p));
+  const dns::Ede stale{dns::EdeCode::kStaleAnswer, "served stale"};
+  auto m = test::query("WwW.dotpin.test", dns::kTypeA, true, 0x4242);
+  QueryInfo q;
+  CacheKey key;
+  ASSERT_EQ(parse_query(m, q, key), QueryVerdict::kOk);
+  m.resize(1500);
+  m.resize(write_stale_answer(m.data(), m.size(), {p.message, p.ttl_offsets}, q, m.data() + 12, 1232, stale));
+  ASSERT_GT(m.size(), 0u);
+  const auto h = dns::read_header(m);
+  EXPECT_EQ(h->id, 0x4242);
+  EXPECT_EQ(h->ancount, 2);
+  EXPECT_EQ(h->arcount, 1);
+  EXPECT_EQ(ttl_at(m, p.ttl_offsets[0]), kStaleTtl);  // RFC 8767 §4: never the expired (0) TTLs
+  EXPECT_EQ(ttl_at(m, p.ttl_offsets[1]), kStaleTtl);
+  dns::Ede read{};
+  ASSERT_TRUE(dns::read_ede(m, read));
+  EXPECT_EQ(read.code, dns::EdeCode::kStaleAnswer);
+  EXPECT_EQ(read.text, "served stale");
+  // A client without EDNS gets the answer with TTL 30 and no OPT.
+  auto plain = test::query("www.dotpin.test");
+  ASSERT_EQ(parse_query(plain, q, key), QueryVerdict::kOk);
+  plain.resize(1500);
+  plain.resize(write_stale_answer(plain.data(), plain.size(), {p.message, p.ttl_offsets}, q, plain.data() + 12, 1232, stale));
+  EXPECT_EQ(dns::read_header(plain)->arcount, 0);
+  EXPECT_EQ(ttl_at(plain, p.ttl_offsets[0]), kStaleTtl);
+}
+
 TEST(DnsReply, TooLargeForTheClientIsTruncated) {
   PreparedAnswer p;
   std::vector<std::uint32_t> ttls(40, 300);  // 40 A records: 16 bytes each

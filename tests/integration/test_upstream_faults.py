@@ -136,6 +136,35 @@ class UpstreamFaults(ApplianceSuite):
             print(f"\nanswering again {took:.2f} s after the upstream came back ({n} queries), "
                   f"{up['probes']} probes during the outage")
 
+    def check_stale(self, tag, stale_max):
+        u = UnboundDot(pki("leaf-p256.key"), pki("leaf-p256.chain.pem")).start()
+        self.servers.append(u)
+        path = self.pin_file(f"{tag}.toml", [("u", u, ["leaf-p256"])])
+        # Every answer expires after 1 s; stale ones may be served for stale_max.
+        with Dotpind(self.dir, path, tag=tag, extra_config=f"\n[cache]\nmax_ttl = 1\nstale_max_s = {stale_max}\n") as d:
+            out = kdig(f"@{APPLIANCE_V4}", "www.dotpin.test", "A", "+edns").stdout
+            self.assertIn("198.18.0.10", out, out)
+            u.stop()  # no pinned upstream can answer from now on
+            time.sleep(2)  # the cached answer has expired
+            out = kdig(f"@{APPLIANCE_V4}", "www.dotpin.test", "A", "+edns").stdout
+            c = d.ctl("stats")[1]["result"]["totals"]["counters"]
+            fresh = kdig(f"@{APPLIANCE_V4}", "never-seen.dotpin.test", "A", "+edns").stdout
+            self.assertEqual(status_of(fresh), "SERVFAIL", fresh)  # nothing stale to serve for a new name
+            return out, c
+
+    def test_an_expired_answer_is_served_stale_when_no_pinned_upstream_answers(self):
+        out, c = self.check_stale("stl1", 3600)
+        self.assertEqual(status_of(out), "NOERROR", out)
+        self.assertIn("198.18.0.10", out, out)
+        self.assertRegex(out, r"EDE: 3 \(Stale Answer\)")
+        self.assertRegex(out, r"www\.dotpin\.test\.\s+30\s+IN\s+A\s+198\.18\.0\.10")  # TTL 30 (RFC 8767)
+        self.assertEqual(c["stale_answers"], 1, c)
+
+    def test_serve_stale_off_means_servfail(self):
+        out, c = self.check_stale("stl0", 0)
+        self.assertEqual(status_of(out), "SERVFAIL", out)
+        self.assertEqual(c["stale_answers"], 0, c)
+
     def test_a_tcp_server_that_never_speaks_tls_is_handshake_timeout(self):
         with FaultServer("silent", self.dir) as s:
             u = self.failures_after_queries(s, "sil", ["t1.dotpin.test"], "handshake_timeout")
