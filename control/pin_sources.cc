@@ -153,16 +153,22 @@ UnixTime PinSources::stale_bound(const SourceStatus& s) const {
 }
 
 void PinSources::dane_withdraw(const UpstreamPins& up, SourceStatus& s, const std::string& reason, const std::string& why,
-                               UnixTime now, Later& later) {
+                               UnixTime now, Later& later, bool may_hold) {
   ++s.failures[reason];
-  const bool changed = s.detail != why;
+  // A held withdrawal's detail is why + "; ... held until ...": the same reason again is no change
+  // (no new warning, no new alert command every retry).
+  const bool changed = s.detail.rfind(why, 0) != 0;
   s.detail = why;
-  // The one rule (pin_safety.h): a withdrawal that would leave the upstream (or the pool) with no
-  // pin valid now is held like a failed lookup — the last secure pins stay within their signatures
-  // and TTL + dane_stale — and is forced once that bound has passed. An attacker on the DNS path
-  // gains nothing from this: dropping the lookups already keeps the pins that long.
-  const std::optional<UnixTime> hold_until =
-      s.records > 0 && now < stale_bound(s) ? std::optional<UnixTime>(stale_bound(s)) : std::nullopt;
+  // The one rule (pin_safety.h): a bogus answer that would leave the upstream (or the pool) with
+  // no pin valid now is held like a failed lookup — the last secure pins stay within their
+  // signatures and TTL + dane_stale — and is forced once that bound has passed. An attacker on the
+  // DNS path gains nothing from this: forging (bogus) or dropping the lookups already kept the
+  // pins that long. An *authenticated* withdrawal (the signed zone proves the RRset is gone, the
+  // zone is provably unsigned, or it holds only unusable records) is the zone owner's decision —
+  // how a compromised key is revoked — and is never held (@p may_hold false).
+  const std::optional<UnixTime> hold_until = may_hold && s.records > 0 && now < stale_bound(s)
+                                                 ? std::optional<UnixTime>(stale_bound(s))
+                                                 : std::nullopt;
   const std::size_t records = s.records;
   const std::optional<UnixTime> rrsig = s.rrsig_expiration;
   s.records = 0;
@@ -251,7 +257,7 @@ void PinSources::dane_decide(const UpstreamPins& up, UnixTime now, const Attempt
       dane_withdraw(up, s, "dane_error",
                     answer.error() + "; the last secure TLSA pins are " + std::to_string((now - s.last_success).count()) +
                         " s old: withdrawn",
-                    now, later);
+                    now, later, /*may_hold=*/false);
       return;
     }
     ++s.failures["dane_error"];
@@ -271,7 +277,8 @@ void PinSources::dane_decide(const UpstreamPins& up, UnixTime now, const Attempt
                       (a.owner.empty() ? "_" + std::to_string(up.tlsa_port) + "._tcp." + up.auth_name : a.owner);
     if (!a.why_bogus.empty()) why += ": " + a.why_bogus;
     s.state = std::string(dane::to_string(a.status));
-    dane_withdraw(up, s, std::string(dane_reason(a.status)), why, now, later);
+    dane_withdraw(up, s, std::string(dane_reason(a.status)), why, now, later,
+                  /*may_hold=*/a.status == dane::DaneAnswer::Status::kBogus);
     return;
   }
   DanePins converted = pins_from_tlsa_answer(a, now);
@@ -280,7 +287,7 @@ void PinSources::dane_decide(const UpstreamPins& up, UnixTime now, const Attempt
   if (pins.empty()) {
     s.state = "unusable";
     dane_withdraw(up, s, "dane_unusable", "no usable TLSA record at " + a.owner + (skipped.empty() ? "" : ": " + skipped),
-                  now, later);
+                  now, later, /*may_hold=*/false);
     return;
   }
   const auto ttl = std::chrono::seconds(a.ttl / 2);

@@ -117,9 +117,10 @@ class PinSources {
   void dane_decide(const UpstreamPins& up, UnixTime now, const AttemptClock& clock, Result<dane::DaneAnswer>& answer,
                    Later& later);
   /// Withdraws @p up's TLSA pins (if any) after a non-secure answer (mu_ held; the work in @p later);
-  /// held instead, within stale_bound(), when the withdrawal would strand the upstream or the pool.
+  /// when @p may_hold (a bogus answer), held instead within stale_bound() if the withdrawal would
+  /// strand the upstream or the pool.
   void dane_withdraw(const UpstreamPins& up, SourceStatus& s, const std::string& reason, const std::string& why,
-                     UnixTime now, Later& later);
+                     UnixTime now, Later& later, bool may_hold);
   /// How long the last secure TLSA pins of @p s may be kept: TTL + dane_stale, never past their signatures.
   [[nodiscard]] UnixTime stale_bound(const SourceStatus& s) const;
   SourceStatus& status_for(const UpstreamPins& up, std::string_view source);

@@ -14,6 +14,7 @@ struct AnswerCache::Record {
   std::uint32_t stored_at, expires_at;
   std::uint16_t key_len, message_len, ttl_count;
   std::uint32_t size;
+  std::uint32_t stale_epoch;  // AnswerCache::stale_epoch_ when stored: older ones are never served stale
   std::uint8_t* key() noexcept { return reinterpret_cast<std::uint8_t*>(this + 1); }
   std::uint16_t* ttls() noexcept {
     return reinterpret_cast<std::uint16_t*>(key() + ((key_len + 1u) & ~1u));
@@ -77,7 +78,7 @@ bool AnswerCache::lookup_stale(const CacheKey& key, std::uint32_t now, std::uint
     Record* r = b.rec[w];
     if (r->hash != key.hash || r->key_len != key.len || std::memcmp(r->key(), key.bytes, key.len) != 0) continue;
     const auto past = static_cast<std::int32_t>(now - r->expires_at);  // < 0: still live
-    if (past >= 0 && static_cast<std::uint32_t>(past) >= stale_max) return false;
+    if (past >= 0 && (static_cast<std::uint32_t>(past) >= stale_max || r->stale_epoch != stale_epoch_)) return false;
     hit.answer.message = {r->message(), r->message_len};
     hit.answer.ttl_offsets = {r->ttls(), r->ttl_count};
     hit.age = now - r->stored_at;
@@ -133,6 +134,7 @@ bool AnswerCache::insert(const CacheKey& key, const PreparedAnswer& answer, std:
   }
   r->hash = key.hash;
   r->stored_at = now;
+  r->stale_epoch = stale_epoch_;
   r->expires_at = now + answer.ttl;
   r->key_len = key.len;
   r->message_len = static_cast<std::uint16_t>(answer.message.size());

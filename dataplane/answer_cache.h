@@ -48,6 +48,9 @@ class AnswerCache {
   /// Serve-stale (RFC 8767): an entry for @p key that expired less than @p stale_max seconds
   /// before @p now (a live one too). Only when no upstream could answer: not on the hot path.
   bool lookup_stale(const CacheKey& key, std::uint32_t now, std::uint32_t stale_max, Hit& hit) noexcept;
+  /// Entries stored before this call are never served stale (they stay until they expire): the
+  /// pins they were fetched under may have been revoked (a compromised key). O(1).
+  void revoke_stale() noexcept { ++stale_epoch_; }
   /// Stores @p answer (answer.ttl > 0) under @p key at time @p now. False if it was not kept.
   bool insert(const CacheKey& key, const PreparedAnswer& answer, std::uint32_t now);
   /// Drops every entry; returns how many there were.
@@ -71,6 +74,7 @@ class AnswerCache {
   CacheOptions options_;
   std::vector<Bucket> buckets_;
   std::uint64_t mask_ = 0;
+  std::uint32_t stale_epoch_ = 0;
   CacheStats stats_;
 };
 

@@ -4,6 +4,7 @@
 // All of it runs on the lcore's own thread, at the start of a loop pass or every kPublishInterval.
 #include "common/time_util.h"
 #include "dataplane/worker.h"
+#include "pinning/pin_safety.h"
 
 namespace dotpin::dataplane {
 
@@ -34,6 +35,13 @@ void Worker::check_pins(Clock::time_point now) {
   if (!feed) return;
   const PinSnapshot* s = feed->current();
   if (s->generation != shard_->generation()) {
+    // Answers fetched under pins that are gone (a revoked key) are never served stale. Before the
+    // first change, the generation this lcore started with is the one in setup_ (kept alive there).
+    PinTable started;
+    if (!pins_)
+      for (const auto& u : setup_.upstreams)
+        if (u.pins) started.upstreams.push_back(*u.pins);
+    if (trust_narrowed(pins_ ? pins_->table : started, s->table)) cache_.revoke_stale();
     // Safe: the feed keeps its own reference until this lcore reports quiescent below.
     pins_ = s->shared_from_this();
     std::vector<tls::ShardUpstream> ups;

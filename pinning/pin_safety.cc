@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "pinning/pin_safety.h"
 
+#include <algorithm>
+
 namespace dotpin {
 namespace {
 
@@ -62,6 +64,22 @@ PinSafety check_pin_change(const PinTable& before, const PinTable& after, UnixTi
     out.unsafe.push_back("no upstream of the pool would have a pin valid now: every query that misses the cache "
                          "would fail SERVFAIL");
   return out;
+}
+
+bool trust_narrowed(const PinTable& before, const PinTable& after) {
+  for (const UpstreamPins& was : before.upstreams) {
+    const UpstreamPins* now = after.find(was.name);
+    if (!now || now->address.to_string() != was.address.to_string() || now->auth_name != was.auth_name ||
+        now->mode != was.mode)
+      return true;
+    for (const Pin& p : was.pins) {
+      const bool kept = std::ranges::any_of(now->pins, [&](const Pin& q) {
+        return q.form == p.form && q.scope == p.scope && q.digest == p.digest && q.digest512 == p.digest512;
+      });
+      if (!kept) return true;
+    }
+  }
+  return false;
 }
 
 }  // namespace dotpin

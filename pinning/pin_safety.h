@@ -35,4 +35,9 @@ struct PinSafety {
 /// What changing the enforced table from @p before to @p after at @p now does (see the file comment).
 PinSafety check_pin_change(const PinTable& before, const PinTable& after, UnixTime now);
 
+/// True when @p after trusts less than @p before: an upstream left, changed its address, name or
+/// mode, or lost a pin (same digest, form and scope; a changed window alone is no loss). Answers
+/// fetched under @p before are then never served stale (a revoked key may have produced them).
+bool trust_narrowed(const PinTable& before, const PinTable& after);
+
 }  // namespace dotpin

@@ -307,6 +307,9 @@ void DotShard::on_response(Upstream& u, Conn& c, std::span<const std::uint8_t> m
   if (!c.draining) {  // a connection of an old pin generation says nothing about the current one
     u.stats.health = UpstreamHealth::kUp;
     u.backoff = std::chrono::milliseconds{0};
+    // Answering, not merely handshaking: only now does the next outage log its first failure
+    // again (a server that completes handshakes and then fails cannot defeat the log limit).
+    u.logged_reason = FailureReason::kNone;
   }
   client_copy(msg, s.client_id, s.added_opt, answer_);  // reserved for the largest answer: no allocation
   complete_answer(slot, answer_);
@@ -325,7 +328,12 @@ void DotShard::handle_failed(Upstream& u, Conn& c, Clock::time_point now) {
   std::uniform_real_distribution<double> jitter(0.5, 1.5);
   u.retry_at = now + std::chrono::duration_cast<Clock::duration>(u.backoff * jitter(rng_));
   u.stats.health = auth ? UpstreamHealth::kPinFailed : UpstreamHealth::kBackingOff;
-  u.probe_at = now + options_.probe_interval;
+  // A refused chain does not heal by itself (a pin change or the genuine server back): probing it
+  // faster than the backoff would only repeat full handshakes with whoever answers. Other faults
+  // are probed every probe_interval (jittered, so the lcores do not probe in step).
+  std::uniform_real_distribution<double> probe_jitter(0.75, 1.25);
+  u.probe_at = auth ? u.retry_at
+                    : now + std::chrono::duration_cast<Clock::duration>(options_.probe_interval * probe_jitter(rng_));
   // Probes fail as often as they run while the upstream is down: log the first failure of each
   // reason, then one line per 30 s with how many went unlogged.
   if (reason != u.logged_reason || now - u.logged_at >= std::chrono::seconds(30)) {
@@ -407,7 +415,8 @@ void DotShard::poll(Clock::time_point now, std::chrono::microseconds wait) noexc
     // ready, the upstream is up again (below) and queries go to it.
     if (options_.probe_interval.count() > 0 && u.stats.health != UpstreamHealth::kUp && !u.stats.drained &&
         !u.retired && u.conns.empty() && now >= u.probe_at) {
-      u.probe_at = now + options_.probe_interval;
+      std::uniform_real_distribution<double> probe_jitter(0.75, 1.25);
+      u.probe_at = now + std::chrono::duration_cast<Clock::duration>(options_.probe_interval * probe_jitter(rng_));
       if (open_conn(u, now)) ++u.stats.probes;
     }
     for (std::size_t i = 0; i < u.conns.size();) {
@@ -454,7 +463,6 @@ void DotShard::poll(Clock::time_point now, std::chrono::microseconds wait) noexc
             });
           }
           u.stats.health = UpstreamHealth::kUp;
-          u.logged_reason = FailureReason::kNone;  // the next outage logs its first failure again
           u.backoff = std::chrono::milliseconds{0};
         }
         if (!c.queue.empty()) {

@@ -46,10 +46,11 @@ struct ShardOptions {
   bool keepalive = true;
   std::chrono::milliseconds backoff_initial{250};
   std::chrono::milliseconds backoff_max{30000};
-  /// While an upstream is not up (backing off or pin-failed), a connection is opened to it this
-  /// long after its last failure whether or not a query waits: its handshake is the health probe,
-  /// and a probe that completes takes the upstream back at once (queries flow again) instead of at
-  /// the end of the query backoff. 0: no probes (recovery waits for the backoff and a query).
+  /// While an upstream is backing off, a connection is opened to it this long (±25 %) after its
+  /// last failure whether or not a query waits: its handshake is the health probe, and a probe
+  /// that completes takes the upstream back at once (queries flow again) instead of at the end of
+  /// the query backoff. A pin-failed upstream is probed only at its backoff (a refused chain does
+  /// not heal by itself). 0: no probes (recovery waits for the backoff and a query).
   std::chrono::milliseconds probe_interval{500};
   bool retry_once = true;
   /// Write all queries queued on a connection in one TLS write per poll (true), or one write per

@@ -54,6 +54,12 @@ TEST(AnswerCache, StaleLookupFindsExpiredEntriesOnlyWithinStaleMax) {
   EXPECT_TRUE(cache.lookup_stale(e.key, 400 + 3599, 3600, hit));
   EXPECT_FALSE(cache.lookup_stale(e.key, 400 + 3600, 3600, hit));  // past stale_max
   EXPECT_FALSE(cache.lookup_stale(e.key, 400, 0, hit));            // 0: nothing stale
+  // A pin change that narrowed trust: what was fetched before it is not served stale any more;
+  // what is stored after it is.
+  cache.revoke_stale();
+  EXPECT_FALSE(cache.lookup_stale(e.key, 400, 3600, hit));
+  ASSERT_TRUE(cache.insert(e.key, e.answer, 400));
+  EXPECT_TRUE(cache.lookup_stale(e.key, 800, 3600, hit));
   cache.flush();
   EXPECT_FALSE(cache.lookup_stale(e.key, 400, 3600, hit));
 }

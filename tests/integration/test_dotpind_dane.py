@@ -232,28 +232,29 @@ class DaneThroughDotpind(ApplianceSuite):
         time.sleep(0.2)
         self.assertEqual(server.queries_logged(), before, "a query reached it: " + server.read_log())
 
-    def test_a_withdrawal_that_would_strand_the_upstream_is_held(self):
-        # The safe-change rule on the automatic path: the zone removes the TLSA RRset (a signed
-        # NODATA: "missing"); withdrawing the only pins would leave the upstream with none, so the
-        # last secure pins are held within TTL + stale_s, and queries keep reaching it.
+    def test_a_signed_removal_of_the_rrset_revokes_at_once_even_if_it_strands(self):
+        # The zone owner removes the TLSA RRset (a signed NODATA: "missing") — how a compromised
+        # key is revoked. It is authenticated, so the safe-change rule's hold (for bogus answers
+        # only) does not apply: the pins go at once although the upstream is left with none, and
+        # no query reaches the upstream afterwards.
         self.genuine.restart_with(pki("hostile/dane-genuine.key"), pki("hostile/dane-genuine.chain.pem"))
         self.zone.set_tlsa("dns", [self.ee], ttl=TTL)
         try:
-            with self.daemon("held", self.dane_pin_file("held.toml", [("a", self.genuine)])) as d:
+            with self.daemon("rvk", self.dane_pin_file("rvk.toml", [("a", self.genuine)])) as d:
                 self.wait_for("secure TLSA pins", lambda: self.sources(d).get("a", {}).get("state") == "secure", 15, d)
-                held = self.dane_pins(d)["a"]
-                self.assertEqual(len(held), 1, held)
+                self.assertEqual(len(self.dane_pins(d)["a"]), 1)
                 self.zone.set_tlsa("dns", [])
-                self.wait_for("held pins", lambda: self.sources(d).get("a", {}).get("state") == "held", 15, d)
+                self.wait_for("revoked pins", lambda: self.sources(d).get("a", {}).get("state") == "missing", 15, d)
                 src = self.sources(d)["a"]
                 self.assertGreaterEqual(src["failures"].get("dane_missing", 0), 1, src)
-                self.assertIn("held until", src["detail"], src)
-                self.assertEqual(self.dane_pins(d)["a"], held)  # still in force
+                self.assertEqual(self.dane_pins(d)["a"], [])
+                d.wait_published()
                 before = self.genuine.queries_logged()
-                out = kdig(f"@{APPLIANCE_V4}", "held1.dane.test", "A").stdout
-                self.assertIn(status_of(out), ("NOERROR", "NXDOMAIN"), out)  # answered through the pinned upstream
-                self.assertGreater(self.genuine.queries_logged(), before)
-                self.assertIn("the last secure TLSA pins are held until", d.read_log())
+                out = kdig(f"@{APPLIANCE_V4}", "revoked1.dane.test", "A").stdout
+                self.assertEqual(status_of(out), "SERVFAIL", out)
+                time.sleep(0.2)
+                self.assertEqual(self.genuine.queries_logged(), before)
+                self.assertIn("forced although upstream 'a' would have no pin valid now", d.read_log())
         finally:
             self.zone.set_tlsa("dns", [self.ee], ttl=TTL)
 

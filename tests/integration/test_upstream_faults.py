@@ -136,14 +136,18 @@ class UpstreamFaults(ApplianceSuite):
             print(f"\nanswering again {took:.2f} s after the upstream came back ({n} queries), "
                   f"{up['probes']} probes during the outage")
 
-    def check_stale(self, tag, stale_max):
+    def check_stale(self, tag, stale_max, narrow=False):
         u = UnboundDot(pki("leaf-p256.key"), pki("leaf-p256.chain.pem")).start()
         self.servers.append(u)
-        path = self.pin_file(f"{tag}.toml", [("u", u, ["leaf-p256"])])
+        path = self.pin_file(f"{tag}.toml", [("u", u, ["leaf-p256", "spare"])])
         # Every answer expires after 1 s; stale ones may be served for stale_max.
         with Dotpind(self.dir, path, tag=tag, extra_config=f"\n[cache]\nmax_ttl = 1\nstale_max_s = {stale_max}\n") as d:
             out = kdig(f"@{APPLIANCE_V4}", "www.dotpin.test", "A", "+edns").stdout
             self.assertIn("198.18.0.10", out, out)
+            if narrow:  # the spare key is revoked: what was fetched before must not be served stale
+                code, r = d.ctl("pins", "remove", "u", "spare")
+                self.assertEqual(code, 0, r)
+                d.wait_published()
             u.stop()  # no pinned upstream can answer from now on
             time.sleep(2)  # the cached answer has expired
             out = kdig(f"@{APPLIANCE_V4}", "www.dotpin.test", "A", "+edns").stdout
@@ -159,6 +163,11 @@ class UpstreamFaults(ApplianceSuite):
         self.assertRegex(out, r"EDE: 3 \(Stale Answer\)")
         self.assertRegex(out, r"www\.dotpin\.test\.\s+30\s+IN\s+A\s+198\.18\.0\.10")  # TTL 30 (RFC 8767)
         self.assertEqual(c["stale_answers"], 1, c)
+
+    def test_answers_fetched_before_a_pin_was_revoked_are_not_served_stale(self):
+        out, c = self.check_stale("stl2", 3600, narrow=True)
+        self.assertEqual(status_of(out), "SERVFAIL", out)
+        self.assertEqual(c["stale_answers"], 0, c)
 
     def test_serve_stale_off_means_servfail(self):
         out, c = self.check_stale("stl0", 0)

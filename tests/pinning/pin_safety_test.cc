@@ -121,5 +121,25 @@ TEST(PinSafety, ReportModeNeverStrands) {
   EXPECT_TRUE(s.warnings.empty());
 }
 
+TEST(PinSafety, TrustNarrowsWhenAPinOrAnUpstreamGoesButNotWhenPinsAreAddedOrRewindowed) {
+  const auto before = table({upstream("a", {pin(1, "p"), pin(2, "q")}), upstream("b", {pin(3, "b")})});
+  auto added = before;
+  added.upstreams[0].pins.push_back(pin(4, "next"));
+  EXPECT_FALSE(trust_narrowed(before, added));
+  auto rewindowed = before;
+  rewindowed.upstreams[0].pins[0].not_after = kNow + std::chrono::hours(48);  // a DANE re-sign, say
+  EXPECT_FALSE(trust_narrowed(before, rewindowed));
+  auto removed = before;
+  removed.upstreams[0].pins.pop_back();
+  EXPECT_TRUE(trust_narrowed(before, removed));
+  EXPECT_TRUE(trust_narrowed(before, table({upstream("a", {pin(1, "p"), pin(2, "q")})})));  // b left
+  auto report = before;
+  report.upstreams[1].mode = PinMode::kReport;
+  EXPECT_TRUE(trust_narrowed(before, report));
+  auto scoped = before;
+  scoped.upstreams[1].pins[0].scope = PinScope::kLeaf;  // the same key, narrower: still a change
+  EXPECT_TRUE(trust_narrowed(before, scoped));
+}
+
 }  // namespace
 }  // namespace dotpin

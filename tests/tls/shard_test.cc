@@ -536,19 +536,34 @@ TEST_F(ScriptedShardTest, ADownUpstreamIsProbedAndTakenBackWithoutWaitingForItsB
   EXPECT_EQ(results_[1].outcome, DotShard::Outcome::kServfail);
   EXPECT_EQ(shard->stats(0).health, UpstreamHealth::kBackingOff);
   // Down: a probe every 500 ms, with no query waiting; each fails while the upstream refuses.
-  for (int i = 0; i < 110; ++i) step(*shard, 10ms);  // 1.1 s
-  EXPECT_EQ(shard->stats(0).probes, 2u);
-  EXPECT_EQ(p.opened, 3u);
+  for (int i = 0; i < 140; ++i) step(*shard, 10ms);  // 1.4 s: probes 375-625 ms apart
+  EXPECT_GE(shard->stats(0).probes, 2u);
+  EXPECT_LE(shard->stats(0).probes, 3u);
+  EXPECT_EQ(p.opened, 1 + shard->stats(0).probes);
   EXPECT_EQ(p.queries, 0u);  // a probe carries no client's query
   // The upstream comes back: the next probe takes it back, well before its 10 s backoff ends.
   p.refuse = FailureReason::kNone;
   const auto back = t_;
   while (shard->stats(0).health != UpstreamHealth::kUp && t_ < back + 2000ms) step(*shard, 10ms);
   EXPECT_EQ(shard->stats(0).health, UpstreamHealth::kUp);
-  EXPECT_LE(t_ - back, 510ms);
+  EXPECT_LE(t_ - back, 640ms);  // within a (jittered) probe interval
   ASSERT_TRUE(shard->submit(2, query(2), t_));
   for (int i = 0; i < 5; ++i) step(*shard, 10ms);
   EXPECT_EQ(results_[2].outcome, DotShard::Outcome::kAnswer);
+}
+
+TEST_F(ScriptedShardTest, APinFailedUpstreamIsProbedOnlyAtItsBackoff) {
+  ScriptedPeer p;
+  p.refuse = FailureReason::kPinMismatch;
+  const auto up = named("p");
+  ShardOptions o;
+  o.backoff_initial = 10000ms;
+  auto shard = make_shard({&up}, {{"p", &p}}, o);
+  ASSERT_TRUE(shard->submit(1, query(1), t_));
+  for (int i = 0; i < 300; ++i) step(*shard, 10ms);  // 3 s: inside the first backoff (5-15 s)
+  EXPECT_EQ(shard->stats(0).health, UpstreamHealth::kPinFailed);
+  EXPECT_EQ(shard->stats(0).probes, 0u);  // no full handshake with the impostor every 500 ms
+  EXPECT_EQ(p.opened, 1u);
 }
 
 TEST_F(ScriptedShardTest, NoProbesWhenDisabledOrDrained) {
