@@ -179,12 +179,7 @@ int run_stats(Invocation& inv) {
   if (!drops.empty()) inv.out << "drops:" << drops << "\n";
   if (const PortStatsReply& p = r.port; p.available) {
     // Lost where no lcore counter can see it: in the port (queue full, no mbuf) or the kernel side.
-    inv.out << "port: rx_packets=" << p.rx_packets << " tx_packets=" << p.tx_packets << " rx_missed=" << p.rx_missed
-            << " rx_errors=" << p.rx_errors << " rx_nombuf=" << p.rx_nombuf << " tx_errors=" << p.tx_errors;
-    if (p.kernel_tx_dropped)
-      inv.out << " kernel(" << p.kernel_interface << ")_tx_dropped=" << *p.kernel_tx_dropped
-              << " kernel_rx_dropped=" << p.kernel_rx_dropped.value_or(0);
-    inv.out << "\n";
+    inv.out << "port: " << dataplane::to_text(p) << "\n";
   }
   for (const auto& l : r.lcores)
     if (!l.running)

@@ -95,24 +95,8 @@ UpstreamsReply upstreams_reply(const dataplane::DataPlane& a) {
 
 nlohmann::json upstreams_json(const dataplane::DataPlane& a) { return upstreams_reply(a); }
 
-PortStatsReply port_stats_reply(const dataplane::PortStats& p) {
-  PortStatsReply r;
-  r.available = p.available;
-  r.rx_packets = p.rx_packets;
-  r.tx_packets = p.tx_packets;
-  r.rx_missed = p.rx_missed;
-  r.rx_errors = p.rx_errors;
-  r.rx_nombuf = p.rx_nombuf;
-  r.tx_errors = p.tx_errors;
-  r.kernel_interface = p.kernel_interface;
-  r.kernel_tx_dropped = p.kernel_tx_dropped;
-  r.kernel_rx_dropped = p.kernel_rx_dropped;
-  for (const auto& q : p.queues) r.queues.push_back({q.queue, q.rx_packets, q.tx_packets, q.rx_errors});
-  return r;
-}
-
 Result<nlohmann::json> stats_json(const dataplane::DataPlane& a, const Request& r) {
-  StatsReply reply{upstreams_reply(a), {}, {}, {}, port_stats_reply(a.port_stats())};
+  StatsReply reply{upstreams_reply(a), {}, {}, {}, a.port_stats()};
   if (const auto it = r.options.find("upstream"); it != r.options.end() && !it->second.empty()) {
     std::erase_if(reply.upstreams.upstreams, [&](const UpstreamReply& u) { return u.name != it->second.back(); });
     if (reply.upstreams.upstreams.empty()) return fail("no upstream named '", it->second.back(), "'");

@@ -131,35 +131,6 @@ void from_json(const nlohmann::json& j, LcoreReply& r) {
 }
 
 // The upstream part at the top level, as `upstreams` has it, so either reply reads the other's.
-void to_json(nlohmann::json& j, const PortStatsReply::Queue& q) {
-  j = {{"queue", q.queue}, {"rx_packets", q.rx_packets}, {"tx_packets", q.tx_packets}, {"rx_errors", q.rx_errors}};
-}
-void from_json(const nlohmann::json& j, PortStatsReply::Queue& q) {
-  get(j, "queue", q.queue);
-  get(j, "rx_packets", q.rx_packets);
-  get(j, "tx_packets", q.tx_packets);
-  get(j, "rx_errors", q.rx_errors);
-}
-void to_json(nlohmann::json& j, const PortStatsReply& r) {
-  j = {{"available", r.available},   {"rx_packets", r.rx_packets}, {"tx_packets", r.tx_packets},
-       {"rx_missed", r.rx_missed},   {"rx_errors", r.rx_errors},   {"rx_nombuf", r.rx_nombuf},
-       {"tx_errors", r.tx_errors},   {"queues", r.queues},         {"kernel_interface", r.kernel_interface},
-       {"kernel_tx_dropped", or_null(r.kernel_tx_dropped)}, {"kernel_rx_dropped", or_null(r.kernel_rx_dropped)}};
-}
-void from_json(const nlohmann::json& j, PortStatsReply& r) {
-  get(j, "available", r.available);
-  get(j, "rx_packets", r.rx_packets);
-  get(j, "tx_packets", r.tx_packets);
-  get(j, "rx_missed", r.rx_missed);
-  get(j, "rx_errors", r.rx_errors);
-  get(j, "rx_nombuf", r.rx_nombuf);
-  get(j, "tx_errors", r.tx_errors);
-  get(j, "queues", r.queues);
-  get(j, "kernel_interface", r.kernel_interface);
-  get(j, "kernel_tx_dropped", r.kernel_tx_dropped);
-  get(j, "kernel_rx_dropped", r.kernel_rx_dropped);
-}
-
 void to_json(nlohmann::json& j, const StatsReply& r) {
   j = r.upstreams;
   j["lcores"] = r.lcores;
@@ -339,3 +310,40 @@ void from_json(const nlohmann::json& j, LogLevelReply& r) {
 }
 
 }  // namespace dotpin::ctl
+
+// The port's counters are the data plane's own struct (found by ADL in its namespace).
+namespace dotpin::dataplane {
+using ctl::get;
+using ctl::or_null;
+
+void to_json(nlohmann::json& j, const PortStats::Queue& q) {
+  j = {{"queue", q.queue}, {"rx_packets", q.rx_packets}, {"tx_packets", q.tx_packets}, {"rx_errors", q.rx_errors}};
+}
+void from_json(const nlohmann::json& j, PortStats::Queue& q) {
+  get(j, "queue", q.queue);
+  get(j, "rx_packets", q.rx_packets);
+  get(j, "tx_packets", q.tx_packets);
+  get(j, "rx_errors", q.rx_errors);
+}
+void to_json(nlohmann::json& j, const PortStats& r) {
+  j = {{"available", r.available},   {"rx_packets", r.rx_packets}, {"tx_packets", r.tx_packets},
+       {"rx_missed", r.rx_missed},   {"rx_errors", r.rx_errors},   {"rx_nombuf", r.rx_nombuf},
+       {"tx_errors", r.tx_errors},   {"queues", r.queues},         {"kernel_interface", r.kernel_interface},
+       {"kernel_tx_dropped", or_null(r.kernel_tx_dropped)}, {"kernel_rx_dropped", or_null(r.kernel_rx_dropped)}};
+}
+void from_json(const nlohmann::json& j, PortStats& r) {
+  get(j, "available", r.available);
+  get(j, "rx_packets", r.rx_packets);
+  get(j, "tx_packets", r.tx_packets);
+  get(j, "rx_missed", r.rx_missed);
+  get(j, "rx_errors", r.rx_errors);
+  get(j, "rx_nombuf", r.rx_nombuf);
+  get(j, "tx_errors", r.tx_errors);
+  get(j, "queues", r.queues);
+  get(j, "kernel_interface", r.kernel_interface);
+  get(j, "kernel_tx_dropped", r.kernel_tx_dropped);
+  get(j, "kernel_rx_dropped", r.kernel_rx_dropped);
+}
+
+}  // namespace dotpin::dataplane
+

@@ -16,6 +16,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "dataplane/port_stats.h"
+
 namespace dotpin::ctl {
 
 struct StatusReply {
@@ -67,18 +69,8 @@ struct LcoreReply {
 };
 
 /// `stats`: the upstreams (as `upstreams`), every lcore, and the lcores' sums.
-/// The port's own counters (dataplane::PortStats): what was lost before or after the lcores.
-struct PortStatsReply {
-  bool available = false;
-  std::uint64_t rx_packets = 0, tx_packets = 0, rx_missed = 0, rx_errors = 0, rx_nombuf = 0, tx_errors = 0;
-  std::string kernel_interface;
-  std::optional<std::uint64_t> kernel_tx_dropped, kernel_rx_dropped;
-  struct Queue {
-    std::uint16_t queue = 0;
-    std::uint64_t rx_packets = 0, tx_packets = 0, rx_errors = 0;
-  };
-  std::vector<Queue> queues;
-};
+/// The port's own counters, as the data plane reports them (dataplane/port_stats.h).
+using PortStatsReply = dataplane::PortStats;
 
 struct StatsReply {
   UpstreamsReply upstreams;
@@ -198,3 +190,10 @@ void to_json(nlohmann::json& j, const LogLevelReply& r);
 void from_json(const nlohmann::json& j, LogLevelReply& r);
 
 }  // namespace dotpin::ctl
+
+namespace dotpin::dataplane {
+void to_json(nlohmann::json& j, const PortStats::Queue& q);
+void from_json(const nlohmann::json& j, PortStats::Queue& q);
+void to_json(nlohmann::json& j, const PortStats& r);
+void from_json(const nlohmann::json& j, PortStats& r);
+}  // namespace dotpin::dataplane

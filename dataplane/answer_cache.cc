@@ -48,43 +48,45 @@ void AnswerCache::prefetch_record(const CacheKey& key) const noexcept {
     }
 }
 
-bool AnswerCache::lookup(const CacheKey& key, std::uint32_t now, Hit& hit) noexcept {
-  Bucket& b = buckets_[key.hash & mask_];
+AnswerCache::Record* AnswerCache::find(const CacheKey& key) const noexcept {
+  const Bucket& b = buckets_[key.hash & mask_];
   const std::uint32_t tag = tag_of(key.hash);
   for (unsigned w = 0; w < kWays; ++w) {
     if (b.tag[w] != tag) continue;
     Record* r = b.rec[w];
-    if (r->hash != key.hash || r->key_len != key.len || std::memcmp(r->key(), key.bytes, key.len) != 0) continue;
-    if (static_cast<std::int32_t>(now - r->expires_at) >= 0) {
-      ++stats_.expired;
-      ++stats_.misses;
-      return false;
-    }
-    hit.answer.message = {r->message(), r->message_len};
-    hit.answer.ttl_offsets = {r->ttls(), r->ttl_count};
-    hit.age = now - r->stored_at;
-    ++stats_.hits;
-    return true;
+    if (r->hash == key.hash && r->key_len == key.len && std::memcmp(r->key(), key.bytes, key.len) == 0) return r;
   }
-  ++stats_.misses;
-  return false;
+  return nullptr;
+}
+
+void AnswerCache::fill(Record& r, std::uint32_t now, Hit& hit) noexcept {
+  hit.answer.message = {r.message(), r.message_len};
+  hit.answer.ttl_offsets = {r.ttls(), r.ttl_count};
+  hit.age = now - r.stored_at;
+}
+
+bool AnswerCache::lookup(const CacheKey& key, std::uint32_t now, Hit& hit) noexcept {
+  Record* r = find(key);
+  if (r && static_cast<std::int32_t>(now - r->expires_at) >= 0) {
+    ++stats_.expired;
+    r = nullptr;
+  }
+  if (!r) {
+    ++stats_.misses;
+    return false;
+  }
+  fill(*r, now, hit);
+  ++stats_.hits;
+  return true;
 }
 
 bool AnswerCache::lookup_stale(const CacheKey& key, std::uint32_t now, std::uint32_t stale_max, Hit& hit) noexcept {
-  Bucket& b = buckets_[key.hash & mask_];
-  const std::uint32_t tag = tag_of(key.hash);
-  for (unsigned w = 0; w < kWays; ++w) {
-    if (b.tag[w] != tag) continue;
-    Record* r = b.rec[w];
-    if (r->hash != key.hash || r->key_len != key.len || std::memcmp(r->key(), key.bytes, key.len) != 0) continue;
-    const auto past = static_cast<std::int32_t>(now - r->expires_at);  // < 0: still live
-    if (past >= 0 && (static_cast<std::uint32_t>(past) >= stale_max || r->stale_epoch != stale_epoch_)) return false;
-    hit.answer.message = {r->message(), r->message_len};
-    hit.answer.ttl_offsets = {r->ttls(), r->ttl_count};
-    hit.age = now - r->stored_at;
-    return true;
-  }
-  return false;
+  Record* r = find(key);
+  if (!r) return false;
+  const auto past = static_cast<std::int32_t>(now - r->expires_at);  // < 0: still live
+  if (past >= 0 && (static_cast<std::uint32_t>(past) >= stale_max || r->stale_epoch != stale_epoch_)) return false;
+  fill(*r, now, hit);
+  return true;
 }
 
 void AnswerCache::drop(Bucket& b, unsigned way) noexcept {

@@ -70,6 +70,9 @@ class AnswerCache {
     Record* rec[kWays] = {};
   };
   void drop(Bucket& b, unsigned way) noexcept;
+  /// The record stored under @p key, live or expired (one bucket, tags first); null: none.
+  Record* find(const CacheKey& key) const noexcept;
+  static void fill(Record& r, std::uint32_t now, Hit& hit) noexcept;
 
   CacheOptions options_;
   std::vector<Bucket> buckets_;

@@ -25,6 +25,7 @@
 #include "common/result.h"
 #include "dataplane/cache_stats.h"
 #include "dataplane/counters.h"
+#include "dataplane/port_stats.h"
 #include "pinning/pin_store.h"
 #include "tls/upstream_stats.h"
 
@@ -61,27 +62,6 @@ struct UpstreamTotals {
 UpstreamTotals sum_upstreams(std::shared_ptr<const PinSnapshot> pins, const std::vector<LcoreView>& lcores);
 
 /// The client-facing port, as status shows it.
-/// The port's own counters (rte_eth_stats_get): packets lost before or after any lcore saw them.
-/// Read on the control thread; the lcores never pay for them.
-struct PortStats {
-  std::uint64_t rx_packets = 0, tx_packets = 0;
-  std::uint64_t rx_missed = 0;  ///< imissed: dropped by the port because an RX queue was full (an lcore fell behind)
-  std::uint64_t rx_errors = 0;  ///< ierrors: erroneous frames received
-  std::uint64_t rx_nombuf = 0;  ///< frames lost because no mbuf was free for them
-  std::uint64_t tx_errors = 0;  ///< oerrors: frames the port failed to send
-  /// For a port backed by a kernel interface (net_tap, net_af_packet): what the kernel dropped on
-  /// its side — its TX drops are frames towards dotpind it could not queue (the lcore fell behind
-  /// and the device queue overflowed), which the PMD never sees. nullopt: no kernel interface.
-  std::optional<std::uint64_t> kernel_tx_dropped, kernel_rx_dropped;
-  std::string kernel_interface;
-  struct Queue {
-    std::uint16_t queue = 0;
-    std::uint64_t rx_packets = 0, tx_packets = 0, rx_errors = 0;
-  };
-  std::vector<Queue> queues;  ///< per queue, where the PMD counts per queue
-  bool available = false;     ///< false: the port gave no statistics
-};
-
 struct PortFacts {
   std::string name;
   std::array<std::uint8_t, 6> mac{};

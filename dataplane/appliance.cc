@@ -151,7 +151,11 @@ CommandResult Appliance::execute(const LcoreCommand& command, std::chrono::milli
 
 PortFacts Appliance::port() const { return {port_.name, port_.mac, port_.queues, port_.rss}; }
 
-PortStats Appliance::port_stats() const { return read_port_stats(port_); }
+PortStats Appliance::port_stats() const {
+  // The control socket and /metrics ask from threads of their own; a PMD may clear counters on read.
+  std::lock_guard lock(port_stats_mu_);
+  return read_port_stats(port_);
+}
 
 std::vector<LcoreView> Appliance::lcore_views() const {
   std::vector<LcoreView> views;
@@ -183,13 +187,7 @@ std::string Appliance::summary() const {
     out << " cache_entries=" << v.stats.cache.entries << " cache_evictions=" << v.stats.cache.evictions << '\n';
   }
   if (const PortStats p = port_stats(); p.available) {
-    out << "port " << port_.name << ": rx_packets=" << p.rx_packets << " tx_packets=" << p.tx_packets
-        << " rx_missed=" << p.rx_missed << " rx_errors=" << p.rx_errors << " rx_nombuf=" << p.rx_nombuf
-        << " tx_errors=" << p.tx_errors;
-    if (p.kernel_tx_dropped)
-      out << " kernel_tx_dropped=" << *p.kernel_tx_dropped << " kernel_rx_dropped=" << p.kernel_rx_dropped.value_or(0)
-          << " (" << p.kernel_interface << ")";
-    out << '\n';
+    out << "port " << port_.name << ": " << to_text(p) << '\n';
   }
   out << "upstreams:\n";
   const UpstreamTotals t = upstream_totals();

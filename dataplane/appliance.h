@@ -11,6 +11,7 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -59,6 +60,7 @@ class Appliance final : public DataPlane {
   Log log_;
   std::unique_ptr<PinFeed> feed_;
   Port port_;
+  mutable std::mutex port_stats_mu_;
   std::vector<std::unique_ptr<Lcore>> lcores_;
   std::atomic<bool> stop_{false};
   std::chrono::system_clock::time_point started_at_ = std::chrono::system_clock::now();

@@ -58,13 +58,24 @@ TEST(Replies, StatsPinsAndExpiryRoundTrip) {
   st.upstreams.upstreams.push_back(UpstreamReply{});
   st.lcores.push_back({1, 0, {{"cache_hits", 9}}, {{"udp_checksum", 2}}, 4, {5, 6, 7, 8, 9, 10}, 11});
   st.total_counters = {{"cache_hits", 9}};
+  st.port.available = true;
+  st.port.rx_missed = 12;
+  st.port.kernel_interface = "dtap0";
+  st.port.kernel_tx_dropped = 14290;
+  st.port.queues.push_back({1, 60, 50, 2});
   const nlohmann::json j = st;
+  EXPECT_TRUE(j["port"]["kernel_rx_dropped"].is_null());  // unknown, not 0
   EXPECT_EQ(j["pin_generation"], 3);  // the upstream part as `upstreams` has it
   EXPECT_EQ(j["lcores"][0]["published"], 11);
   const auto back = round_trip(st);
   EXPECT_EQ(back.lcores.at(0).cache.expired, 10u);
   EXPECT_EQ(back.lcores.at(0).drops.at("udp_checksum"), 2u);
   EXPECT_EQ(back.upstreams.upstreams.size(), 1u);
+  EXPECT_EQ(back.port.rx_missed, 12u);
+  EXPECT_EQ(back.port.kernel_tx_dropped, 14290u);
+  EXPECT_FALSE(back.port.kernel_rx_dropped);
+  ASSERT_EQ(back.port.queues.size(), 1u);
+  EXPECT_EQ(back.port.queues[0].rx_errors, 2u);
   EXPECT_EQ(round_trip(UpstreamsReply{}).upstreams.size(), 0u);
 
   PinsReply pins{2, "2026-12-01T00:00:00Z", "/p", "/etc/p", {}};

@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include "tests/pinning/pin_builders.h"
+
 namespace dotpin {
 namespace {
 
@@ -10,15 +12,7 @@ using namespace std::chrono_literals;
 
 const UnixTime kNow = *parse_utc("2027-01-01T00:00:00Z");
 
-Pin make_pin(std::uint8_t fill, std::string label, std::optional<UnixTime> nb = {}, std::optional<UnixTime> na = {}) {
-  Pin p;
-  p.digest.fill(fill);
-  p.label = std::move(label);
-  p.not_before = nb;
-  p.not_after = na;
-  p.line = 10 + fill;
-  return p;
-}
+using test::make_pin;
 
 UpstreamPins make_upstream(std::string name, std::vector<Pin> pins, std::string addr = "192.0.2.1") {
   UpstreamPins u;

@@ -7,19 +7,14 @@
 
 #include <gtest/gtest.h>
 
+#include "tests/pinning/pin_builders.h"
+
 namespace dotpin {
 namespace {
 
 const UnixTime kNow = *parse_utc("2026-12-01T12:00:00Z");
 
-Pin pin(std::uint8_t b, std::string label, std::optional<UnixTime> nb = {}, std::optional<UnixTime> na = {}) {
-  Pin p;
-  p.digest.fill(b);
-  p.label = std::move(label);
-  p.not_before = nb;
-  p.not_after = na;
-  return p;
-}
+using test::make_pin;
 
 UpstreamPins upstream(std::string name, std::vector<Pin> pins, PinsFrom from = PinsFrom::kFile,
                       PinMode mode = PinMode::kEnforce) {
@@ -38,9 +33,9 @@ PinTable table(std::vector<UpstreamPins> ups) {
 }
 
 TEST(PinSafety, AnUpstreamLeftWithoutAValidPinIsUnsafeAndTheReasonNamesItsPins) {
-  const auto before = table({upstream("a", {pin(1, "old")}), upstream("b", {pin(2, "b1")})});
+  const auto before = table({upstream("a", {make_pin(1, "old")}), upstream("b", {make_pin(2, "b1")})});
   // The reload's only pin for a starts next year.
-  const auto after = table({upstream("a", {pin(3, "next", kNow + std::chrono::hours(24 * 30))}), upstream("b", {pin(2, "b1")})});
+  const auto after = table({upstream("a", {make_pin(3, "next", kNow + std::chrono::hours(24 * 30))}), upstream("b", {make_pin(2, "b1")})});
   const PinSafety s = check_pin_change(before, after, kNow);
   ASSERT_EQ(s.unsafe.size(), 1u);
   EXPECT_NE(s.unsafe[0].find("upstream 'a' would have no pin valid now"), std::string::npos) << s.unsafe[0];
@@ -53,17 +48,17 @@ TEST(PinSafety, AnUpstreamLeftWithoutAValidPinIsUnsafeAndTheReasonNamesItsPins) 
 }
 
 TEST(PinSafety, AnExpiredWindowCountsAsNoPin) {
-  const auto before = table({upstream("a", {pin(1, "p"), pin(2, "q")})});
-  const auto after = table({upstream("a", {pin(2, "q", {}, kNow - std::chrono::hours(1))})});
+  const auto before = table({upstream("a", {make_pin(1, "p"), make_pin(2, "q")})});
+  const auto after = table({upstream("a", {make_pin(2, "q", {}, kNow - std::chrono::hours(1))})});
   const PinSafety s = check_pin_change(before, after, kNow);
   ASSERT_FALSE(s.safe());
   EXPECT_NE(s.unsafe[0].find("stopped counting at"), std::string::npos) << s.unsafe[0];
 }
 
 TEST(PinSafety, ANewFileUpstreamMustStartWithAValidPinButTofuAndDaneMayWait) {
-  const auto before = table({upstream("a", {pin(1, "p")})});
+  const auto before = table({upstream("a", {make_pin(1, "p")})});
   auto with_new = before;
-  with_new.upstreams.push_back(upstream("n", {pin(5, "later", kNow + std::chrono::hours(1))}));
+  with_new.upstreams.push_back(upstream("n", {make_pin(5, "later", kNow + std::chrono::hours(1))}));
   EXPECT_FALSE(check_pin_change(before, with_new, kNow).safe());
   for (const PinsFrom from : {PinsFrom::kTofu, PinsFrom::kDane}) {
     auto waiting = before;
@@ -78,22 +73,22 @@ TEST(PinSafety, ANewFileUpstreamMustStartWithAValidPinButTofuAndDaneMayWait) {
 TEST(PinSafety, LosingLearnedOrTlsaPinsIsUnsafeToo) {
   // Forgetting a TOFU key or withdrawing TLSA pins strands the upstream just like a file edit.
   for (const PinsFrom from : {PinsFrom::kTofu, PinsFrom::kDane}) {
-    const auto before = table({upstream("t", {pin(1, "")}, from), upstream("f", {pin(2, "f")})});
-    const auto after = table({upstream("t", {}, from), upstream("f", {pin(2, "f")})});
+    const auto before = table({upstream("t", {make_pin(1, "")}, from), upstream("f", {make_pin(2, "f")})});
+    const auto after = table({upstream("t", {}, from), upstream("f", {make_pin(2, "f")})});
     const PinSafety s = check_pin_change(before, after, kNow);
     ASSERT_EQ(s.unsafe.size(), 1u) << to_string(from);
     EXPECT_NE(s.unsafe[0].find("upstream 't'"), std::string::npos);
   }
   // ...unless the operator's own pins still cover it.
-  auto before = table({upstream("t", {pin(1, ""), pin(9, "own")}, PinsFrom::kDane)});
-  auto after = table({upstream("t", {pin(9, "own")}, PinsFrom::kDane)});
+  auto before = table({upstream("t", {make_pin(1, ""), make_pin(9, "own")}, PinsFrom::kDane)});
+  auto after = table({upstream("t", {make_pin(9, "own")}, PinsFrom::kDane)});
   EXPECT_TRUE(check_pin_change(before, after, kNow).safe());
 }
 
 TEST(PinSafety, AnUpstreamThatAlreadyHadNoValidPinDoesNotBlockAnUnrelatedChange) {
-  const auto expired = pin(1, "gone", {}, kNow - std::chrono::hours(1));
-  const auto before = table({upstream("a", {expired}), upstream("b", {pin(2, "b1")})});
-  const auto after = table({upstream("a", {expired}), upstream("b", {pin(2, "b1"), pin(3, "b2")})});
+  const auto expired = make_pin(1, "gone", {}, kNow - std::chrono::hours(1));
+  const auto before = table({upstream("a", {expired}), upstream("b", {make_pin(2, "b1")})});
+  const auto after = table({upstream("a", {expired}), upstream("b", {make_pin(2, "b1"), make_pin(3, "b2")})});
   const PinSafety s = check_pin_change(before, after, kNow);
   EXPECT_TRUE(s.safe());
   ASSERT_EQ(s.warnings.size(), 1u);
@@ -101,30 +96,30 @@ TEST(PinSafety, AnUpstreamThatAlreadyHadNoValidPinDoesNotBlockAnUnrelatedChange)
 }
 
 TEST(PinSafety, RemovingTheLastConnectableUpstreamStrandsThePool) {
-  const auto expired = pin(1, "gone", {}, kNow - std::chrono::hours(1));
-  const auto before = table({upstream("a", {expired}), upstream("b", {pin(2, "b1")})});
+  const auto expired = make_pin(1, "gone", {}, kNow - std::chrono::hours(1));
+  const auto before = table({upstream("a", {expired}), upstream("b", {make_pin(2, "b1")})});
   const auto after = table({upstream("a", {expired})});  // b removed from the file
   const PinSafety s = check_pin_change(before, after, kNow);
   ASSERT_EQ(s.unsafe.size(), 1u);
   EXPECT_NE(s.unsafe[0].find("no upstream of the pool"), std::string::npos) << s.unsafe[0];
   // Removing one of two good upstreams is fine.
-  const auto two = table({upstream("a", {pin(1, "a")}), upstream("b", {pin(2, "b")})});
-  EXPECT_TRUE(check_pin_change(two, table({upstream("a", {pin(1, "a")})}), kNow).safe());
+  const auto two = table({upstream("a", {make_pin(1, "a")}), upstream("b", {make_pin(2, "b")})});
+  EXPECT_TRUE(check_pin_change(two, table({upstream("a", {make_pin(1, "a")})}), kNow).safe());
 }
 
 TEST(PinSafety, ReportModeNeverStrands) {
   // A report-mode upstream connects whatever its pins (it only reports), so it keeps the pool alive.
-  const auto before = table({upstream("r", {pin(1, "p")}, PinsFrom::kFile, PinMode::kReport)});
-  const auto after = table({upstream("r", {pin(1, "p", {}, kNow - std::chrono::hours(1))}, PinsFrom::kFile, PinMode::kReport)});
+  const auto before = table({upstream("r", {make_pin(1, "p")}, PinsFrom::kFile, PinMode::kReport)});
+  const auto after = table({upstream("r", {make_pin(1, "p", {}, kNow - std::chrono::hours(1))}, PinsFrom::kFile, PinMode::kReport)});
   const PinSafety s = check_pin_change(before, after, kNow);
   EXPECT_TRUE(s.safe());
   EXPECT_TRUE(s.warnings.empty());
 }
 
 TEST(PinSafety, TrustNarrowsWhenAPinOrAnUpstreamGoesButNotWhenPinsAreAddedOrRewindowed) {
-  const auto before = table({upstream("a", {pin(1, "p"), pin(2, "q")}), upstream("b", {pin(3, "b")})});
+  const auto before = table({upstream("a", {make_pin(1, "p"), make_pin(2, "q")}), upstream("b", {make_pin(3, "b")})});
   auto added = before;
-  added.upstreams[0].pins.push_back(pin(4, "next"));
+  added.upstreams[0].pins.push_back(make_pin(4, "next"));
   EXPECT_FALSE(trust_narrowed(before, added));
   auto rewindowed = before;
   rewindowed.upstreams[0].pins[0].not_after = kNow + std::chrono::hours(48);  // a DANE re-sign, say
@@ -132,7 +127,7 @@ TEST(PinSafety, TrustNarrowsWhenAPinOrAnUpstreamGoesButNotWhenPinsAreAddedOrRewi
   auto removed = before;
   removed.upstreams[0].pins.pop_back();
   EXPECT_TRUE(trust_narrowed(before, removed));
-  EXPECT_TRUE(trust_narrowed(before, table({upstream("a", {pin(1, "p"), pin(2, "q")})})));  // b left
+  EXPECT_TRUE(trust_narrowed(before, table({upstream("a", {make_pin(1, "p"), make_pin(2, "q")})})));  // b left
   auto report = before;
   report.upstreams[1].mode = PinMode::kReport;
   EXPECT_TRUE(trust_narrowed(before, report));
