@@ -68,7 +68,8 @@ bool solicited_node_multicast(const std::uint8_t* dst) noexcept {
 }
 
 // Sources that never send a query and must never be answered (RFC 1122 §3.2.1.3, RFC 6890):
-// 0/8 "this network", 127/8 loopback, 224/4 multicast, 240/4 reserved incl. 255.255.255.255.
+// 0/8 "this network", 127/8 loopback, 224/4 multicast, 240/4 reserved incl. 255.255.255.255,
+// and the directed broadcast of each subnet the port is on.
 // One unsigned compare catches 0 (wraps to 255) and 224..255; 127 is the other.
 inline DropReason ipv4_source(const std::uint8_t* src, const LocalAddresses& local) noexcept {
   if (static_cast<std::uint8_t>(src[0] - 1) >= 223 || src[0] == 127) return DropReason::kSrcMartian;
@@ -78,6 +79,11 @@ inline DropReason ipv4_source(const std::uint8_t* src, const LocalAddresses& loc
     std::uint32_t b;
     std::memcpy(&b, x.data(), 4);
     if (a == b) return DropReason::kSrcSelf;
+  }
+  for (const auto& x : local.ipv4_broadcast) {
+    std::uint32_t b;
+    std::memcpy(&b, x.data(), 4);
+    if (a == b) return DropReason::kSrcMartian;
   }
   return DropReason::kNone;
 }

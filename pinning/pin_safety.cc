@@ -55,6 +55,16 @@ PinSafety check_pin_change(const PinTable& before, const PinTable& after, UnixTi
                              "): its connections are refused");
     }
   }
+  // Report mode connects whatever the server presents: a change into it is a downgrade to an
+  // unpinned path, so it is the operator's explicit choice (forced), never a side effect of a reload.
+  for (const UpstreamPins& up : after.upstreams) {
+    if (up.mode != PinMode::kReport) continue;
+    const UpstreamPins* was = before.find(up.name);
+    if (was && was->mode == PinMode::kReport) continue;
+    out.unsafe.push_back("upstream '" + up.name + "' would be in mode 'report' (" +
+                         (was ? "it enforces its pins now" : "new") +
+                         "): a server whose key matches no pin would still be used; meant only for staging a rollover");
+  }
   const auto any_connectable = [now](const PinTable& t) {
     for (const UpstreamPins& up : t.upstreams)
       if (connectable(up, now)) return true;

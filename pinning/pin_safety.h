@@ -8,7 +8,9 @@
 ///  - an enforcing upstream that has a pin valid now would have none (every connection to it
 ///    would be refused), or a new upstream from the pin file would start with none; or
 ///  - the pool had an upstream that could be connected to (report mode, or a pin valid now)
-///    and would have none left (every miss would fail SERVFAIL).
+///    and would have none left (every miss would fail SERVFAIL); or
+///  - an upstream would be in report mode that was not before (enforcing, or new): it would
+///    connect whatever key the server shows, a downgrade to an unpinned path.
 /// An upstream that already has no pin valid now (its pins expired, a TOFU or DANE upstream still
 /// waiting for its first key) does not make an unrelated change unsafe: it is reported as a
 /// warning. Operator paths refuse an unsafe change unless forced; the DANE source holds its last

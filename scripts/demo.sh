@@ -137,7 +137,7 @@ eal_args = ["-l", "0-1", "--no-huge", "-m", "256", "--no-pci", "--file-prefix", 
             "--log-level", "error", "--vdev=net_tap0,iface=dotpin0"]
 [port]
 device = "net_tap0"
-ipv4 = ["198.18.0.1"]
+ipv4 = ["198.18.0.1/24"]
 ipv6 = ["2001:2::1"]
 mbufs = 4095
 [acl]

@@ -2,6 +2,9 @@
 # Runs every libFuzzer target meson built for SECONDS each (default 30), seeded from tests/fuzz/corpus
 # and the test PKI; ends with "fuzz summary: ok=N failed=M". Usage: scripts/run-fuzzers.sh BUILD_DIR [SECONDS]
 # BUILD_DIR must be configured with clang and -Dfuzzers=true (scripts/test.sh does it).
+# For long runs: FUZZ_TARGETS="pem tlsa" runs only those; FUZZ_OUT=DIR leaves each target's grown
+# corpus in DIR/TARGET (minimise it into tests/fuzz/corpus with -merge=1 before committing) and its
+# log in DIR/TARGET.log.
 set -euo pipefail
 build=${1:?usage: run-fuzzers.sh BUILD_DIR [SECONDS]}
 seconds=${2:-30}
@@ -54,7 +57,10 @@ done
 # directory made above.
 targets=()
 for bin in "$build"/tests/fuzz/fuzz_*; do
-  [ -f "$bin" ] && [ -x "$bin" ] && targets+=("$(basename "$bin" | sed 's/^fuzz_//')")
+  [ -f "$bin" ] && [ -x "$bin" ] || continue
+  name=$(basename "$bin" | sed 's/^fuzz_//')
+  if [ -n "${FUZZ_TARGETS:-}" ] && ! [[ " $FUZZ_TARGETS " == *" $name "* ]]; then continue; fi
+  targets+=("$name")
 done
 [ ${#targets[@]} -gt 0 ] || { echo "run-fuzzers: no fuzz targets in $build/tests/fuzz" >&2; exit 1; }
 ok=0
@@ -72,6 +78,10 @@ for target in "${targets[@]}"; do
   else
     grep -E "stat::number_of_executed_runs|cov:" "$work/$target.log" | tail -2
     ok=$((ok + 1))
+  fi
+  if [ -n "${FUZZ_OUT:-}" ]; then
+    mkdir -p "$FUZZ_OUT" && rm -rf "${FUZZ_OUT:?}/$target"
+    cp -r "$work/$target" "$FUZZ_OUT/$target" && cp "$work/$target.log" "$FUZZ_OUT/$target.log"
   fi
 done
 # Read by scripts/test.sh: one line with the counts.

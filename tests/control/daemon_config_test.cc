@@ -93,6 +93,27 @@ policy = "random"
   EXPECT_NE(e.find("bad.toml:13:"), std::string::npos) << e;  // policy
 }
 
+TEST(Config, AnIpv4PrefixGivesTheSubnetsBroadcastToDrop) {
+  std::string text = kGood;
+  text.replace(text.find("ipv4 = [\"198.18.0.1\"]"), 21, R"(ipv4 = ["198.18.0.1/24", "198.19.0.1/31", "198.19.1.1"])");
+  const auto r = parse_config(text, "c.toml");
+  ASSERT_TRUE(r.config) << errors_of(r);
+  const auto& local = r.config->dataplane.local;
+  ASSERT_EQ(local.ipv4.size(), 3u);
+  EXPECT_EQ(local.ipv4[0], (std::array<std::uint8_t, 4>{198, 18, 0, 1}));
+  // Only the /24 has a broadcast address: a /31 (RFC 3021) and a bare address have none.
+  ASSERT_EQ(local.ipv4_broadcast.size(), 1u);
+  EXPECT_EQ(local.ipv4_broadcast[0], (std::array<std::uint8_t, 4>{198, 18, 0, 255}));
+  for (const char* bad : {"198.18.0.1/7", "198.18.0.1/33", "198.18.0.1/", "198.18.0.1/x", "198.18.0.255/24",
+                          "198.18.0.0/24"}) {
+    std::string t = kGood;
+    t.replace(t.find("ipv4 = [\"198.18.0.1\"]"), 21, std::string("ipv4 = [\"") + bad + "\"]");
+    const auto b = parse_config(t, "c.toml");
+    EXPECT_FALSE(b.config) << bad;
+    EXPECT_NE(errors_of(b).find("c.toml:7:"), std::string::npos) << bad << ": " << errors_of(b);
+  }
+}
+
 TEST(Config, NeverAnOpenResolverByDefault) {
   const auto r = parse_config(R"([port]
 device = "x"

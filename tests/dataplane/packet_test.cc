@@ -207,6 +207,20 @@ TEST(Packet, Ipv4MartianSourcesAreDropped) {
     EXPECT_EQ(source_verdict({.src = src}), DropReason::kNone) << src;
 }
 
+TEST(Packet, TheDirectedBroadcastOfOurSubnetIsAMartianSource) {
+  LocalAddresses local = test::local_addresses();
+  local.ipv4_broadcast.push_back({198, 18, 0, 255});
+  const auto verdict = [&](const char* src) {
+    const PacketView v = classify(udp_frame(test::query("www.dotpin.test"), {.src = src}), local, true);
+    return v.kind == PacketKind::kDnsQuery ? DropReason::kNone : v.drop;
+  };
+  EXPECT_EQ(verdict("198.18.0.255"), DropReason::kSrcMartian);
+  EXPECT_EQ(verdict("198.18.0.254"), DropReason::kNone);
+  EXPECT_EQ(verdict("198.18.1.255"), DropReason::kNone);  // another subnet's host for all we know
+  // Without the prefix the appliance cannot know it: a bare address configures no broadcast.
+  EXPECT_EQ(source_verdict({.src = "198.18.0.255"}), DropReason::kNone);
+}
+
 TEST(Packet, Ipv6MartianSourcesAreDropped) {
   for (const char* src : {"::", "::1", "::198.18.0.2", "ff02::1", "ff05::1:3", "ff0e::1", "::ffff:198.18.0.2",
                           "::ffff:127.0.0.1", "::ffff:255.255.255.255", "::ffff:224.0.0.1", "::ffff:0.0.0.0"})

@@ -362,7 +362,7 @@ class Dotpind:
                "--log-level", "error", vdev or f"--vdev=net_tap0,iface={self.iface}"]
         with open(self.conf, "w") as f:
             f.write("[dpdk]\neal_args = [" + ", ".join(f'"{a}"' for a in eal) + "]\n\n")
-            f.write(f'[port]\ndevice = "{device}"\nipv4 = ["{APPLIANCE_V4}"]\nipv6 = ["{APPLIANCE_V6}"]\nmbufs = 4095\n\n')
+            f.write(f'[port]\ndevice = "{device}"\nipv4 = ["{APPLIANCE_V4}/24"]\nipv6 = ["{APPLIANCE_V6}"]\nmbufs = 4095\n\n')
             f.write("[acl]\nallow = [" + ", ".join(f'"{a}"' for a in acl) + "]\n\n")
             f.write(f'[upstreams]\npin_file = "{pin_file}"\nquery_timeout_ms = 1500\n{upstreams_extra}\n')
             f.write("[daemon]\ndrain_ms = 500\n\n")

@@ -165,6 +165,32 @@ class ControlPlane(ApplianceSuite):
             self.assertEqual(self.a.queries_logged(), before)
             self.assertIn("forced although upstream 'a' would have no pin valid now", d.read_log())
 
+    def test_a_reload_into_report_mode_is_a_downgrade_refused_unless_forced(self):
+        # Report mode uses a server whatever key it shows: a reload must not slip it in. The file
+        # below would pin a to the spare key only, in report mode, so the genuine server (another
+        # key) would be used although no pin matches.
+        good = self.pin_file("rep-good.toml", [("a", self.a, ["leaf-p256"])])
+        report = self.pin_file("rep-report.toml", [("a", self.a, ["spare"])])
+        with open(report) as f:
+            text = f.read()
+        with open(report, "w") as f:
+            f.write(text.replace('auth_name = ', 'mode = "report"\nauth_name = '))
+        with Dotpind(self.dir, good, tag="rep") as d:
+            err = self.error(d, "pins", "reload", report)
+            self.assertIn("upstream 'a' would be in mode 'report' (it enforces its pins now)", err)
+            self.assertIn("pins in force are unchanged", err)
+            self.assertEqual(self.ok(d, "status")["pin_generation"], 1)
+            r = self.ok(d, "pins", "reload", report, "--force")
+            self.assertEqual(r["generation"], 2)
+            self.assertTrue(any("mode 'report'" in x for x in r["forced"]), r)
+            self.assertIn("forced although upstream 'a' would be in mode 'report'", d.read_log())
+            d.wait_published()
+            r = kdig(f"@{APPLIANCE_V4}", "rep1.dotpin.test", "A")
+            self.assertEqual(status_of(r.stdout), "NXDOMAIN", r.stdout)  # admitted by report mode, as forced
+            self.assertGreaterEqual(self.upstream(d, "a").get("report_mode_mismatches", 0), 1)
+            # Back to enforce: no force needed.
+            self.assertEqual(self.ok(d, "pins", "reload", good)["generation"], 3)
+
     def test_add_and_remove_persist_atomically(self):
         path = self.pin_file("persist.toml", [("a", self.a, ["leaf-p256"])])
         os.chmod(path, 0o640)

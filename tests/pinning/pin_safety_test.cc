@@ -116,6 +116,25 @@ TEST(PinSafety, ReportModeNeverStrands) {
   EXPECT_TRUE(s.warnings.empty());
 }
 
+TEST(PinSafety, SwitchingToReportModeIsADowngradeTheOperatorMustForce) {
+  const auto enforcing = table({upstream("a", {make_pin(1, "p")}), upstream("b", {make_pin(2, "b")})});
+  auto reporting = enforcing;
+  reporting.upstreams[0].mode = PinMode::kReport;
+  const PinSafety s = check_pin_change(enforcing, reporting, kNow);
+  ASSERT_EQ(s.unsafe.size(), 1u);
+  EXPECT_NE(s.unsafe[0].find("upstream 'a' would be in mode 'report' (it enforces its pins now)"), std::string::npos)
+      << s.unsafe[0];
+  // A new upstream that starts in report mode is the same downgrade.
+  auto added = enforcing;
+  added.upstreams.push_back(upstream("n", {make_pin(3, "n")}, PinsFrom::kFile, PinMode::kReport));
+  const PinSafety t = check_pin_change(enforcing, added, kNow);
+  ASSERT_EQ(t.unsafe.size(), 1u);
+  EXPECT_NE(t.unsafe[0].find("upstream 'n' would be in mode 'report' (new)"), std::string::npos) << t.unsafe[0];
+  // Staying in report mode (the staging continues) and going back to enforce are not.
+  EXPECT_TRUE(check_pin_change(reporting, reporting, kNow).safe());
+  EXPECT_TRUE(check_pin_change(reporting, enforcing, kNow).safe());
+}
+
 TEST(PinSafety, TrustNarrowsWhenAPinOrAnUpstreamGoesButNotWhenPinsAreAddedOrRewindowed) {
   const auto before = table({upstream("a", {make_pin(1, "p"), make_pin(2, "q")}), upstream("b", {make_pin(3, "b")})});
   auto added = before;
