@@ -155,9 +155,9 @@ UnixTime PinSources::stale_bound(const SourceStatus& s) const {
 void PinSources::dane_withdraw(const UpstreamPins& up, SourceStatus& s, const std::string& reason, const std::string& why,
                                UnixTime now, Later& later, bool may_hold) {
   ++s.failures[reason];
-  // A held withdrawal's detail is why + "; ... held until ...": the same reason again is no change
-  // (no new warning, no new alert command every retry).
-  const bool changed = s.detail.rfind(why, 0) != 0;
+  // The same reason again is no change (no new warning, no new alert command every retry).
+  const bool changed = s.last_problem != reason + ": " + why;
+  s.last_problem = reason + ": " + why;
   s.detail = why;
   // The one rule (pin_safety.h): a bogus answer that would leave the upstream (or the pool) with
   // no pin valid now is held like a failed lookup — the last secure pins stay within their
@@ -261,7 +261,8 @@ void PinSources::dane_decide(const UpstreamPins& up, UnixTime now, const Attempt
       return;
     }
     ++s.failures["dane_error"];
-    const bool changed = s.detail != answer.error();
+    const bool changed = s.last_problem != "dane_error: " + answer.error();
+    s.last_problem = "dane_error: " + answer.error();
     s.detail = answer.error();
     s.state = s.records > 0 ? "stale" : "error";
     if (changed && warn_) {
@@ -296,6 +297,7 @@ void PinSources::dane_decide(const UpstreamPins& up, UnixTime now, const Attempt
   s.rrsig_expiration = a.rrsig_expiration;
   s.records = pins.size();
   s.state = "secure";
+  s.last_problem.clear();
   s.detail = std::to_string(pins.size()) + " TLSA record(s) at " + a.owner + (skipped.empty() ? "" : " (skipped: " + skipped + ")");
   ++s.successes;
   s.last_success = now;
@@ -322,6 +324,7 @@ void PinSources::tofu_pass(const UpstreamPins& up, const TofuState& state, UnixT
     SourceStatus& s = status_for(up, "tofu");
     if (const LearnedUpstream* e = state.entry_for(up)) {
       s.state = "learned";
+      s.last_problem.clear();
       s.detail = "learned " + format_utc(e->pins.front().learned_at) + " from " + e->pins.front().learned_from;
       return;
     }
@@ -348,7 +351,9 @@ void PinSources::tofu_pass(const UpstreamPins& up, const TofuState& state, UnixT
       clock.record(s);
       Backoff& b = backoff_[up.name];
       ++s.failures[std::string(to_string(o.refusal))];
-      const bool changed = s.detail != o.why;
+      const std::string problem = std::string(to_string(o.refusal)) + ": " + o.why;
+      const bool changed = s.last_problem != problem;
+      s.last_problem = problem;
       s.detail = o.why;
       b.delay = std::clamp(b.delay * 2, options_.backoff_min, options_.backoff_max);
       b.next = now + b.delay;
@@ -383,6 +388,7 @@ void PinSources::tofu_pass(const UpstreamPins& up, const TofuState& state, UnixT
       ++s.successes;
       s.last_success = now;
       s.state = "learned";
+      s.last_problem.clear();
       s.detail = what;
       b = Backoff{};
     }
@@ -421,6 +427,7 @@ Result<PinChangeReply> PinSources::accept(const std::string& upstream, const Pin
   std::lock_guard lock(mu_);
   SourceStatus& s = status_for(*up, "tofu");
   s.state = "learned";
+  s.last_problem.clear();
   s.detail = what;
   backoff_.erase(upstream);
   return published;
@@ -441,6 +448,7 @@ Result<PinChangeReply> PinSources::forget(const std::string& upstream, bool forc
     std::lock_guard lock(mu_);
     SourceStatus& s = status_for(*up, "tofu");
     s.state = "waiting";
+    s.last_problem.clear();
     s.detail = "forgotten by the operator";
     backoff_.erase(upstream);
   }

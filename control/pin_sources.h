@@ -45,6 +45,7 @@ struct SourceStatus {
   std::string source;      ///< tofu | dane
   std::string state;       ///< tofu: learned | waiting | report_mode; dane: secure | stale | held | bogus | insecure | missing | unusable | error | waiting
   std::string detail;      ///< the last failure's explanation ("" when none)
+  std::string last_problem;  ///< the last failure as reason + explanation: the same again is not warned or alerted again
   UnixTime last_attempt{};  ///< epoch: never
   UnixTime last_success{};
   std::uint64_t attempts = 0;

@@ -67,6 +67,7 @@ class DaneZone(ServerProcess):
         self.port = free_port()
         self.tlsa, self.ttl = dict(tlsa), ttl
         self.bogus = dict(bogus or {})
+        self.bogus_valid = set()  # names of bogus.test. served with their genuine signatures (make_bogus)
         self.insecure = dict(insecure or {})
         self.conf = os.path.join(self.dir, "knot.conf")
         self.socket = os.path.join(self.dir, "run", "knot.sock")
@@ -110,6 +111,9 @@ class DaneZone(ServerProcess):
         with open(unsigned, "w") as f:
             f.write(_soa(BOGUS_ZONE))
             for name, records in self.bogus.items():
+                if name in self.bogus_valid:  # signed as served: secure
+                    f.write(_tlsa_lines(f"_853._tcp.{name}.{BOGUS_ZONE}", records, self.ttl))
+                    continue
                 signed = []
                 for r in records:
                     head, data = r.rsplit(" ", 1)
@@ -127,13 +131,13 @@ class DaneZone(ServerProcess):
         tampered = 0
         for i, line in enumerate(lines):
             fields = line.split()
-            if len(fields) >= 8 and fields[3] == "TLSA":
+            if len(fields) >= 8 and fields[3] == "TLSA" and "".join(fields[7:]).lower() in served:
                 # back to the test's record: the signed RRset is no longer the one served
                 data = "".join(fields[7:]).lower()
                 fields = fields[:7] + [served[data]]
                 lines[i] = "\t".join(fields)
                 tampered += 1
-        if tampered != sum(len(r) for r in self.bogus.values()):
+        if tampered != sum(len(r) for n, r in self.bogus.items() if n not in self.bogus_valid):
             raise RuntimeError(f"bogus.test.: tampered {tampered} TLSA lines, expected {len(self.bogus)} RRsets' worth")
         with open(path, "w") as f:
             f.write("\n".join(lines) + "\n")
@@ -264,10 +268,16 @@ zone:
             time.sleep(0.05)
         raise RuntimeError(f"knot does not serve the new {owner} TLSA RRset: {self.query_tlsa(owner)}")
 
-    def make_bogus(self, name, records):
+    def make_bogus(self, name, records, tamper=True):
         """Serves tampered TLSA records at _853._tcp.<name>.bogus.test. (see the module comment): the
-        zone is re-signed offline, tampered and reloaded. Returns the auth name to look up."""
+        zone is re-signed offline, tampered and reloaded. Returns the auth name to look up.
+        tamper=False serves them with their genuine signatures (secure), so that a test can turn
+        an RRset a client already validated bogus."""
         self.bogus[name] = list(records)
+        if tamper:
+            self.bogus_valid.discard(name)
+        else:
+            self.bogus_valid.add(name)
         self._sign_bogus(os.path.join(self.dir, "zones"))
         self.knotc("zone-reload", BOGUS_ZONE)
         owner = f"_853._tcp.{name}.{BOGUS_ZONE}"

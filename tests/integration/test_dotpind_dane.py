@@ -11,7 +11,8 @@ loopback, libunbound in dotpind validating against the zone's DS, real kdig and 
   servers' keys, remove the old record) loses no query and fails none; each TLSA change is in
   force within the RRset's TTL plus one refresh.
 - A bogus RRset (served records that match the server, signatures that do not validate) and an
-  unsigned one leave the upstream without pins: refused, 0 queries in its log."""
+  unsigned one leave the upstream without pins: refused, 0 queries in its log. An RRset that was
+  secure and turns bogus holds the last secure pins; a signed removal revokes them at once."""
 
 import os
 import re
@@ -257,6 +258,33 @@ class DaneThroughDotpind(ApplianceSuite):
                 self.assertIn("forced although upstream 'a' would have no pin valid now", d.read_log())
         finally:
             self.zone.set_tlsa("dns", [self.ee], ttl=TTL)
+
+    def test_a_bogus_refresh_holds_the_last_secure_pins(self):
+        # The other side of the revocation above: an RRset that validated and then comes back bogus
+        # (a broken re-sign, or an attacker on the path to the zone) is not authenticated, so it
+        # revokes nothing: the last secure pins are held (state "held", within the RRset's TTL
+        # plus stale_s and its RRSIG's expiry), the upstream keeps answering, and the operator is
+        # warned. An attacker who can only break validation cannot strand the upstream.
+        record = tlsa(3, pki("hostile/dane-bogus.crt"))
+        try:
+            self.zone.make_bogus("dns", [record], tamper=False)
+            with self.daemon("hld", self.dane_pin_file("hld.toml", [("x", self.bogus_srv)], auth_name="dns.bogus.test")) as d:
+                self.wait_for("secure TLSA pins", lambda: self.sources(d).get("x", {}).get("state") == "secure", 15, d)
+                pins = self.dane_pins(d)["x"]
+                self.assertEqual(len(pins), 1, pins)
+                self.zone.make_bogus("dns", [record], tamper=True)
+                self.wait_for("held pins", lambda: self.sources(d).get("x", {}).get("state") == "held", 15, d)
+                src = self.sources(d)["x"]
+                self.assertGreaterEqual(src["failures"].get("dane_bogus", 0), 1, src)
+                self.assertIn("held until", src.get("detail", ""), src)
+                self.assertEqual(self.dane_pins(d)["x"], pins)  # still in force
+                before = self.bogus_srv.queries_logged()
+                out = kdig(f"@{APPLIANCE_V4}", "www.dotpin.test", "A").stdout
+                self.assertIn("198.18.0.10", out, out)
+                self.assertGreater(self.bogus_srv.queries_logged(), before)
+                self.assertIn("the last secure TLSA pins are held until", d.read_log())
+        finally:
+            self.zone.make_bogus("dns", [record], tamper=True)
 
     def test_a_bogus_rrset_gives_no_pins(self):
         self.check_refused_without_pins(self.bogus_srv, "dns.bogus.test", "bogus", "dane_bogus")
