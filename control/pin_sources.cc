@@ -156,8 +156,9 @@ void PinSources::dane_withdraw(const UpstreamPins& up, SourceStatus& s, const st
                                UnixTime now, Later& later, bool may_hold) {
   ++s.failures[reason];
   // The same reason again is no change (no new warning, no new alert command every retry).
-  const bool changed = s.last_problem != reason + ": " + why;
-  s.last_problem = reason + ": " + why;
+  const std::string problem = reason + ": " + why;
+  const bool changed = s.last_problem != problem;
+  s.last_problem = problem;
   s.detail = why;
   // The one rule (pin_safety.h): a bogus answer that would leave the upstream (or the pool) with
   // no pin valid now is held like a failed lookup — the last secure pins stay within their
@@ -261,8 +262,9 @@ void PinSources::dane_decide(const UpstreamPins& up, UnixTime now, const Attempt
       return;
     }
     ++s.failures["dane_error"];
-    const bool changed = s.last_problem != "dane_error: " + answer.error();
-    s.last_problem = "dane_error: " + answer.error();
+    const std::string problem = "dane_error: " + answer.error();
+    const bool changed = s.last_problem != problem;
+    s.last_problem = problem;
     s.detail = answer.error();
     s.state = s.records > 0 ? "stale" : "error";
     if (changed && warn_) {

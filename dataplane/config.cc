@@ -6,6 +6,7 @@
 #include <toml++/toml.h>
 
 #include "common/endpoint.h"
+#include "dataplane/ip_prefix.h"
 
 
 namespace dotpin::dataplane {
@@ -21,37 +22,29 @@ void read_dataplane_config(const toml::table& root, TomlReader& r, DataPlaneConf
   } else {
     if (r.string(port, "device", c.device) == nullptr) r.error(port->source(), "[port] needs 'device' (an ethdev name)");
     r.strings(port, "ipv4", [&](const std::string& v, const toml::node& n) {
-      // "address" or "address/len": with the subnet's length, its directed broadcast is dropped
-      // as a source (src_martian) like the limited broadcast.
-      const std::size_t slash = v.find('/');
-      const std::string addr = v.substr(0, slash);
-      std::array<std::uint8_t, 4> a{};
-      if (inet_pton(AF_INET, addr.c_str(), a.data()) != 1) {
-        r.error(n.source(), "'" + v + "' is not an IPv4 address (or address/prefix length)");
+      // "address" or "address/len": with the subnet's length, its directed broadcast (and the
+      // obsolete all-zeros broadcast, the network address) is dropped as a source like the
+      // limited broadcast (src_martian).
+      const auto p = parse_ip_prefix(v);
+      if (!p || p->v6) {
+        r.error(n.source(), p ? "'" + v + "' is not an IPv4 address" : p.error());
         return;
       }
-      if (slash != std::string::npos) {
-        const std::string len_text = v.substr(slash + 1);
-        int len = -1;
-        if (!len_text.empty() && len_text.size() <= 2 && len_text.find_first_not_of("0123456789") == std::string::npos)
-          len = std::stoi(len_text);
-        if (len < 8 || len > 32) {
-          r.error(n.source(), "'" + v + "': the prefix length must be 8..32");
-          return;
-        }
-        std::uint32_t host = (std::uint32_t{a[0]} << 24) | (std::uint32_t{a[1]} << 16) | (std::uint32_t{a[2]} << 8) | a[3];
-        const std::uint32_t mask = len == 32 ? ~0u : ~(~0u >> len);
-        if (len <= 30 && ((host & ~mask) == 0 || (host | mask) == ~0u)) {
+      if (p->has_length && p->length < 8) {
+        r.error(n.source(), "'" + v + "': the appliance's subnet must be /8 or longer");
+        return;
+      }
+      const std::uint32_t host = p->v4(), mask = p->v4_mask();
+      if (p->length <= 30) {  // /31 (RFC 3021) and /32 have no network or broadcast address
+        if ((host & ~mask) == 0 || (host | mask) == ~0u) {
           r.error(n.source(), "'" + v + "' is the subnet's network or broadcast address, not a host's");
           return;
         }
-        if (len <= 30) {  // /31 (RFC 3021) and /32 have no broadcast address
-          host |= ~mask;
-          c.local.ipv4_broadcast.push_back({static_cast<std::uint8_t>(host >> 24), static_cast<std::uint8_t>(host >> 16),
-                                            static_cast<std::uint8_t>(host >> 8), static_cast<std::uint8_t>(host)});
-        }
+        for (const std::uint32_t edge : {host & mask, host | ~mask})
+          c.local.ipv4_broadcast.push_back({static_cast<std::uint8_t>(edge >> 24), static_cast<std::uint8_t>(edge >> 16),
+                                            static_cast<std::uint8_t>(edge >> 8), static_cast<std::uint8_t>(edge)});
       }
-      c.local.ipv4.push_back(a);
+      c.local.ipv4.push_back({p->address[0], p->address[1], p->address[2], p->address[3]});
     });
     r.strings(port, "ipv6", [&](const std::string& v, const toml::node& n) {
       std::array<std::uint8_t, 16> a{};

@@ -20,8 +20,9 @@ struct LocalAddresses {
   std::array<std::uint8_t, 6> mac{};
   std::vector<std::array<std::uint8_t, 4>> ipv4;
   std::vector<std::array<std::uint8_t, 16>> ipv6;
-  /// The directed-broadcast address of each IPv4 subnet the port is on ([port] ipv4 given as
-  /// "address/len", len <= 30): a source no query comes from (RFC 1812 §5.3.5.2, RFC 1122 §3.2.1.3).
+  /// The broadcast addresses of each IPv4 subnet the port is on ([port] ipv4 given as
+  /// "address/len", len <= 30): the directed broadcast and the network address (the obsolete
+  /// all-zeros broadcast) — sources no query comes from (RFC 1122 §3.2.1.3, RFC 1812 §4.2.3.1).
   std::vector<std::array<std::uint8_t, 4>> ipv4_broadcast;
   [[nodiscard]] bool has_ipv4(const std::uint8_t* a) const noexcept;
   [[nodiscard]] bool has_ipv6(const std::uint8_t* a) const noexcept;

@@ -101,10 +101,12 @@ TEST(Config, AnIpv4PrefixGivesTheSubnetsBroadcastToDrop) {
   const auto& local = r.config->dataplane.local;
   ASSERT_EQ(local.ipv4.size(), 3u);
   EXPECT_EQ(local.ipv4[0], (std::array<std::uint8_t, 4>{198, 18, 0, 1}));
-  // Only the /24 has a broadcast address: a /31 (RFC 3021) and a bare address have none.
-  ASSERT_EQ(local.ipv4_broadcast.size(), 1u);
-  EXPECT_EQ(local.ipv4_broadcast[0], (std::array<std::uint8_t, 4>{198, 18, 0, 255}));
-  for (const char* bad : {"198.18.0.1/7", "198.18.0.1/33", "198.18.0.1/", "198.18.0.1/x", "198.18.0.255/24",
+  // Only the /24 has broadcast addresses (its network address, the obsolete all-zeros broadcast,
+  // and its directed broadcast): a /31 (RFC 3021) and a bare address have none.
+  ASSERT_EQ(local.ipv4_broadcast.size(), 2u);
+  EXPECT_EQ(local.ipv4_broadcast[0], (std::array<std::uint8_t, 4>{198, 18, 0, 0}));
+  EXPECT_EQ(local.ipv4_broadcast[1], (std::array<std::uint8_t, 4>{198, 18, 0, 255}));
+  for (const char* bad : {"198.18.0.1/7", "198.18.0.1/33", "2001:2::1/64", "198.18.0.1/024x", "198.18.0.1/", "198.18.0.1/x", "198.18.0.255/24",
                           "198.18.0.0/24"}) {
     std::string t = kGood;
     t.replace(t.find("ipv4 = [\"198.18.0.1\"]"), 21, std::string("ipv4 = [\"") + bad + "\"]");

@@ -209,12 +209,14 @@ TEST(Packet, Ipv4MartianSourcesAreDropped) {
 
 TEST(Packet, TheDirectedBroadcastOfOurSubnetIsAMartianSource) {
   LocalAddresses local = test::local_addresses();
+  local.ipv4_broadcast.push_back({198, 18, 0, 0});
   local.ipv4_broadcast.push_back({198, 18, 0, 255});
   const auto verdict = [&](const char* src) {
     const PacketView v = classify(udp_frame(test::query("www.dotpin.test"), {.src = src}), local, true);
     return v.kind == PacketKind::kDnsQuery ? DropReason::kNone : v.drop;
   };
   EXPECT_EQ(verdict("198.18.0.255"), DropReason::kSrcMartian);
+  EXPECT_EQ(verdict("198.18.0.0"), DropReason::kSrcMartian);
   EXPECT_EQ(verdict("198.18.0.254"), DropReason::kNone);
   EXPECT_EQ(verdict("198.18.1.255"), DropReason::kNone);  // another subnet's host for all we know
   // Without the prefix the appliance cannot know it: a bare address configures no broadcast.

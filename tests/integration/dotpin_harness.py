@@ -532,12 +532,25 @@ def status_of(out):
     return m.group(1) if m else None
 
 
+def parse_dnsperf(out):
+    """dnsperf's statistics: {"sent", "completed", "lost": int or None, "codes_line": the
+    response-code text, "codes": {rcode: count}}."""
+    import re
+
+    def num(label):
+        m = re.search(rf"{label}:\s+(\d+)", out)
+        return int(m.group(1)) if m else None
+    m = re.search(r"Response codes:\s+(.*)", out)
+    line = m.group(1) if m else ""
+    return {"sent": num("Queries sent"), "completed": num("Queries completed"), "lost": num("Queries lost"),
+            "codes_line": line, "codes": {k: int(v) for k, v in re.findall(r"(\w+) (\d+) \(", line)}}
+
+
 def dnsperf(queries, seconds, qps, outstanding=50):
     """A bounded dnsperf run against the appliance: (sent, lost, response-code line, output)."""
-    import re
     r = subprocess.run(["dnsperf", "-s", APPLIANCE_V4, "-d", queries, "-l", str(seconds), "-Q", str(qps),
                         "-t", "2", "-q", str(outstanding)], capture_output=True, text=True, timeout=seconds + 30)
-    sent = int(re.search(r"Queries sent:\s+(\d+)", r.stdout).group(1))
-    lost = int(re.search(r"Queries lost:\s+(\d+)", r.stdout).group(1))
-    codes = re.search(r"Response codes:\s+(.*)", r.stdout).group(1)
-    return sent, lost, codes, r.stdout
+    p = parse_dnsperf(r.stdout)
+    if p["sent"] is None or p["lost"] is None:
+        raise RuntimeError(f"dnsperf output not understood: {r.stdout}{r.stderr}")
+    return p["sent"], p["lost"], p["codes_line"], r.stdout

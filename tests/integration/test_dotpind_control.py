@@ -22,6 +22,15 @@ from dotpin_harness import (dnsperf, main, APPLIANCE_V4, ApplianceSuite, Dotpind
                             reference_pin, status_of)
 
 
+def edited(source, old, new, to=None):
+    """Writes the pin file @source with @old replaced by @new to @to (default: itself); returns
+    @source's text before the edit."""
+    with open(source) as f:
+        text = f.read()
+    assert old in text, f"{old!r} not in {source}"
+    with open(to or source, "w") as f:
+        f.write(text.replace(old, new))
+    return text
 
 
 @unittest.skipUnless(os.geteuid() == 0, "needs root for network namespaces and net_tap")
@@ -104,10 +113,7 @@ class ControlPlane(ApplianceSuite):
     def test_bad_pin_file_is_rejected_with_its_line_and_pins_stay(self):
         good = self.pin_file("bad-base.toml", [("a", self.a, ["leaf-p256"])])
         bad = os.path.join(self.dir, "bad.toml")
-        with open(good) as f:
-            text = f.read()
-        with open(bad, "w") as f:
-            f.write(text.replace('name = "a"', 'name = "a"\nmode = "sometimes"'))
+        text = edited(good, 'name = "a"', 'name = "a"\nmode = "sometimes"', to=bad)
         with Dotpind(self.dir, good, tag="bad") as d:
             err = self.error(d, "pins", "reload", bad)
             self.assertRegex(err, re.escape(bad) + r":\d+:\d+: error: .*mode")
@@ -132,10 +138,7 @@ class ControlPlane(ApplianceSuite):
         # pin counts from 2099) was accepted, written and published; every miss then failed.
         good = self.pin_file("strand-good.toml", [("a", self.a, ["leaf-p256"])])
         stranded = os.path.join(self.dir, "strand-later.toml")
-        with open(good) as f:
-            text = f.read()
-        with open(stranded, "w") as f:
-            f.write(text.replace('label = "leaf-p256" }', 'label = "leaf-p256", not_before = 2099-01-01 }'))
+        text = edited(good, 'label = "leaf-p256" }', 'label = "leaf-p256", not_before = 2099-01-01 }', to=stranded)
         with Dotpind(self.dir, good, tag="str") as d:
             err = self.error(d, "pins", "reload", stranded)
             self.assertIn("upstream 'a' would have no pin valid now (its pins: 'leaf-p256' counts from 2099-01-01", err)
@@ -166,30 +169,38 @@ class ControlPlane(ApplianceSuite):
             self.assertIn("forced although upstream 'a' would have no pin valid now", d.read_log())
 
     def test_a_reload_into_report_mode_is_a_downgrade_refused_unless_forced(self):
-        # Report mode uses a server whatever key it shows: a reload must not slip it in. The file
-        # below would pin a to the spare key only, in report mode, so the genuine server (another
-        # key) would be used although no pin matches.
-        good = self.pin_file("rep-good.toml", [("a", self.a, ["leaf-p256"])])
-        report = self.pin_file("rep-report.toml", [("a", self.a, ["spare"])])
-        with open(report) as f:
-            text = f.read()
-        with open(report, "w") as f:
-            f.write(text.replace('auth_name = ', 'mode = "report"\nauth_name = '))
-        with Dotpind(self.dir, good, tag="rep") as d:
-            err = self.error(d, "pins", "reload", report)
-            self.assertIn("upstream 'a' would be in mode 'report' (it enforces its pins now)", err)
-            self.assertIn("pins in force are unchanged", err)
-            self.assertEqual(self.ok(d, "status")["pin_generation"], 1)
-            r = self.ok(d, "pins", "reload", report, "--force")
-            self.assertEqual(r["generation"], 2)
-            self.assertTrue(any("mode 'report'" in x for x in r["forced"]), r)
-            self.assertIn("forced although upstream 'a' would be in mode 'report'", d.read_log())
-            d.wait_published()
-            r = kdig(f"@{APPLIANCE_V4}", "rep1.dotpin.test", "A")
-            self.assertEqual(status_of(r.stdout), "NXDOMAIN", r.stdout)  # admitted by report mode, as forced
-            self.assertGreaterEqual(self.upstream(d, "a").get("report_mode_mismatches", 0), 1)
-            # Back to enforce: no force needed.
-            self.assertEqual(self.ok(d, "pins", "reload", good)["generation"], 3)
+        # Report mode uses a server whatever key it shows: a reload must not slip it in. The hostile
+        # file moves upstream a to an impostor (valid for the same name under the same CA, another
+        # key) in report mode; refused, the impostor gets no query. Forced, it is used: what the
+        # refusal prevented.
+        impostor = UnboundDot(pki("impostor.key"), pki("impostor.chain.pem")).start()
+        try:
+            good = self.pin_file("rep-good.toml", [("a", self.a, ["leaf-p256"])])
+            report = self.pin_file("rep-report.toml", [("a", impostor, ["leaf-p256"])])
+            edited(report, 'auth_name = ', 'mode = "report"\nauth_name = ')
+            with Dotpind(self.dir, good, tag="rep") as d:
+                err = self.error(d, "pins", "reload", report)
+                self.assertIn("upstream 'a' would be in mode 'report' (it enforces its pins now)", err)
+                self.assertIn("pins in force are unchanged", err)
+                self.assertEqual(self.ok(d, "status")["pin_generation"], 1)
+                before = self.a.queries_logged()
+                r = kdig(f"@{APPLIANCE_V4}", "rep0.dotpin.test", "A")
+                self.assertEqual(status_of(r.stdout), "NXDOMAIN", r.stdout)
+                self.assertGreater(self.a.queries_logged(), before)  # the genuine server, still pinned
+                self.assertEqual(impostor.queries_logged(), 0, impostor.read_log())
+                r = self.ok(d, "pins", "reload", report, "--force")
+                self.assertEqual(r["generation"], 2)
+                self.assertTrue(any("mode 'report'" in x for x in r["forced"]), r)
+                self.assertIn("forced although upstream 'a' would be in mode 'report'", d.read_log())
+                d.wait_published()
+                r = kdig(f"@{APPLIANCE_V4}", "rep1.dotpin.test", "A")
+                self.assertEqual(status_of(r.stdout), "NXDOMAIN", r.stdout)  # admitted by report mode, as forced
+                self.assertGreaterEqual(self.upstream(d, "a").get("report_mode_mismatches", 0), 1)
+                self.assertGreater(impostor.queries_logged(), 0)
+                # Back to enforce: no force needed.
+                self.assertEqual(self.ok(d, "pins", "reload", good)["generation"], 3)
+        finally:
+            impostor.cleanup()
 
     def test_add_and_remove_persist_atomically(self):
         path = self.pin_file("persist.toml", [("a", self.a, ["leaf-p256"])])

@@ -194,8 +194,8 @@ class ImpostorDeclinesTheTicket(ApplianceSuite):
 
 @unittest.skipUnless(os.geteuid() == 0, "needs root for network namespaces and net_tap")
 class HostileSources(ApplianceSuite):
-    """Spoofed sources written straight onto the tap (AF_PACKET): broadcast (limited and the subnet's
-    directed broadcast), multicast, unspecified,
+    """Spoofed sources written straight onto the tap (AF_PACKET): broadcast (limited, and the subnet's
+    directed and all-zeros broadcasts), multicast, unspecified,
     loopback, IPv4-mapped, the appliance's own addresses (port 53 included), source port 0 and the
     reflection ports; DNS and ICMP echo. Nothing comes back for any of them (a capture on the tap
     sees every frame dotpind sends), each is counted under its reason in stats, /metrics and the
@@ -209,8 +209,9 @@ class HostileSources(ApplianceSuite):
                         ("4", "127.0.0.1", 40000), ("4", "240.0.0.1", 40000), ("6", "::", 40000),
                         ("6", "::1", 40000), ("6", "ff02::1", 40000), ("6", "::ffff:198.18.0.2", 40000),
                         ("6", "::ffff:127.0.0.1", 40000), ("e4", "255.255.255.255", 0), ("e6", "ff02::1", 0),
-                        # the directed broadcast of the port's subnet ([port] ipv4 = "198.18.0.1/24")
-                        ("4", "198.18.0.255", 40000), ("e4", "198.18.0.255", 0)],
+                        # the broadcasts of the port's subnet ([port] ipv4 = "198.18.0.1/24"): directed
+                        # and the obsolete all-zeros one
+                        ("4", "198.18.0.255", 40000), ("e4", "198.18.0.255", 0), ("4", "198.18.0.0", 40000)],
         "src_self": [("4", APPLIANCE_V4, 53), ("6", APPLIANCE_V6, 53), ("e4", APPLIANCE_V4, 0),
                      ("e6", APPLIANCE_V6, 0)],
         "src_port": [("4", CLIENT_V4, p) for p in (0, 7, 19, 123, 1900, 11211)] + [("6", CLIENT_V6, 0),

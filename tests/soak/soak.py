@@ -34,16 +34,24 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration"))
-from dotpin_harness import APPLIANCE_V4, Dotpind, Netns, UnboundDot, pki, write_pin_file  # noqa: E402
+from dotpin_harness import APPLIANCE_V4, Dotpind, Netns, UnboundDot, parse_dnsperf, pki, write_pin_file  # noqa: E402
 
 
-def proc_sample(pid):
+COUNTERS = ("rx_packets", "queries", "cache_hits", "forwarded", "upstream_answers", "upstream_servfails")
+
+
+def sample(pid, t, dotpind):
+    """One row: dotpind's RSS, open fds and threads from /proc, and its lcores' counters (summed)."""
     with open(f"/proc/{pid}/status") as f:
         status = f.read()
-    rss_kb = int(re.search(r"VmRSS:\s+(\d+) kB", status).group(1))
-    threads = int(re.search(r"Threads:\s+(\d+)", status).group(1))
-    fds = len(os.listdir(f"/proc/{pid}/fd"))
-    return rss_kb, fds, threads
+    row = {"t": round(t, 1), "rss_kb": int(re.search(r"VmRSS:\s+(\d+) kB", status).group(1)),
+           "fds": len(os.listdir(f"/proc/{pid}/fd")), "threads": int(re.search(r"Threads:\s+(\d+)", status).group(1))}
+    code, st = dotpind.ctl("stats")
+    if code != 0:
+        raise RuntimeError(f"dotpinctl stats failed: {st}")
+    for name in COUNTERS:
+        row[name] = sum(int(l["counters"].get(name, 0)) for l in st["result"]["lcores"])
+    return row
 
 
 def write_queries(path, names, seed=19):
@@ -57,15 +65,6 @@ def write_queries(path, names, seed=19):
                 f.write("www.dotpin.test A\n")
             else:
                 f.write(f"soak{i}.dotpin.test {rnd.choice(['A', 'AAAA', 'TXT'])}\n")
-
-
-def parse_dnsperf(out):
-    def num(label):
-        m = re.search(rf"{label}:\s+(\d+)", out)
-        return int(m.group(1)) if m else None
-    m = re.search(r"Response codes:\s+(.*)", out)
-    codes = {k: int(v) for k, v in re.findall(r"(\w+) (\d+) \(", m.group(1))} if m else {}
-    return {"sent": num("Queries sent"), "completed": num("Queries completed"), "lost": num("Queries lost"), "codes": codes}
 
 
 def main():
@@ -116,13 +115,7 @@ def main():
             now = time.monotonic()
             t = now - start
             if now >= next_sample:
-                rss, fds, threads = proc_sample(pid)
-                code, st = dotpind.ctl("stats")
-                lc = st["result"]["lcores"] if code == 0 else []
-                row = {"t": round(t, 1), "rss_kb": rss, "fds": fds, "threads": threads}
-                for key in ("rx", "queries", "answered", "dropped"):
-                    row[key] = sum(int(l.get(key, 0)) for l in lc if isinstance(l.get(key, 0), (int, float)))
-                samples.append(row)
+                samples.append(sample(pid, t, dotpind))
                 next_sample += args.sample
             if now >= next_reload:
                 generation ^= 1
@@ -149,9 +142,7 @@ def main():
         perf_out.close()
         with open(os.path.join(work, "dnsperf.out")) as f:
             perf_text = f.read()
-        rss, fds, threads = proc_sample(pid)
-        samples.append({"t": round(time.monotonic() - start, 1), "rss_kb": rss, "fds": fds, "threads": threads})
-        summary = dotpind.stop()
+        samples.append(sample(pid, time.monotonic() - start, dotpind))
     finally:
         if perf and perf.poll() is None:
             perf.kill()
@@ -161,6 +152,7 @@ def main():
         for u in ups:
             u.cleanup()
         netns.close()
+    summary = dotpind.summary
 
     result = parse_dnsperf(perf_text)
     print(perf_text[perf_text.find("Statistics:"):] if "Statistics:" in perf_text else perf_text)
@@ -171,8 +163,7 @@ def main():
         with open(args.csv, "w", newline="") as f:
             w = csv.DictWriter(f, fieldnames=list(samples[0].keys()))
             w.writeheader()
-            for row in samples:
-                w.writerow({k: row.get(k, "") for k in samples[0].keys()})
+            w.writerows(samples)
 
     problems = []
     if result["sent"] is None or result["lost"] is None:
