@@ -11,6 +11,16 @@ namespace {
 
 constexpr std::chrono::milliseconds kLcoreWait{2000};
 
+// Report mode connects whatever key a server shows: an operator must hear of it on every start and
+// every change that keeps it, not only from `pins check` (a restart must not make it quiet).
+void warn_report_mode(const PinTable& table, std::uint64_t generation) {
+  for (const UpstreamPins& up : table.upstreams)
+    if (up.mode == PinMode::kReport)
+      log_warn("pins: upstream '" + up.name + "' is in mode 'report' in generation " + std::to_string(generation) +
+               ": a server whose key matches no pin is still used (a mismatch is only counted); meant only "
+               "for staging a rollover");
+}
+
 }  // namespace
 
 PinTable PinPublisher::compose(const PinTable& file, const TofuState& tofu, const DanePins& dane) {
@@ -41,6 +51,8 @@ Status PinPublisher::start(PinTable file_table, TofuState tofu, UnixTime now) {
   PinTable composed = compose(file_, tofu_, dane_);
   composed.source = file_.source;
   store_.publish(std::move(composed), now);
+  const auto snap = store_.current();
+  warn_report_mode(snap->table, snap->generation);
   return ok_status();
 }
 
@@ -77,6 +89,7 @@ Result<PinChangeReply> PinPublisher::publish_locked(const std::string& what, con
   }
   log_info("pins: " + what + "; generation " + std::to_string(snap->generation) + " in force (" +
            std::to_string(upstreams) + " upstream(s))");
+  warn_report_mode(snap->table, snap->generation);
   return reply;
 }
 

@@ -11,6 +11,14 @@ std::vector<Diagnostic> lint_pin_table(const PinTable& table, UnixTime now, cons
   for (std::size_t i = 0; i < table.upstreams.size(); ++i) {
     const UpstreamPins& up = table.upstreams[i];
     const std::size_t valid = up.pins_in_window(now);
+    if (up.mode == PinMode::kReport) {
+      warn(up, up.line, "mode 'report': a mismatching upstream is still used; meant only for staging a rollover");
+    }
+    for (std::size_t j = 0; j < i; ++j) {
+      if (table.upstreams[j].address == up.address) {
+        warn(up, up.line, "same address " + up.address.to_string() + " as upstream '" + table.upstreams[j].name + "'");
+      }
+    }
     if (up.pins_from != PinsFrom::kFile) {
       // Learned or DANE pins come at run time; the file's own pins (if any) are a union with them.
       continue;
@@ -34,14 +42,6 @@ std::vector<Diagnostic> lint_pin_table(const PinTable& table, UnixTime now, cons
       } else if (days < options.warn_days) {
         warn(up, pin.line, "pin " + pin.display_name() + " window ends in " + std::to_string(days) + " days (" +
                                format_utc(*pin.not_after) + ")");
-      }
-    }
-    if (up.mode == PinMode::kReport) {
-      warn(up, up.line, "mode 'report': a mismatching upstream is still used; meant only for staging a rollover");
-    }
-    for (std::size_t j = 0; j < i; ++j) {
-      if (table.upstreams[j].address == up.address) {
-        warn(up, up.line, "same address " + up.address.to_string() + " as upstream '" + table.upstreams[j].name + "'");
       }
     }
   }

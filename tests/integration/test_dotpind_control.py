@@ -191,14 +191,26 @@ class ControlPlane(ApplianceSuite):
                 r = self.ok(d, "pins", "reload", report, "--force")
                 self.assertEqual(r["generation"], 2)
                 self.assertTrue(any("mode 'report'" in x for x in r["forced"]), r)
-                self.assertIn("forced although upstream 'a' would be in mode 'report'", d.read_log())
+                log = d.read_log()
+                self.assertIn("forced although upstream 'a' would be in mode 'report'", log)
+                self.assertIn("upstream 'a' is in mode 'report' in generation 2", log)
                 d.wait_published()
                 r = kdig(f"@{APPLIANCE_V4}", "rep1.dotpin.test", "A")
                 self.assertEqual(status_of(r.stdout), "NXDOMAIN", r.stdout)  # admitted by report mode, as forced
                 self.assertGreaterEqual(self.upstream(d, "a").get("report_mode_mismatches", 0), 1)
                 self.assertGreater(impostor.queries_logged(), 0)
-                # Back to enforce: no force needed.
-                self.assertEqual(self.ok(d, "pins", "reload", good)["generation"], 3)
+                # Back to enforce: no force needed, and no more warning. (The forced reload wrote the
+                # report table into the configured file, good's path: the enforcing table comes from
+                # a file of its own.)
+                with open(good) as f:
+                    self.assertIn('mode = "report"', f.read())
+                enforce = self.pin_file("rep-enforce.toml", [("a", self.a, ["leaf-p256"])])
+                self.assertEqual(self.ok(d, "pins", "reload", enforce)["generation"], 3)
+                self.assertEqual(self.upstream(d, "a")["mode"], "enforce")
+                self.assertNotIn("in mode 'report' in generation 3", d.read_log())
+            # A restart with the forced file in place is not quiet about it either.
+            with Dotpind(self.dir, report, tag="rep2") as d:
+                self.assertIn("upstream 'a' is in mode 'report' in generation 1", d.read_log())
         finally:
             impostor.cleanup()
 
