@@ -21,8 +21,14 @@ namespace {
 using namespace dotpin;
 using namespace dotpin::dataplane;
 
+// As dotpind configures `ipv4 = ["198.18.0.1/24"]`: the subnet's broadcast and network addresses
+// are checked as sources too (src_martian), so classify pays for them here.
 const LocalAddresses& local() {
-  static const LocalAddresses l = test::local_addresses();
+  static const LocalAddresses l = [] {
+    LocalAddresses a = test::local_addresses();
+    a.ipv4_broadcast = {test::v4("198.18.0.255"), test::v4("198.18.0.0")};
+    return a;
+  }();
   return l;
 }
 

@@ -43,8 +43,9 @@ bool suite_allowed(std::string_view wolfssl_name, TlsFloor floor) noexcept;
 /// Whether a negotiated version (wolfSSL_get_version) is allowed under @p floor.
 bool version_allowed(std::string_view wolfssl_version, TlsFloor floor) noexcept;
 
-/// Applies the policy's version floor, suites and signature algorithms to @p ctx (also used by
-/// the chain fetcher, so `pin fetch` sees what the resolver would negotiate).
+/// Applies the policy's version floor, suites, signature algorithms and key exchange groups
+/// (X25519 first) to @p ctx (also used by the chain fetcher, so `pin fetch` sees what the resolver
+/// would negotiate).
 Status apply_client_policy(WOLFSSL_CTX* ctx, TlsFloor floor);
 
 /// Sends ALPN "dot" on @p ssl (continuing if the server selects none).

@@ -78,6 +78,9 @@ def main():
     ap.add_argument("--warmup", type=float, default=60)
     ap.add_argument("--rss-slack-mb", type=float, default=8)
     ap.add_argument("--names", type=int, default=400000)
+    ap.add_argument("--cache-entries", type=int, default=0,
+                    help="[cache] entries (0: dotpind's default); small, the cache is full within seconds and "
+                         "cannot hide other growth (the kill-heavy run in docs/operations.md)")
     ap.add_argument("--lcores", default="0@0,1@0", help="EAL --lcores for dotpind (default: both on CPU 0)")
     ap.add_argument("--csv")
     args = ap.parse_args()
@@ -99,7 +102,8 @@ def main():
         queries = os.path.join(work, "queries.txt")
         write_queries(queries, args.names)
         dotpind = Dotpind(work, pins, tag="soak", lcores=("--lcores", args.lcores),
-                          upstreams_extra="probe_interval_ms = 500\n").start()
+                          upstreams_extra="probe_interval_ms = 500\n",
+                          extra_config=f"\n[cache]\nentries = {args.cache_entries}\n" if args.cache_entries else "").start()
         pid = dotpind.proc.pid
         perf_out = open(os.path.join(work, "dnsperf.out"), "w")
         perf = subprocess.Popen(["dnsperf", "-s", APPLIANCE_V4, "-d", queries, "-l", str(seconds), "-Q", str(args.qps),

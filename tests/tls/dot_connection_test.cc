@@ -350,6 +350,35 @@ TEST_F(DotConnectionTest, Tls13OnlyPolicyRefusesATls12Server) {
   EXPECT_EQ(ok.protocol(), "TLSv1.2");
 }
 
+TEST_F(DotConnectionTest, TheKeyShareIsX25519AndAP256OnlyServerStillConnects) {
+  // X25519 first: a P-256 share would run wolfSSL's fixed-point ECC cache on every server's fresh
+  // ephemeral point (~0.8 MB a point, 15 kept per thread; client_context.cc).
+  auto srv = server("leaf-p256");
+  auto up = upstream_with(standard_pins());
+  DotConnection c(pins_only_, up, 1, nullptr);
+  auto s = srv.accept();
+  MemoryDotServer::pump(c, *s, kNow);
+  ASSERT_EQ(c.state(), DotConnection::State::kReady) << to_string(c.failure());
+  ASSERT_NE(wolfSSL_get_curve_name(s->tls.ssl()), nullptr);
+  EXPECT_STREQ(wolfSSL_get_curve_name(s->tls.ssl()), "X25519");
+  // A server that has only P-256 asks for it (HelloRetryRequest) and gets it.
+  DotConnection c2(pins_only_, up, 1, nullptr);
+  auto s2 = srv.accept();
+  int p256[] = {WOLFSSL_ECC_SECP256R1};
+  ASSERT_EQ(wolfSSL_set_groups(s2->tls.ssl(), p256, 1), WOLFSSL_SUCCESS);
+  MemoryDotServer::pump(c2, *s2, kNow);
+  ASSERT_EQ(c2.state(), DotConnection::State::kReady) << to_string(c2.failure());
+  EXPECT_STREQ(wolfSSL_get_curve_name(s2->tls.ssl()), "SECP256R1");
+  // One with only finite-field groups finds none in common: no handshake.
+  DotConnection c3(pins_only_, up, 1, nullptr);
+  auto s3 = srv.accept();
+  int ffdhe[] = {WOLFSSL_FFDHE_2048};
+  ASSERT_EQ(wolfSSL_set_groups(s3->tls.ssl(), ffdhe, 1), WOLFSSL_SUCCESS);
+  MemoryDotServer::pump(c3, *s3, kNow);
+  EXPECT_EQ(c3.state(), DotConnection::State::kFailed);
+  EXPECT_EQ(s3->app_bytes, 0u);
+}
+
 TEST(ClientPolicy, TheSuiteListIsStrict) {
   for (const char* good : {"TLS13-AES128-GCM-SHA256", "TLS13-CHACHA20-POLY1305-SHA256", "ECDHE-RSA-AES256-GCM-SHA384"})
     EXPECT_TRUE(suite_allowed(good, TlsFloor::kTls12)) << good;
