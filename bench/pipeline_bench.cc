@@ -120,7 +120,8 @@ struct Rig {
   }
 };
 
-std::vector<std::vector<std::uint8_t>> query_frames(std::size_t names, const char* suffix, bool shuffle) {
+std::vector<std::vector<std::uint8_t>> query_frames(std::size_t names, const char* suffix, bool shuffle,
+                                                    std::size_t clients = 1) {
   std::vector<std::vector<std::uint8_t>> frames;
   frames.reserve(names);
   for (std::size_t i = 0; i < names; ++i) {
@@ -129,8 +130,12 @@ std::vector<std::vector<std::uint8_t>> query_frames(std::size_t names, const cha
     // frame here is a query that is answered.
     auto sport = static_cast<std::uint16_t>(1024 + i % 60000);
     if (is_reflection_port(sport)) ++sport;
+    // More than one client: sources in 198.19.0.0/16 (inside the rig's ACL, never our address).
+    const std::size_t c = i % clients;
+    const std::string src =
+        clients == 1 ? "" : "198.19." + std::to_string(c >> 8 & 0xff) + "." + std::to_string(c & 0xff);
     frames.push_back(test::udp_frame(test::query(name.c_str(), dns::kTypeA, true, static_cast<std::uint16_t>(i)),
-                                     test::FrameSpec{.sport = sport}));
+                                     test::FrameSpec{.src = src, .sport = sport}));
   }
   if (shuffle) std::shuffle(frames.begin(), frames.end(), std::mt19937(42));
   return frames;
@@ -181,15 +186,21 @@ void BM_Harness(benchmark::State& state) {
 BENCHMARK(BM_Harness);
 
 // Cache hits: arg 0 = distinct names (10k hot set; 1M random names); arg 1 = 1: the worker reads a
-// pin feed (RCU pointer check + quiescent report) and its mailbox every pass, as in dotpind.
+// pin feed (RCU pointer check + quiescent report) and its mailbox every pass, as in dotpind; arg 2
+// ("limit") = 0: no [ratelimit]; 1: a query limit no client reaches, one client; 2: the same with
+// 65,536 clients (a 65,536-entry table: the bucket is a cache miss, as with many real clients).
 void BM_CacheHit(benchmark::State& state) {
   Rig rig;
   const auto names = static_cast<std::size_t>(state.range(0));
-  const auto frames = query_frames(names, ".hit.test", true);
+  const auto frames = query_frames(names, ".hit.test", true, state.range(2) == 2 ? 65536 : 1);
   auto snapshot = std::make_shared<PinSnapshot>();
   snapshot->generation = 1;
   std::unique_ptr<PinFeed> feed;
   WorkerSetup setup = rig.setup({}, names * 2);
+  if (state.range(2) != 0) {
+    setup.ratelimit.qps = 100000000;  // never reached: every query pays the lookup and passes
+    setup.ratelimit.error_qps = 100000000;
+  }
   if (state.range(1) != 0) {
     feed = std::move(*PinFeed::create(1, snapshot));
     feed->online(0);
@@ -212,7 +223,14 @@ void BM_CacheHit(benchmark::State& state) {
                                 static_cast<double>(w.counters()[Counter::kQueries].get());
   if (feed) feed->offline(0);
 }
-BENCHMARK(BM_CacheHit)->ArgNames({"names", "feed"})->Args({10000, 0})->Args({10000, 1})->Args({1000000, 0});
+BENCHMARK(BM_CacheHit)
+    ->ArgNames({"names", "feed", "limit"})
+    ->Args({10000, 0, 0})
+    ->Args({10000, 1, 0})
+    ->Args({1000000, 0, 0})
+    ->Args({10000, 1, 1})
+    ->Args({10000, 1, 2})
+    ->Args({1000000, 0, 2});
 
 // Malformed traffic: every frame is dropped or answered with an error, none reaches the cache.
 void BM_Malformed(benchmark::State& state) {

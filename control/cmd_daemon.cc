@@ -181,6 +181,22 @@ int run_stats(Invocation& inv) {
     // Lost where no lcore counter can see it: in the port (queue full, no mbuf) or the kernel side.
     inv.out << "port: " << dataplane::to_text(p) << "\n";
   }
+  {
+    auto total = [&r](const char* name) {
+      const auto it = r.total_counters.find(name);
+      return it == r.total_counters.end() ? std::uint64_t{0} : it->second;
+    };
+    const std::uint64_t held = total("ratelimited") + total("ratelimit_slipped") + total("rrl_dropped") + total("rrl_slipped");
+    if (held > 0 || !r.ratelimit_top.empty()) {
+      inv.out << "rate limits: queries dropped " << total("ratelimited") << ", slipped " << total("ratelimit_slipped")
+              << "; error responses dropped " << total("rrl_dropped") << ", slipped " << total("rrl_slipped");
+      if (!r.ratelimit_top.empty()) {
+        inv.out << "; most limited:";
+        for (const LimitedPrefixReply& t : r.ratelimit_top) inv.out << " " << t.prefix << "=" << t.limited;
+      }
+      inv.out << "\n";
+    }
+  }
   for (const auto& l : r.lcores)
     if (!l.running)
       inv.out << "lcore " << l.lcore << ": its loop stopped (loop_aborted, see the log); it takes no packets: restart dotpind\n";

@@ -103,7 +103,8 @@ Result<nlohmann::json> stats_json(const dataplane::DataPlane& a, const Request& 
   }
   std::array<std::uint64_t, static_cast<std::size_t>(Counter::kCount_)> total{};
   std::array<std::uint64_t, static_cast<std::size_t>(DropReason::kCount_)> total_drops{};
-  for (const auto& v : a.lcore_views()) {
+  const auto views = a.lcore_views();
+  for (const auto& v : views) {
     for (std::size_t i = 0; i < total.size(); ++i) total[i] += v.counters[i];
     for (std::size_t i = 0; i < total_drops.size(); ++i) total_drops[i] += v.drops[i];
     const auto& c = v.stats.cache;
@@ -112,6 +113,8 @@ Result<nlohmann::json> stats_json(const dataplane::DataPlane& a, const Request& 
   }
   reply.total_counters = counters_by_name(total);
   reply.total_drops = drops_by_name(total_drops);
+  for (const dataplane::LimitedPrefix& t : dataplane::top_limited(views))
+    reply.ratelimit_top.push_back({t.to_string(), t.limited});
   return nlohmann::json(reply);
 }
 

@@ -133,6 +133,11 @@ std::string render_metrics(const MetricsInput& in) {
       w.sample("dotpin_lcore_drops_total",
                "lcore=\"" + std::to_string(l.lcore) + "\",reason=\"" + std::string(to_string(static_cast<DropReason>(i))) + "\"",
                l.drops[i]);
+  if (const auto top = dataplane::top_limited(in.lcores); !top.empty()) {
+    w.family("dotpin_ratelimit_top_limited", "gauge",
+             "queries and error responses held back by [ratelimit] since start, for the most limited client prefixes");
+    for (const auto& t : top) w.sample("dotpin_ratelimit_top_limited", "prefix=\"" + label(t.to_string()) + "\"", t.limited);
+  }
   if (in.port.available) {
     const dataplane::PortStats& p = in.port;
     w.family("dotpin_port_packets_total", "counter", "frames the port received (rx) and sent (tx)");

@@ -131,11 +131,18 @@ void from_json(const nlohmann::json& j, LcoreReply& r) {
 }
 
 // The upstream part at the top level, as `upstreams` has it, so either reply reads the other's.
+void to_json(nlohmann::json& j, const LimitedPrefixReply& r) { j = {{"prefix", r.prefix}, {"limited", r.limited}}; }
+void from_json(const nlohmann::json& j, LimitedPrefixReply& r) {
+  get(j, "prefix", r.prefix);
+  get(j, "limited", r.limited);
+}
+
 void to_json(nlohmann::json& j, const StatsReply& r) {
   j = r.upstreams;
   j["lcores"] = r.lcores;
   j["totals"] = {{"counters", r.total_counters}, {"drops", r.total_drops}};
   j["port"] = r.port;
+  j["ratelimit_top"] = r.ratelimit_top;
 }
 void from_json(const nlohmann::json& j, StatsReply& r) {
   j.get_to(r.upstreams);
@@ -144,6 +151,7 @@ void from_json(const nlohmann::json& j, StatsReply& r) {
   get(t, "counters", r.total_counters);
   get(t, "drops", r.total_drops);
   get(j, "port", r.port);
+  if (j.contains("ratelimit_top")) get(j, "ratelimit_top", r.ratelimit_top);
 }
 
 void to_json(nlohmann::json& j, const PinReply& r) {

@@ -72,11 +72,17 @@ struct LcoreReply {
 /// The port's own counters, as the data plane reports them (dataplane/port_stats.h).
 using PortStatsReply = dataplane::PortStats;
 
+/// A client prefix the rate limits held back ([ratelimit]; `stats`' "ratelimit_top").
+struct LimitedPrefixReply {
+  std::string prefix;         ///< "198.18.0.2/32", "2001:db8:1:200::/56"
+  std::uint64_t limited = 0;  ///< queries and error responses dropped or slipped since start
+};
 struct StatsReply {
   UpstreamsReply upstreams;
   std::vector<LcoreReply> lcores;
   std::map<std::string, std::uint64_t> total_counters, total_drops;
   PortStatsReply port;
+  std::vector<LimitedPrefixReply> ratelimit_top;
 };
 
 /// One pin as `pins list` and `pins check` show it.

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "dataplane/api.h"
 
+#include <algorithm>
+
 namespace dotpin::dataplane {
 
 UpstreamTotals sum_upstreams(std::shared_ptr<const PinSnapshot> pins, const std::vector<LcoreView>& lcores) {
@@ -29,6 +31,22 @@ UpstreamTotals sum_upstreams(std::shared_ptr<const PinSnapshot> pins, const std:
   for (std::size_t u = 0; u < ups.size(); ++u)
     if (with_rtt[u] > 0) t.stats[u].rtt_ewma_us /= with_rtt[u];
   return t;
+}
+
+std::vector<LimitedPrefix> top_limited(const std::vector<LcoreView>& lcores) {
+  std::vector<LimitedPrefix> out;
+  for (const LcoreView& v : lcores)
+    for (const LimitedPrefix& t : v.stats.top_limited) {
+      if (t.family == 0) continue;
+      auto it = std::find_if(out.begin(), out.end(), [&](const LimitedPrefix& o) {
+        return o.family == t.family && o.key == t.key && o.prefix_len == t.prefix_len;
+      });
+      if (it == out.end()) out.push_back(t);
+      else it->limited += t.limited;
+    }
+  std::sort(out.begin(), out.end(), [](const LimitedPrefix& a, const LimitedPrefix& b) { return a.limited > b.limited; });
+  if (out.size() > kTopLimited) out.resize(kTopLimited);
+  return out;
 }
 
 }  // namespace dotpin::dataplane

@@ -25,6 +25,7 @@
 #include "common/result.h"
 #include "dataplane/cache_stats.h"
 #include "dataplane/counters.h"
+#include "dataplane/rate_limit.h"
 #include "dataplane/port_stats.h"
 #include "pinning/pin_store.h"
 #include "tls/upstream_stats.h"
@@ -40,6 +41,7 @@ struct PublishedStats {
   std::vector<std::string> upstream_names;  ///< the same order as upstreams
   std::uint64_t pin_generation = 0;
   std::uint64_t published = 0;  ///< how many publications so far
+  TopLimited top_limited{};     ///< the client prefixes this lcore limited most ([ratelimit])
 };
 
 /// One worker lcore as other threads see it.
@@ -60,6 +62,10 @@ struct UpstreamTotals {
   std::vector<LatencyHistogram> latency;  ///< answered queries' round trips, µs
 };
 UpstreamTotals sum_upstreams(std::shared_ptr<const PinSnapshot> pins, const std::vector<LcoreView>& lcores);
+
+/// The client prefixes limited most ([ratelimit]), summed over @p lcores (a client's queries may
+/// reach more than one lcore), most limited first, at most kTopLimited.
+std::vector<LimitedPrefix> top_limited(const std::vector<LcoreView>& lcores);
 
 /// The client-facing port, as status shows it.
 struct PortFacts {

@@ -70,6 +70,7 @@ Result<std::unique_ptr<Appliance>> Appliance::create(DataPlaneConfig config, std
     s.max_udp = a->config_.max_udp;
     s.cache = a->config_.cache;
     s.limits = a->config_.limits;
+    s.ratelimit = a->config_.ratelimit;
     s.inflight = a->config_.inflight_per_lcore;
     s.shard = a->config_.shard;
     if (a->log_) {

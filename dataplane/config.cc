@@ -114,6 +114,16 @@ void read_dataplane_config(const toml::table& root, TomlReader& r, DataPlaneConf
   r.integer(ups, "inflight_per_lcore", c.inflight_per_lcore, 16, 1 << 20);
   c.shard.max_pending = c.inflight_per_lcore;
 
+  const toml::table* rl = r.section(root, "ratelimit", {"qps", "burst", "error_qps", "error_burst", "ipv6_prefix",
+                                                       "slip", "entries"});
+  r.integer(rl, "qps", c.ratelimit.qps, 0, 10000000);
+  r.integer(rl, "burst", c.ratelimit.burst, 0, 10000000);
+  r.integer(rl, "error_qps", c.ratelimit.error_qps, 0, 10000000);
+  r.integer(rl, "error_burst", c.ratelimit.error_burst, 0, 10000000);
+  r.integer(rl, "ipv6_prefix", c.ratelimit.ipv6_prefix, 32, 64);
+  r.integer(rl, "slip", c.ratelimit.slip, 0, 100);
+  r.integer(rl, "entries", c.ratelimit.entries, 2, 1 << 24);
+
   const toml::table* daemon = r.section(root, "daemon", {"drain_ms"});
   r.millis(daemon, "drain_ms", c.drain, 0, 60000);
 }

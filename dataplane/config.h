@@ -14,6 +14,7 @@
 #include "dataplane/answer_cache.h"
 #include "dataplane/dns_reply.h"
 #include "dataplane/packet.h"
+#include "dataplane/rate_limit.h"
 #include "pinning/toml_reader.h"
 #include "tls/shard.h"
 
@@ -35,6 +36,7 @@ struct DataPlaneConfig {
   bool acl_refuse = true;              ///< [acl] action = "refuse" | "drop"
   CacheOptions cache;
   CacheLimits limits;
+  RateLimitOptions ratelimit;          ///< [ratelimit]: per-client query and error-response limits
   std::string ca_file;                 ///< [upstreams] ca_file: also require PKIX (empty: pins + name only)
   tls::TlsFloor tls_min_version = tls::TlsFloor::kTls12;  ///< [upstreams] tls_min_version: "1.2" or "1.3"
   tls::ShardOptions shard;

@@ -37,6 +37,10 @@ std::string_view to_string(Counter c) {
     case Counter::kPinGenerations: return "pin_generations";
     case Counter::kLoopAborted: return "loop_aborted";
     case Counter::kStaleAnswers: return "stale_answers";
+    case Counter::kRateLimited: return "ratelimited";
+    case Counter::kRateLimitSlipped: return "ratelimit_slipped";
+    case Counter::kRrlDropped: return "rrl_dropped";
+    case Counter::kRrlSlipped: return "rrl_slipped";
     case Counter::kCount_: break;
   }
   return "unknown";

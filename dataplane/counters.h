@@ -48,6 +48,10 @@ enum class Counter : std::uint8_t {
   kPinGenerations,     ///< pin-set generations adopted after the first (pins reload/add/remove)
   kLoopAborted,        ///< the loop met an exception it had no handler for: logged, lcore stopped
   kStaleAnswers,       ///< answered from an expired cache entry (RFC 8767) because no pinned upstream answered
+  kRateLimited,        ///< queries over their client prefix's [ratelimit] qps, dropped (not in kQueries)
+  kRateLimitSlipped,   ///< queries over the limit answered TC=1 with no records instead (slip; not in kQueries)
+  kRrlDropped,         ///< REFUSED/SERVFAIL/NXDOMAIN responses over the prefix's error_qps, not sent
+  kRrlSlipped,         ///< such responses sent as TC=1 with no records instead (slip)
   kCount_
 };
 std::string_view to_string(Counter c);

@@ -25,6 +25,7 @@ struct Worker::Pending {
   PacketView view;
   QueryInfo q;
   CacheKey key;
+  RateLimiter::Ref limit;  // the client's rate-limit entry (with [ratelimit] qps)
   bool lookup = false;
 };
 
@@ -33,6 +34,7 @@ Worker::Worker(WorkerSetup setup)
       cache_(setup_.cache),
       inflight_(setup_.inflight),
       start_(Clock::now()),
+      limiter_(setup_.ratelimit),
       pending_(std::make_unique<Pending[]>(kBurst)) {
   leaders_.assign(std::bit_ceil(std::max<std::size_t>(2 * setup_.inflight, 2)), 0);
   // Answers from upstream are prepared here at any size without allocating: a DNS message over
@@ -53,6 +55,7 @@ Worker::~Worker() {
 
 void Worker::set_time(Clock::time_point now) noexcept {
   now_s_ = static_cast<std::uint32_t>(std::chrono::duration_cast<std::chrono::seconds>(now - start_).count());
+  now_ns_ = static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(now - start_).count());
 }
 
 void Worker::tx(rte_mbuf* m) {
@@ -77,6 +80,39 @@ void Worker::reply_in_place(rte_mbuf* m, const PacketView& v, std::uint16_t dns_
   m->data_len = len;
   m->pkt_len = len;
   tx(m);
+}
+
+void Worker::reply_checked(rte_mbuf* m, const PacketView& v, std::uint16_t dns_len, std::uint16_t question_end) {
+  if (limiter_.limits_errors()) {
+    auto* data = rte_pktmbuf_mtod(m, std::uint8_t*);
+    const std::uint8_t* client = data + v.l3 + (v.ipv6 ? 8 : 12);  // the query's source, not yet swapped
+    if (!error_response_allowed(data + v.payload, dns_len, client, v.ipv6, question_end)) {
+      rte_pktmbuf_free(m);
+      return;
+    }
+  }
+  reply_in_place(m, v, dns_len);
+}
+
+bool Worker::error_response_allowed(std::uint8_t* dns, std::uint16_t& len, const std::uint8_t* client, bool ipv6,
+                                    std::uint16_t question_end) noexcept {
+  if (!limiter_.limits_errors() || len < 12 || (dns[3] & 0x0F) == 0) return true;
+  switch (limiter_.error_response(client, ipv6, now_ns_)) {
+    case RateLimiter::Verdict::kPass: return true;
+    case RateLimiter::Verdict::kDrop:
+      counters_[Counter::kRrlDropped].add();
+      return false;
+    case RateLimiter::Verdict::kSlip: break;
+  }
+  counters_[Counter::kRrlSlipped].add();
+  // Header and question only, TC=1: never larger than the query, so no amplification.
+  const bool question = question_end != 0 && question_end <= len;
+  dns[2] |= 0x02;
+  dns[4] = 0;
+  dns[5] = question ? 1 : 0;
+  std::memset(dns + 6, 0, 6);
+  len = question ? question_end : 12;
+  return true;
 }
 
 void Worker::process_burst(rte_mbuf** pkts, unsigned n, Clock::time_point now) {
@@ -139,7 +175,8 @@ void Worker::process_burst(rte_mbuf** pkts, unsigned n, Clock::time_point now) {
         // EDE 18 without text: the reply to a (possibly spoofed) outsider stays within 6 bytes of
         // the query's size, so the appliance is no amplifier.
         const dns::Ede ede{dns::EdeCode::kProhibited, {}};
-        reply_in_place(m, p.view, write_error_reply(dns, room_from(m, p.view.payload), p.q, kRcodeRefused, setup_.max_udp, &ede));
+        reply_checked(m, p.view, write_error_reply(dns, room_from(m, p.view.payload), p.q, kRcodeRefused, setup_.max_udp, &ede),
+                      p.q.question_end);
       } else {
         counters_[Counter::kAclDropped].add();
         rte_pktmbuf_free(m);
@@ -148,7 +185,8 @@ void Worker::process_burst(rte_mbuf** pkts, unsigned n, Clock::time_point now) {
     }
     switch (verdict) {
       case QueryVerdict::kOk:
-        counters_[Counter::kQueries].add();
+        // The client's rate-limit bucket is prefetched with the cache bucket; pass 3 decides.
+        if (limiter_.limits_queries()) p.limit = limiter_.locate(client, p.view.ipv6);
         cache_.prefetch(p.key);
         p.lookup = true;
         continue;
@@ -163,7 +201,8 @@ void Worker::process_burst(rte_mbuf** pkts, unsigned n, Clock::time_point now) {
       case QueryVerdict::kBadVers: counters_[Counter::kBadVers].add(); break;
       case QueryVerdict::kCount_: break;
     }
-    reply_in_place(m, p.view, write_error_reply(dns, room_from(m, p.view.payload), p.q, rcode_for(verdict), setup_.max_udp));
+    reply_checked(m, p.view, write_error_reply(dns, room_from(m, p.view.payload), p.q, rcode_for(verdict), setup_.max_udp),
+                  p.q.question_end);
   }
 
   // Pass 2: with the buckets in, prefetch each matching record (a second dependent miss in DRAM).
@@ -175,6 +214,25 @@ void Worker::process_burst(rte_mbuf** pkts, unsigned n, Clock::time_point now) {
     Pending& p = pending_[i];
     if (!p.lookup) continue;
     rte_mbuf* m = pkts[i];
+    if (limiter_.limits_queries()) {
+      // Over its prefix's rate: dropped, or every slip-th answered TC=1 (a real client retries
+      // over TCP; a spoofed victim gets no more than the query's size). Not counted as queries.
+      const RateLimiter::Verdict rl = limiter_.query(p.limit, now_ns_);
+      if (rl != RateLimiter::Verdict::kPass) {
+        if (rl == RateLimiter::Verdict::kDrop) {
+          counters_[Counter::kRateLimited].add();
+          rte_pktmbuf_free(m);
+          continue;
+        }
+        counters_[Counter::kRateLimitSlipped].add();
+        std::uint8_t* q = rte_pktmbuf_mtod(m, std::uint8_t*) + p.view.payload;
+        const std::uint16_t tc = write_error_reply(q, room_from(m, p.view.payload), p.q, 0, setup_.max_udp);
+        if (tc >= 12) q[2] |= 0x02;
+        reply_in_place(m, p.view, tc);
+        continue;
+      }
+    }
+    counters_[Counter::kQueries].add();
     AnswerCache::Hit hit;
     if (!cache_.lookup(p.key, now_s_, hit)) {
       counters_[Counter::kCacheMisses].add();
@@ -183,13 +241,19 @@ void Worker::process_burst(rte_mbuf** pkts, unsigned n, Clock::time_point now) {
     }
     counters_[Counter::kCacheHits].add();
     std::uint8_t* dns = rte_pktmbuf_mtod(m, std::uint8_t*) + p.view.payload;
-    const std::uint16_t len =
+    std::uint16_t len =
         write_answer(dns, room_from(m, p.view.payload), hit.answer, hit.age, p.q, dns + 12, setup_.max_udp);
     if (len == 0) {
       rte_pktmbuf_free(m);
       continue;
     }
     if (dns[2] & 0x02) counters_[Counter::kTruncated].add();
+    if (limiter_.limits_errors() && (dns[3] & 0x0F) != 0 &&
+        !error_response_allowed(dns, len, rte_pktmbuf_mtod(m, std::uint8_t*) + p.view.l3 + (p.view.ipv6 ? 8 : 12),
+                                p.view.ipv6, p.q.question_end)) {
+      rte_pktmbuf_free(m);
+      continue;
+    }
     reply_in_place(m, p.view, len);
   }
 }
@@ -234,7 +298,8 @@ void Worker::handle_miss(rte_mbuf* m, Pending& p, Clock::time_point now) {
   } else {
     counters_[Counter::kInflightFull].add();
   }
-  reply_in_place(m, p.view, write_error_reply(dns, room_from(m, p.view.payload), p.q, kRcodeServFail, setup_.max_udp, &ede));
+  reply_checked(m, p.view, write_error_reply(dns, room_from(m, p.view.payload), p.q, kRcodeServFail, setup_.max_udp, &ede),
+                p.q.question_end);
 }
 
 void Worker::on_complete(std::uint64_t cookie, tls::DotShard::Outcome outcome, std::span<const std::uint8_t> response,
@@ -305,7 +370,11 @@ void Worker::deliver(std::uint64_t cookie, bool answer, const dns::Ede& ede, Cou
     counters_[servfail].add();
   }
   const PacketView view = e.view;
+  const auto question_end = static_cast<std::uint16_t>(12 + e.q.qname_len + 4);  // as write_question writes it
   inflight_.release(cookie);
+  // The header was swapped when the query went upstream: the client is the destination now.
+  if (len != 0 && !error_response_allowed(dns, len, data + view.l3 + (view.ipv6 ? 24 : 16), view.ipv6, question_end))
+    len = 0;
   if (len == 0) {
     rte_pktmbuf_free(m);
     return;

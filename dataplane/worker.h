@@ -25,6 +25,7 @@
 #include "dataplane/lcore_mailbox.h"
 #include "dataplane/pin_feed.h"
 #include "dataplane/packet.h"
+#include "dataplane/rate_limit.h"
 #include "tls/shard.h"
 
 struct rte_mbuf;
@@ -44,6 +45,7 @@ struct WorkerSetup {
   std::uint16_t max_udp = 1232;           ///< our UDP payload limit (DNS flag day 2020)
   CacheOptions cache;
   CacheLimits limits;
+  RateLimitOptions ratelimit;             ///< per-client limits (off unless qps or error_qps is set)
   std::size_t inflight = 4096;
   tls::ShardOptions shard;
   std::vector<tls::ShardUpstream> upstreams;
@@ -118,6 +120,14 @@ class Worker {
   void deliver(std::uint64_t cookie, bool answer, const dns::Ede& ede, Counter servfail = Counter::kUpstreamServfails,
                const StoredAnswer* stale = nullptr);
   void reply_in_place(rte_mbuf* m, const PacketView& v, std::uint16_t dns_len);
+  /// reply_in_place() for a reply that may be an error response (any RCODE but NOERROR): subject
+  /// to the error-response limit of its client (the query's source), dropped or slipped (TC=1).
+  void reply_checked(rte_mbuf* m, const PacketView& v, std::uint16_t dns_len, std::uint16_t question_end);
+  /// The error-response limit for @p client: false when the response at @p dns must not be sent;
+  /// a slipped one is cut to its header and question (ending at @p question_end; 0: none) with TC=1
+  /// (@p len updated).
+  bool error_response_allowed(std::uint8_t* dns, std::uint16_t& len, const std::uint8_t* client, bool ipv6,
+                              std::uint16_t question_end) noexcept;
   void tx(rte_mbuf* m);
   void flush();
 
@@ -136,6 +146,8 @@ class Worker {
   std::uint64_t leader_mask_ = 0;
   Clock::time_point start_;
   std::uint32_t now_s_ = 0;
+  std::uint64_t now_ns_ = 0;  // the rate limiter's clock: ns since start_
+  RateLimiter limiter_;
   unsigned tx_count_ = 0;
   rte_mbuf* tx_[kTxBuffer];
   std::unique_ptr<Pending[]> pending_;  // per packet of the burst being processed

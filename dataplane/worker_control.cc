@@ -73,6 +73,7 @@ void Worker::publish() {
     published_.upstreams[i] = shard_->stats(i);
     published_.latency[i] = shard_->latency(i);
   }
+  published_.top_limited = limiter_.top();
   ++published_.published;
 }
 

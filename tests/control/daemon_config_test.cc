@@ -3,6 +3,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cstring>
+
 namespace dotpin::ctl {
 namespace {
 
@@ -91,6 +94,38 @@ policy = "random"
   EXPECT_NE(e.find("bad.toml:10:"), std::string::npos) << e;  // entries
   EXPECT_NE(e.find("pin_file"), std::string::npos) << e;
   EXPECT_NE(e.find("bad.toml:13:"), std::string::npos) << e;  // policy
+}
+
+TEST(Config, RateLimitsAreOffUnlessSetAndCheckedWhenSet) {
+  {
+    const auto r = parse_config(kGood, "c.toml");
+    ASSERT_TRUE(r.config) << errors_of(r);
+    EXPECT_FALSE(r.config->dataplane.ratelimit.enabled());
+    EXPECT_EQ(r.config->dataplane.ratelimit.ipv6_prefix, 56);
+    EXPECT_EQ(r.config->dataplane.ratelimit.slip, 2u);
+  }
+  {
+    const auto r = parse_config(std::string(kGood) + "\n[ratelimit]\nqps = 50\nburst = 100\nerror_qps = 5\n"
+                                                    "ipv6_prefix = 48\nslip = 0\nentries = 4096\n", "c.toml");
+    ASSERT_TRUE(r.config) << errors_of(r);
+    const auto& rl = r.config->dataplane.ratelimit;
+    EXPECT_TRUE(rl.enabled());
+    EXPECT_EQ(rl.qps, 50u);
+    EXPECT_EQ(rl.burst, 100u);
+    EXPECT_EQ(rl.error_qps, 5u);
+    EXPECT_EQ(rl.ipv6_prefix, 48);
+    EXPECT_EQ(rl.slip, 0u);
+    EXPECT_EQ(rl.entries, 4096u);
+  }
+  const auto r = parse_config(std::string(kGood) + "\n[ratelimit]\nqps = -1\nipv6_prefix = 65\nslip = 1000\nrate = 5\n",
+                              "rl.toml");
+  ASSERT_FALSE(r.config);
+  const std::string e = errors_of(r);
+  const int at = static_cast<int>(std::count(kGood, kGood + std::strlen(kGood), '\n')) + 3;  // qps's line
+  EXPECT_NE(e.find("rl.toml:" + std::to_string(at) + ":"), std::string::npos) << e;
+  EXPECT_NE(e.find("rl.toml:" + std::to_string(at + 1) + ":"), std::string::npos) << e;
+  EXPECT_NE(e.find("rl.toml:" + std::to_string(at + 2) + ":"), std::string::npos) << e;
+  EXPECT_NE(e.find("unknown key 'rate' in [ratelimit]"), std::string::npos) << e;
 }
 
 TEST(Config, AnIpv4PrefixGivesTheSubnetsBroadcastToDrop) {

@@ -1,0 +1,138 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "dataplane/rate_limit.h"
+
+#include <arpa/inet.h>
+
+#include <algorithm>
+#include <bit>
+#include <cstring>
+#include <random>
+
+namespace dotpin::dataplane {
+namespace {
+
+constexpr std::uint64_t kNsPerSecond = 1'000'000'000;
+
+std::uint64_t load_be64(const std::uint8_t* p) noexcept {
+  std::uint64_t v = 0;
+  for (int i = 0; i < 8; ++i) v = v << 8 | p[i];
+  return v;
+}
+
+std::uint64_t mix(std::uint64_t k) noexcept {  // splitmix64's finaliser
+  k ^= k >> 30;
+  k *= 0xbf58476d1ce4e5b9ULL;
+  k ^= k >> 27;
+  k *= 0x94d049bb133111ebULL;
+  return k ^ (k >> 31);
+}
+
+}  // namespace
+
+std::string LimitedPrefix::to_string() const {
+  char text[INET6_ADDRSTRLEN] = {};
+  if (family == 4) {
+    const std::uint8_t a[4] = {static_cast<std::uint8_t>(key >> 24), static_cast<std::uint8_t>(key >> 16),
+                               static_cast<std::uint8_t>(key >> 8), static_cast<std::uint8_t>(key)};
+    inet_ntop(AF_INET, a, text, sizeof text);
+  } else if (family == 6) {
+    std::uint8_t a[16] = {};
+    for (int i = 0; i < 8; ++i) a[i] = static_cast<std::uint8_t>(key >> (56 - 8 * i));
+    inet_ntop(AF_INET6, a, text, sizeof text);
+  } else {
+    return {};
+  }
+  return std::string(text) + "/" + std::to_string(prefix_len);
+}
+
+RateLimiter::RateLimiter(const RateLimitOptions& o, std::uint64_t seed)
+    : v6_prefix_(std::clamp<std::uint8_t>(o.ipv6_prefix, 1, 64)), slip_(o.slip) {
+  auto bucket = [](std::uint32_t qps, std::uint32_t burst, std::uint64_t& interval, std::uint64_t& tolerance) {
+    if (qps == 0) return;
+    interval = std::max<std::uint64_t>(1, kNsPerSecond / qps);
+    tolerance = interval * (burst == 0 ? qps : burst);
+  };
+  bucket(o.qps, o.burst, query_interval_, query_tolerance_);
+  bucket(o.error_qps, o.error_burst, error_interval_, error_tolerance_);
+  v6_mask_ = v6_prefix_ == 64 ? ~0ULL : ~(~0ULL >> v6_prefix_);
+  seed_ = seed != 0 ? seed : (static_cast<std::uint64_t>(std::random_device{}()) << 32 | std::random_device{}());
+  if (!o.enabled()) return;  // nothing is looked up: no table
+  const std::size_t buckets = std::bit_ceil(std::max<std::size_t>(o.entries, kWays)) / kWays;
+  mask_ = buckets - 1;
+  buckets_ = std::make_unique<Bucket[]>(buckets);  // value-initialised: every entry empty
+}
+
+RateLimiter::Ref RateLimiter::locate(const std::uint8_t* addr, bool ipv6) const noexcept {
+  Ref r;
+  if (ipv6) {
+    r.key = load_be64(addr) & v6_mask_;
+  } else {
+    std::uint32_t v4;
+    std::memcpy(&v4, addr, 4);
+    r.key = ntohl(v4);
+  }
+  r.family = ipv6 ? 6 : 4;
+  r.bucket = mix(r.key ^ seed_ ^ (ipv6 ? 0x6000000000000000ULL : 0)) & mask_;
+  __builtin_prefetch(&buckets_[r.bucket], 1);
+  return r;
+}
+
+RateLimiter::Verdict RateLimiter::admit(const Ref& r, std::uint64_t now, bool error) noexcept {
+  const std::uint64_t interval = error ? error_interval_ : query_interval_;
+  if (interval == 0) return Verdict::kPass;
+  Bucket& b = buckets_[r.bucket];
+  Entry* e = nullptr;
+  for (Entry& w : b.ways)
+    if (w.family == r.family && w.key == r.key) e = &w;
+  if (e == nullptr) {
+    // The way idle longest (its later tat is the older) makes room; empty ways have tat 0.
+    e = &b.ways[0];
+    for (Entry& w : b.ways)
+      if (std::max(w.tat, w.error_tat) < std::max(e->tat, e->error_tat)) e = &w;
+    *e = Entry{r.key, now, now, 0, 0, r.family, 0};
+  }
+  std::uint64_t& tat = error ? e->error_tat : e->tat;
+  const std::uint64_t tolerance = error ? error_tolerance_ : query_tolerance_;
+  const std::uint64_t next = std::max(tat, now) + interval;
+  if (next - now <= tolerance) {
+    tat = next;
+    return Verdict::kPass;
+  }
+  if (e->limited != UINT32_MAX) ++e->limited;
+  note_limited(*e);
+  if (slip_ != 0 && ++e->slipped >= slip_) {
+    e->slipped = 0;
+    return Verdict::kSlip;
+  }
+  return Verdict::kDrop;
+}
+
+void RateLimiter::note_limited(const Entry& e) noexcept {
+  // A running top list: the entry's count replaces its own slot, else the smallest when larger.
+  // Only limited traffic comes here, so the hot path's passing queries never pay for it.
+  LimitedPrefix* slot = nullptr;
+  for (LimitedPrefix& t : top_)
+    if (t.family == e.family && t.key == e.key) slot = &t;
+  if (slot == nullptr) {
+    slot = &top_[0];
+    for (LimitedPrefix& t : top_)
+      if (t.limited < slot->limited) slot = &t;
+    if (slot->family != 0 && slot->limited >= e.limited) return;
+    slot->family = e.family;
+    slot->key = e.key;
+    slot->prefix_len = e.family == 4 ? 32 : v6_prefix_;
+    slot->limited = 0;
+  }
+  // An entry evicted and seen again counts from 0: keep the larger of the two counts.
+  slot->limited = std::max<std::uint64_t>(slot->limited + 1, e.limited);
+}
+
+TopLimited RateLimiter::top() const noexcept {
+  TopLimited out = top_;
+  std::sort(out.begin(), out.end(), [](const LimitedPrefix& a, const LimitedPrefix& b) {
+    return a.family != 0 && (b.family == 0 || a.limited > b.limited);
+  });
+  return out;
+}
+
+}  // namespace dotpin::dataplane

@@ -1,0 +1,113 @@
+// SPDX-License-Identifier: Apache-2.0
+/// @file rate_limit.h
+/// @brief Per-client rate limits on the fast path: a token bucket per client prefix (IPv4 /32, IPv6
+/// a prefix length the operator sets) for queries, and a second one for error responses (REFUSED,
+/// SERVFAIL, NXDOMAIN: response-rate limiting against reflection).
+///
+/// Each bucket is one GCRA state (the "theoretical arrival time"): a query at time t passes when
+/// max(tat, t) + interval - t <= burst * interval, and then tat = max(tat, t) + interval. That is
+/// a token bucket of `burst` tokens refilled at `qps` per second, kept in one 64-bit word with no
+/// division on the hot path. The table is per lcore, fixed-size and set-associative (two 32-byte
+/// entries to a 64-byte bucket), allocated once: a client not in it takes the way that was idle
+/// longest and starts with a full bucket. Hash keys are seeded per table, so an attacker cannot
+/// aim collisions at a given client; one with many source addresses can still cycle entries out,
+/// which gives each of them no more than one burst (the limit is per source, not global).
+/// Over-limit traffic is dropped, except every `slip`-th, which is answered with TC=1 and no
+/// records (as RRL does): a real client behind the address retries over TCP, a spoofed victim
+/// gets a reply no larger than the query.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace dotpin::dataplane {
+
+struct RateLimitOptions {
+  std::uint32_t qps = 0;            ///< queries per second per client prefix; 0: no query limit
+  std::uint32_t burst = 0;          ///< bucket size; 0: the same as qps (one second's worth)
+  std::uint32_t error_qps = 0;      ///< REFUSED/SERVFAIL/NXDOMAIN responses per second per prefix; 0: none
+  std::uint32_t error_burst = 0;    ///< 0: the same as error_qps
+  std::uint8_t ipv6_prefix = 56;    ///< IPv6 clients are limited per /ipv6_prefix (32..64)
+  std::uint32_t slip = 2;           ///< every slip-th limited query is answered TC=1; 0: drop all
+  std::uint32_t entries = 65536;    ///< table size per lcore (rounded up to a power of two, >= 2)
+  [[nodiscard]] bool enabled() const noexcept { return qps != 0 || error_qps != 0; }
+};
+
+/// A prefix that has been limited, for `dotpinctl stats` and /metrics.
+struct LimitedPrefix {
+  std::uint64_t key = 0;        ///< IPv4: the address; IPv6: the prefix's first 64 bits
+  std::uint8_t family = 0;      ///< 0: unused slot, 4 or 6
+  std::uint8_t prefix_len = 0;  ///< 32 for IPv4, ipv6_prefix for IPv6
+  std::uint64_t limited = 0;    ///< queries and error responses limited (dropped or slipped)
+  [[nodiscard]] std::string to_string() const;  ///< "198.18.0.2/32", "2001:db8:1:200::/56"
+};
+inline constexpr std::size_t kTopLimited = 8;
+using TopLimited = std::array<LimitedPrefix, kTopLimited>;
+
+class RateLimiter {
+ public:
+  enum class Verdict : std::uint8_t { kPass, kDrop, kSlip };
+
+  explicit RateLimiter(const RateLimitOptions& options, std::uint64_t seed = 0);
+
+  [[nodiscard]] bool limits_queries() const noexcept { return query_interval_ != 0; }
+  [[nodiscard]] bool limits_errors() const noexcept { return error_interval_ != 0; }
+
+  /// Where a client's entry lives: found by locate(), which also prefetches its bucket, so that a
+  /// burst can locate every client first and decide later (as the worker does with cache lookups).
+  struct Ref {
+    std::uint64_t key = 0;
+    std::size_t bucket = 0;
+    std::uint8_t family = 0;
+  };
+  /// Only with limits_queries() or limits_errors(): there is no table otherwise.
+  [[nodiscard]] Ref locate(const std::uint8_t* addr, bool ipv6) const noexcept;
+
+  /// A query from @p addr (4 or 16 bytes, network order) at @p now_ns (a monotonic clock).
+  Verdict query(const Ref& r, std::uint64_t now_ns) noexcept { return admit(r, now_ns, false); }
+  Verdict query(const std::uint8_t* addr, bool ipv6, std::uint64_t now_ns) noexcept {
+    return limits_queries() ? admit(locate(addr, ipv6), now_ns, false) : Verdict::kPass;
+  }
+  /// An error response (any RCODE but NOERROR) about to be sent to @p addr.
+  Verdict error_response(const std::uint8_t* addr, bool ipv6, std::uint64_t now_ns) noexcept {
+    return limits_errors() ? admit(locate(addr, ipv6), now_ns, true) : Verdict::kPass;
+  }
+  /// The prefixes limited most since start (a running top list, updated only when one is limited;
+  /// unused slots have family 0), most limited first.
+  [[nodiscard]] TopLimited top() const noexcept;
+  [[nodiscard]] std::size_t capacity() const noexcept { return buckets_ ? (mask_ + 1) * kWays : 0; }
+
+ private:
+  static constexpr std::size_t kWays = 2;
+  struct Entry {
+    std::uint64_t key;
+    std::uint64_t tat;        // queries
+    std::uint64_t error_tat;  // error responses
+    std::uint32_t limited;    // saturates
+    std::uint16_t slipped;    // limited ones since the last slip
+    std::uint8_t family;      // 0: empty
+    std::uint8_t pad;
+  };
+  static_assert(sizeof(Entry) == 32);
+  struct alignas(64) Bucket {
+    std::array<Entry, kWays> ways;
+  };
+
+  Verdict admit(const Ref& r, std::uint64_t now_ns, bool error) noexcept;
+  void note_limited(const Entry& e) noexcept;
+
+  std::uint64_t query_interval_ = 0, query_tolerance_ = 0;
+  std::uint64_t error_interval_ = 0, error_tolerance_ = 0;
+  std::uint64_t v6_mask_ = 0;
+  std::uint8_t v6_prefix_ = 56;
+  std::uint32_t slip_ = 2;
+  std::uint64_t seed_ = 0;
+  std::size_t mask_ = 0;
+  std::unique_ptr<Bucket[]> buckets_;
+  TopLimited top_{};
+};
+
+}  // namespace dotpin::dataplane
