@@ -17,7 +17,7 @@ import threading
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from dotpin_harness import (APPLIANCE_V4, CLIENT_V4, OUTSIDER_V4, ApplianceSuite, Dotpind, dns_query, kdig,  # noqa: E402
+from dotpin_harness import (APPLIANCE_V4, APPLIANCE_V6, CLIENT_V4, CLIENT_V6, OUTSIDER_V4, ApplianceSuite, Dotpind, dns_query, kdig,  # noqa: E402
                             main, parse_dnsperf, status_of)
 
 SECOND_CLIENT_V4 = "198.18.0.3"
@@ -26,11 +26,12 @@ SECOND_CLIENT_V4 = "198.18.0.3"
 def udp_exchange(src, payloads, timeout=1.0):
     """Sends each payload from @src to the appliance's port 53 and collects what comes back (until
     @timeout passes without a reply): a list of reply datagrams."""
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    v6 = ":" in src
+    s = socket.socket(socket.AF_INET6 if v6 else socket.AF_INET, socket.SOCK_DGRAM)
     try:
         s.bind((src, 0))
         for p in payloads:
-            s.sendto(p, (APPLIANCE_V4, 53))
+            s.sendto(p, (APPLIANCE_V6 if v6 else APPLIANCE_V4, 53))
         if timeout == 0:
             return []
         s.settimeout(timeout)
@@ -149,6 +150,18 @@ class RateLimits(ApplianceSuite):
             self.assertIsNotNone(flags, r.stdout)
             self.assertIn("tc", flags.group(1).split(), r.stdout)
             self.assertIn("ANSWER: 0", r.stdout)
+
+    def test_ipv6_clients_share_a_bucket_per_prefix(self):
+        # 2001:2::2 and 2001:2::3 are in one /64, the prefix set here: one bucket of 3 between them.
+        with self.daemon("rl6", "qps = 1\nburst = 3\nslip = 0\nipv6_prefix = 64\n") as d:
+            subprocess.run(["ip", "-6", "addr", "add", "2001:2::3/128", "dev", d.iface, "nodad"], check=True)
+            first = udp_exchange(CLIENT_V6, [dns_query("www.dotpin.test", qid=i) for i in range(10)], timeout=0.5)
+            second = udp_exchange("2001:2::3", [dns_query("www.dotpin.test", qid=20 + i) for i in range(10)], timeout=0.5)
+            self.assertEqual(len(first), 3, first)
+            self.assertLessEqual(len(second), 1, second)  # at most what 1 q/s refilled meanwhile
+            st = self.stats(d)
+            self.assertEqual(st["ratelimit_top"][0]["prefix"], "2001:2::/64", st["ratelimit_top"])
+            self.assertEqual(st["totals"]["counters"]["ratelimited"], 20 - 3 - len(second))
 
     def test_error_responses_have_their_own_limit_against_reflection(self):
         # A spoofed outsider makes the appliance send REFUSED to its victim: at most error_qps of
