@@ -19,13 +19,6 @@ std::uint64_t load_be64(const std::uint8_t* p) noexcept {
   return v;
 }
 
-std::uint64_t mix(std::uint64_t k) noexcept {  // splitmix64's finaliser
-  k ^= k >> 30;
-  k *= 0xbf58476d1ce4e5b9ULL;
-  k ^= k >> 27;
-  k *= 0x94d049bb133111ebULL;
-  return k ^ (k >> 31);
-}
 
 }  // namespace
 
@@ -59,6 +52,9 @@ RateLimiter::RateLimiter(const RateLimitOptions& o, std::uint64_t seed)
   if (!o.enabled()) return;  // nothing is looked up: no table
   const std::size_t buckets = std::bit_ceil(std::max<std::size_t>(o.entries, kWays)) / kWays;
   mask_ = buckets - 1;
+  // The top log2(buckets) bits of the hash pick the bucket (one bucket: shift 63, then the mask).
+  shift_ = static_cast<unsigned>(std::min(63, 64 - std::countr_zero(buckets)));
+
   buckets_ = std::make_unique<Bucket[]>(buckets);  // value-initialised: every entry empty
 }
 
@@ -72,7 +68,8 @@ RateLimiter::Ref RateLimiter::locate(const std::uint8_t* addr, bool ipv6) const 
     r.key = ntohl(v4);
   }
   r.family = ipv6 ? 6 : 4;
-  r.bucket = mix(r.key ^ seed_ ^ (ipv6 ? 0x6000000000000000ULL : 0)) & mask_;
+  // Multiplicative hashing of the seeded key: the product's top bits pick the bucket.
+  r.bucket = static_cast<std::size_t>(((r.key ^ seed_) + r.family) * 0x9E3779B97F4A7C15ULL >> shift_) & mask_;
   __builtin_prefetch(&buckets_[r.bucket], 1);
   return r;
 }

@@ -9,9 +9,11 @@
 /// a token bucket of `burst` tokens refilled at `qps` per second, kept in one 64-bit word with no
 /// division on the hot path. The table is per lcore, fixed-size and set-associative (two 32-byte
 /// entries to a 64-byte bucket), allocated once: a client not in it takes the way that was idle
-/// longest and starts with a full bucket. Hash keys are seeded per table, so an attacker cannot
-/// aim collisions at a given client; one with many source addresses can still cycle entries out,
-/// which gives each of them no more than one burst (the limit is per source, not global).
+/// longest and starts with a full bucket. The hash (one multiply of the seeded key) is not meant
+/// to resist aimed collisions, and need not: an entry pushed out comes back with a full bucket, so
+/// colliding with a client can only give it more, never less; and a source that cycles its own
+/// entry out with spoofed neighbours gains what spoofing many sources gives anyway, one burst per
+/// address (the limit is per source, not global).
 /// Over-limit traffic is dropped, except every `slip`-th, which is answered with TC=1 and no
 /// records (as RRL does): a real client behind the address retries over TCP, a spoofed victim
 /// gets a reply no larger than the query.
@@ -106,6 +108,7 @@ class RateLimiter {
   std::uint32_t slip_ = 2;
   std::uint64_t seed_ = 0;
   std::size_t mask_ = 0;
+  unsigned shift_ = 63;
   std::unique_ptr<Bucket[]> buckets_;
   TopLimited top_{};
 };
