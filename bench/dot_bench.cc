@@ -35,7 +35,7 @@ struct Fixture {
     // The key share before X25519 came first (wolfSSL's default: P-256), for the A/B.
     p256_first = std::move(*make_client_ctx(""));
     int groups[] = {WOLFSSL_ECC_SECP256R1, WOLFSSL_ECC_X25519, WOLFSSL_ECC_SECP384R1};
-    wolfSSL_CTX_set_groups(p256_first.get(), groups, 3);
+    if (wolfSSL_CTX_set_groups(p256_first.get(), groups, 3) != WOLFSSL_SUCCESS) std::abort();  // else A = B
     up.name = "bench";
     up.auth_name = "dns.dotpin.test";
     Pin p;

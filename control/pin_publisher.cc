@@ -11,17 +11,23 @@ namespace {
 
 constexpr std::chrono::milliseconds kLcoreWait{2000};
 
-// Report mode connects whatever key a server shows: an operator must hear of it on every start and
-// every change that keeps it, not only from `pins check` (a restart must not make it quiet).
-void warn_report_mode(const PinTable& table, std::uint64_t generation) {
-  for (const UpstreamPins& up : table.upstreams)
-    if (up.mode == PinMode::kReport)
-      log_warn("pins: upstream '" + up.name + "' is in mode 'report' in generation " + std::to_string(generation) +
-               ": a server whose key matches no pin is still used (a mismatch is only counted); meant only "
-               "for staging a rollover");
-}
-
 }  // namespace
+
+// Report mode connects whatever key a server shows: the operator hears of it at every start and
+// every change of the pin file (a restart must not make it quiet), and whenever the set of
+// report-mode upstreams changes; not at each DANE or TOFU update, which cannot change a mode (a
+// zone that re-signs would repeat it every refresh).
+void PinPublisher::warn_report_mode_locked(const PinTable& table, std::uint64_t generation, bool always) {
+  std::vector<std::string> names;
+  for (const UpstreamPins& up : table.upstreams)
+    if (up.mode == PinMode::kReport) names.push_back(up.name);
+  if (!always && names == report_mode_) return;
+  report_mode_ = names;
+  for (const std::string& name : names)
+    log_warn("pins: upstream '" + name + "' is in mode 'report' in generation " + std::to_string(generation) +
+             ": a server whose key matches no pin is still used (a mismatch is only counted); meant only "
+             "for staging a rollover");
+}
 
 PinTable PinPublisher::compose(const PinTable& file, const TofuState& tofu, const DanePins& dane) {
   PinTable out = file;
@@ -52,7 +58,7 @@ Status PinPublisher::start(PinTable file_table, TofuState tofu, UnixTime now) {
   composed.source = file_.source;
   store_.publish(std::move(composed), now);
   const auto snap = store_.current();
-  warn_report_mode(snap->table, snap->generation);
+  warn_report_mode_locked(snap->table, snap->generation, true);
   return ok_status();
 }
 
@@ -71,7 +77,8 @@ TofuState PinPublisher::tofu_state() const {
   return tofu_;
 }
 
-Result<PinChangeReply> PinPublisher::publish_locked(const std::string& what, const std::string& written) {
+Result<PinChangeReply> PinPublisher::publish_locked(const std::string& what, const std::string& written,
+                                                    bool operator_change) {
   PinTable composed = compose(file_, tofu_, dane_);
   composed.source = options_.pin_file;
   const std::size_t upstreams = composed.upstreams.size();
@@ -89,12 +96,13 @@ Result<PinChangeReply> PinPublisher::publish_locked(const std::string& what, con
   }
   log_info("pins: " + what + "; generation " + std::to_string(snap->generation) + " in force (" +
            std::to_string(upstreams) + " upstream(s))");
-  warn_report_mode(snap->table, snap->generation);
+  warn_report_mode_locked(snap->table, snap->generation, operator_change);
   return reply;
 }
 
 Result<PinChangeReply> PinPublisher::change_locked(Next next, bool force, const std::function<Status()>& persist,
-                                                   const std::string& what, const std::string& written) {
+                                                   const std::string& what, const std::string& written,
+                                                   bool operator_change) {
   const PinSafety safety =
       check_pin_change(compose(file_, tofu_, dane_), compose(next.file, next.tofu, next.dane), options_.clock());
   if (!safety.safe() && !force) {
@@ -109,7 +117,7 @@ Result<PinChangeReply> PinPublisher::change_locked(Next next, bool force, const 
   tofu_ = std::move(next.tofu);
   dane_ = std::move(next.dane);
   for (const std::string& u : safety.unsafe) log_warn("pins: " + what + ": forced although " + u);
-  auto reply = publish_locked(what, written);
+  auto reply = publish_locked(what, written, operator_change);
   if (reply) {
     reply->forced = safety.unsafe;
     reply->warnings = safety.warnings;
@@ -133,7 +141,7 @@ Result<PinChangeReply> PinPublisher::replace_file(PinTable table, const std::str
     return ok_status();
   };
   return change_locked({std::move(table), tofu_, dane_}, force, persist, what,
-                       text.empty() ? std::string() : options_.pin_file);
+                       text.empty() ? std::string() : options_.pin_file, /*operator_change=*/true);
 }
 
 Result<PinChangeReply> PinPublisher::set_learned(const std::string& upstream, std::optional<LearnedUpstream> learned,

@@ -86,10 +86,15 @@ class PinPublisher {
     TofuState tofu;
     DanePins dane;
   };
+  /// @p operator_change: the operator's pin file changed (reload, add, remove), not a learned key
+  /// or a TLSA refresh.
   Result<PinChangeReply> change_locked(Next next, bool force, const std::function<Status()>& persist,
-                                       const std::string& what, const std::string& written);
+                                       const std::string& what, const std::string& written,
+                                       bool operator_change = false);
   /// Composes, numbers and feeds; @p written is the file the change was persisted to ("" none).
-  Result<PinChangeReply> publish_locked(const std::string& what, const std::string& written);
+  Result<PinChangeReply> publish_locked(const std::string& what, const std::string& written, bool operator_change);
+  /// Warns of each report-mode upstream of @p table: @p always, or when the set changed.
+  void warn_report_mode_locked(const PinTable& table, std::uint64_t generation, bool always);
 
   PinStore& store_;
   Options options_;
@@ -98,6 +103,7 @@ class PinPublisher {
   PinTable file_;
   TofuState tofu_;
   DanePins dane_;
+  std::vector<std::string> report_mode_;  // the report-mode upstreams last warned of
 };
 
 }  // namespace dotpin::ctl

@@ -50,11 +50,13 @@ constexpr std::string_view kAlpn = "dot";
 // first: besides being the faster exchange here, a P-256 share makes every handshake's ECDH run
 // wolfSSL's fixed-point ECC cache (FP_ECC in Debian's build) on the server's fresh ephemeral point,
 // which allocates a 256-point table (~0.8 MB) per new point and keeps 15 of them per thread: a
-// reconnect storm grows each TLS thread by ~12 MB and churns the allocator. P-256 and P-384 stay
-// offered (a server without X25519 answers with a HelloRetryRequest); finite-field groups are
-// not offered.
+// reconnect storm grows each TLS thread by ~12 MB and churns the allocator. P-256, P-384 and X448
+// stay offered (a TLS 1.3 server without X25519 answers with a HelloRetryRequest for one of them);
+// finite-field groups are not offered.
 constexpr std::array<int, 4> kGroups{WOLFSSL_ECC_X25519, WOLFSSL_ECC_SECP256R1, WOLFSSL_ECC_SECP384R1,
                                      WOLFSSL_ECC_X448};
+// The same groups as wolfSSL_get_curve_name() names them, for the check after the handshake.
+constexpr std::array<std::string_view, 4> kGroupNames{"X25519", "SECP256R1", "SECP384R1", "X448"};
 
 }  // namespace
 
@@ -105,6 +107,11 @@ std::string_view negotiated_parameters_problem(WOLFSSL* ssl, TlsFloor floor) noe
     return s.code == code && (s.tls13 || floor == TlsFloor::kTls12);
   });
   if (!ok) return "cipher suite not allowed";
+  // The group too: a TLS 1.2 server's ServerKeyExchange may name any curve wolfSSL implements
+  // (brainpool, secp256k1, P-521), offered or not, and wolfSSL's client only checks that it knows it.
+  const char* group = wolfSSL_get_curve_name(ssl);
+  if (!group || !std::ranges::any_of(kGroupNames, [&](std::string_view g) { return g == group; }))
+    return "key exchange group not offered";
   char* proto = nullptr;
   unsigned short len = 0;
   if (wolfSSL_ALPN_GetProtocol(ssl, &proto, &len) == WOLFSSL_SUCCESS && proto &&

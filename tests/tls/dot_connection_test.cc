@@ -379,6 +379,33 @@ TEST_F(DotConnectionTest, TheKeyShareIsX25519AndAP256OnlyServerStillConnects) {
   EXPECT_EQ(s3->app_bytes, 0u);
 }
 
+TEST_F(DotConnectionTest, OverTls12TheGroupIsX25519AndAnUnofferedCurveIsRefused) {
+  auto srv = server("leaf-p256");
+  ASSERT_EQ(wolfSSL_CTX_set_max_proto_version(srv.ctx(), TLS1_2_VERSION), WOLFSSL_SUCCESS);
+  auto up = upstream_with(standard_pins());
+  DotConnection c(pins_only_, up, 1, nullptr);
+  auto s = srv.accept();
+  MemoryDotServer::pump(c, *s, kNow);
+  ASSERT_EQ(c.state(), DotConnection::State::kReady) << to_string(c.failure());
+  EXPECT_EQ(c.protocol(), "TLSv1.2");
+  EXPECT_STREQ(wolfSSL_get_curve_name(s->tls.ssl()), "X25519");
+  // A TLS 1.2 server may name any curve wolfSSL knows in its ServerKeyExchange, offered or not,
+  // and wolfSSL's client takes it. No compliant server does that, so the client here offers P-521
+  // (outside the policy) to get one negotiated: the check after the handshake refuses it, as it
+  // refuses a hostile server's choice, before any query.
+  auto wide = make_client_context({"", TlsFloor::kTls12});
+  ASSERT_TRUE(wide.ok()) << wide.error();
+  int p521[] = {WOLFSSL_ECC_SECP521R1};
+  ASSERT_EQ(wolfSSL_CTX_set_groups(wide->get(), p521, 1), WOLFSSL_SUCCESS);
+  DotConnection c2(*wide, up, 1, nullptr);
+  auto s2 = srv.accept();
+  MemoryDotServer::pump(c2, *s2, kNow);
+  EXPECT_STREQ(wolfSSL_get_curve_name(s2->tls.ssl()), "SECP521R1");
+  EXPECT_EQ(c2.state(), DotConnection::State::kFailed);
+  EXPECT_EQ(c2.failure(), FailureReason::kTlsParameters) << to_string(c2.failure());
+  EXPECT_EQ(s2->app_bytes, 0u);
+}
+
 TEST(ClientPolicy, TheSuiteListIsStrict) {
   for (const char* good : {"TLS13-AES128-GCM-SHA256", "TLS13-CHACHA20-POLY1305-SHA256", "ECDHE-RSA-AES256-GCM-SHA384"})
     EXPECT_TRUE(suite_allowed(good, TlsFloor::kTls12)) << good;

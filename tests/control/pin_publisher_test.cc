@@ -1,0 +1,82 @@
+// SPDX-License-Identifier: Apache-2.0
+// The publisher's report-mode warning: at start and at every change of the operator's pin file,
+// and when the set of report-mode upstreams changes; not at each DANE refresh (a zone that
+// re-signs publishes a generation every refresh: the warning would repeat all day).
+#include "control/pin_publisher.h"
+
+#include <gtest/gtest.h>
+
+#include "fake_data_plane.h"
+
+namespace dotpin::ctl {
+namespace {
+
+Pin pin_of(std::uint8_t b, std::optional<UnixTime> not_after = std::nullopt) {
+  Pin p;
+  p.digest.fill(b);
+  p.not_after = not_after;
+  return p;
+}
+
+UpstreamPins upstream(const char* name, const char* address, PinMode mode, PinsFrom from) {
+  UpstreamPins up;
+  up.name = name;
+  up.address = *parse_endpoint(address, 853, false);
+  up.auth_name = "dns.dotpin.test";
+  up.mode = mode;
+  up.pins_from = from;
+  if (from == PinsFrom::kFile) up.pins = {pin_of(1), pin_of(2)};
+  else up.pins = {pin_of(3)};  // the operator's own pin beside the TLSA ones
+  return up;
+}
+
+std::size_t count(const std::string& text, const std::string& what) {
+  std::size_t n = 0;
+  for (auto at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
+  return n;
+}
+
+TEST(PinPublisher, ReportModeIsWarnedOfAtStartAtFileChangesAndWhenItChangesNotAtEachDaneRefresh) {
+  PinTable t;
+  t.source = "pins.toml";
+  t.upstreams = {upstream("r", "198.18.0.2:853", PinMode::kReport, PinsFrom::kFile),
+                 upstream("d", "198.18.0.3:853", PinMode::kEnforce, PinsFrom::kDane)};
+  PinStore store;
+  PinPublisher pub(store, PinPublisher::Options{"", false, ""});
+  const std::string warning = "upstream 'r' is in mode 'report'";
+
+  testing::internal::CaptureStderr();
+  ASSERT_TRUE(pub.start(t, {}, now_utc()));
+  EXPECT_EQ(count(testing::internal::GetCapturedStderr(), warning + " in generation 1"), 1u);
+
+  test::FakeDataPlane dp(store.current());
+  pub.attach(dp);
+  const UnixTime now = now_utc();
+  testing::internal::CaptureStderr();
+  for (int i = 0; i < 5; ++i) {  // re-signed RRsets: new windows, new generations
+    PinPublisher::DaneEntry e{"dns.dotpin.test", 853, {pin_of(9, now + std::chrono::hours(48 + i))}};
+    ASSERT_TRUE(pub.set_dane("d", e, "dane refresh"));
+  }
+  std::string log = testing::internal::GetCapturedStderr();
+  EXPECT_EQ(store.current()->generation, 6u);
+  EXPECT_EQ(count(log, warning), 0u) << log;
+
+  testing::internal::CaptureStderr();  // the operator reloads the file: told again
+  ASSERT_TRUE(pub.replace_file(t, "", "reloaded"));
+  log = testing::internal::GetCapturedStderr();
+  EXPECT_EQ(count(log, warning + " in generation 7"), 1u) << log;
+
+  // Back to enforce, then a DANE refresh: nothing; report mode again (forced): told.
+  PinTable enforce = t;
+  enforce.upstreams[0].mode = PinMode::kEnforce;
+  testing::internal::CaptureStderr();
+  ASSERT_TRUE(pub.replace_file(enforce, "", "reloaded"));
+  ASSERT_TRUE(pub.set_dane("d", {"dns.dotpin.test", 853, {pin_of(8, now + std::chrono::hours(72))}}, "dane refresh"));
+  ASSERT_TRUE(pub.replace_file(t, "", "reloaded", /*force=*/true));
+  log = testing::internal::GetCapturedStderr();
+  EXPECT_EQ(count(log, warning), 1u) << log;
+  EXPECT_EQ(count(log, warning + " in generation 10"), 1u) << log;
+}
+
+}  // namespace
+}  // namespace dotpin::ctl
