@@ -13,11 +13,6 @@ namespace {
 
 constexpr std::uint64_t kNsPerSecond = 1'000'000'000;
 
-std::uint64_t load_be64(const std::uint8_t* p) noexcept {
-  std::uint64_t v = 0;
-  for (int i = 0; i < 8; ++i) v = v << 8 | p[i];
-  return v;
-}
 
 
 }  // namespace
@@ -58,51 +53,6 @@ RateLimiter::RateLimiter(const RateLimitOptions& o, std::uint64_t seed)
   buckets_ = std::make_unique<Bucket[]>(buckets);  // value-initialised: every entry empty
 }
 
-RateLimiter::Ref RateLimiter::locate(const std::uint8_t* addr, bool ipv6) const noexcept {
-  Ref r;
-  if (ipv6) {
-    r.key = load_be64(addr) & v6_mask_;
-  } else {
-    std::uint32_t v4;
-    std::memcpy(&v4, addr, 4);
-    r.key = ntohl(v4);
-  }
-  r.family = ipv6 ? 6 : 4;
-  // Multiplicative hashing of the seeded key: the product's top bits pick the bucket.
-  r.bucket = static_cast<std::size_t>(((r.key ^ seed_) + r.family) * 0x9E3779B97F4A7C15ULL >> shift_) & mask_;
-  __builtin_prefetch(&buckets_[r.bucket], 1);
-  return r;
-}
-
-RateLimiter::Verdict RateLimiter::admit(const Ref& r, std::uint64_t now, bool error) noexcept {
-  const std::uint64_t interval = error ? error_interval_ : query_interval_;
-  if (interval == 0) return Verdict::kPass;
-  Bucket& b = buckets_[r.bucket];
-  Entry* e = nullptr;
-  for (Entry& w : b.ways)
-    if (w.family == r.family && w.key == r.key) e = &w;
-  if (e == nullptr) {
-    // The way idle longest (its later tat is the older) makes room; empty ways have tat 0.
-    e = &b.ways[0];
-    for (Entry& w : b.ways)
-      if (std::max(w.tat, w.error_tat) < std::max(e->tat, e->error_tat)) e = &w;
-    *e = Entry{r.key, now, now, 0, 0, r.family, 0};
-  }
-  std::uint64_t& tat = error ? e->error_tat : e->tat;
-  const std::uint64_t tolerance = error ? error_tolerance_ : query_tolerance_;
-  const std::uint64_t next = std::max(tat, now) + interval;
-  if (next - now <= tolerance) {
-    tat = next;
-    return Verdict::kPass;
-  }
-  if (e->limited != UINT32_MAX) ++e->limited;
-  note_limited(*e);
-  if (slip_ != 0 && ++e->slipped >= slip_) {
-    e->slipped = 0;
-    return Verdict::kSlip;
-  }
-  return Verdict::kDrop;
-}
 
 void RateLimiter::note_limited(const Entry& e) noexcept {
   // A running top list: the entry's count replaces its own slot, else the smallest when larger.

@@ -19,8 +19,10 @@
 /// gets a reply no larger than the query.
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <string>
 #include <vector>
@@ -66,16 +68,16 @@ class RateLimiter {
     std::uint8_t family = 0;
   };
   /// Only with limits_queries() or limits_errors(): there is no table otherwise.
-  [[nodiscard]] Ref locate(const std::uint8_t* addr, bool ipv6) const noexcept;
+  [[nodiscard]] inline Ref locate(const std::uint8_t* addr, bool ipv6) const noexcept;
 
   /// A query from @p addr (4 or 16 bytes, network order) at @p now_ns (a monotonic clock).
-  Verdict query(const Ref& r, std::uint64_t now_ns) noexcept { return admit(r, now_ns, false); }
+  Verdict query(const Ref& r, std::uint64_t now_ns) noexcept { return admit<false>(r, now_ns); }
   Verdict query(const std::uint8_t* addr, bool ipv6, std::uint64_t now_ns) noexcept {
-    return limits_queries() ? admit(locate(addr, ipv6), now_ns, false) : Verdict::kPass;
+    return limits_queries() ? admit<false>(locate(addr, ipv6), now_ns) : Verdict::kPass;
   }
   /// An error response (any RCODE but NOERROR) about to be sent to @p addr.
   Verdict error_response(const std::uint8_t* addr, bool ipv6, std::uint64_t now_ns) noexcept {
-    return limits_errors() ? admit(locate(addr, ipv6), now_ns, true) : Verdict::kPass;
+    return limits_errors() ? admit<true>(locate(addr, ipv6), now_ns) : Verdict::kPass;
   }
   /// The prefixes limited most since start (a running top list, updated only when one is limited;
   /// unused slots have family 0), most limited first.
@@ -98,7 +100,8 @@ class RateLimiter {
     std::array<Entry, kWays> ways;
   };
 
-  Verdict admit(const Ref& r, std::uint64_t now_ns, bool error) noexcept;
+  template <bool kError>
+  Verdict admit(const Ref& r, std::uint64_t now_ns) noexcept;
   void note_limited(const Entry& e) noexcept;
 
   std::uint64_t query_interval_ = 0, query_tolerance_ = 0;
@@ -112,5 +115,54 @@ class RateLimiter {
   std::unique_ptr<Bucket[]> buckets_;
   TopLimited top_{};
 };
+
+inline RateLimiter::Ref RateLimiter::locate(const std::uint8_t* addr, bool ipv6) const noexcept {
+  Ref r;
+  if (ipv6) {
+    std::uint64_t v6;
+    std::memcpy(&v6, addr, 8);
+    r.key = __builtin_bswap64(v6) & v6_mask_;
+  } else {
+    std::uint32_t v4;
+    std::memcpy(&v4, addr, 4);
+    r.key = __builtin_bswap32(v4);
+  }
+  r.family = ipv6 ? 6 : 4;
+  // Multiplicative hashing of the seeded key: the product's top bits pick the bucket.
+  r.bucket = static_cast<std::size_t>(((r.key ^ seed_) + r.family) * 0x9E3779B97F4A7C15ULL >> shift_) & mask_;
+  __builtin_prefetch(&buckets_[r.bucket], 1);
+  return r;
+}
+
+// Inline: it runs per query on the hot path (the table miss and the limited path are the cold parts).
+template <bool kError>
+inline RateLimiter::Verdict RateLimiter::admit(const Ref& r, std::uint64_t now) noexcept {
+  const std::uint64_t interval = kError ? error_interval_ : query_interval_;
+  Bucket& b = buckets_[r.bucket];
+  Entry* e = nullptr;
+  for (Entry& w : b.ways)
+    if (w.family == r.family && w.key == r.key) e = &w;
+  if (e == nullptr) {
+    // The way idle longest (its later tat is the older) makes room; empty ways have tat 0.
+    e = &b.ways[0];
+    for (Entry& w : b.ways)
+      if (std::max(w.tat, w.error_tat) < std::max(e->tat, e->error_tat)) e = &w;
+    *e = Entry{r.key, now, now, 0, 0, r.family, 0};
+  }
+  std::uint64_t& tat = kError ? e->error_tat : e->tat;
+  const std::uint64_t tolerance = kError ? error_tolerance_ : query_tolerance_;
+  const std::uint64_t next = std::max(tat, now) + interval;
+  if (next - now <= tolerance) {
+    tat = next;
+    return Verdict::kPass;
+  }
+  if (e->limited != UINT32_MAX) ++e->limited;
+  note_limited(*e);
+  if (slip_ != 0 && ++e->slipped >= slip_) {
+    e->slipped = 0;
+    return Verdict::kSlip;
+  }
+  return Verdict::kDrop;
+}
 
 }  // namespace dotpin::dataplane

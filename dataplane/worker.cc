@@ -25,7 +25,6 @@ struct Worker::Pending {
   PacketView view;
   QueryInfo q;
   CacheKey key;
-  RateLimiter::Ref limit;  // the client's rate-limit entry (with [ratelimit] qps)
   bool lookup = false;
 };
 
@@ -186,7 +185,7 @@ void Worker::process_burst(rte_mbuf** pkts, unsigned n, Clock::time_point now) {
     switch (verdict) {
       case QueryVerdict::kOk:
         // The client's rate-limit bucket is prefetched with the cache bucket; pass 3 decides.
-        if (limiter_.limits_queries()) p.limit = limiter_.locate(client, p.view.ipv6);
+        if (limiter_.limits_queries()) limit_[i] = limiter_.locate(client, p.view.ipv6);
         cache_.prefetch(p.key);
         p.lookup = true;
         continue;
@@ -217,7 +216,7 @@ void Worker::process_burst(rte_mbuf** pkts, unsigned n, Clock::time_point now) {
     if (limiter_.limits_queries()) {
       // Over its prefix's rate: dropped, or every slip-th answered TC=1 (a real client retries
       // over TCP; a spoofed victim gets no more than the query's size). Not counted as queries.
-      const RateLimiter::Verdict rl = limiter_.query(p.limit, now_ns_);
+      const RateLimiter::Verdict rl = limiter_.query(limit_[i], now_ns_);
       if (rl != RateLimiter::Verdict::kPass) {
         if (rl == RateLimiter::Verdict::kDrop) {
           counters_[Counter::kRateLimited].add();

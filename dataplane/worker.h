@@ -151,6 +151,7 @@ class Worker {
   unsigned tx_count_ = 0;
   rte_mbuf* tx_[kTxBuffer];
   std::unique_ptr<Pending[]> pending_;  // per packet of the burst being processed
+  RateLimiter::Ref limit_[kBurst];      // per packet: its client's rate-limit entry (with [ratelimit] qps)
   // Stats for other threads. The lcore only try_locks: a reader holding the lock delays a
   // publication by one interval, never the lcore.
   mutable std::mutex published_mu_;
