@@ -14,6 +14,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -185,6 +186,14 @@ class RateLimits(ApplianceSuite):
             replies = udp_exchange(CLIENT_V4, names, timeout=3.0)
             nx = [r for r in replies if r[3] & 0x0F == 3 and not r[2] & 0x02]
             self.assertEqual(len(nx), 5, replies)
+            # The same names again, now negative cache hits: the limit holds on that path too.
+            time.sleep(1.2)  # the error bucket refills (5 a second)
+            hits_before = self.stats(d)["totals"]["counters"]["cache_hits"]
+            replies = udp_exchange(CLIENT_V4, names, timeout=1.0)
+            nx = [r for r in replies if r[3] & 0x0F == 3 and not r[2] & 0x02]
+            self.assertEqual(len(nx), 5, replies)
+            self.assertGreaterEqual(len([r for r in replies if r[2] & 0x02]), 3, replies)
+            self.assertGreaterEqual(self.stats(d)["totals"]["counters"]["cache_hits"] - hits_before, 12)
             for _ in range(20):
                 r = kdig(f"@{APPLIANCE_V4}", "www.dotpin.test", "A")
                 self.assertEqual(status_of(r.stdout), "NOERROR", r.stdout)
