@@ -115,7 +115,7 @@ void read_dataplane_config(const toml::table& root, TomlReader& r, DataPlaneConf
   c.shard.max_pending = c.inflight_per_lcore;
 
   const toml::table* rl = r.section(root, "ratelimit", {"qps", "burst", "error_qps", "error_burst", "ipv6_prefix",
-                                                       "slip", "entries"});
+                                                       "slip", "entries", "exempt"});
   r.integer(rl, "qps", c.ratelimit.qps, 0, 10000000);
   r.integer(rl, "burst", c.ratelimit.burst, 0, 10000000);
   r.integer(rl, "error_qps", c.ratelimit.error_qps, 0, 10000000);
@@ -123,6 +123,9 @@ void read_dataplane_config(const toml::table& root, TomlReader& r, DataPlaneConf
   r.integer(rl, "ipv6_prefix", c.ratelimit.ipv6_prefix, 32, 64);
   r.integer(rl, "slip", c.ratelimit.slip, 0, 100);
   r.integer(rl, "entries", c.ratelimit.entries, 2, 1 << 24);
+  r.strings(rl, "exempt", [&](const std::string& v, const toml::node& n) {
+    if (auto s = c.ratelimit.exempt.add(v); !s) r.error(n.source(), s.error());
+  });
 
   const toml::table* daemon = r.section(root, "daemon", {"drain_ms"});
   r.millis(daemon, "drain_ms", c.drain, 0, 60000);

@@ -34,7 +34,7 @@ std::string LimitedPrefix::to_string() const {
 }
 
 RateLimiter::RateLimiter(const RateLimitOptions& o, std::uint64_t seed)
-    : v6_prefix_(std::clamp<std::uint8_t>(o.ipv6_prefix, 1, 64)), slip_(o.slip) {
+    : v6_prefix_(std::clamp<std::uint8_t>(o.ipv6_prefix, 1, 64)), slip_(o.slip), exempt_(o.exempt) {
   auto bucket = [](std::uint32_t qps, std::uint32_t burst, std::uint64_t& interval, std::uint64_t& tolerance) {
     if (qps == 0) return;
     interval = std::max<std::uint64_t>(1, kNsPerSecond / qps);

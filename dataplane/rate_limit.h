@@ -27,6 +27,8 @@
 #include <string>
 #include <vector>
 
+#include "dataplane/acl.h"
+
 namespace dotpin::dataplane {
 
 struct RateLimitOptions {
@@ -37,6 +39,7 @@ struct RateLimitOptions {
   std::uint8_t ipv6_prefix = 56;    ///< IPv6 clients are limited per /ipv6_prefix (32..64)
   std::uint32_t slip = 2;           ///< every slip-th limited query is answered TC=1; 0: drop all
   std::uint32_t entries = 65536;    ///< table size per lcore (rounded up to a power of two, >= 2)
+  Acl exempt;                       ///< clients never limited (monitoring, a NAT pool, ...); empty: none
   [[nodiscard]] bool enabled() const noexcept { return qps != 0 || error_qps != 0; }
 };
 
@@ -57,6 +60,10 @@ class RateLimiter {
 
   explicit RateLimiter(const RateLimitOptions& options, std::uint64_t seed = 0);
 
+  /// Whether @p addr is exempt ([ratelimit] exempt): its queries and error responses pass.
+  [[nodiscard]] bool exempt(const std::uint8_t* addr, bool ipv6) const noexcept {
+    return exempt_.size() != 0 && (ipv6 ? exempt_.allows_ipv6(addr) : exempt_.allows_ipv4(addr));
+  }
   [[nodiscard]] bool limits_queries() const noexcept { return query_interval_ != 0; }
   [[nodiscard]] bool limits_errors() const noexcept { return error_interval_ != 0; }
 
@@ -70,14 +77,15 @@ class RateLimiter {
   /// Only with limits_queries() or limits_errors(): there is no table otherwise.
   [[nodiscard]] inline Ref locate(const std::uint8_t* addr, bool ipv6) const noexcept;
 
-  /// A query from @p addr (4 or 16 bytes, network order) at @p now_ns (a monotonic clock).
+  /// A query from a located client at @p now_ns (a monotonic clock); the caller checks exempt().
   Verdict query(const Ref& r, std::uint64_t now_ns) noexcept { return admit<false>(r, now_ns); }
+  /// A query from @p addr (4 or 16 bytes, network order).
   Verdict query(const std::uint8_t* addr, bool ipv6, std::uint64_t now_ns) noexcept {
-    return limits_queries() ? admit<false>(locate(addr, ipv6), now_ns) : Verdict::kPass;
+    return limits_queries() && !exempt(addr, ipv6) ? admit<false>(locate(addr, ipv6), now_ns) : Verdict::kPass;
   }
   /// An error response (any RCODE but NOERROR) about to be sent to @p addr.
   Verdict error_response(const std::uint8_t* addr, bool ipv6, std::uint64_t now_ns) noexcept {
-    return limits_errors() ? admit<true>(locate(addr, ipv6), now_ns) : Verdict::kPass;
+    return limits_errors() && !exempt(addr, ipv6) ? admit<true>(locate(addr, ipv6), now_ns) : Verdict::kPass;
   }
   /// The prefixes limited most since start (a running top list, updated only when one is limited;
   /// unused slots have family 0), most limited first.
@@ -113,6 +121,7 @@ class RateLimiter {
   std::size_t mask_ = 0;
   unsigned shift_ = 63;
   std::unique_ptr<Bucket[]> buckets_;
+  Acl exempt_;
   TopLimited top_{};
 };
 

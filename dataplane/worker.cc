@@ -185,7 +185,9 @@ void Worker::process_burst(rte_mbuf** pkts, unsigned n, Clock::time_point now) {
     switch (verdict) {
       case QueryVerdict::kOk:
         // The client's rate-limit bucket is prefetched with the cache bucket; pass 3 decides.
-        if (limiter_.limits_queries()) limit_[i] = limiter_.locate(client, p.view.ipv6);
+        // (family 0: not limited, an exempt client.)
+        if (limiter_.limits_queries())
+          limit_[i] = limiter_.exempt(client, p.view.ipv6) ? RateLimiter::Ref{} : limiter_.locate(client, p.view.ipv6);
         cache_.prefetch(p.key);
         p.lookup = true;
         continue;
@@ -213,7 +215,7 @@ void Worker::process_burst(rte_mbuf** pkts, unsigned n, Clock::time_point now) {
     Pending& p = pending_[i];
     if (!p.lookup) continue;
     rte_mbuf* m = pkts[i];
-    if (limiter_.limits_queries()) {
+    if (limiter_.limits_queries() && limit_[i].family != 0) {
       // Over its prefix's rate: dropped, or every slip-th answered TC=1 (a real client retries
       // over TCP; a spoofed victim gets no more than the query's size). Not counted as queries.
       const RateLimiter::Verdict rl = limiter_.query(limit_[i], now_ns_);

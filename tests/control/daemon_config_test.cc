@@ -106,7 +106,8 @@ TEST(Config, RateLimitsAreOffUnlessSetAndCheckedWhenSet) {
   }
   {
     const auto r = parse_config(std::string(kGood) + "\n[ratelimit]\nqps = 50\nburst = 100\nerror_qps = 5\n"
-                                                    "ipv6_prefix = 48\nslip = 0\nentries = 4096\n", "c.toml");
+                                                    "ipv6_prefix = 48\nslip = 0\nentries = 4096\n"
+                                                    "exempt = [\"198.18.9.0/24\", \"2001:db8::/32\"]\n", "c.toml");
     ASSERT_TRUE(r.config) << errors_of(r);
     const auto& rl = r.config->dataplane.ratelimit;
     EXPECT_TRUE(rl.enabled());
@@ -116,8 +117,10 @@ TEST(Config, RateLimitsAreOffUnlessSetAndCheckedWhenSet) {
     EXPECT_EQ(rl.ipv6_prefix, 48);
     EXPECT_EQ(rl.slip, 0u);
     EXPECT_EQ(rl.entries, 4096u);
+    EXPECT_EQ(rl.exempt.size(), 2u);
   }
-  const auto r = parse_config(std::string(kGood) + "\n[ratelimit]\nqps = -1\nipv6_prefix = 65\nslip = 1000\nrate = 5\n",
+  const auto r = parse_config(std::string(kGood) + "\n[ratelimit]\nqps = -1\nipv6_prefix = 65\nslip = 1000\nrate = 5\n"
+                                                  "exempt = [\"198.18.9.1/24\"]\n",
                               "rl.toml");
   ASSERT_FALSE(r.config);
   const std::string e = errors_of(r);
@@ -126,6 +129,7 @@ TEST(Config, RateLimitsAreOffUnlessSetAndCheckedWhenSet) {
   EXPECT_NE(e.find("rl.toml:" + std::to_string(at + 1) + ":"), std::string::npos) << e;
   EXPECT_NE(e.find("rl.toml:" + std::to_string(at + 2) + ":"), std::string::npos) << e;
   EXPECT_NE(e.find("unknown key 'rate' in [ratelimit]"), std::string::npos) << e;
+  EXPECT_NE(e.find("rl.toml:" + std::to_string(at + 4) + ":"), std::string::npos) << e;  // host bits in exempt
 }
 
 TEST(Config, AnIpv4PrefixGivesTheSubnetsBroadcastToDrop) {

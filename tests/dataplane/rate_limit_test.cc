@@ -109,6 +109,27 @@ TEST(RateLimiter, ErrorResponsesHaveTheirOwnBucket) {
   EXPECT_EQ(rl.top()[0].to_string(), "203.0.113.9/32");
 }
 
+TEST(RateLimiter, ExemptClientsAreNeverLimited) {
+  RateLimitOptions o = opts(10, 1);
+  o.error_qps = 1;
+  ASSERT_TRUE(o.exempt.add("198.18.7.0/24"));
+  ASSERT_TRUE(o.exempt.add("2001:db8:9::/48"));
+  RateLimiter rl(o, 1);
+  const auto in = v4("198.18.7.200"), out = v4("198.18.8.1");
+  const auto in6 = v6("2001:db8:9:1::5");
+  for (int i = 0; i < 100; ++i) {
+    ASSERT_EQ(rl.query(in.data(), false, kS), V::kPass);
+    ASSERT_EQ(rl.error_response(in.data(), false, kS), V::kPass);
+    ASSERT_EQ(rl.query(in6.data(), true, kS), V::kPass);
+  }
+  EXPECT_TRUE(rl.exempt(in.data(), false));
+  EXPECT_FALSE(rl.exempt(out.data(), false));
+  EXPECT_EQ(rl.query(out.data(), false, kS), V::kPass);
+  EXPECT_EQ(rl.query(out.data(), false, kS), V::kDrop);
+  EXPECT_EQ(rl.top()[0].to_string(), "198.18.8.1/32");
+  EXPECT_EQ(rl.top()[1].family, 0);
+}
+
 TEST(RateLimiter, OffIsFreeAndPassesEverything) {
   RateLimiter rl(RateLimitOptions{}, 1);
   EXPECT_FALSE(rl.limits_queries());

@@ -164,6 +164,16 @@ class RateLimits(ApplianceSuite):
             self.assertEqual(st["ratelimit_top"][0]["prefix"], "2001:2::/64", st["ratelimit_top"])
             self.assertEqual(st["totals"]["counters"]["ratelimited"], 20 - 3 - len(second))
 
+    def test_an_exempt_client_is_never_limited(self):
+        with self.daemon("rlx", f'qps = 5\nburst = 2\nslip = 0\nexempt = ["{SECOND_CLIENT_V4}/32"]\n') as d:
+            self.add_second_client(d)
+            queries = [dns_query("www.dotpin.test", qid=i) for i in range(30)]
+            self.assertEqual(len(udp_exchange(SECOND_CLIENT_V4, queries)), 30)
+            self.assertEqual(len(udp_exchange(CLIENT_V4, queries, timeout=0.5)), 2)
+            st = self.stats(d)
+            self.assertEqual([t["prefix"] for t in st["ratelimit_top"]], [f"{CLIENT_V4}/32"])
+            self.assertEqual(st["totals"]["counters"]["ratelimited"], 28)
+
     def test_error_responses_have_their_own_limit_against_reflection(self):
         # A spoofed outsider makes the appliance send REFUSED to its victim: at most error_qps of
         # them (plus every second one slipped, as small as the query), while queries are unlimited.
