@@ -202,6 +202,13 @@ void Worker::process_burst(rte_mbuf** pkts, unsigned n, Clock::time_point now) {
       case QueryVerdict::kBadVers: counters_[Counter::kBadVers].add(); break;
       case QueryVerdict::kCount_: break;
     }
+    // Malformed or unsupported queries count against the query limit too: otherwise a flood of
+    // FORMERR/NOTIMP bait would pass a client's qps untouched (rare path: no prefetch).
+    if (limiter_.limits_queries() && limiter_.query(client, p.view.ipv6, now_ns_) != RateLimiter::Verdict::kPass) {
+      counters_[Counter::kRateLimited].add();
+      rte_pktmbuf_free(m);
+      continue;
+    }
     reply_checked(m, p.view, write_error_reply(dns, room_from(m, p.view.payload), p.q, rcode_for(verdict), setup_.max_udp),
                   p.q.question_end);
   }

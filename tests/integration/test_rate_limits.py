@@ -164,6 +164,17 @@ class RateLimits(ApplianceSuite):
             self.assertEqual(st["ratelimit_top"][0]["prefix"], "2001:2::/64", st["ratelimit_top"])
             self.assertEqual(st["totals"]["counters"]["ratelimited"], 20 - 3 - len(second))
 
+    def test_malformed_queries_count_against_the_query_limit(self):
+        # NOTIMP bait (opcode 2) must not pass a client's qps untouched.
+        with self.daemon("rlm", "qps = 2\nburst = 3\nslip = 0\n") as d:
+            bait = [dns_query("www.dotpin.test", qid=i, opcode=2) for i in range(30)]
+            replies = udp_exchange(CLIENT_V4, bait, timeout=0.5)
+            self.assertEqual(len(replies), 3, replies)
+            self.assertTrue(all(r[3] & 0x0F == 4 for r in replies), replies)  # NOTIMP
+            c = self.stats(d)["totals"]["counters"]
+            self.assertEqual(c["ratelimited"], 27, c)
+            self.assertEqual(c["notimp"], 30, c)
+
     def test_an_exempt_client_is_never_limited(self):
         with self.daemon("rlx", f'qps = 5\nburst = 2\nslip = 0\nexempt = ["{SECOND_CLIENT_V4}/32"]\n') as d:
             self.add_second_client(d)
