@@ -149,6 +149,11 @@ int run_upstreams(Invocation& inv) {
   return kExitOk;
 }
 
+std::uint64_t total_counter(const StatsReply& r, const char* name) {
+  const auto it = r.total_counters.find(name);
+  return it == r.total_counters.end() ? std::uint64_t{0} : it->second;
+}
+
 int run_stats(Invocation& inv) {
   StatsReply r;
   int status = kExitOk;
@@ -196,6 +201,21 @@ int run_stats(Invocation& inv) {
       }
       inv.out << "\n";
     }
+  }
+  if (r.tcp.enabled) {
+    // DNS over TCP for clients: connections, then every reason one was refused or closed.
+    auto tcp = [&r](const char* name) {
+      const auto it = r.tcp.counters.find(name);
+      return it == r.tcp.counters.end() ? std::uint64_t{0} : it->second;
+    };
+    inv.out << "tcp: connections open " << r.tcp.active << ", accepted " << tcp("accepted") << "; queries "
+            << tcp("queries") << ", answers " << tcp("answers") << "; lcores: tcp_queries " << total_counter(r, "tcp_queries")
+            << ", to_kernel " << total_counter(r, "to_kernel") << ", from_kernel " << total_counter(r, "from_kernel");
+    std::string closed;
+    for (const auto& [name, n] : r.tcp.counters)
+      if (n > 0 && name != "accepted" && name != "queries" && name != "answers") closed += " " + name + "=" + std::to_string(n);
+    if (!closed.empty()) inv.out << ";" << closed;
+    inv.out << "\n";
   }
   for (const auto& l : r.lcores)
     if (!l.running)

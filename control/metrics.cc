@@ -65,6 +65,7 @@ MetricsInput gather_metrics(const dataplane::DataPlane& a, const ExpiryMonitor* 
   if (expiry) in.expiry = expiry->items();
   if (sources) in.sources = sources->status();
   in.port = a.port_stats();
+  in.tcp = a.tcp_stats();
   if (control) in.control = control->counters();
   return in;
 }
@@ -137,6 +138,14 @@ std::string render_metrics(const MetricsInput& in) {
     w.family("dotpin_ratelimit_top_limited", "gauge",
              "queries and error responses held back by [ratelimit] since start, for the most limited client prefixes");
     for (const auto& t : top) w.sample("dotpin_ratelimit_top_limited", "prefix=\"" + label(t.to_string()) + "\"", t.limited);
+  }
+  if (in.tcp.enabled) {
+    w.family("dotpin_tcp_connections", "gauge", "DNS-over-TCP client connections open");
+    w.sample("dotpin_tcp_connections", "", static_cast<std::uint64_t>(in.tcp.active));
+    w.family("dotpin_tcp_events_total", "counter", "the TCP service's connections, queries and closes by reason");
+    for (std::size_t i = 0; i < in.tcp.counters.size(); ++i)
+      w.sample("dotpin_tcp_events_total", "event=\"" + std::string(to_string(static_cast<dataplane::TcpCounter>(i))) + "\"",
+               in.tcp.counters[i]);
   }
   if (in.port.available) {
     const dataplane::PortStats& p = in.port;

@@ -32,6 +32,7 @@ struct MetricsInput {
   std::vector<ExpiryItem> expiry;
   std::vector<SourceStatus> sources;  ///< TOFU and DANE upstreams
   dataplane::PortStats port;
+  dataplane::TcpStats tcp;
   std::optional<ControlServer::Counters> control;  ///< the control socket's clients
 };
 MetricsInput gather_metrics(const dataplane::DataPlane& a, const ExpiryMonitor* expiry = nullptr,

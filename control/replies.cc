@@ -137,12 +137,22 @@ void from_json(const nlohmann::json& j, LimitedPrefixReply& r) {
   get(j, "limited", r.limited);
 }
 
+void to_json(nlohmann::json& j, const TcpReply& r) {
+  j = {{"enabled", r.enabled}, {"active", r.active}, {"counters", r.counters}};
+}
+void from_json(const nlohmann::json& j, TcpReply& r) {
+  get(j, "enabled", r.enabled);
+  get(j, "active", r.active);
+  get(j, "counters", r.counters);
+}
+
 void to_json(nlohmann::json& j, const StatsReply& r) {
   j = r.upstreams;
   j["lcores"] = r.lcores;
   j["totals"] = {{"counters", r.total_counters}, {"drops", r.total_drops}};
   j["port"] = r.port;
   j["ratelimit_top"] = r.ratelimit_top;
+  j["tcp"] = r.tcp;
 }
 void from_json(const nlohmann::json& j, StatsReply& r) {
   j.get_to(r.upstreams);
@@ -152,6 +162,7 @@ void from_json(const nlohmann::json& j, StatsReply& r) {
   get(t, "drops", r.total_drops);
   get(j, "port", r.port);
   if (j.contains("ratelimit_top")) get(j, "ratelimit_top", r.ratelimit_top);
+  if (j.contains("tcp")) get(j, "tcp", r.tcp);
 }
 
 void to_json(nlohmann::json& j, const PinReply& r) {

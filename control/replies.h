@@ -77,12 +77,19 @@ struct LimitedPrefixReply {
   std::string prefix;         ///< "198.18.0.2/32", "2001:db8:1:200::/56"
   std::uint64_t limited = 0;  ///< queries and error responses dropped or slipped since start
 };
+/// DNS over TCP for clients (`stats`' "tcp"): the TCP service's counters by name.
+struct TcpReply {
+  bool enabled = false;
+  std::uint64_t active = 0;
+  std::map<std::string, std::uint64_t> counters;
+};
 struct StatsReply {
   UpstreamsReply upstreams;
   std::vector<LcoreReply> lcores;
   std::map<std::string, std::uint64_t> total_counters, total_drops;
   PortStatsReply port;
   std::vector<LimitedPrefixReply> ratelimit_top;
+  TcpReply tcp;
 };
 
 /// One pin as `pins list` and `pins check` show it.

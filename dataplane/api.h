@@ -27,6 +27,7 @@
 #include "dataplane/counters.h"
 #include "dataplane/rate_limit.h"
 #include "dataplane/port_stats.h"
+#include "dataplane/tcp_options.h"
 #include "pinning/pin_store.h"
 #include "tls/upstream_stats.h"
 
@@ -106,6 +107,8 @@ class DataPlane {
   [[nodiscard]] virtual std::chrono::system_clock::time_point started_at() const = 0;
   /// The pin generation the lcores are fed (the last one published).
   [[nodiscard]] virtual std::shared_ptr<const PinSnapshot> pins() const = 0;
+  /// The TCP service's counters (enabled false: no TCP for clients).
+  [[nodiscard]] virtual TcpStats tcp_stats() const { return {}; }
   [[nodiscard]] UpstreamTotals upstream_totals() const { return sum_upstreams(pins(), lcore_views()); }
 
   // Commands (the control thread).

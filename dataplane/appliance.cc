@@ -6,10 +6,13 @@
 #include <wolfssl/options.h>
 #include <wolfssl/wolfcrypt/ecc.h>
 
+#include <unistd.h>
+
 #include <sstream>
 #include <thread>
 
 #include "common/time_util.h"
+#include "dataplane/tcp_service.h"
 #include "dataplane/worker.h"
 #include "tls/client_context.h"
 
@@ -30,6 +33,8 @@ Appliance::Appliance(DataPlaneConfig config, Log log) : config_(std::move(config
 Appliance::~Appliance() {
   stop();
   lcores_.clear();  // workers close their connections before the port goes
+  tcp_.reset();     // after the lcores: no answer comes back any more
+  close_exception_port(exception_);
   close_port(port_);
 }
 
@@ -50,6 +55,22 @@ Result<std::unique_ptr<Appliance>> Appliance::create(DataPlaneConfig config, std
   if (!port) return Error{port.error()};
   a->port_ = *port;
   a->config_.local.mac = a->port_.mac;
+
+  // DNS over TCP: the exception path's tap, the service in its own namespace behind it.
+  if (a->config_.tcp.enabled) {
+    std::string iface = a->config_.tcp.interface;
+    if (iface.empty()) iface = "dpx" + std::to_string(::getpid());
+    auto ex = open_exception_port(iface, workers, a->port_.pool);
+    if (!ex) return Error{ex.error()};
+    a->exception_ = *ex;
+    a->neighbors_ = std::make_unique<ClientNeighbors>();
+    auto svc = TcpService::create(a->config_.tcp, workers, a->log_);
+    if (!svc) return Error{svc.error()};
+    a->tcp_ = std::move(*svc);
+    if (Status st = a->tcp_->start(iface, a->config_.local); !st) return Error{"DNS over TCP: " + st.error()};
+  } else {
+    a->config_.local.tcp_ports = {};
+  }
 
   unsigned queue = 0;
   RTE_LCORE_FOREACH_WORKER(lcore) {
@@ -82,6 +103,11 @@ Result<std::unique_ptr<Appliance>> Appliance::create(DataPlaneConfig config, std
     s.pins = a->feed_.get();
     s.pin_reader = queue - 1;
     s.tls_ctx = &l->ctx;
+    if (a->tcp_) {
+      s.exception_port = a->exception_.id;
+      s.neighbors = a->neighbors_.get();
+      s.streams = a->tcp_->channel(s.queue);
+    }
     a->lcores_.push_back(std::move(l));
   }
   return a;
@@ -150,6 +176,8 @@ CommandResult Appliance::execute(const LcoreCommand& command, std::chrono::milli
   return r;
 }
 
+TcpStats Appliance::tcp_stats() const { return tcp_ ? tcp_->stats() : TcpStats{}; }
+
 PortFacts Appliance::port() const { return {port_.name, port_.mac, port_.queues, port_.rss}; }
 
 PortStats Appliance::port_stats() const {
@@ -189,6 +217,12 @@ std::string Appliance::summary() const {
   }
   if (const PortStats p = port_stats(); p.available) {
     out << "port " << port_.name << ": " << to_text(p) << '\n';
+  }
+  if (const TcpStats t = tcp_stats(); t.enabled) {
+    out << "tcp: active=" << t.active;
+    for (std::size_t i = 0; i < t.counters.size(); ++i)
+      if (t.counters[i]) out << ' ' << to_string(static_cast<TcpCounter>(i)) << '=' << t.counters[i];
+    out << '\n';
   }
   out << "upstreams:\n";
   const UpstreamTotals t = upstream_totals();

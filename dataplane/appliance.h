@@ -21,6 +21,8 @@
 #include "dataplane/config.h"
 #include "dataplane/pin_feed.h"
 #include "dataplane/port.h"
+#include "dataplane/client_neighbors.h"
+#include "dataplane/exception_port.h"
 
 namespace dotpin::dataplane {
 
@@ -48,6 +50,7 @@ class Appliance final : public DataPlane {
   [[nodiscard]] std::size_t worker_count() const override { return lcores_.size(); }
   [[nodiscard]] std::chrono::system_clock::time_point started_at() const override { return started_at_; }
   [[nodiscard]] std::shared_ptr<const PinSnapshot> pins() const override { return feed_->snapshot(); }
+  [[nodiscard]] TcpStats tcp_stats() const override;
   CommandResult execute(const LcoreCommand& command, std::chrono::milliseconds wait) override;
   Status publish_pins(std::shared_ptr<const PinSnapshot> snapshot, std::chrono::milliseconds wait) override;
 
@@ -60,6 +63,9 @@ class Appliance final : public DataPlane {
   Log log_;
   std::unique_ptr<PinFeed> feed_;
   Port port_;
+  ExceptionPort exception_;
+  std::unique_ptr<ClientNeighbors> neighbors_;
+  std::unique_ptr<class TcpService> tcp_;
   mutable std::mutex port_stats_mu_;
   std::vector<std::unique_ptr<Lcore>> lcores_;
   std::atomic<bool> stop_{false};

@@ -127,6 +127,21 @@ void read_dataplane_config(const toml::table& root, TomlReader& r, DataPlaneConf
     if (auto s = c.ratelimit.exempt.add(v); !s) r.error(n.source(), s.error());
   });
 
+  const toml::table* tcp = r.section(root, "tcp", {"enabled", "max_connections", "max_connections_per_client",
+                                                  "max_inflight_per_connection", "inflight", "idle_timeout_ms",
+                                                  "write_timeout_ms", "interface"});
+  r.boolean(tcp, "enabled", c.tcp.enabled);
+  r.integer(tcp, "max_connections", c.tcp.max_connections, 1, 65536);
+  r.integer(tcp, "max_connections_per_client", c.tcp.max_connections_per_client, 1, 65536);
+  r.integer(tcp, "max_inflight_per_connection", c.tcp.max_inflight_per_connection, 1, 1024);
+  r.integer(tcp, "inflight", c.tcp.inflight, 16, 65536);
+  r.millis(tcp, "idle_timeout_ms", c.tcp.idle_timeout, 100, 3600000);
+  r.millis(tcp, "write_timeout_ms", c.tcp.write_timeout, 100, 600000);
+  if (const toml::node* n = r.string(tcp, "interface", c.tcp.interface);
+      n && (c.tcp.interface.empty() || c.tcp.interface.size() > 15 || c.tcp.interface.find('/') != std::string::npos))
+    r.error(n->source(), "'interface' must be a kernel interface name of 1 to 15 characters");
+  if (c.tcp.enabled) c.local.tcp_ports[0] = kDnsPort;
+
   const toml::table* daemon = r.section(root, "daemon", {"drain_ms"});
   r.millis(daemon, "drain_ms", c.drain, 0, 60000);
 }

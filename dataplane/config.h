@@ -15,6 +15,7 @@
 #include "dataplane/dns_reply.h"
 #include "dataplane/packet.h"
 #include "dataplane/rate_limit.h"
+#include "dataplane/tcp_options.h"
 #include "pinning/toml_reader.h"
 #include "tls/shard.h"
 
@@ -37,6 +38,7 @@ struct DataPlaneConfig {
   CacheOptions cache;
   CacheLimits limits;
   RateLimitOptions ratelimit;          ///< [ratelimit]: per-client query and error-response limits
+  TcpOptions tcp;                      ///< [tcp]: DNS over TCP for clients (the exception path)
   std::string ca_file;                 ///< [upstreams] ca_file: also require PKIX (empty: pins + name only)
   tls::TlsFloor tls_min_version = tls::TlsFloor::kTls12;  ///< [upstreams] tls_min_version: "1.2" or "1.3"
   tls::ShardOptions shard;

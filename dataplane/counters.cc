@@ -41,6 +41,13 @@ std::string_view to_string(Counter c) {
     case Counter::kRateLimitSlipped: return "ratelimit_slipped";
     case Counter::kRrlDropped: return "rrl_dropped";
     case Counter::kRrlSlipped: return "rrl_slipped";
+    case Counter::kTcpQueries: return "tcp_queries";
+    case Counter::kTcpRefused: return "tcp_acl_refused";
+    case Counter::kToKernel: return "to_kernel";
+    case Counter::kToKernelDropped: return "to_kernel_dropped";
+    case Counter::kFromKernel: return "from_kernel";
+    case Counter::kKernelNoHop: return "kernel_no_hop";
+    case Counter::kKernelOther: return "kernel_other";
     case Counter::kCount_: break;
   }
   return "unknown";

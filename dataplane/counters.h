@@ -52,6 +52,13 @@ enum class Counter : std::uint8_t {
   kRateLimitSlipped,   ///< queries over the limit answered TC=1 with no records instead (slip; not in kQueries)
   kRrlDropped,         ///< REFUSED/SERVFAIL/NXDOMAIN responses over the prefix's error_qps, not sent
   kRrlSlipped,         ///< such responses sent as TC=1 with no records instead (slip)
+  kTcpQueries,         ///< queries from the TCP service (DNS over TCP) this lcore answered or forwarded (also in kQueries)
+  kTcpRefused,         ///< TCP queries from clients outside the ACL, answered REFUSED
+  kToKernel,           ///< TCP segments to our DNS ports handed to the kernel (exception path)
+  kToKernelDropped,    ///< such segments lost: the exception port's TX queue was full
+  kFromKernel,         ///< the kernel's TCP segments sent to clients
+  kKernelNoHop,        ///< the kernel's segments dropped: no learned MAC for the client (TCP retransmits)
+  kKernelOther,        ///< the kernel's frames that are not TCP from our DNS ports (its own chatter), dropped
   kCount_
 };
 std::string_view to_string(Counter c);

@@ -39,6 +39,7 @@ struct QueryInfo {
   std::uint16_t question_end = 0;           ///< 0 when the question could not be read
   bool edns = false, dnssec_ok = false;
   std::uint16_t udp_size = 512;             ///< the client's limit, never below 512
+  bool stream = false;                      ///< over TCP/DoT: answers are never truncated (65535 bytes)
   [[nodiscard]] bool rd() const noexcept { return flags_hi & 0x01; }
   [[nodiscard]] bool cd() const noexcept { return flags_lo & 0x10; }
 };

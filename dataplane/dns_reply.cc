@@ -134,7 +134,7 @@ inline std::uint16_t write_answer_as(std::uint8_t* out, std::size_t capacity, co
   const std::size_t question_end = 12u + q.qname_len + 4u;
   const std::span<const std::uint8_t> msg = a.message;
   if (msg.size() < question_end) return 0;
-  const std::size_t limit = q.edns ? std::min(q.udp_size, max_udp) : 512;
+  const std::size_t limit = q.stream ? 65535 : q.edns ? std::min(q.udp_size, max_udp) : 512;
   const std::size_t ede_len = q.edns && ede ? dns::ede_option_len(*ede) : 0;
   const std::size_t opt = q.edns ? kOptRecordLen + ede_len : 0;
   const bool tc = msg.size() + opt > limit;

@@ -15,6 +15,8 @@
 
 namespace dotpin::dataplane {
 
+struct StreamQuery;
+
 /// Ethernet + 802.1Q + IPv6 + UDP.
 inline constexpr std::size_t kMaxReplyHeader = 14 + 4 + 40 + 8;
 
@@ -23,6 +25,8 @@ struct InflightEntry {
   bool live = false;
   /// The next client waiting for the same answer (an identical miss merged into this one), or 0.
   std::uint64_t next_waiter = 0;
+  /// A query from the TCP service: answered into its buffer (header and view unused), or null.
+  StreamQuery* stream = nullptr;
   PacketView view;
   QueryInfo q;
   CacheKey key;
@@ -45,6 +49,7 @@ class InflightTable {
     InflightEntry& e = entries_[i];
     e.live = true;
     e.next_waiter = 0;
+    e.stream = nullptr;
     ++e.generation;
     cookie = std::uint64_t{e.generation} << 32 | i;
     return true;

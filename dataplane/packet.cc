@@ -8,7 +8,7 @@ namespace dotpin::dataplane {
 namespace {
 
 constexpr std::uint16_t kEthIpv4 = 0x0800, kEthArp = 0x0806, kEthIpv6 = 0x86dd, kEthVlan = 0x8100, kEthQinQ = 0x88a8;
-constexpr std::uint8_t kProtoIcmp = 1, kProtoUdp = 17, kProtoIcmp6 = 58, kProtoFragment = 44;
+constexpr std::uint8_t kProtoIcmp = 1, kProtoTcp = 6, kProtoUdp = 17, kProtoIcmp6 = 58, kProtoFragment = 44;
 constexpr std::uint8_t kIcmpEchoRequest = 8, kIcmpEchoReply = 0;
 constexpr std::uint8_t kIcmp6EchoRequest = 128, kIcmp6EchoReply = 129, kIcmp6NeighborSolicit = 135,
                        kIcmp6NeighborAdvert = 136;
@@ -123,6 +123,19 @@ PacketView classify_udp(std::span<const std::uint8_t> f, PacketView v, std::uint
   return v;
 }
 
+// TCP to a port the kernel serves (DNS over TCP, DoT): checksums and state are the kernel's; only
+// the header's presence, the port and the source port are checked here.
+PacketView classify_tcp(PacketView v, const std::uint8_t* tcp, std::uint16_t l4_end, const LocalAddresses& local) noexcept {
+  if (l4_end < v.l4 + 20u) return dropped(DropReason::kTcpPort);
+  const std::uint16_t dport = be16(tcp + 2);
+  if (dport == 0 || (dport != local.tcp_ports[0] && dport != local.tcp_ports[1])) return dropped(DropReason::kTcpPort);
+  if (be16(tcp) == 0) return dropped(DropReason::kSrcPort);
+  v.kind = PacketKind::kException;
+  v.payload = v.l4;
+  v.payload_len = static_cast<std::uint16_t>(l4_end - v.l4);
+  return v;
+}
+
 PacketView classify_ipv4(std::span<const std::uint8_t> f, PacketView v, const LocalAddresses& local,
                          bool verify) noexcept {
   if (f.size() < v.l3 + 20u) return dropped(DropReason::kRunt);
@@ -139,6 +152,7 @@ PacketView classify_ipv4(std::span<const std::uint8_t> f, PacketView v, const Lo
   v.l4 = static_cast<std::uint16_t>(v.l3 + 20);
   const auto l4_end = static_cast<std::uint16_t>(v.l3 + total);
   if (ip[9] == kProtoUdp) return classify_udp(f, v, l4_end, verify);
+  if (ip[9] == kProtoTcp) return classify_tcp(v, f.data() + v.l4, l4_end, local);
   if (ip[9] != kProtoIcmp) return dropped(DropReason::kIpProtocol);
   if (l4_end < v.l4 + 8u || f[v.l4] != kIcmpEchoRequest || f[v.l4 + 1] != 0) return dropped(DropReason::kIcmpOther);
   v.kind = PacketKind::kIcmpEcho;
@@ -163,6 +177,10 @@ PacketView classify_ipv6(std::span<const std::uint8_t> f, PacketView v, const Lo
   if (next == kProtoUdp) {
     if (!ours) return dropped(DropReason::kNotForUs);
     return bad == DropReason::kNone ? classify_udp(f, v, l4_end, verify) : dropped(bad);
+  }
+  if (next == kProtoTcp) {
+    if (!ours) return dropped(DropReason::kNotForUs);
+    return bad == DropReason::kNone ? classify_tcp(v, f.data() + v.l4, l4_end, local) : dropped(bad);
   }
   if (next == kProtoFragment) return dropped(DropReason::kFragment);
   if (next != kProtoIcmp6) {
@@ -219,6 +237,7 @@ std::string_view to_string(DropReason r) {
     case DropReason::kFragment: return "fragment";
     case DropReason::kIpv6ExtHeader: return "ipv6_ext_header";
     case DropReason::kIpProtocol: return "ip_protocol";
+    case DropReason::kTcpPort: return "tcp_port";
     case DropReason::kIcmpOther: return "icmp_other";
     case DropReason::kUdpHeader: return "udp_header";
     case DropReason::kUdpChecksum: return "udp_checksum";

@@ -24,11 +24,15 @@ struct LocalAddresses {
   /// "address/len", len <= 30): the directed broadcast and the network address (the obsolete
   /// all-zeros broadcast) — sources no query comes from (RFC 1122 §3.2.1.3, RFC 1812 §4.2.3.1).
   std::vector<std::array<std::uint8_t, 4>> ipv4_broadcast;
+  /// TCP ports (host order; 0: unused) the kernel's exception path serves on these addresses
+  /// (DNS over TCP 53, DoT 853): such segments are classified kException, any other TCP dropped.
+  std::array<std::uint16_t, 2> tcp_ports{};
   [[nodiscard]] bool has_ipv4(const std::uint8_t* a) const noexcept;
   [[nodiscard]] bool has_ipv6(const std::uint8_t* a) const noexcept;
 };
 
-enum class PacketKind : std::uint8_t { kDnsQuery, kArpRequest, kNeighborSolicit, kIcmpEcho, kIcmp6Echo, kDrop };
+/// kException: TCP to one of LocalAddresses::tcp_ports, handed to the kernel (exception_port.h).
+enum class PacketKind : std::uint8_t { kDnsQuery, kArpRequest, kNeighborSolicit, kIcmpEcho, kIcmp6Echo, kException, kDrop };
 
 /// Why a frame was dropped before DNS parsing. Counted per lcore.
 enum class DropReason : std::uint8_t {
@@ -42,7 +46,8 @@ enum class DropReason : std::uint8_t {
   kIpv4Options,      ///< IHL > 5 (options are not echoed; rare for DNS clients)
   kFragment,         ///< IPv4 fragment or IPv6 fragment header
   kIpv6ExtHeader,    ///< any IPv6 extension header
-  kIpProtocol,       ///< not UDP or ICMP(v6)
+  kIpProtocol,       ///< not UDP, TCP or ICMP(v6)
+  kTcpPort,          ///< TCP to a port the exception path does not serve (or TCP shorter than its header)
   kIcmpOther,        ///< ICMP/ICMPv6 that is not echo request / neighbour solicitation for us
   kUdpHeader,        ///< UDP length inconsistent with the IP length
   kUdpChecksum,      ///< UDP checksum wrong
@@ -86,7 +91,7 @@ struct PacketView {
   DropReason drop = DropReason::kNone;
   bool ipv6 = false;
   std::uint16_t l3 = 0;       ///< IP (or ARP) header
-  std::uint16_t l4 = 0;       ///< UDP / ICMP header
+  std::uint16_t l4 = 0;       ///< UDP / TCP / ICMP header
   std::uint16_t payload = 0;  ///< DNS message (l4 + 8) or ICMP body
   std::uint16_t payload_len = 0;
 };

@@ -5,6 +5,8 @@
 #include <rte_mbuf.h>
 #include <rte_prefetch.h>
 
+#include <unistd.h>
+
 #include <bit>
 #include <cstring>
 
@@ -148,6 +150,18 @@ void Worker::process_burst(rte_mbuf** pkts, unsigned n, Clock::time_point now) {
         len = make_echo_reply(data, p.view, setup_.local->mac);
         counters_[Counter::kEchoReplies].add();
         break;
+      case PacketKind::kException: {
+        // TCP to our DNS ports: the kernel's (its stack, our TCP service). The ACL's "drop" holds
+        // here already; "refuse" is answered per query by the service's lcore, as for UDP.
+        const std::uint8_t* src = data + p.view.l3 + (p.view.ipv6 ? 8 : 12);
+        if (!setup_.acl_refuse && !(p.view.ipv6 ? setup_.acl->allows_ipv6(src) : setup_.acl->allows_ipv4(src))) {
+          counters_[Counter::kAclDropped].add();
+          rte_pktmbuf_free(m);
+        } else {
+          to_kernel(m, p.view);
+        }
+        continue;
+      }
       case PacketKind::kDrop:
         counters_[p.view.drop].add();
         break;
@@ -345,6 +359,11 @@ void Worker::on_complete(std::uint64_t cookie, tls::DotShard::Outcome outcome, s
 
 void Worker::deliver(std::uint64_t cookie, bool answer, const dns::Ede& ede, Counter servfail, const StoredAnswer* stale) {
   InflightEntry& e = *inflight_.find(cookie);
+  if (e.stream != nullptr) {
+    deliver_stream(e, answer, ede, servfail, stale);
+    inflight_.release(cookie);
+    return;
+  }
   rte_mbuf* m = rte_pktmbuf_alloc(setup_.pool);
   if (m == nullptr) {
     counters_[Counter::kNoMbuf].add();
@@ -396,6 +415,14 @@ void Worker::deliver(std::uint64_t cookie, bool answer, const dns::Ede& ede, Cou
 void Worker::poll_and_flush(Clock::time_point now) {
   shard_->poll(now);
   flush();
+  if (streams_answered_) {
+    streams_answered_ = false;
+    // The service said it sleeps: one eventfd write wakes it (never while it is busy).
+    if (setup_.streams->service_sleeping->exchange(false)) {
+      const std::uint64_t one = 1;
+      [[maybe_unused]] const auto rc = ::write(setup_.streams->wake_fd, &one, sizeof one);
+    }
+  }
 }
 
 unsigned Worker::run_once(Clock::time_point now) {
@@ -405,6 +432,8 @@ unsigned Worker::run_once(Clock::time_point now) {
   const std::uint16_t n = rte_eth_rx_burst(setup_.port, setup_.queue, pkts, kBurst);
   if (n > 0) process_burst(pkts, n, now);
   else set_time(now);
+  if (setup_.exception_port >= 0) poll_kernel();
+  if (setup_.streams != nullptr) poll_streams(now);
   poll_and_flush(now);
   if (now >= next_publish_) {
     publish();
@@ -448,7 +477,7 @@ void Worker::drain_and_publish(std::chrono::milliseconds drain) noexcept {
     const auto deadline = Clock::now() + drain;
     while (inflight_.size() > 0 && Clock::now() < deadline) {
       shard_->poll(Clock::now(), std::chrono::milliseconds(1));
-      flush();
+      poll_and_flush(Clock::now());
     }
   } catch (...) {
     // A completion threw while draining: what is still in flight is counted below.

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "dataplane/acl.h"
+#include "dataplane/client_neighbors.h"
 #include "dataplane/api.h"
 #include "dataplane/answer_cache.h"
 #include "dataplane/counters.h"
@@ -26,6 +27,7 @@
 #include "dataplane/pin_feed.h"
 #include "dataplane/packet.h"
 #include "dataplane/rate_limit.h"
+#include "dataplane/stream_query.h"
 #include "tls/shard.h"
 
 struct rte_mbuf;
@@ -55,6 +57,13 @@ struct WorkerSetup {
   PinFeed* pins = nullptr;
   unsigned pin_reader = 0;
   const tls::ClientContext* tls_ctx = nullptr;
+  /// The exception path (exception_port.h): TCP segments to our DNS ports go to queue @p queue of
+  /// this port (the kernel's tap); what the kernel sends back on that queue goes out to clients,
+  /// addressed through @p neighbors. -1: no exception path (such segments are dropped, tcp_port).
+  int exception_port = -1;
+  ClientNeighbors* neighbors = nullptr;
+  /// The TCP service's queries for this lcore (null: none).
+  StreamChannel* streams = nullptr;
 };
 
 class Worker {
@@ -130,6 +139,18 @@ class Worker {
                               std::uint16_t question_end) noexcept;
   void tx(rte_mbuf* m);
   void flush();
+  // The exception path and TCP queries (worker_stream.cc).
+  /// Hands a TCP segment to the kernel, learning the way back to its client.
+  void to_kernel(rte_mbuf* m, const PacketView& v);
+  /// Sends what the kernel wrote to this lcore's exception queue out to the clients.
+  void poll_kernel();
+  /// Answers (or forwards) the TCP service's queries; returns how many it took.
+  unsigned poll_streams(Clock::time_point now);
+  void handle_stream(StreamQuery* s, Clock::time_point now);
+  /// Returns @p s (answered with @p len bytes, 0: none) to the service.
+  void finish_stream(StreamQuery* s, std::uint32_t len);
+  /// deliver() for a TCP query.
+  void deliver_stream(InflightEntry& e, bool answer, const dns::Ede& ede, Counter servfail, const StoredAnswer* stale);
 
   WorkerSetup setup_;
   LcoreCounters counters_;
@@ -150,6 +171,7 @@ class Worker {
   RateLimiter limiter_;
   unsigned tx_count_ = 0;
   rte_mbuf* tx_[kTxBuffer];
+  bool streams_answered_ = false;  // this pass returned answers to the TCP service (wake it)
   std::unique_ptr<Pending[]> pending_;  // per packet of the burst being processed
   RateLimiter::Ref limit_[kBurst];      // per packet: its client's rate-limit entry (with [ratelimit] qps)
   // Stats for other threads. The lcore only try_locks: a reader holding the lock delays a

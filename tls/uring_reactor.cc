@@ -58,6 +58,22 @@ bool UringReactor::recv(int fd, void* buf, std::size_t len, IoRequest* r) {
   return true;
 }
 
+bool UringReactor::accept(int fd, sockaddr* addr, socklen_t* len, IoRequest* r) {
+  auto* sqe = static_cast<io_uring_sqe*>(next_sqe(r));
+  if (!sqe) return false;
+  io_uring_prep_accept(sqe, fd, addr, len, SOCK_CLOEXEC);
+  io_uring_sqe_set_data(sqe, r);
+  return true;
+}
+
+bool UringReactor::read(int fd, void* buf, std::size_t len, IoRequest* r) {
+  auto* sqe = static_cast<io_uring_sqe*>(next_sqe(r));
+  if (!sqe) return false;
+  io_uring_prep_read(sqe, fd, buf, static_cast<unsigned>(len), 0);
+  io_uring_sqe_set_data(sqe, r);
+  return true;
+}
+
 void UringReactor::cancel(IoRequest* r) {
   if (!r->busy) return;
   io_uring_sqe* sqe = io_uring_get_sqe(&ring_->ring);

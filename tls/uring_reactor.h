@@ -31,6 +31,10 @@ class UringReactor {
   bool connect(int fd, const sockaddr* addr, socklen_t len, IoRequest* r);
   bool send(int fd, const void* buf, std::size_t len, IoRequest* r);
   bool recv(int fd, void* buf, std::size_t len, IoRequest* r);
+  /// Accepts a connection on listening socket @p fd (close-on-exec); the result is the new fd.
+  bool accept(int fd, sockaddr* addr, socklen_t* len, IoRequest* r);
+  /// Reads @p len bytes from a file (an eventfd: 8).
+  bool read(int fd, void* buf, std::size_t len, IoRequest* r);
   /// Asks the kernel to cancel @p r if it is in flight; its completion then runs with -ECANCELED
   /// (or its real result if it finished first).
   void cancel(IoRequest* r);

@@ -132,6 +132,45 @@ TEST(Config, RateLimitsAreOffUnlessSetAndCheckedWhenSet) {
   EXPECT_NE(e.find("rl.toml:" + std::to_string(at + 4) + ":"), std::string::npos) << e;  // host bits in exempt
 }
 
+TEST(DaemonConfig, TcpSection) {
+  {
+    const auto r = parse_config(kGood, "c.toml");
+    ASSERT_TRUE(r.config) << errors_of(r);
+    const auto& t = r.config->dataplane.tcp;
+    EXPECT_TRUE(t.enabled) << "RFC 7766: TCP is on unless turned off";
+    EXPECT_EQ(r.config->dataplane.local.tcp_ports[0], 53);
+    EXPECT_EQ(t.idle_timeout, std::chrono::milliseconds(10000));
+  }
+  {
+    const auto r = parse_config(std::string(kGood) + "\n[tcp]\nenabled = false\n", "c.toml");
+    ASSERT_TRUE(r.config) << errors_of(r);
+    EXPECT_FALSE(r.config->dataplane.tcp.enabled);
+    EXPECT_EQ(r.config->dataplane.local.tcp_ports[0], 0) << "no exception path: TCP to port 53 is dropped (tcp_port)";
+  }
+  {
+    const auto r = parse_config(std::string(kGood) + "\n[tcp]\nmax_connections = 100\nmax_connections_per_client = 4\n"
+                                                    "max_inflight_per_connection = 8\ninflight = 64\nidle_timeout_ms = 2000\n"
+                                                    "write_timeout_ms = 1000\ninterface = \"dpx-edge\"\n", "c.toml");
+    ASSERT_TRUE(r.config) << errors_of(r);
+    const auto& t = r.config->dataplane.tcp;
+    EXPECT_EQ(t.max_connections, 100u);
+    EXPECT_EQ(t.max_connections_per_client, 4u);
+    EXPECT_EQ(t.max_inflight_per_connection, 8u);
+    EXPECT_EQ(t.inflight, 64u);
+    EXPECT_EQ(t.idle_timeout, std::chrono::milliseconds(2000));
+    EXPECT_EQ(t.write_timeout, std::chrono::milliseconds(1000));
+    EXPECT_EQ(t.interface, "dpx-edge");
+  }
+  const auto r = parse_config(std::string(kGood) + "\n[tcp]\nmax_connections = 0\ninterface = \"a-name-far-too-long\"\nport = 54\n",
+                              "t.toml");
+  ASSERT_FALSE(r.config);
+  const std::string e = errors_of(r);
+  const int at = static_cast<int>(std::count(kGood, kGood + std::strlen(kGood), '\n')) + 3;
+  EXPECT_NE(e.find("t.toml:" + std::to_string(at) + ":"), std::string::npos) << e;
+  EXPECT_NE(e.find("t.toml:" + std::to_string(at + 1) + ":"), std::string::npos) << e;
+  EXPECT_NE(e.find("unknown key 'port' in [tcp]"), std::string::npos) << e;
+}
+
 TEST(Config, AnIpv4PrefixGivesTheSubnetsBroadcastToDrop) {
   std::string text = kGood;
   text.replace(text.find("ipv4 = [\"198.18.0.1\"]"), 21, R"(ipv4 = ["198.18.0.1/24", "198.19.0.1/31", "198.19.1.1"])");

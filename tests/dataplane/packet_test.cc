@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cstring>
+
 #include "tests/dataplane/frames.h"
 
 namespace dotpin::dataplane {
@@ -81,7 +83,9 @@ TEST(Packet, DropReasons) {
   EXPECT_EQ(classify_frame(f).drop, DropReason::kIpv6ExtHeader);
   f[14 + 6] = 44;
   EXPECT_EQ(classify_frame(f).drop, DropReason::kFragment);
-  f[14 + 6] = 6;  // TCP
+  f[14 + 6] = 6;  // TCP, and no exception path for it
+  EXPECT_EQ(classify_frame(f).drop, DropReason::kTcpPort);
+  f[14 + 6] = 132;  // SCTP
   EXPECT_EQ(classify_frame(f).drop, DropReason::kIpProtocol);
 
   f = udp_frame(q, FrameSpec{.vlan = true});
@@ -92,6 +96,53 @@ TEST(Packet, DropReasons) {
   f[12] = 0x88;
   f[13] = 0xcc;  // LLDP
   EXPECT_EQ(classify_frame(f).drop, DropReason::kEtherType);
+}
+
+// A TCP segment to us (the 20-byte header only): a UDP frame's protocol changed, the IPv4 header
+// checksum redone.
+std::vector<std::uint8_t> tcp_frame(FrameSpec s = {}) {
+  auto f = udp_frame(std::vector<std::uint8_t>(12, 0), s);
+  const std::size_t l3 = s.vlan ? 18 : 14;
+  if (s.ipv6) {
+    f[l3 + 6] = 6;
+  } else {
+    f[l3 + 9] = 6;
+    f[l3 + 10] = f[l3 + 11] = 0;
+    const std::uint16_t sum = checksum_fold(checksum_add(0, &f[l3], 20));
+    std::memcpy(&f[l3 + 10], &sum, 2);
+  }
+  return f;
+}
+
+TEST(Packet, TcpToOurDnsPortGoesToTheKernel) {
+  LocalAddresses local = test::local_addresses();
+  local.tcp_ports = {53, 853};
+  for (const bool v6 : {false, true}) {
+    SCOPED_TRACE(v6 ? "IPv6" : "IPv4");
+    PacketView v = classify(tcp_frame({.ipv6 = v6}), local, true);
+    ASSERT_EQ(v.kind, PacketKind::kException) << to_string(v.drop);
+    EXPECT_EQ(v.l4, v6 ? 14 + 40 : 14 + 20);
+    EXPECT_EQ(classify(tcp_frame({.ipv6 = v6, .vlan = true}), local, true).kind, PacketKind::kException);
+    EXPECT_EQ(classify(tcp_frame({.ipv6 = v6, .dport = 853}), local, true).kind, PacketKind::kException);
+    // Any other port, source port 0, another address, a martian source, no exception path.
+    EXPECT_EQ(classify(tcp_frame({.ipv6 = v6, .dport = 22}), local, true).drop, DropReason::kTcpPort);
+    EXPECT_EQ(classify(tcp_frame({.ipv6 = v6, .dport = 0}), local, true).drop, DropReason::kTcpPort);
+    EXPECT_EQ(classify(tcp_frame({.ipv6 = v6, .sport = 0}), local, true).drop, DropReason::kSrcPort);
+    EXPECT_EQ(classify(tcp_frame({.ipv6 = v6, .dst = v6 ? "2001:2::9" : "198.18.0.9"}), local, true).drop,
+              DropReason::kNotForUs);
+    EXPECT_EQ(classify(tcp_frame({.ipv6 = v6, .src = v6 ? "ff02::1" : "127.0.0.1"}), local, true).drop,
+              DropReason::kSrcMartian);
+    EXPECT_EQ(classify(tcp_frame({.ipv6 = v6, .src = v6 ? "2001:2::1" : "198.18.0.1"}), local, true).drop,
+              DropReason::kSrcSelf);
+    EXPECT_EQ(classify(tcp_frame({.ipv6 = v6}), kLocal, true).drop, DropReason::kTcpPort);
+  }
+  // Shorter than a TCP header.
+  auto f = udp_frame({}, {});
+  f[14 + 9] = 6;
+  f[14 + 10] = f[14 + 11] = 0;
+  const std::uint16_t sum = checksum_fold(checksum_add(0, &f[14], 20));
+  std::memcpy(&f[14 + 10], &sum, 2);
+  EXPECT_EQ(classify(f, local, true).drop, DropReason::kTcpPort);
 }
 
 TEST(Packet, FragmentDropped) {

@@ -56,6 +56,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       }
       break;
     }
+    case PacketKind::kException:
     case PacketKind::kDrop: break;
   }
   // The whole input as an upstream's answer.

@@ -1,0 +1,81 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "dataplane/client_neighbors.h"
+
+#include <gtest/gtest.h>
+
+#include <array>
+#include <atomic>
+#include <thread>
+
+namespace dotpin::dataplane {
+namespace {
+
+constexpr std::uint8_t kV4[4] = {198, 18, 0, 2};
+constexpr std::uint8_t kMacA[6] = {2, 0, 0, 0, 0, 0xa};
+constexpr std::uint8_t kMacB[6] = {2, 0, 0, 0, 0, 0xb};
+
+TEST(ClientNeighbors, LearnsAndFindsPerAddressAndFamily) {
+  ClientNeighbors n(16);
+  ClientNeighbors::Hop hop{};
+  EXPECT_FALSE(n.find(kV4, false, hop));
+  n.learn(kV4, false, kMacA, 100);
+  ASSERT_TRUE(n.find(kV4, false, hop));
+  EXPECT_EQ(std::memcmp(hop.mac, kMacA, 6), 0);
+  EXPECT_EQ(hop.vlan, 100);
+  // The client moved (another router, another VLAN): the newest wins.
+  n.learn(kV4, false, kMacB, 0);
+  ASSERT_TRUE(n.find(kV4, false, hop));
+  EXPECT_EQ(std::memcmp(hop.mac, kMacB, 6), 0);
+  EXPECT_EQ(hop.vlan, 0);
+  // Another address is not found through it, whatever slot it maps to; IPv6 keys are distinct.
+  const std::uint8_t other[4] = {198, 18, 0, 3};
+  EXPECT_FALSE(n.find(other, false, hop));
+  std::uint8_t v6[16] = {0x20, 0x01, 0, 2};
+  v6[15] = 2;
+  EXPECT_FALSE(n.find(v6, true, hop));
+  n.learn(v6, true, kMacA, 0);
+  ASSERT_TRUE(n.find(v6, true, hop));
+  EXPECT_EQ(std::memcmp(hop.mac, kMacA, 6), 0);
+}
+
+TEST(ClientNeighbors, ACollisionEvictsAndNeverMisdirects) {
+  ClientNeighbors n(1);  // one slot: every address collides
+  const std::uint8_t a[4] = {198, 18, 0, 2}, b[4] = {198, 18, 0, 3};
+  n.learn(a, false, kMacA, 0);
+  n.learn(b, false, kMacB, 0);
+  ClientNeighbors::Hop hop{};
+  EXPECT_FALSE(n.find(a, false, hop)) << "an evicted client is unknown, never given b's MAC";
+  ASSERT_TRUE(n.find(b, false, hop));
+  EXPECT_EQ(std::memcmp(hop.mac, kMacB, 6), 0);
+}
+
+// Writers on two threads and a reader: a reader sees either nothing or a consistent entry (the MAC
+// that goes with the address read), never a torn one.
+TEST(ClientNeighbors, ConcurrentWritersNeverTearAnEntry) {
+  ClientNeighbors n(1);
+  std::atomic<bool> stop{false};
+  auto writer = [&](std::uint8_t id) {
+    const std::uint8_t ip[4] = {198, 18, 0, id};
+    const std::uint8_t mac[6] = {id, id, id, id, id, id};
+    while (!stop.load(std::memory_order_relaxed)) n.learn(ip, false, mac, id);
+  };
+  std::thread w1(writer, 1), w2(writer, 2);
+  unsigned seen = 0;
+  for (int i = 0; i < 200000; ++i) {
+    for (std::uint8_t id : {std::uint8_t{1}, std::uint8_t{2}}) {
+      const std::uint8_t ip[4] = {198, 18, 0, id};
+      ClientNeighbors::Hop hop{};
+      if (!n.find(ip, false, hop)) continue;
+      ++seen;
+      for (int k = 0; k < 6; ++k) ASSERT_EQ(hop.mac[k], id);
+      ASSERT_EQ(hop.vlan, id);
+    }
+  }
+  stop = true;
+  w1.join();
+  w2.join();
+  EXPECT_GT(seen, 0u);
+}
+
+}  // namespace
+}  // namespace dotpin::dataplane
