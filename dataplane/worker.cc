@@ -432,7 +432,10 @@ unsigned Worker::run_once(Clock::time_point now) {
   const std::uint16_t n = rte_eth_rx_burst(setup_.port, setup_.queue, pkts, kBurst);
   if (n > 0) process_burst(pkts, n, now);
   else set_time(now);
-  if (setup_.exception_port >= 0) poll_kernel();
+  // The tap's rx_burst is a read() system call even when empty: the kernel side is polled every
+  // kKernelPoll, not every pass (at most that much latency on a TCP segment; UDP pays nothing).
+  if (setup_.exception_port >= 0 && now >= next_kernel_poll_)
+    next_kernel_poll_ = poll_kernel() == kBurst ? now : now + kKernelPoll;
   if (setup_.streams != nullptr) poll_streams(now);
   poll_and_flush(now);
   if (now >= next_publish_) {

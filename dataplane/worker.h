@@ -73,6 +73,7 @@ class Worker {
   static constexpr unsigned kPrefetch = 4;    ///< packets prefetched ahead of the one parsed
   static constexpr unsigned kTxBuffer = 64;   ///< replies buffered before a tx_burst
   static constexpr std::chrono::milliseconds kPublishInterval{100};
+  static constexpr std::chrono::microseconds kKernelPoll{20};  ///< how often the exception port is read
 
   explicit Worker(WorkerSetup setup);
   ~Worker();
@@ -142,8 +143,9 @@ class Worker {
   // The exception path and TCP queries (worker_stream.cc).
   /// Hands a TCP segment to the kernel, learning the way back to its client.
   void to_kernel(rte_mbuf* m, const PacketView& v);
-  /// Sends what the kernel wrote to this lcore's exception queue out to the clients.
-  void poll_kernel();
+  /// Sends what the kernel wrote to this lcore's exception queue out to the clients; returns how
+  /// many frames it read.
+  unsigned poll_kernel();
   /// Answers (or forwards) the TCP service's queries; returns how many it took.
   unsigned poll_streams(Clock::time_point now);
   void handle_stream(StreamQuery* s, Clock::time_point now);
@@ -179,6 +181,7 @@ class Worker {
   mutable std::mutex published_mu_;
   PublishedStats published_;
   Clock::time_point next_publish_{};
+  Clock::time_point next_kernel_poll_{};
 };
 
 }  // namespace dotpin::dataplane

@@ -39,7 +39,7 @@ void Worker::to_kernel(rte_mbuf* m, const PacketView& v) {
   }
 }
 
-void Worker::poll_kernel() {
+unsigned Worker::poll_kernel() {
   rte_mbuf* pkts[kBurst];
   const std::uint16_t n = rte_eth_rx_burst(static_cast<std::uint16_t>(setup_.exception_port), setup_.queue, pkts, kBurst);
   for (std::uint16_t i = 0; i < n; ++i) {
@@ -101,6 +101,7 @@ void Worker::poll_kernel() {
     counters_[Counter::kFromKernel].add();
     tx(m);
   }
+  return n;
 }
 
 unsigned Worker::poll_streams(Clock::time_point now) {
