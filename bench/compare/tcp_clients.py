@@ -78,7 +78,9 @@ def main():
                 qps = statistics.median(q for q, _ in runs)
                 print(f"{label:<14}{qps:>12.0f}{max(l for _, l in runs):>8}{qps / base:>15.2f}x")
         finally:
-            print(d.stop().split("tcp: ")[-1].splitlines()[0] if "tcp: " in d.summary else "", file=sys.stderr)
+            summary = d.stop()
+            tcp = [line for line in summary.splitlines() if line.startswith("tcp: ")]
+            print(tcp[0] if tcp else "dotpind printed no tcp line", file=sys.stderr)
     finally:
         if plain:
             stop_process(plain, 5)
