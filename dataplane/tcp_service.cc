@@ -65,8 +65,11 @@ struct TcpService::Impl {
     std::uint8_t client[16] = {};
     std::string client_key;
     Req rreq, sreq;
+    // rbuf[roff, rlen) is read and not yet taken. While a receive is in flight (it writes at the
+    // rlen it was posted with) the buffer is never moved, compacted or grown: compact() runs only
+    // when rreq is idle.
     std::vector<std::uint8_t> rbuf;
-    std::size_t rlen = 0;
+    std::size_t roff = 0, rlen = 0;
     unsigned inflight = 0;  // queries at an lcore plus answers not yet written
     StreamQuery* wq_head = nullptr;
     StreamQuery* wq_tail = nullptr;
@@ -91,10 +94,11 @@ struct TcpService::Impl {
   std::atomic<bool> sleeping{false};
   std::atomic<bool> stopping{false};
   int wake_fd = -1;
-  std::unique_ptr<tls::UringReactor> reactor;
   std::vector<Listener> listeners;
   Wake wake;
   std::vector<Conn> conns;
+  // After the buffers its operations refer to: destroyed before them.
+  std::unique_ptr<tls::UringReactor> reactor;
   std::vector<std::uint32_t> free_slots, blocked;
   std::unordered_map<std::string, unsigned> per_client;
   std::array<std::atomic<std::uint64_t>, static_cast<std::size_t>(TcpCounter::kCount_)> counters{};
@@ -116,8 +120,24 @@ struct TcpService::Impl {
   }
 
   // --- connections ---
+  // Moves what is left to the front and grows the buffer to the message being read (only to a
+  // length announced). Never while a receive is in flight.
+  void compact(Conn& c) {
+    if (c.rreq.busy) return;
+    if (c.roff > 0) {
+      std::memmove(c.rbuf.data(), c.rbuf.data() + c.roff, c.rlen - c.roff);
+      c.rlen -= c.roff;
+      c.roff = 0;
+    }
+    if (c.rlen >= 2) {
+      const std::size_t need = 2u + dns::load_be16(c.rbuf.data());
+      if (c.rbuf.size() < need) c.rbuf.resize(need);
+    }
+  }
   void post_recv(Conn& c) {
-    if (c.closing || c.eof || c.rreq.busy || c.rlen == c.rbuf.size()) return;
+    if (c.closing || c.eof || c.rreq.busy) return;
+    compact(c);
+    if (c.rlen == c.rbuf.size()) return;  // a complete message waits for room to be dispatched
     if (!reactor->recv(c.fd, c.rbuf.data() + c.rlen, c.rbuf.size() - c.rlen, &c.rreq)) close(c, TcpCounter::kClosedError);
   }
   void post_send(Conn& c) {
@@ -176,15 +196,14 @@ struct TcpService::Impl {
   void parse(Conn& c) {
     if (c.closing) return;
     const auto slot = static_cast<std::uint32_t>(&c - conns.data());
-    std::size_t off = 0;
-    while (c.rlen - off >= 2) {
-      const std::uint8_t* p = c.rbuf.data() + off;
+    while (c.rlen - c.roff >= 2) {
+      const std::uint8_t* p = c.rbuf.data() + c.roff;
       // A TLS record header (handshake, version 3.x) where the first length should be: a DoT
       // client on the plain port. Closed at once rather than waiting for 5.6 kB that never come.
       if (c.first && p[0] == 0x16 && p[1] == 0x03) return end_after_answers(c, TcpCounter::kClosedTlsOnPlain);
       const std::uint16_t len = dns::load_be16(p);
       if (len < 12) return end_after_answers(c, TcpCounter::kClosedBadLength);
-      if (c.rlen - off < 2u + len) break;
+      if (c.rlen - c.roff < 2u + len) break;
       if (c.inflight >= opt.max_inflight_per_connection) break;  // resumes as answers go out
       StreamQuery* s = take();
       if (s == nullptr) {
@@ -194,29 +213,25 @@ struct TcpService::Impl {
       }
       dispatch(c, slot, p + 2, len, s);
       c.first = false;
-      off += 2u + len;
+      c.roff += 2u + len;
     }
-    if (off > 0) {
-      std::memmove(c.rbuf.data(), c.rbuf.data() + off, c.rlen - off);
-      c.rlen -= off;
-    }
-    // Room for the message being read, and no more: a buffer grows only to a length announced.
-    if (c.rlen >= 2) {
-      const std::size_t need = 2u + dns::load_be16(c.rbuf.data());
-      if (c.rbuf.size() < need) c.rbuf.resize(need);
-    }
+    compact(c);
   }
 
   void end_after_answers(Conn& c, TcpCounter why) {
     c.finish_with = why;
-    c.rlen = 0;
-    c.eof = true;  // nothing more is read
+    c.roff = c.rlen;  // the rest is dropped (compacted away once no receive is in flight)
+    c.eof = true;     // nothing more is read
     if (c.inflight == 0) close(c, why);
   }
 
   void on_recv(Conn& c, int result) {
     if (c.closing) return finalize(c);
     if (result < 0) return close(c, TcpCounter::kClosedError);
+    if (c.finish_with) {  // bytes after bad input are not read
+      if (c.inflight == 0) close(c, *c.finish_with);
+      return;
+    }
     if (result == 0) {
       c.eof = true;  // answers still owed are written first
       if (c.inflight == 0) close(c, c.finish_with.value_or(TcpCounter::kClosedByClient));
@@ -331,7 +346,7 @@ struct TcpService::Impl {
     c.ipv6 = v6;
     std::memcpy(c.client, client, 16);
     c.client_key = std::move(key);
-    c.rlen = 0;
+    c.roff = c.rlen = 0;
     if (c.rbuf.size() != 4096) {
       c.rbuf.resize(4096);
       c.rbuf.shrink_to_fit();

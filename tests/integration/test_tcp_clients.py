@@ -160,6 +160,20 @@ class TcpClients(ApplianceSuite):
             s.sendall(b"".join(framed(dns_query("www.dotpin.test", qid=i)) for i in ids))
             got = sorted(struct.unpack("!H", read_message(s)[:2])[0] for _ in ids)
             self.assertEqual(got, ids)
+            # More than max_inflight_per_connection (32) at once, then the first 2 bytes of a 5 kB
+            # query (EDNS padding): the service must not move its read buffer under the receive
+            # in flight while answers free room (a review found it did; ASan runs this too).
+            big = bytearray(dns_query("www.dotpin.test", qid=0x2fff))
+            big[11] = 1
+            pad = 5000 - len(big) - 11 - 4
+            big += struct.pack("!BHHBBHH", 0, 41, 1232, 0, 0, 0, 4 + pad) + struct.pack("!HH", 12, pad) + bytes(pad)
+            ids = list(range(0x2100, 0x2128))
+            framed_big = framed(bytes(big))
+            s.sendall(b"".join(framed(dns_query("www.dotpin.test", qid=i)) for i in ids) + framed_big[:2])
+            time.sleep(0.3)
+            s.sendall(framed_big[2:])
+            got = sorted(struct.unpack("!H", read_message(s)[:2])[0] for _ in range(len(ids) + 1))
+            self.assertEqual(got, ids + [0x2fff])
             s.close()
             # edns-tcp-keepalive (RFC 7828): dig asks, dotpind advertises its idle timeout (10 s).
             r = subprocess.run(["dig", f"@{APPLIANCE_V4}", "+tcp", "+keepalive", "www.dotpin.test", "A", "+time=3",
