@@ -69,12 +69,19 @@ Status RouteSocket::request(void* msg, std::size_t len, const char* what) {
       if (errno == EINTR) continue;
       return fail(what, ": rtnetlink receive: ", std::strerror(errno));
     }
-    int left = static_cast<int>(n);
-    for (auto* r = reinterpret_cast<nlmsghdr*>(reply); NLMSG_OK(r, left); r = NLMSG_NEXT(r, left)) {
-      if (r->nlmsg_seq != h->nlmsg_seq || r->nlmsg_type != NLMSG_ERROR) continue;
-      const auto* err = static_cast<const nlmsgerr*>(NLMSG_DATA(r));
-      if (err->error == 0) return ok_status();
-      return fail(what, ": ", std::strerror(-err->error));
+    // Walked by offset and copied out: the netlink macros' C casts trip -Wcast-align.
+    std::size_t at = 0;
+    while (at + sizeof(nlmsghdr) <= static_cast<std::size_t>(n)) {
+      nlmsghdr r;
+      std::memcpy(&r, reply + at, sizeof r);
+      if (r.nlmsg_len < sizeof r || at + r.nlmsg_len > static_cast<std::size_t>(n)) break;
+      if (r.nlmsg_seq == h->nlmsg_seq && r.nlmsg_type == NLMSG_ERROR && r.nlmsg_len >= NLMSG_LENGTH(sizeof(nlmsgerr))) {
+        nlmsgerr err;
+        std::memcpy(&err, reply + at + NLMSG_HDRLEN, sizeof err);
+        if (err.error == 0) return ok_status();
+        return fail(what, ": ", std::strerror(-err.error));
+      }
+      at += NLMSG_ALIGN(r.nlmsg_len);
     }
   }
 }
