@@ -8,6 +8,7 @@
 
 #include <unistd.h>
 
+#include <random>
 #include <sstream>
 #include <thread>
 
@@ -63,11 +64,13 @@ Result<std::unique_ptr<Appliance>> Appliance::create(DataPlaneConfig config, std
     auto ex = open_exception_port(iface, workers, a->port_.pool);
     if (!ex) return Error{ex.error()};
     a->exception_ = *ex;
-    a->neighbors_ = std::make_unique<ClientNeighbors>();
-    auto svc = TcpService::create(a->config_.tcp, workers, a->log_);
+    a->neighbors_ = std::make_unique<ClientNeighbors>(std::size_t{1} << 16,
+                                                      std::uint64_t{std::random_device{}()} << 32 | std::random_device{}());
+    auto svc = TcpService::create(a->config_.tcp, workers);
     if (!svc) return Error{svc.error()};
     a->tcp_ = std::move(*svc);
     if (Status st = a->tcp_->start(iface, a->config_.local); !st) return Error{"DNS over TCP: " + st.error()};
+    if (a->log_) a->log_("DNS over TCP on port 53 through exception interface " + iface + " (in the TCP service's own network namespace)");
   } else {
     a->config_.local.tcp_ports = {};
   }

@@ -9,6 +9,13 @@
 /// (it learns again on the client's next segment), a reader that races a writer retries, then
 /// gives up (the segment is dropped, counted, and TCP retransmits it). Two clients on one slot
 /// evict each other; each of their segments re-learns its own entry.
+/// Spoofing: only a connection's opening SYN may *change* the hop of an address already known; any
+/// other segment only fills a slot that does not hold its address. So one forged segment with a
+/// victim's source address (another MAC, another VLAN) cannot redirect the victim's open
+/// connections. A forged SYN still can (a client that really moved must be able to reconnect);
+/// closing that needs hops per connection (the 4-tuple) or the VLAN in the key, which views
+/// (issue 15) bring. The slot hash is seeded per process, so which addresses collide cannot be
+/// chosen from outside.
 #pragma once
 
 #include <atomic>
@@ -25,19 +32,25 @@ class ClientNeighbors {
     std::uint16_t vlan;  ///< the 802.1Q TCI (0: untagged)
   };
 
-  explicit ClientNeighbors(std::size_t entries_pow2 = 1 << 16)
-      : mask_(entries_pow2 - 1), slots_(std::make_unique<Slot[]>(entries_pow2)) {}
+  /// @p seed: the slot hash's key (dotpind draws it at start; tests may fix it).
+  explicit ClientNeighbors(std::size_t entries_pow2 = 1 << 16, std::uint64_t seed = 0)
+      : mask_(entries_pow2 - 1), seed_(seed | 1), slots_(std::make_unique<Slot[]>(entries_pow2)) {}
 
-  /// @p ip: 4 or 16 bytes (network order).
-  void learn(const std::uint8_t* ip, bool ipv6, const std::uint8_t* mac, std::uint16_t vlan) noexcept {
+  /// @p ip: 4 or 16 bytes (network order). @p opening: the segment is a SYN without ACK (a new
+  /// connection): it may replace a known hop for @p ip; any other segment only fills a slot that
+  /// does not already hold @p ip.
+  void learn(const std::uint8_t* ip, bool ipv6, const std::uint8_t* mac, std::uint16_t vlan, bool opening) noexcept {
     std::uint64_t k0, k1;
     key(ip, ipv6, k0, k1);
     Slot& s = slots_[index(k0, k1)];
     const std::uint64_t hop = pack(mac, vlan);
     std::uint64_t seq = s.seq.load(std::memory_order_acquire);
-    if ((seq & 1) == 0 && s.k0.load(std::memory_order_relaxed) == k0 && s.k1.load(std::memory_order_relaxed) == k1 &&
-        s.hop.load(std::memory_order_relaxed) == hop && s.seq.load(std::memory_order_acquire) == seq)
-      return;  // the common case: known, unchanged, no write
+    if ((seq & 1) == 0 && seq != 0 && s.k0.load(std::memory_order_relaxed) == k0 &&
+        s.k1.load(std::memory_order_relaxed) == k1) {
+      const std::uint64_t known = s.hop.load(std::memory_order_relaxed);
+      if (s.seq.load(std::memory_order_acquire) == seq && (known == hop || !opening))
+        return;  // known and unchanged (the common case), or a change that only a SYN may make
+    }
     if ((seq & 1) != 0 || !s.seq.compare_exchange_strong(seq, seq + 1, std::memory_order_acquire)) return;
     std::atomic_thread_fence(std::memory_order_release);
     s.k0.store(k0, std::memory_order_relaxed);
@@ -84,8 +97,15 @@ class ClientNeighbors {
     }
   }
   [[nodiscard]] std::size_t index(std::uint64_t k0, std::uint64_t k1) const noexcept {
-    const std::uint64_t h = (k0 ^ (k1 * 0x9E3779B97F4A7C15ull)) * 0xD6E8FEB86659FD93ull;
-    return static_cast<std::size_t>(h >> 32) & mask_;
+    // Every key bit reaches every index bit (a multiply alone carries only upwards: the last byte
+    // of an IPv4 address, the top byte of k1, would never reach the index). MurmurHash3's fmix64.
+    std::uint64_t h = k0 ^ ((k1 << 32) | (k1 >> 32)) * 0x9E3779B97F4A7C15ull ^ seed_;
+    h ^= h >> 33;
+    h *= 0xFF51AFD7ED558CCDull;
+    h ^= h >> 33;
+    h *= 0xC4CEB9FE1A85EC53ull;
+    h ^= h >> 33;
+    return static_cast<std::size_t>(h) & mask_;
   }
   static std::uint64_t pack(const std::uint8_t* mac, std::uint16_t vlan) noexcept {
     std::uint64_t v = std::uint64_t{vlan} << 48;
@@ -93,6 +113,7 @@ class ClientNeighbors {
     return v;
   }
   std::size_t mask_;
+  std::uint64_t seed_;
   std::unique_ptr<Slot[]> slots_;
 };
 

@@ -25,7 +25,6 @@ struct StreamQuery {
   bool ipv6 = false;
   bool keepalive = false;         ///< the query carried edns-tcp-keepalive (RFC 7828): the service adds it
   std::uint8_t client[16] = {};   ///< the client's address (4 or 16 bytes)
-  std::uint64_t queued_ns = 0;    ///< when it was handed to the lcore (the service's clock)
   std::uint32_t sent = 0;         ///< bytes of the framed answer written to the client so far
   StreamQuery* next = nullptr;    ///< the service's lists (free pool, a connection's write queue)
   std::uint8_t frame[2 + kMaxMessage];  ///< 2-byte length prefix (RFC 1035 §4.2.2), then the message

@@ -87,7 +87,6 @@ struct TcpService::Impl {
   };
 
   TcpOptions opt;
-  Log log;
   std::vector<StreamChannel>* channels = nullptr;
   std::unique_ptr<StreamQuery[]> pool;
   StreamQuery* free_list = nullptr;
@@ -181,7 +180,6 @@ struct TcpService::Impl {
     s->keepalive = asks_keepalive({msg, len});
     s->sent = 0;
     s->next = nullptr;
-    s->queued_ns = now;
     // One client's queries go to one lcore (its merges and cache warmth stay together).
     std::uint64_t h = 1469598103934665603ull;
     for (unsigned i = 0; i < (c.ipv6 ? 16u : 4u); ++i) h = (h ^ c.client[i]) * 1099511628211ull;
@@ -536,10 +534,9 @@ struct TcpService::Impl {
 
 TcpService::TcpService(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
-Result<std::unique_ptr<TcpService>> TcpService::create(const TcpOptions& options, unsigned lcores, Log log) {
+Result<std::unique_ptr<TcpService>> TcpService::create(const TcpOptions& options, unsigned lcores) {
   auto impl = std::make_unique<Impl>();
   impl->opt = options;
-  impl->log = std::move(log);
   // The buffers are not touched until used: memory follows the load, not the pool's size.
   impl->pool.reset(new StreamQuery[options.inflight]);
   for (std::size_t i = options.inflight; i > 0; --i) impl->give(&impl->pool[i - 1]);
@@ -593,10 +590,7 @@ Status TcpService::start(const std::string& interface, const LocalAddresses& loc
   auto result = ready->get_future();
   thread_ = std::thread([this, interface, local, ready] { impl_->run(interface, local, *ready); });
   Status s = result.get();
-  if (!s) {
-    thread_.join();
-    return s;
-  }
+  if (!s) thread_.join();  // it ended after saying why
   return s;
 }
 

@@ -11,7 +11,6 @@
 #pragma once
 
 #include <atomic>
-#include <functional>
 #include <memory>
 #include <string_view>
 #include <thread>
@@ -26,9 +25,8 @@ namespace dotpin::dataplane {
 
 class TcpService {
  public:
-  using Log = std::function<void(std::string_view)>;
   /// Creates the pool and one channel per worker lcore (EAL must be initialised); nothing runs.
-  static Result<std::unique_ptr<TcpService>> create(const TcpOptions& options, unsigned lcores, Log log);
+  static Result<std::unique_ptr<TcpService>> create(const TcpOptions& options, unsigned lcores);
   ~TcpService();
 
   /// The channel of worker @p i, for its WorkerSetup.

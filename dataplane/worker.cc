@@ -65,6 +65,7 @@ void Worker::tx(rte_mbuf* m) {
 }
 
 void Worker::flush() {
+  flush_kernel();
   if (tx_count_ == 0) return;
   const std::uint16_t sent = rte_eth_tx_burst(setup_.port, setup_.queue, tx_, static_cast<std::uint16_t>(tx_count_));
   counters_[Counter::kTxPackets].add(sent);
@@ -207,14 +208,10 @@ void Worker::process_burst(rte_mbuf** pkts, unsigned n, Clock::time_point now) {
         continue;
       case QueryVerdict::kDropShort:
       case QueryVerdict::kDropResponse:
-        counters_[verdict == QueryVerdict::kDropShort ? Counter::kDropShort : Counter::kDropResponse].add();
+        counters_[verdict_counter(verdict)].add();
         rte_pktmbuf_free(m);
         continue;
-      case QueryVerdict::kFormErr: counters_[Counter::kFormErr].add(); break;
-      case QueryVerdict::kNotImp: counters_[Counter::kNotImp].add(); break;
-      case QueryVerdict::kRefused: counters_[Counter::kRefused].add(); break;
-      case QueryVerdict::kBadVers: counters_[Counter::kBadVers].add(); break;
-      case QueryVerdict::kCount_: break;
+      default: counters_[verdict_counter(verdict)].add(); break;
     }
     // Malformed or unsupported queries count against the query limit too: otherwise a flood of
     // FORMERR/NOTIMP bait would pass a client's qps untouched (rare path: no prefetch).
@@ -280,6 +277,41 @@ void Worker::process_burst(rte_mbuf** pkts, unsigned n, Clock::time_point now) {
   }
 }
 
+Counter Worker::verdict_counter(QueryVerdict v) noexcept {
+  switch (v) {
+    case QueryVerdict::kDropShort: return Counter::kDropShort;
+    case QueryVerdict::kDropResponse: return Counter::kDropResponse;
+    case QueryVerdict::kFormErr: return Counter::kFormErr;
+    case QueryVerdict::kNotImp: return Counter::kNotImp;
+    case QueryVerdict::kRefused: return Counter::kRefused;
+    case QueryVerdict::kBadVers: return Counter::kBadVers;
+    default: return Counter::kQueries;  // kOk: not an error (callers count it themselves)
+  }
+}
+
+bool Worker::forward_or_join(std::uint64_t cookie, std::span<const std::uint8_t> query, Clock::time_point now) {
+  InflightEntry& e = *inflight_.find(cookie);
+  // The same question already on its way upstream: wait for that answer instead of asking again.
+  std::uint64_t& slot = leaders_[e.key.hash & leader_mask_];
+  if (InflightEntry* leader = inflight_.find(slot);
+      leader != nullptr && leader->key.hash == e.key.hash && leader->key.len == e.key.len &&
+      std::memcmp(leader->key.bytes, e.key.bytes, e.key.len) == 0) {
+    e.next_waiter = leader->next_waiter;
+    leader->next_waiter = cookie;
+    counters_[Counter::kMerged].add();
+    return true;
+  }
+  slot = cookie;
+  if (shard_->submit(cookie, query, now)) {
+    counters_[Counter::kForwarded].add();
+    return true;
+  }
+  slot = 0;
+  inflight_.release(cookie);
+  counters_[Counter::kShardFull].add();
+  return false;
+}
+
 void Worker::handle_miss(rte_mbuf* m, Pending& p, Clock::time_point now) {
   auto* data = rte_pktmbuf_mtod(m, std::uint8_t*);
   std::uint8_t* dns = data + p.view.payload;
@@ -296,26 +328,10 @@ void Worker::handle_miss(rte_mbuf* m, Pending& p, Clock::time_point now) {
     std::memcpy(e.header, data, p.view.payload);
     swap_udp_addresses(e.header, e.view, setup_.local->mac);
     std::memcpy(e.qname, dns + 12, p.q.qname_len);
-    // The same question already on its way upstream: wait for that answer instead of asking again.
-    std::uint64_t& slot = leaders_[p.key.hash & leader_mask_];
-    if (InflightEntry* leader = inflight_.find(slot);
-        leader != nullptr && leader->key.hash == p.key.hash && leader->key.len == p.key.len &&
-        std::memcmp(leader->key.bytes, p.key.bytes, p.key.len) == 0) {
-      e.next_waiter = leader->next_waiter;
-      leader->next_waiter = cookie;
-      counters_[Counter::kMerged].add();
-      rte_pktmbuf_free(m);
+    if (forward_or_join(cookie, {dns, p.view.payload_len}, now)) {
+      rte_pktmbuf_free(m);  // the shard keeps its own copy of the query; a waiter needs none
       return;
     }
-    slot = cookie;
-    if (shard_->submit(cookie, {dns, p.view.payload_len}, now)) {
-      counters_[Counter::kForwarded].add();
-      rte_pktmbuf_free(m);  // the shard keeps its own copy of the query
-      return;
-    }
-    slot = 0;
-    inflight_.release(cookie);
-    counters_[Counter::kShardFull].add();
     ede.text = "dotpin: upstream queue full";
   } else {
     counters_[Counter::kInflightFull].add();
@@ -357,6 +373,22 @@ void Worker::on_complete(std::uint64_t cookie, tls::DotShard::Outcome outcome, s
   }
 }
 
+std::uint16_t Worker::write_delivery(std::uint8_t* dns, std::size_t room, const QueryInfo& q, const std::uint8_t* qname,
+                                     bool answer, const StoredAnswer* stale) noexcept {
+  std::uint16_t len = 0;
+  if (answer) {
+    len = write_answer(dns, room, {prepared_.message, prepared_.ttl_offsets}, 0, q, qname, setup_.max_udp);
+    if (len != 0) counters_[Counter::kUpstreamAnswers].add();
+  }
+  if (len == 0 && stale) {
+    static constexpr dns::Ede kStale{dns::EdeCode::kStaleAnswer, "dotpin: no pinned upstream answered; served stale"};
+    len = write_stale_answer(dns, room, *stale, q, qname, setup_.max_udp, kStale);
+    if (len != 0) counters_[Counter::kStaleAnswers].add();
+  }
+  if (len != 0 && (dns[2] & 0x02)) counters_[Counter::kTruncated].add();
+  return len;
+}
+
 void Worker::deliver(std::uint64_t cookie, bool answer, const dns::Ede& ede, Counter servfail, const StoredAnswer* stale) {
   InflightEntry& e = *inflight_.find(cookie);
   if (e.stream != nullptr) {
@@ -374,22 +406,7 @@ void Worker::deliver(std::uint64_t cookie, bool answer, const dns::Ede& ede, Cou
   std::memcpy(data, e.header, e.view.payload);
   std::uint8_t* dns = data + e.view.payload;
   const std::size_t room = room_from(m, e.view.payload);
-  std::uint16_t len = 0;
-  if (answer) {
-    len = write_answer(dns, room, {prepared_.message, prepared_.ttl_offsets}, 0, e.q, e.qname, setup_.max_udp);
-    if (len != 0) {
-      counters_[Counter::kUpstreamAnswers].add();
-      if (dns[2] & 0x02) counters_[Counter::kTruncated].add();
-    }
-  }
-  if (len == 0 && stale) {
-    static constexpr dns::Ede kStale{dns::EdeCode::kStaleAnswer, "dotpin: no pinned upstream answered; served stale"};
-    len = write_stale_answer(dns, room, *stale, e.q, e.qname, setup_.max_udp, kStale);
-    if (len != 0) {
-      counters_[Counter::kStaleAnswers].add();
-      if (dns[2] & 0x02) counters_[Counter::kTruncated].add();
-    }
-  }
+  std::uint16_t len = write_delivery(dns, room, e.q, e.qname, answer, stale);
   if (len == 0 && write_question(dns, room, e.q, e.qname)) {
     QueryInfo q = e.q;
     q.question_end = static_cast<std::uint16_t>(12 + q.qname_len + 4);

@@ -119,6 +119,16 @@ class Worker {
   /// run()'s end: answers what it can within @p drain, counts the rest, publishes.
   void drain_and_publish(std::chrono::milliseconds drain) noexcept;
   void handle_miss(rte_mbuf* m, Pending& p, Clock::time_point now);
+  /// The in-flight entry @p cookie (its key set) joins an identical query already upstream, or
+  /// goes to the shard (@p query: the shard copies it). False when the shard is full (the entry is
+  /// released, counted shard_full): the caller answers SERVFAIL.
+  bool forward_or_join(std::uint64_t cookie, std::span<const std::uint8_t> query, Clock::time_point now);
+  /// The counter of a query verdict that is not kOk (formerr, notimp, ..., drop_short).
+  static Counter verdict_counter(QueryVerdict v) noexcept;
+  /// The answer for a completed query's client at @p dns: the prepared answer, else @p stale
+  /// (serve-stale, EDE 3); counted. 0 when neither is written (the caller sends SERVFAIL).
+  std::uint16_t write_delivery(std::uint8_t* dns, std::size_t room, const QueryInfo& q, const std::uint8_t* qname,
+                               bool answer, const StoredAnswer* stale) noexcept;
   /// The shard's completion: prepares (and caches) an answer, or takes the shard's reason for a
   /// SERVFAIL as it is, and delivers to the query and every client merged into it.
   void on_complete(std::uint64_t cookie, tls::DotShard::Outcome outcome, std::span<const std::uint8_t> response,
@@ -141,13 +151,15 @@ class Worker {
   void tx(rte_mbuf* m);
   void flush();
   // The exception path and TCP queries (worker_stream.cc).
-  /// Hands a TCP segment to the kernel, learning the way back to its client.
+  /// Hands a TCP segment to the kernel (buffered: one tx_burst per pass), learning the way back
+  /// to its client.
   void to_kernel(rte_mbuf* m, const PacketView& v);
+  void flush_kernel();
   /// Sends what the kernel wrote to this lcore's exception queue out to the clients; returns how
   /// many frames it read.
   unsigned poll_kernel();
-  /// Answers (or forwards) the TCP service's queries; returns how many it took.
-  unsigned poll_streams(Clock::time_point now);
+  /// Answers (or forwards) the TCP service's queries.
+  void poll_streams(Clock::time_point now);
   void handle_stream(StreamQuery* s, Clock::time_point now);
   /// Returns @p s (answered with @p len bytes, 0: none) to the service.
   void finish_stream(StreamQuery* s, std::uint32_t len);
@@ -173,6 +185,8 @@ class Worker {
   RateLimiter limiter_;
   unsigned tx_count_ = 0;
   rte_mbuf* tx_[kTxBuffer];
+  unsigned kernel_tx_count_ = 0;
+  rte_mbuf* kernel_tx_[kBurst];    // segments for the exception port, sent at the pass's flush
   bool streams_answered_ = false;  // this pass returned answers to the TCP service (wake it)
   std::unique_ptr<Pending[]> pending_;  // per packet of the burst being processed
   RateLimiter::Ref limit_[kBurst];      // per packet: its client's rate-limit entry (with [ratelimit] qps)

@@ -24,19 +24,29 @@ void Worker::to_kernel(rte_mbuf* m, const PacketView& v) {
   auto* data = rte_pktmbuf_mtod(m, std::uint8_t*);
   const std::uint8_t* src = data + v.l3 + (v.ipv6 ? 8 : 12);
   const std::uint16_t tci = v.l3 == 18 ? static_cast<std::uint16_t>(dns::load_be16(data + 14) & 0x0fff) : 0;
-  setup_.neighbors->learn(src, v.ipv6, data + 6, tci);
+  const std::uint8_t flags = v.payload_len > 13 ? data[v.l4 + 13] : 0;
+  const bool opening = (flags & 0x12) == 0x02;  // SYN without ACK
+  setup_.neighbors->learn(src, v.ipv6, data + 6, tci, opening);
   if (v.l3 == 18) {  // the kernel's side has no VLAN: the tag is put back on the way out
     std::memmove(data + 4, data, 12);
     rte_pktmbuf_adj(m, 4);
     data = rte_pktmbuf_mtod(m, std::uint8_t*);
   }
   std::memcpy(data, setup_.local->mac.data(), 6);  // the kernel's side has the port's MAC
-  if (rte_eth_tx_burst(static_cast<std::uint16_t>(setup_.exception_port), setup_.queue, &m, 1) == 1) {
-    counters_[Counter::kToKernel].add();
-  } else {
-    counters_[Counter::kToKernelDropped].add();
-    rte_pktmbuf_free(m);
+  kernel_tx_[kernel_tx_count_++] = m;
+  if (kernel_tx_count_ == kBurst) flush_kernel();
+}
+
+void Worker::flush_kernel() {
+  if (kernel_tx_count_ == 0) return;
+  const std::uint16_t sent = rte_eth_tx_burst(static_cast<std::uint16_t>(setup_.exception_port), setup_.queue,
+                                              kernel_tx_, static_cast<std::uint16_t>(kernel_tx_count_));
+  counters_[Counter::kToKernel].add(sent);
+  if (sent < kernel_tx_count_) {
+    counters_[Counter::kToKernelDropped].add(kernel_tx_count_ - sent);
+    rte_pktmbuf_free_bulk(kernel_tx_ + sent, kernel_tx_count_ - sent);
   }
+  kernel_tx_count_ = 0;
 }
 
 unsigned Worker::poll_kernel() {
@@ -104,11 +114,10 @@ unsigned Worker::poll_kernel() {
   return n;
 }
 
-unsigned Worker::poll_streams(Clock::time_point now) {
+void Worker::poll_streams(Clock::time_point now) {
   void* got[kBurst];
   const unsigned n = rte_ring_sc_dequeue_burst(setup_.streams->to_lcore, got, kBurst, nullptr);
   for (unsigned i = 0; i < n; ++i) handle_stream(static_cast<StreamQuery*>(got[i]), now);
-  return n;
 }
 
 void Worker::finish_stream(StreamQuery* s, std::uint32_t len) {
@@ -127,7 +136,7 @@ void Worker::handle_stream(StreamQuery* s, Clock::time_point now) {
   const QueryVerdict verdict = parse_query({dns, s->len}, q, key);
   q.stream = true;
   if (verdict == QueryVerdict::kDropShort || verdict == QueryVerdict::kDropResponse) {
-    counters_[verdict == QueryVerdict::kDropShort ? Counter::kDropShort : Counter::kDropResponse].add();
+    counters_[verdict_counter(verdict)].add();
     finish_stream(s, 0);  // nothing to answer: the service closes the connection
     return;
   }
@@ -138,15 +147,8 @@ void Worker::handle_stream(StreamQuery* s, Clock::time_point now) {
     finish_stream(s, write_error_reply(dns, room, q, kRcodeRefused, setup_.max_udp, &ede));
     return;
   }
-  switch (verdict) {
-    case QueryVerdict::kOk: break;
-    case QueryVerdict::kFormErr: counters_[Counter::kFormErr].add(); break;
-    case QueryVerdict::kNotImp: counters_[Counter::kNotImp].add(); break;
-    case QueryVerdict::kRefused: counters_[Counter::kRefused].add(); break;
-    case QueryVerdict::kBadVers: counters_[Counter::kBadVers].add(); break;
-    default: break;
-  }
   if (verdict != QueryVerdict::kOk) {
+    counters_[verdict_counter(verdict)].add();
     finish_stream(s, write_error_reply(dns, room, q, rcode_for(verdict), setup_.max_udp));
     return;
   }
@@ -168,23 +170,7 @@ void Worker::handle_stream(StreamQuery* s, Clock::time_point now) {
     e.key.hash = key.hash;
     e.key.len = key.len;
     std::memcpy(e.key.bytes, key.bytes, key.len);
-    std::uint64_t& slot = leaders_[key.hash & leader_mask_];
-    if (InflightEntry* leader = inflight_.find(slot);
-        leader != nullptr && leader->key.hash == key.hash && leader->key.len == key.len &&
-        std::memcmp(leader->key.bytes, key.bytes, key.len) == 0) {
-      e.next_waiter = leader->next_waiter;
-      leader->next_waiter = cookie;
-      counters_[Counter::kMerged].add();
-      return;
-    }
-    slot = cookie;
-    if (shard_->submit(cookie, {dns, s->len}, now)) {
-      counters_[Counter::kForwarded].add();
-      return;
-    }
-    slot = 0;
-    inflight_.release(cookie);
-    counters_[Counter::kShardFull].add();
+    if (forward_or_join(cookie, {dns, s->len}, now)) return;
     ede.text = "dotpin: upstream queue full";
   } else {
     counters_[Counter::kInflightFull].add();
@@ -197,16 +183,7 @@ void Worker::deliver_stream(InflightEntry& e, bool answer, const dns::Ede& ede, 
   StreamQuery* s = e.stream;
   std::uint8_t* dns = s->message();
   constexpr std::size_t room = StreamQuery::kMaxMessage;
-  std::uint16_t len = 0;
-  if (answer) {
-    len = write_answer(dns, room, {prepared_.message, prepared_.ttl_offsets}, 0, e.q, dns + 12, setup_.max_udp);
-    if (len != 0) counters_[Counter::kUpstreamAnswers].add();
-  }
-  if (len == 0 && stale) {
-    static constexpr dns::Ede kStale{dns::EdeCode::kStaleAnswer, "dotpin: no pinned upstream answered; served stale"};
-    len = write_stale_answer(dns, room, *stale, e.q, dns + 12, setup_.max_udp, kStale);
-    if (len != 0) counters_[Counter::kStaleAnswers].add();
-  }
+  std::uint16_t len = write_delivery(dns, room, e.q, dns + 12, answer, stale);
   if (len == 0) {
     len = write_error_reply(dns, room, e.q, kRcodeServFail, setup_.max_udp, &ede);
     counters_[servfail].add();

@@ -299,6 +299,29 @@ def checksum(b):
     return ~s & 0xFFFF
 
 
+def framed(msg):
+    """@msg with its 2-byte length prefix (DNS over TCP and TLS, RFC 1035 4.2.2)."""
+    return struct.pack("!H", len(msg)) + msg
+
+
+def read_framed(sock):
+    """One length-prefixed DNS message from a stream socket, or None when the peer closed first."""
+    head = b""
+    while len(head) < 2:
+        chunk = sock.recv(2 - len(head))
+        if not chunk:
+            return None
+        head += chunk
+    (n,) = struct.unpack("!H", head)
+    body = b""
+    while len(body) < n:
+        chunk = sock.recv(n - len(body))
+        if not chunk:
+            return None
+        body += chunk
+    return body
+
+
 def dns_query(name, qtype=1, qid=0x1234, opcode=0):
     m = struct.pack("!HHHHHH", qid, 0x0100 | (opcode << 11), 1, 0, 0, 0)
     for label in name.split("."):

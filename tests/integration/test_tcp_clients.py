@@ -19,8 +19,8 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from dotpin_harness import (APPLIANCE_V4, APPLIANCE_V6, CLIENT_V4, OUTSIDER_V4, ApplianceSuite, Dotpind, dns_query,  # noqa: E402
-                            kdig, main, parse_dnsperf, status_of)
+from dotpin_harness import (APPLIANCE_V4, APPLIANCE_V6, CLIENT_V4, OUTSIDER_V4, ApplianceSuite, Dotpind, checksum,  # noqa: E402
+                            dns_query, framed, ipv4_frame, kdig, main, parse_dnsperf, read_framed, status_of)
 
 
 def tcp_connect(src=CLIENT_V4, timeout=3.0, rcvbuf=None):
@@ -32,28 +32,6 @@ def tcp_connect(src=CLIENT_V4, timeout=3.0, rcvbuf=None):
     s.bind((src, 0))
     s.connect((APPLIANCE_V6 if v6 else APPLIANCE_V4, 53))
     return s
-
-
-def framed(msg):
-    return struct.pack("!H", len(msg)) + msg
-
-
-def read_message(s):
-    """One length-prefixed message, or None when the server closed the connection."""
-    head = b""
-    while len(head) < 2:
-        chunk = s.recv(2 - len(head))
-        if not chunk:
-            return None
-        head += chunk
-    (n,) = struct.unpack("!H", head)
-    body = b""
-    while len(body) < n:
-        chunk = s.recv(n - len(body))
-        if not chunk:
-            return None
-        body += chunk
-    return body
 
 
 def closed_by_server(s, within=5.0):
@@ -148,7 +126,7 @@ class TcpClients(ApplianceSuite):
             miss = dns_query("big.dotpin.test", qtype=16, qid=0x1001)
             hit = dns_query("www.dotpin.test", qtype=1, qid=0x1002)
             s.sendall(framed(miss) + framed(hit))
-            first, second = read_message(s), read_message(s)
+            first, second = read_framed(s), read_framed(s)
             self.assertIsNotNone(first)
             self.assertIsNotNone(second)
             self.assertEqual(struct.unpack("!H", first[:2])[0], 0x1002, "the cached answer comes first")
@@ -158,7 +136,7 @@ class TcpClients(ApplianceSuite):
             # 20 more pipelined on the same connection, all answered, each exactly once.
             ids = list(range(0x2000, 0x2014))
             s.sendall(b"".join(framed(dns_query("www.dotpin.test", qid=i)) for i in ids))
-            got = sorted(struct.unpack("!H", read_message(s)[:2])[0] for _ in ids)
+            got = sorted(struct.unpack("!H", read_framed(s)[:2])[0] for _ in ids)
             self.assertEqual(got, ids)
             # More than max_inflight_per_connection (32) at once, then the first 2 bytes of a 5 kB
             # query (EDNS padding): the service must not move its read buffer under the receive
@@ -172,7 +150,7 @@ class TcpClients(ApplianceSuite):
             s.sendall(b"".join(framed(dns_query("www.dotpin.test", qid=i)) for i in ids) + framed_big[:2])
             time.sleep(0.3)
             s.sendall(framed_big[2:])
-            got = sorted(struct.unpack("!H", read_message(s)[:2])[0] for _ in range(len(ids) + 1))
+            got = sorted(struct.unpack("!H", read_framed(s)[:2])[0] for _ in range(len(ids) + 1))
             self.assertEqual(got, ids + [0x2fff])
             s.close()
             # edns-tcp-keepalive (RFC 7828): dig asks, dotpind advertises its idle timeout (10 s).
@@ -249,7 +227,7 @@ class TcpClients(ApplianceSuite):
             self.assertGreaterEqual(self.wait_tcp_counter(d, "refused_limit", 1), 1)
             # The connections held still answer.
             held[0].sendall(framed(dns_query("www.dotpin.test", qid=7)))
-            self.assertEqual(rcode(read_message(held[0])), 0)
+            self.assertEqual(rcode(read_framed(held[0])), 0)
             for s in held + other + [fifth, third]:
                 s.close()
 
@@ -258,7 +236,7 @@ class TcpClients(ApplianceSuite):
             before = self.a.queries_logged()
             s = tcp_connect(OUTSIDER_V4)
             s.sendall(framed(edns_query("www.dotpin.test", qid=9)))
-            reply = read_message(s)
+            reply = read_framed(s)
             s.close()
             self.assertIsNotNone(reply)
             self.assertEqual(rcode(reply), 5, "REFUSED")
@@ -273,9 +251,11 @@ class TcpClients(ApplianceSuite):
         with open(d.conf, "w") as f:
             f.write(conf)
         with d:
-            with self.assertRaises((socket.timeout, TimeoutError, OSError)):
+            # No SYN-ACK and no reset: the connect times out (a refusal would be ConnectionRefusedError).
+            with self.assertRaises(TimeoutError):
                 tcp_connect(OUTSIDER_V4, timeout=2.0)
             self.assertGreaterEqual(self.stats(d)["totals"]["counters"]["acl_dropped"], 1)
+            self.assertEqual(self.stats(d)["totals"]["counters"]["to_kernel"], 0, "the SYN must not reach the kernel")
             self.assertEqual(self.stats(d)["tcp"]["counters"]["accepted"], 0)
 
     def test_bad_input_closes_only_that_connection(self):
@@ -284,7 +264,7 @@ class TcpClients(ApplianceSuite):
 
             def good_still_answers(qid):
                 good.sendall(framed(dns_query("www.dotpin.test", qid=qid)))
-                reply = read_message(good)
+                reply = read_framed(good)
                 self.assertIsNotNone(reply, "the well-behaved connection must stay open")
                 self.assertEqual(struct.unpack("!H", reply[:2])[0], qid)
 
@@ -297,7 +277,7 @@ class TcpClients(ApplianceSuite):
             # A valid query, then garbage: the query is answered, then the connection is closed.
             s3 = tcp_connect()
             s3.sendall(framed(dns_query("www.dotpin.test", qid=0x3003)) + b"\x00\x05junk!")
-            reply = read_message(s3)
+            reply = read_framed(s3)
             self.assertIsNotNone(reply)
             self.assertEqual(struct.unpack("!H", reply[:2])[0], 0x3003)
             self.assertTrue(closed_by_server(s3, 3.0))
@@ -326,6 +306,38 @@ class TcpClients(ApplianceSuite):
             self.udp_still_answers()
             for x in (good, s, s2, s3, s4, s5):
                 x.close()
+
+    def test_a_forged_segment_cannot_redirect_a_clients_connection(self):
+        """An attacker on the client segment sends TCP segments with the client's address and its own
+        MAC (no SYN: it cannot open a connection as the client). What the kernel sends next on the
+        client's open connection — here the FIN of the idle timeout, sent while the client sends
+        nothing — must still reach the client's MAC."""
+        with self.daemon("tcpspoof", tcp="idle_timeout_ms = 1000\n") as d:
+            mac = d.mac()
+            s = tcp_connect()
+            s.sendall(framed(dns_query("www.dotpin.test", qid=0x5001)))
+            self.assertEqual(struct.unpack("!H", read_framed(s)[:2])[0], 0x5001)
+            sport = s.getsockname()[1]
+            forged_mac = bytes([2, 0x66, 0x66, 0x66, 0x66, 0x66])
+            src, dst = socket.inet_aton(CLIENT_V4), socket.inet_aton(APPLIANCE_V4)
+            tap = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x0003))
+            try:
+                tap.bind((d.iface, 0))
+                for port, flags in ((sport, 0x10), (sport, 0x18), (sport + 1, 0x10), (40001, 0x04)):  # ACK, PSH+ACK, RST
+                    tcp = struct.pack("!HHIIBBHHH", port, 53, 0x1000, 0x2000, 5 << 4, flags, 65535, 0, 0)
+                    c = checksum(src + dst + struct.pack("!BBH", 0, 6, len(tcp)) + tcp)
+                    tcp = tcp[:16] + struct.pack("!H", c) + tcp[18:]
+                    tap.send(mac + forged_mac + ipv4_frame(6, tcp, CLIENT_V4)[12:])
+            finally:
+                tap.close()
+            self.assertTrue(closed_by_server(s, 5.0), "the server's FIN must reach the client, not the forged MAC")
+            s.close()
+            # A new connection (its SYN) works as before.
+            s2 = tcp_connect()
+            s2.sendall(framed(dns_query("www.dotpin.test", qid=0x5003)))
+            self.assertEqual(struct.unpack("!H", read_framed(s2)[:2])[0], 0x5003)
+            s2.close()
+            self.assertGreaterEqual(self.stats(d)["totals"]["counters"]["to_kernel"], 4)
 
     def test_a_client_that_never_reads_is_closed(self):
         with self.daemon("tcpslow", tcp="write_timeout_ms = 1000\n") as d:

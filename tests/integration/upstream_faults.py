@@ -22,28 +22,13 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from dotpin_harness import read_framed  # noqa: E402
 
 
 def _log(path, line):
     with open(path, "a") as f:
         f.write(line + "\n")
 
-
-def _read_query(conn):
-    head = b""
-    while len(head) < 2:
-        chunk = conn.recv(2 - len(head))
-        if not chunk:
-            return None
-        head += chunk
-    n = int.from_bytes(head, "big")
-    body = b""
-    while len(body) < n:
-        chunk = conn.recv(n - len(body))
-        if not chunk:
-            return None
-        body += chunk
-    return body
 
 
 def _serve_connection(mode, raw, ctx, log):
@@ -56,7 +41,7 @@ def _serve_connection(mode, raw, ctx, log):
         conn = ctx.wrap_socket(raw, server_side=True)
         _log(log, "handshake")
         while True:
-            q = _read_query(conn)
+            q = read_framed(conn)
             if q is None:
                 return
             _log(log, "query")
