@@ -46,7 +46,8 @@ setup() {  # dir, then meson options
   fi
 }
 
-step() { echo; echo "=== $*"; }
+t0=$SECONDS
+step() { echo; echo "=== [$((SECONDS - t0)) s] $*"; }
 
 step "build + unit and integration tests"
 if setup build -Dwerror=true && ninja -C build -j "$jobs"; then
@@ -98,6 +99,7 @@ for bench in pin dot shard packet pipeline; do
 done
 
 echo
+echo "=== [$((SECONDS - t0)) s] done"
 for f in "${failures[@]}"; do echo "FAILED: $f"; done
 echo "tests: $passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ]
