@@ -217,6 +217,23 @@ int run_stats(Invocation& inv) {
     if (!closed.empty()) inv.out << ";" << closed;
     inv.out << "\n";
   }
+  if (r.dot.enabled) {
+    // DoT for clients: connections and handshakes, then every reason one was refused or closed.
+    auto dot = [&r](const char* name) {
+      const auto it = r.dot.counters.find(name);
+      return it == r.dot.counters.end() ? std::uint64_t{0} : it->second;
+    };
+    inv.out << "dot: connections open " << r.dot.active << ", accepted " << dot("accepted") << ", handshakes "
+            << dot("tls_handshakes") << " (resumed " << dot("tls_resumed") << "); queries " << dot("queries")
+            << ", answers " << dot("answers");
+    std::string closed;
+    for (const auto& [name, n] : r.dot.counters)
+      if (n > 0 && name != "accepted" && name != "queries" && name != "answers" && name != "tls_handshakes" &&
+          name != "tls_resumed")
+        closed += " " + name + "=" + std::to_string(n);
+    if (!closed.empty()) inv.out << ";" << closed;
+    inv.out << "\n";
+  }
   for (const auto& l : r.lcores)
     if (!l.running)
       inv.out << "lcore " << l.lcore << ": its loop stopped (loop_aborted, see the log); it takes no packets: restart dotpind\n";

@@ -115,12 +115,14 @@ Result<nlohmann::json> stats_json(const dataplane::DataPlane& a, const Request& 
   reply.total_drops = drops_by_name(total_drops);
   for (const dataplane::LimitedPrefix& t : dataplane::top_limited(views))
     reply.ratelimit_top.push_back({t.to_string(), t.limited});
-  if (const dataplane::TcpStats t = a.tcp_stats(); t.enabled) {
-    reply.tcp.enabled = true;
-    reply.tcp.active = t.active;
-    for (std::size_t i = 0; i < t.counters.size(); ++i)
-      reply.tcp.counters[std::string(to_string(static_cast<dataplane::TcpCounter>(i)))] = t.counters[i];
-  }
+  for (const bool dot : {false, true})
+    if (const dataplane::TcpStats t = dot ? a.dot_stats() : a.tcp_stats(); t.enabled) {
+      TcpReply& out = dot ? reply.dot : reply.tcp;
+      out.enabled = true;
+      out.active = t.active;
+      for (std::size_t i = 0; i < t.counters.size(); ++i)
+        out.counters[std::string(to_string(static_cast<dataplane::TcpCounter>(i)))] = t.counters[i];
+    }
   return nlohmann::json(reply);
 }
 

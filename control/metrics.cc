@@ -66,6 +66,7 @@ MetricsInput gather_metrics(const dataplane::DataPlane& a, const ExpiryMonitor* 
   if (sources) in.sources = sources->status();
   in.port = a.port_stats();
   in.tcp = a.tcp_stats();
+  in.dot = a.dot_stats();
   if (control) in.control = control->counters();
   return in;
 }
@@ -139,13 +140,18 @@ std::string render_metrics(const MetricsInput& in) {
              "queries and error responses held back by [ratelimit] since start, for the most limited client prefixes");
     for (const auto& t : top) w.sample("dotpin_ratelimit_top_limited", "prefix=\"" + label(t.to_string()) + "\"", t.limited);
   }
-  if (in.tcp.enabled) {
-    w.family("dotpin_tcp_connections", "gauge", "DNS-over-TCP client connections open");
-    w.sample("dotpin_tcp_connections", "", static_cast<std::uint64_t>(in.tcp.active));
-    w.family("dotpin_tcp_events_total", "counter", "the TCP service's connections, queries and closes by reason");
-    for (std::size_t i = 0; i < in.tcp.counters.size(); ++i)
-      w.sample("dotpin_tcp_events_total", "event=\"" + std::string(to_string(static_cast<dataplane::TcpCounter>(i))) + "\"",
-               in.tcp.counters[i]);
+  for (const bool dot : {false, true}) {
+    const dataplane::TcpStats& t = dot ? in.dot : in.tcp;
+    if (!t.enabled) continue;
+    const std::string conns = dot ? "dotpin_dot_connections" : "dotpin_tcp_connections";
+    const std::string events = dot ? "dotpin_dot_events_total" : "dotpin_tcp_events_total";
+    w.family(conns, "gauge", dot ? "DoT client connections open" : "DNS-over-TCP client connections open");
+    w.sample(conns, "", static_cast<std::uint64_t>(t.active));
+    w.family(events, "counter",
+             dot ? "DoT client connections: handshakes, queries and closes by reason"
+                 : "the TCP service's connections, queries and closes by reason");
+    for (std::size_t i = 0; i < t.counters.size(); ++i)
+      w.sample(events, "event=\"" + std::string(to_string(static_cast<dataplane::TcpCounter>(i))) + "\"", t.counters[i]);
   }
   if (in.port.available) {
     const dataplane::PortStats& p = in.port;

@@ -33,6 +33,7 @@ struct MetricsInput {
   std::vector<SourceStatus> sources;  ///< TOFU and DANE upstreams
   dataplane::PortStats port;
   dataplane::TcpStats tcp;
+  dataplane::TcpStats dot;
   std::optional<ControlServer::Counters> control;  ///< the control socket's clients
 };
 MetricsInput gather_metrics(const dataplane::DataPlane& a, const ExpiryMonitor* expiry = nullptr,

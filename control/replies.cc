@@ -153,6 +153,7 @@ void to_json(nlohmann::json& j, const StatsReply& r) {
   j["port"] = r.port;
   j["ratelimit_top"] = r.ratelimit_top;
   j["tcp"] = r.tcp;
+  j["dot"] = r.dot;
 }
 void from_json(const nlohmann::json& j, StatsReply& r) {
   j.get_to(r.upstreams);
@@ -163,6 +164,7 @@ void from_json(const nlohmann::json& j, StatsReply& r) {
   get(j, "port", r.port);
   if (j.contains("ratelimit_top")) get(j, "ratelimit_top", r.ratelimit_top);
   if (j.contains("tcp")) get(j, "tcp", r.tcp);
+  if (j.contains("dot")) get(j, "dot", r.dot);
 }
 
 void to_json(nlohmann::json& j, const PinReply& r) {

@@ -77,7 +77,7 @@ struct LimitedPrefixReply {
   std::string prefix;         ///< "198.18.0.2/32", "2001:db8:1:200::/56"
   std::uint64_t limited = 0;  ///< queries and error responses dropped or slipped since start
 };
-/// DNS over TCP for clients (`stats`' "tcp"): the TCP service's counters by name.
+/// DNS over TCP or DoT for clients (`stats`' "tcp" and "dot"): the TCP service's counters by name.
 struct TcpReply {
   bool enabled = false;
   std::uint64_t active = 0;
@@ -90,6 +90,7 @@ struct StatsReply {
   PortStatsReply port;
   std::vector<LimitedPrefixReply> ratelimit_top;
   TcpReply tcp;
+  TcpReply dot;
 };
 
 /// One pin as `pins list` and `pins check` show it.

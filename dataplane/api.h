@@ -109,6 +109,8 @@ class DataPlane {
   [[nodiscard]] virtual std::shared_ptr<const PinSnapshot> pins() const = 0;
   /// The TCP service's counters (enabled false: no TCP for clients).
   [[nodiscard]] virtual TcpStats tcp_stats() const { return {}; }
+  /// DoT for clients (port 853): the same service's DoT connections and counters.
+  [[nodiscard]] virtual TcpStats dot_stats() const { return {}; }
   [[nodiscard]] UpstreamTotals upstream_totals() const { return sum_upstreams(pins(), lcore_views()); }
 
   // Commands (the control thread).

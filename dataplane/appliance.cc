@@ -58,7 +58,7 @@ Result<std::unique_ptr<Appliance>> Appliance::create(DataPlaneConfig config, std
   a->config_.local.mac = a->port_.mac;
 
   // DNS over TCP: the exception path's tap, the service in its own namespace behind it.
-  if (a->config_.tcp.enabled) {
+  if (a->config_.tcp.any()) {
     std::string iface = a->config_.tcp.interface;
     if (iface.empty()) iface = "dpx" + std::to_string(::getpid());
     auto ex = open_exception_port(iface, workers, a->port_.pool);
@@ -70,7 +70,11 @@ Result<std::unique_ptr<Appliance>> Appliance::create(DataPlaneConfig config, std
     if (!svc) return Error{svc.error()};
     a->tcp_ = std::move(*svc);
     if (Status st = a->tcp_->start(iface, a->config_.local); !st) return Error{"DNS over TCP: " + st.error()};
-    if (a->log_) a->log_("DNS over TCP on port 53 through exception interface " + iface + " (in the TCP service's own network namespace)");
+    if (a->log_) {
+      std::string what = a->config_.tcp.enabled ? "DNS over TCP on port 53" : "";
+      if (a->config_.tcp.dot.enabled()) what += std::string(what.empty() ? "" : " and ") + "DoT on port 853";
+      a->log_(what + " through exception interface " + iface + " (in the TCP service's own network namespace)");
+    }
   } else {
     a->config_.local.tcp_ports = {};
   }
@@ -179,7 +183,8 @@ CommandResult Appliance::execute(const LcoreCommand& command, std::chrono::milli
   return r;
 }
 
-TcpStats Appliance::tcp_stats() const { return tcp_ ? tcp_->stats() : TcpStats{}; }
+TcpStats Appliance::tcp_stats() const { return tcp_ ? tcp_->stats(false) : TcpStats{}; }
+TcpStats Appliance::dot_stats() const { return tcp_ ? tcp_->stats(true) : TcpStats{}; }
 
 PortFacts Appliance::port() const { return {port_.name, port_.mac, port_.queues, port_.rss}; }
 
@@ -221,12 +226,13 @@ std::string Appliance::summary() const {
   if (const PortStats p = port_stats(); p.available) {
     out << "port " << port_.name << ": " << to_text(p) << '\n';
   }
-  if (const TcpStats t = tcp_stats(); t.enabled) {
-    out << "tcp: active=" << t.active;
-    for (std::size_t i = 0; i < t.counters.size(); ++i)
-      if (t.counters[i]) out << ' ' << to_string(static_cast<TcpCounter>(i)) << '=' << t.counters[i];
-    out << '\n';
-  }
+  for (const bool dot : {false, true})
+    if (const TcpStats t = dot ? dot_stats() : tcp_stats(); t.enabled) {
+      out << (dot ? "dot" : "tcp") << ": active=" << t.active;
+      for (std::size_t i = 0; i < t.counters.size(); ++i)
+        if (t.counters[i]) out << ' ' << to_string(static_cast<TcpCounter>(i)) << '=' << t.counters[i];
+      out << '\n';
+    }
   out << "upstreams:\n";
   const UpstreamTotals t = upstream_totals();
   for (std::size_t u = 0; u < t.stats.size(); ++u) {

@@ -51,6 +51,7 @@ class Appliance final : public DataPlane {
   [[nodiscard]] std::chrono::system_clock::time_point started_at() const override { return started_at_; }
   [[nodiscard]] std::shared_ptr<const PinSnapshot> pins() const override { return feed_->snapshot(); }
   [[nodiscard]] TcpStats tcp_stats() const override;
+  [[nodiscard]] TcpStats dot_stats() const override;
   CommandResult execute(const LcoreCommand& command, std::chrono::milliseconds wait) override;
   Status publish_pins(std::shared_ptr<const PinSnapshot> snapshot, std::chrono::milliseconds wait) override;
 

@@ -7,6 +7,7 @@
 
 #include "common/endpoint.h"
 #include "dataplane/ip_prefix.h"
+#include "tls/server_context.h"
 
 
 namespace dotpin::dataplane {
@@ -141,6 +142,32 @@ void read_dataplane_config(const toml::table& root, TomlReader& r, DataPlaneConf
       n && (c.tcp.interface.empty() || c.tcp.interface.size() > 15 || c.tcp.interface.find('/') != std::string::npos))
     r.error(n->source(), "'interface' must be a kernel interface name of 1 to 15 characters");
   if (c.tcp.enabled) c.local.tcp_ports[0] = kDnsPort;
+
+  const toml::table* dot = r.section(root, "dot", {"certificate", "key", "min_tls_version", "ticket_key_rotation_s",
+                                                  "handshake_timeout_ms"});
+  const toml::node* cert_node = r.string(dot, "certificate", c.tcp.dot.certificate);
+  const toml::node* key_node = r.string(dot, "key", c.tcp.dot.key);
+  std::string dot_floor = "1.2";
+  if (const toml::node* n = r.string(dot, "min_tls_version", dot_floor)) {
+    if (auto f = tls::tls_floor_from_string(dot_floor)) c.tcp.dot.min_version = *f;
+    else r.error(n->source(), "'min_tls_version' must be \"1.2\" or \"1.3\"");
+  }
+  r.seconds(dot, "ticket_key_rotation_s", c.tcp.dot.ticket_rotation, 1, 86400);
+  r.millis(dot, "handshake_timeout_ms", c.tcp.dot.handshake_timeout, 100, 60000);
+  if (dot != nullptr) {
+    if (cert_node == nullptr || key_node == nullptr) {
+      r.error(dot->source(), "[dot] needs both 'certificate' and 'key'");
+      c.tcp.dot.certificate.clear();
+    } else {
+      c.tcp.dot.certificate = r.relative(c.tcp.dot.certificate);
+      c.tcp.dot.key = r.relative(c.tcp.dot.key);
+      // Loaded now, so that a wrong file, a key of another certificate or a chain wolfSSL cannot
+      // read is an error at its line (and in --check), not at start.
+      const tls::ServerPolicy server{c.tcp.dot.certificate, c.tcp.dot.key, c.tcp.dot.min_version, c.tcp.dot.ticket_rotation};
+      if (auto ctx = tls::make_server_context(server); !ctx) r.error(cert_node->source(), "[dot]: " + ctx.error());
+      else c.local.tcp_ports[1] = kDotPort;
+    }
+  }
 
   const toml::table* daemon = r.section(root, "daemon", {"drain_ms"});
   r.millis(daemon, "drain_ms", c.drain, 0, 60000);

@@ -14,6 +14,7 @@
 namespace dotpin::dataplane {
 
 inline constexpr std::uint16_t kDnsPort = 53;
+inline constexpr std::uint16_t kDotPort = 853;  ///< RFC 7858
 
 /// The appliance's own addresses on a port (network byte order throughout).
 struct LocalAddresses {

@@ -19,6 +19,12 @@ std::string_view to_string(TcpCounter c) {
     case TcpCounter::kClosedTlsOnPlain: return "closed_tls_on_plain";
     case TcpCounter::kClosedError: return "closed_error";
     case TcpCounter::kAnswersDropped: return "answers_dropped";
+    case TcpCounter::kTlsHandshakes: return "tls_handshakes";
+    case TcpCounter::kTlsResumed: return "tls_resumed";
+    case TcpCounter::kClosedTlsHandshake: return "closed_tls_handshake";
+    case TcpCounter::kClosedHandshakeTimeout: return "closed_handshake_timeout";
+    case TcpCounter::kClosedPlainOnTls: return "closed_plain_on_tls";
+    case TcpCounter::kClosedTlsError: return "closed_tls_error";
     case TcpCounter::kCount_: break;
   }
   return "unknown";

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 /// @file tcp_options.h
-/// @brief DNS over TCP for clients (RFC 7766): its [tcp] settings and the TCP service's counters.
+/// @brief DNS over TCP (RFC 7766) and over TLS (RFC 7858) for clients: the [tcp] and [dot]
+/// settings and the TCP service's counters (one set per transport).
 /// No DPDK here: the control plane reads both.
 #pragma once
 
@@ -11,7 +12,21 @@
 #include <string_view>
 #include <array>
 
+#include "tls/client_context.h"
+
 namespace dotpin::dataplane {
+
+/// [dot]: DoT for clients on port 853, served by the same service as TCP. On once a certificate
+/// and key are configured.
+struct DotOptions {
+  std::string certificate;                      ///< PEM chain, leaf first
+  std::string key;                              ///< PEM private key
+  tls::TlsFloor min_version = tls::TlsFloor::kTls12;
+  std::chrono::seconds ticket_rotation{3600};   ///< a new session-ticket key this often (a ticket lives 2x)
+  /// A connection whose TLS handshake has not completed this long after accept is closed.
+  std::chrono::milliseconds handshake_timeout{5000};
+  [[nodiscard]] bool enabled() const noexcept { return !certificate.empty(); }
+};
 
 struct TcpOptions {
   bool enabled = true;                          ///< RFC 7766 makes TCP mandatory: on by default
@@ -25,6 +40,9 @@ struct TcpOptions {
   /// An answer the client has not taken for this long closes the connection (it does not read).
   std::chrono::milliseconds write_timeout{5000};
   std::string interface;                        ///< the exception tap's kernel name (empty: dpx<pid>)
+  DotOptions dot;                               ///< [dot]
+  /// Whether the service runs at all (TCP on 53, DoT on 853, or both).
+  [[nodiscard]] bool any() const noexcept { return enabled || dot.enabled(); }
 };
 
 enum class TcpCounter : std::uint8_t {
@@ -42,10 +60,18 @@ enum class TcpCounter : std::uint8_t {
   kClosedTlsOnPlain,     ///< a TLS record (a ClientHello) on the plain DNS port
   kClosedError,          ///< a socket error
   kAnswersDropped,       ///< answers for connections already closed
+  // DoT only:
+  kTlsHandshakes,        ///< handshakes completed
+  kTlsResumed,           ///< of which resumed from a session ticket
+  kClosedTlsHandshake,   ///< a handshake that failed (no shared version, suite or group; garbage; a bad record)
+  kClosedHandshakeTimeout, ///< no completed handshake within handshake_timeout_ms
+  kClosedPlainOnTls,     ///< a plain DNS length prefix where a TLS record should be (a port-53 client on 853)
+  kClosedTlsError,       ///< a TLS record that fails after the handshake (a forged or corrupt record, an alert)
   kCount_
 };
 std::string_view to_string(TcpCounter c);
 
+/// One transport's connections and counters (the service keeps one for TCP, one for DoT).
 struct TcpStats {
   bool enabled = false;
   std::size_t active = 0;  ///< connections open now

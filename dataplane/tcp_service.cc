@@ -25,7 +25,11 @@
 #include "common/edns.h"
 #include "common/wire_cursor.h"
 #include "dataplane/netlink_route.h"
+#include "tls/memory_tls.h"
+#include "tls/server_context.h"
 #include "tls/uring_reactor.h"
+#include <wolfssl/options.h>
+#include <wolfssl/ssl.h>
 
 namespace dotpin::dataplane {
 
@@ -48,6 +52,12 @@ bool asks_keepalive(std::span<const std::uint8_t> msg) {
   return found;
 }
 
+// DoT: ciphertext read per receive, and how much a connection may hold before it stops reading
+// (undecrypted input) or stops taking queries (encrypted answers the client has not taken).
+constexpr std::size_t kTlsReadChunk = 16384;
+constexpr std::size_t kMaxTlsInbound = 2 * kTlsReadChunk;
+constexpr std::size_t kMaxTlsPending = 2 * 65538;
+
 }  // namespace
 
 struct TcpService::Impl {
@@ -58,6 +68,14 @@ struct TcpService::Impl {
   struct Conn {
     std::uint32_t gen = 0;
     bool live = false, closing = false, eof = false, first = true, blocked = false;
+    // DoT (port 853): the session, whose plaintext is what rbuf holds. The kernel's operations
+    // never touch the session's queues: receives land in cbuf and are appended to inbound();
+    // sends go from wire, refilled from outbound() only when no send is in flight.
+    bool dot = false, handshaken = false;
+    std::unique_ptr<tls::MemoryTls> tls;
+    std::vector<std::uint8_t> cbuf, wire;
+    std::size_t wsent = 0;
+    std::uint64_t accepted_ns = 0;
     // Bad input after good: what was asked before it is answered, then the connection closes.
     std::optional<TcpCounter> finish_with;
     int fd = -1;
@@ -78,6 +96,7 @@ struct TcpService::Impl {
   struct Listener : tls::IoRequest {
     Impl* impl = nullptr;
     int fd = -1;
+    bool dot = false;
     sockaddr_storage peer{};
     socklen_t peer_len = 0;
   };
@@ -87,6 +106,7 @@ struct TcpService::Impl {
   };
 
   TcpOptions opt;
+  std::optional<tls::ServerContext> server;  // [dot] configured
   std::vector<StreamChannel>* channels = nullptr;
   std::unique_ptr<StreamQuery[]> pool;
   StreamQuery* free_list = nullptr;
@@ -100,13 +120,21 @@ struct TcpService::Impl {
   std::unique_ptr<tls::UringReactor> reactor;
   std::vector<std::uint32_t> free_slots, blocked;
   std::unordered_map<std::string, unsigned> per_client;
-  std::array<std::atomic<std::uint64_t>, static_cast<std::size_t>(TcpCounter::kCount_)> counters{};
-  std::atomic<std::size_t> active{0};
+  // [0] TCP on 53, [1] DoT on 853.
+  std::array<std::array<std::atomic<std::uint64_t>, static_cast<std::size_t>(TcpCounter::kCount_)>, 2> counters{};
+  std::array<std::atomic<std::size_t>, 2> active{};
+  std::size_t open_total = 0;
   std::uint64_t now = 0;
 
-  void count(TcpCounter c, std::uint64_t n = 1) {
-    auto& v = counters[static_cast<std::size_t>(c)];
+  void count(bool dot, TcpCounter c, std::uint64_t n = 1) {
+    auto& v = counters[dot ? 1 : 0][static_cast<std::size_t>(c)];
     v.store(v.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+  }
+  void count(const Conn& c, TcpCounter why) { count(c.dot, why); }
+  // Whether the connection still owes the client something: queries at an lcore, answers not yet
+  // written (plain), or ciphertext not yet sent (DoT).
+  static bool owed(const Conn& c) {
+    return c.inflight > 0 || (c.dot && (c.sreq.busy || c.wsent < c.wire.size() || !c.tls->outbound().empty()));
   }
   StreamQuery* take() {
     StreamQuery* s = free_list;
@@ -122,7 +150,7 @@ struct TcpService::Impl {
   // Moves what is left to the front and grows the buffer to the message being read (only to a
   // length announced). Never while a receive is in flight.
   void compact(Conn& c) {
-    if (c.rreq.busy) return;
+    if (c.rreq.busy && !c.dot) return;
     if (c.roff > 0) {
       std::memmove(c.rbuf.data(), c.rbuf.data() + c.roff, c.rlen - c.roff);
       c.rlen -= c.roff;
@@ -135,20 +163,49 @@ struct TcpService::Impl {
   }
   void post_recv(Conn& c) {
     if (c.closing || c.eof || c.rreq.busy) return;
+    if (c.dot) {
+      // More ciphertext only once the session has taken what it has (it reads as rbuf has room).
+      if (c.tls->inbound().size() >= kMaxTlsInbound) return;
+      if (!reactor->recv(c.fd, c.cbuf.data(), c.cbuf.size(), &c.rreq)) close(c, TcpCounter::kClosedError);
+      return;
+    }
     compact(c);
     if (c.rlen == c.rbuf.size()) return;  // a complete message waits for room to be dispatched
     if (!reactor->recv(c.fd, c.rbuf.data() + c.rlen, c.rbuf.size() - c.rlen, &c.rreq)) close(c, TcpCounter::kClosedError);
   }
   void post_send(Conn& c) {
+    if (c.dot) return post_send_tls(c);
     StreamQuery* s = c.wq_head;
     if (s == nullptr || c.closing || c.sreq.busy) return;
     if (c.write_since == 0) c.write_since = now;
     if (!reactor->send(c.fd, s->frame + s->sent, 2 + s->len - s->sent, &c.sreq)) close(c, TcpCounter::kClosedError);
   }
+  void post_send_tls(Conn& c) {
+    if (c.closing || c.sreq.busy) return;
+    if (c.wsent == c.wire.size()) {
+      tls::ByteQueue& out = c.tls->outbound();
+      if (out.empty()) return;
+      c.wire.assign(out.data().begin(), out.data().end());
+      out.clear();
+      c.wsent = 0;
+    }
+    if (c.write_since == 0) c.write_since = now;
+    if (!reactor->send(c.fd, c.wire.data() + c.wsent, c.wire.size() - c.wsent, &c.sreq)) close(c, TcpCounter::kClosedError);
+  }
   void close(Conn& c, TcpCounter why) {
     if (c.closing) return;
+    if (c.dot && c.tls && !c.sreq.busy) {
+      // Best effort, never waiting: a close_notify after a handshake (or the alert a failed one
+      // left queued), sent only if nothing else is on its way.
+      if (c.handshaken && why != TcpCounter::kClosedTlsError && why != TcpCounter::kClosedError)
+        wolfSSL_shutdown(c.tls->ssl());
+      if (c.wsent == c.wire.size() && !c.tls->outbound().empty()) {
+        const auto d = c.tls->outbound().data();
+        [[maybe_unused]] const auto rc = ::send(c.fd, d.data(), d.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+      }
+    }
     c.closing = true;
-    count(why);
+    count(c, why);
     ::shutdown(c.fd, SHUT_RDWR);  // pending receives and sends complete now
     reactor->cancel(&c.rreq);
     reactor->cancel(&c.sreq);
@@ -164,9 +221,17 @@ struct TcpService::Impl {
       give(s);
     }
     c.wq_tail = nullptr;
+    if (c.dot) {
+      c.tls.reset();
+      c.cbuf = {};
+      c.wire = {};
+      c.wsent = 0;
+    }
     if (auto it = per_client.find(c.client_key); it != per_client.end() && --it->second == 0) per_client.erase(it);
     c.live = false;
-    active.store(active.load(std::memory_order_relaxed) - 1, std::memory_order_relaxed);
+    auto& a = active[c.dot ? 1 : 0];
+    a.store(a.load(std::memory_order_relaxed) - 1, std::memory_order_relaxed);
+    --open_total;
     free_slots.push_back(static_cast<std::uint32_t>(&c - conns.data()));
   }
 
@@ -187,7 +252,7 @@ struct TcpService::Impl {
     rte_ring_sp_enqueue(ch.to_lcore, s);  // as large as the pool: never full
     ++c.inflight;
     c.last_ns = now;
-    count(TcpCounter::kQueries);
+    count(c, TcpCounter::kQueries);
   }
 
   // Takes every complete message from the read buffer that may be dispatched now.
@@ -198,11 +263,12 @@ struct TcpService::Impl {
       const std::uint8_t* p = c.rbuf.data() + c.roff;
       // A TLS record header (handshake, version 3.x) where the first length should be: a DoT
       // client on the plain port. Closed at once rather than waiting for 5.6 kB that never come.
-      if (c.first && p[0] == 0x16 && p[1] == 0x03) return end_after_answers(c, TcpCounter::kClosedTlsOnPlain);
+      if (c.first && !c.dot && p[0] == 0x16 && p[1] == 0x03) return end_after_answers(c, TcpCounter::kClosedTlsOnPlain);
       const std::uint16_t len = dns::load_be16(p);
       if (len < 12) return end_after_answers(c, TcpCounter::kClosedBadLength);
       if (c.rlen - c.roff < 2u + len) break;
       if (c.inflight >= opt.max_inflight_per_connection) break;  // resumes as answers go out
+      if (c.dot && c.wire.size() - c.wsent + c.tls->outbound().size() > kMaxTlsPending) break;  // resumes as it is sent
       StreamQuery* s = take();
       if (s == nullptr) {
         if (!c.blocked) blocked.push_back(slot);
@@ -220,49 +286,115 @@ struct TcpService::Impl {
     c.finish_with = why;
     c.roff = c.rlen;  // the rest is dropped (compacted away once no receive is in flight)
     c.eof = true;     // nothing more is read
-    if (c.inflight == 0) close(c, why);
+    if (!owed(c)) close(c, why);
+  }
+
+  // --- DoT ---
+  // Drives the session with what has arrived: the handshake, then plaintext into rbuf while it
+  // has room. Whatever the session wants to send goes out.
+  void tls_input(Conn& c) {
+    if (c.closing) return;
+    tls::MemoryTls& t = *c.tls;
+    if (!c.handshaken) {
+      if (c.first) {
+        // A TLS connection starts with a handshake record (0x16, version 3.x); a DNS length
+        // prefix there is a port-53 client on port 853: closed at once, not after a timeout.
+        const auto in = t.inbound().data();
+        if (in.empty()) return;
+        if (in[0] != 0x16 || (in.size() >= 2 && in[1] != 0x03)) return close(c, TcpCounter::kClosedPlainOnTls);
+        c.first = false;
+      }
+      const int ret = wolfSSL_accept(t.ssl());
+      if (ret != WOLFSSL_SUCCESS) {
+        if (t.state_after(ret) == tls::IoState::kNeedRead && !t.exhausted()) return post_send(c);
+        return close(c, TcpCounter::kClosedTlsHandshake);  // the alert, if any, goes out best effort
+      }
+      if (!tls::server_parameters_problem(t.ssl(), server->floor()).empty())
+        return close(c, TcpCounter::kClosedTlsHandshake);
+      c.handshaken = true;
+      c.last_ns = now;
+      count(c, TcpCounter::kTlsHandshakes);
+      if (wolfSSL_session_reused(t.ssl())) count(c, TcpCounter::kTlsResumed);
+      post_send(c);  // the server's last flight and its session ticket
+    }
+    compact(c);  // also grows rbuf to the message being read
+    while (!c.eof && c.rlen < c.rbuf.size()) {
+      const int n = wolfSSL_read(t.ssl(), c.rbuf.data() + c.rlen, static_cast<int>(c.rbuf.size() - c.rlen));
+      if (n > 0) {
+        c.rlen += static_cast<std::size_t>(n);
+        continue;
+      }
+      if (t.state_after(n) == tls::IoState::kNeedRead && !t.exhausted()) break;
+      if (t.last_error(n) == WOLFSSL_ERROR_ZERO_RETURN) {  // close_notify: answers owed still go out
+        c.eof = true;
+        break;
+      }
+      post_send(c);
+      return close(c, TcpCounter::kClosedTlsError);
+    }
+    post_send(c);
+  }
+
+  // Reads and dispatches what may be dispatched now, and reads on.
+  void advance(Conn& c) {
+    if (c.dot) tls_input(c);
+    parse(c);
+    post_recv(c);
+    if (c.eof && !c.closing && !owed(c)) close(c, c.finish_with.value_or(TcpCounter::kClosedByClient));
   }
 
   void on_recv(Conn& c, int result) {
     if (c.closing) return finalize(c);
     if (result < 0) return close(c, TcpCounter::kClosedError);
     if (c.finish_with) {  // bytes after bad input are not read
-      if (c.inflight == 0) close(c, *c.finish_with);
+      if (!owed(c)) close(c, *c.finish_with);
       return;
     }
     if (result == 0) {
       c.eof = true;  // answers still owed are written first
-      if (c.inflight == 0) close(c, c.finish_with.value_or(TcpCounter::kClosedByClient));
+      if (!owed(c)) close(c, c.finish_with.value_or(TcpCounter::kClosedByClient));
       return;
     }
-    c.rlen += static_cast<std::size_t>(result);
-    parse(c);
-    post_recv(c);
+    if (c.dot) {
+      try {
+        c.tls->inbound().append({c.cbuf.data(), static_cast<std::size_t>(result)});
+      } catch (...) {
+        return close(c, TcpCounter::kClosedError);
+      }
+    } else {
+      c.rlen += static_cast<std::size_t>(result);
+    }
+    advance(c);
   }
 
   void on_send(Conn& c, int result) {
     if (c.closing) return finalize(c);
     if (result <= 0) return close(c, TcpCounter::kClosedError);
+    if (c.dot) {
+      c.wsent += static_cast<std::size_t>(result);
+      if (c.wsent == c.wire.size()) c.write_since = 0;
+      c.last_ns = now;
+      post_send(c);
+      return advance(c);
+    }
     StreamQuery* s = c.wq_head;
     s->sent += static_cast<std::uint32_t>(result);
     if (s->sent < 2 + s->len) return post_send(c);
     c.wq_head = s->next;
     if (c.wq_head == nullptr) c.wq_tail = nullptr;
     give(s);
-    count(TcpCounter::kAnswers);
+    count(c, TcpCounter::kAnswers);
     --c.inflight;
     c.last_ns = now;
     c.write_since = c.wq_head ? now : 0;
     post_send(c);
-    parse(c);
-    post_recv(c);
-    if (c.eof && c.inflight == 0) close(c, c.finish_with.value_or(TcpCounter::kClosedByClient));
+    advance(c);
   }
 
   void on_answer(StreamQuery* s) {
     Conn* c = s->conn < conns.size() ? &conns[s->conn] : nullptr;
     if (c == nullptr || !c->live || c->closing || c->gen != s->conn_gen) {
-      count(TcpCounter::kAnswersDropped);
+      count(c != nullptr && c->dot, TcpCounter::kAnswersDropped);
       give(s);
       return;
     }
@@ -272,7 +404,20 @@ struct TcpService::Impl {
       close(*c, TcpCounter::kClosedBadMessage);
       return;
     }
-    if (s->keepalive) add_keepalive(s);
+    if (s->keepalive) add_keepalive(*c, s);
+    if (c->dot) {
+      // Sealed at once into the session's output (bounded by kMaxTlsPending); the query's buffer
+      // goes back to the pool.
+      const int want = static_cast<int>(2 + s->len);
+      const int n = wolfSSL_write(c->tls->ssl(), s->frame, want);
+      give(s);
+      --c->inflight;
+      if (n != want) return close(*c, TcpCounter::kClosedTlsError);
+      count(*c, TcpCounter::kAnswers);
+      c->last_ns = now;
+      post_send(*c);
+      return advance(*c);
+    }
     s->next = nullptr;
     if (c->wq_tail) c->wq_tail->next = s;
     else c->wq_head = s;
@@ -281,7 +426,7 @@ struct TcpService::Impl {
   }
 
   // RFC 7828 §3.3.2: to a client that asked, the idle timeout in units of 100 ms.
-  void add_keepalive(StreamQuery* s) {
+  void add_keepalive(const Conn& c, StreamQuery* s) {
     dns::OptRecord o;
     std::span<const std::uint8_t> msg{s->message(), s->len};
     if (!dns::find_opt(msg, o) || !o.found || !o.last || s->len + 6 > StreamQuery::kMaxMessage) return;
@@ -293,7 +438,7 @@ struct TcpService::Impl {
     dns::store_be16(rdlen, static_cast<std::uint16_t>(dns::load_be16(rdlen) + 6));
     s->len += 6;
     dns::store_be16(s->frame, static_cast<std::uint16_t>(s->len));
-    count(TcpCounter::kKeepalive);
+    count(c, TcpCounter::kKeepalive);
   }
 
   void on_accept(Listener& l, int result) {
@@ -301,15 +446,15 @@ struct TcpService::Impl {
       if (result >= 0) ::close(result);
       return;
     }
-    if (result >= 0) accept_fd(result, l.peer);
+    if (result >= 0) accept_fd(result, l.peer, l.dot);
     l.peer_len = sizeof l.peer;
     // EMFILE and the like: the next sweep re-arms it (no busy loop on a full fd table).
     if (result >= 0 || result == -EAGAIN || result == -EINTR || result == -ECONNABORTED)
       reactor->accept(l.fd, reinterpret_cast<sockaddr*>(&l.peer), &l.peer_len, &l);
   }
 
-  void accept_fd(int fd, const sockaddr_storage& peer) {
-    count(TcpCounter::kAccepted);
+  void accept_fd(int fd, const sockaddr_storage& peer, bool dot) {
+    count(dot, TcpCounter::kAccepted);
     std::uint8_t client[16] = {};
     bool v6 = peer.ss_family == AF_INET6;
     if (v6) {
@@ -317,17 +462,32 @@ struct TcpService::Impl {
     } else {
       std::memcpy(client, &reinterpret_cast<const sockaddr_in&>(peer).sin_addr, 4);
     }
-    if (active.load(std::memory_order_relaxed) >= opt.max_connections || free_slots.empty()) {
-      count(TcpCounter::kRefusedLimit);
+    if (open_total >= opt.max_connections || free_slots.empty()) {
+      count(dot, TcpCounter::kRefusedLimit);
       ::close(fd);
       return;
     }
     std::string key(reinterpret_cast<const char*>(client), v6 ? 16 : 4);
     unsigned& n = per_client[key];
     if (n >= opt.max_connections_per_client) {
-      count(TcpCounter::kRefusedClientLimit);
+      count(dot, TcpCounter::kRefusedClientLimit);
       ::close(fd);
       return;
+    }
+    std::unique_ptr<tls::MemoryTls> session;
+    if (dot) {
+      try {
+        session = std::make_unique<tls::MemoryTls>(server->get());
+      } catch (...) {
+        count(dot, TcpCounter::kClosedError);
+        ::close(fd);
+        return;
+      }
+      if (!tls::prepare_server_session(session->ssl())) {
+        count(dot, TcpCounter::kClosedError);
+        ::close(fd);
+        return;
+      }
     }
     ++n;
     const int one = 1;
@@ -351,19 +511,29 @@ struct TcpService::Impl {
     }
     c.inflight = 0;
     c.wq_head = c.wq_tail = nullptr;
-    c.last_ns = now;
+    c.last_ns = c.accepted_ns = now;
     c.write_since = 0;
-    active.store(active.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+    c.dot = dot;
+    c.handshaken = false;
+    c.tls = std::move(session);
+    if (dot) c.cbuf.resize(kTlsReadChunk);
+    c.wire.clear();
+    c.wsent = 0;
+    auto& a = active[dot ? 1 : 0];
+    a.store(a.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+    ++open_total;
     post_recv(c);
   }
 
   void sweep() {
     const auto idle = static_cast<std::uint64_t>(std::chrono::nanoseconds(opt.idle_timeout).count());
     const auto write = static_cast<std::uint64_t>(std::chrono::nanoseconds(opt.write_timeout).count());
+    const auto handshake = static_cast<std::uint64_t>(std::chrono::nanoseconds(opt.dot.handshake_timeout).count());
     for (Conn& c : conns) {
       if (!c.live || c.closing) continue;
       if (c.write_since != 0 && now - c.write_since > write) close(c, TcpCounter::kClosedSlowReader);
-      else if (c.inflight == 0 && now - c.last_ns > idle) close(c, TcpCounter::kClosedIdle);
+      else if (c.dot && !c.handshaken && now - c.accepted_ns > handshake) close(c, TcpCounter::kClosedHandshakeTimeout);
+      else if (!owed(c) && now - c.last_ns > idle) close(c, TcpCounter::kClosedIdle);
     }
     for (Listener& l : listeners)
       if (!l.busy && !stopping.load(std::memory_order_relaxed)) {
@@ -391,8 +561,7 @@ struct TcpService::Impl {
       blocked.pop_back();
       c.blocked = false;
       if (!c.live || c.closing) continue;
-      parse(c);
-      post_recv(c);
+      advance(c);
     }
   }
 
@@ -402,7 +571,7 @@ struct TcpService::Impl {
     return false;
   }
 
-  Status listen_on(int family, std::uint16_t port) {
+  Status listen_on(int family, std::uint16_t port, bool dot) {
     const int fd = ::socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0) return fail("TCP listener: ", std::strerror(errno));
     const int one = 1;
@@ -431,6 +600,7 @@ struct TcpService::Impl {
     Listener& l = listeners.emplace_back();
     l.impl = this;
     l.fd = fd;
+    l.dot = dot;
     l.on_complete = [](tls::IoRequest* r, int res) {
       auto* self = static_cast<Listener*>(r);
       self->impl->on_accept(*self, res);
@@ -465,10 +635,14 @@ struct TcpService::Impl {
       if (Status s = inside->add_default_route(tap, false); !s) return s;
     if (!local.ipv6.empty())
       if (Status s = inside->add_default_route(tap, true); !s) return s;
-    if (!local.ipv4.empty())
-      if (Status s = listen_on(AF_INET, 53); !s) return s;
-    if (!local.ipv6.empty())
-      if (Status s = listen_on(AF_INET6, 53); !s) return s;
+    for (const bool dot : {false, true}) {
+      if (dot ? !server.has_value() : !opt.enabled) continue;
+      const std::uint16_t port = dot ? kDotPort : kDnsPort;
+      if (!local.ipv4.empty())
+        if (Status s = listen_on(AF_INET, port, dot); !s) return s;
+      if (!local.ipv6.empty())
+        if (Status s = listen_on(AF_INET6, port, dot); !s) return s;
+    }
     return ok_status();
   }
 
@@ -555,7 +729,13 @@ Result<std::unique_ptr<TcpService>> TcpService::create(const TcpOptions& options
     };
     impl->free_slots.push_back(static_cast<std::uint32_t>(i - 1));
   }
-  impl->listeners.reserve(2);
+  impl->listeners.reserve(4);
+  if (options.dot.enabled()) {
+    tls::ServerPolicy policy{options.dot.certificate, options.dot.key, options.dot.min_version, options.dot.ticket_rotation};
+    auto server = tls::make_server_context(policy);
+    if (!server) return fail("DoT: ", server.error());
+    impl->server.emplace(std::move(*server));
+  }
   impl->wake_fd = ::eventfd(0, EFD_CLOEXEC);
   if (impl->wake_fd < 0) return fail("TCP service eventfd: ", std::strerror(errno));
   std::unique_ptr<TcpService> svc(new TcpService(std::move(impl)));
@@ -602,11 +782,12 @@ void TcpService::stop() {
   thread_.join();
 }
 
-TcpStats TcpService::stats() const {
+TcpStats TcpService::stats(bool dot) const {
   TcpStats s;
-  s.enabled = true;
-  s.active = impl_->active.load(std::memory_order_relaxed);
-  for (std::size_t i = 0; i < s.counters.size(); ++i) s.counters[i] = impl_->counters[i].load(std::memory_order_relaxed);
+  const std::size_t t = dot ? 1 : 0;
+  s.enabled = dot ? impl_->server.has_value() : impl_->opt.enabled;
+  s.active = impl_->active[t].load(std::memory_order_relaxed);
+  for (std::size_t i = 0; i < s.counters.size(); ++i) s.counters[i] = impl_->counters[t][i].load(std::memory_order_relaxed);
   return s;
 }
 

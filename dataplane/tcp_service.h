@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 /// @file tcp_service.h
-/// @brief Slow path: DNS over TCP for clients (RFC 7766). One service thread lives in a network
+/// @brief Slow path: DNS over TCP (RFC 7766) and DoT (RFC 7858) for clients. One service thread lives in a network
 /// namespace of its own whose only interface is the exception path's tap (exception_port.h): it
 /// moves the tap there, gives it the appliance's addresses and MAC (NOARP, a default route out of
-/// it), listens on port 53 and serves connections with io_uring — pipelined queries answered out
+/// it), listens on port 53 (and on 853 with a [dot] certificate: wolfSSL sessions over memory,
+/// tls/server_context.h) and serves connections with io_uring — pipelined queries answered out
 /// of order, idle and write timeouts, caps on connections overall and per client address, a read
 /// buffer that grows only to the message being read, and at most max_inflight_per_connection
 /// answers held per connection. Each complete query goes to a worker lcore (stream_query.h),
@@ -37,7 +38,8 @@ class TcpService {
   /// Stops the thread (after the lcores stopped: no answer comes back any more) and closes every
   /// connection.
   void stop();
-  [[nodiscard]] TcpStats stats() const;
+  /// TCP on 53 (@p dot false) or DoT on 853.
+  [[nodiscard]] TcpStats stats(bool dot = false) const;
 
  private:
   struct Impl;

@@ -87,6 +87,12 @@ class TomlReader {
     integer(t, key, ms, min, max);
     out = std::chrono::milliseconds(ms);
   }
+  void seconds(const toml::table* t, std::string_view key, std::chrono::seconds& out, std::int64_t min,
+               std::int64_t max) {
+    std::int64_t s = out.count();
+    integer(t, key, s, min, max);
+    out = std::chrono::seconds(s);
+  }
   void boolean(const toml::table* t, std::string_view key, bool& out) {
     if (t == nullptr) return;
     const toml::node* n = t->get(key);

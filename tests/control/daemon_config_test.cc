@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <cstring>
 
+#include "tests/test_pki.h"
+
 namespace dotpin::ctl {
 namespace {
 
@@ -169,6 +171,53 @@ TEST(DaemonConfig, TcpSection) {
   EXPECT_NE(e.find("t.toml:" + std::to_string(at) + ":"), std::string::npos) << e;
   EXPECT_NE(e.find("t.toml:" + std::to_string(at + 1) + ":"), std::string::npos) << e;
   EXPECT_NE(e.find("unknown key 'port' in [tcp]"), std::string::npos) << e;
+}
+
+TEST(DaemonConfig, DotSection) {
+  DOTPIN_REQUIRE_PKI();
+  const std::string pki = test::pki_dir() + "/";
+  {
+    const auto r = parse_config(kGood, "c.toml");
+    ASSERT_TRUE(r.config) << errors_of(r);
+    EXPECT_FALSE(r.config->dataplane.tcp.dot.enabled()) << "DoT needs a certificate: off without one";
+    EXPECT_EQ(r.config->dataplane.local.tcp_ports[1], 0);
+  }
+  {
+    const auto r = parse_config(std::string(kGood) + "\n[dot]\ncertificate = \"" + pki + "resolver.chain.pem\"\nkey = \"" +
+                                    pki + "resolver.key\"\nmin_tls_version = \"1.3\"\nticket_key_rotation_s = 600\n"
+                                    "handshake_timeout_ms = 2000\n\n[tcp]\nenabled = false\n",
+                                "c.toml");
+    ASSERT_TRUE(r.config) << errors_of(r);
+    const auto& d = r.config->dataplane.tcp.dot;
+    EXPECT_TRUE(d.enabled());
+    EXPECT_EQ(d.min_version, tls::TlsFloor::kTls13);
+    EXPECT_EQ(d.ticket_rotation, std::chrono::seconds(600));
+    EXPECT_EQ(d.handshake_timeout, std::chrono::milliseconds(2000));
+    EXPECT_TRUE(r.config->dataplane.tcp.any()) << "DoT alone still runs the service";
+    EXPECT_EQ(r.config->dataplane.local.tcp_ports[0], 0);
+    EXPECT_EQ(r.config->dataplane.local.tcp_ports[1], 853);
+  }
+  const int at = static_cast<int>(std::count(kGood, kGood + std::strlen(kGood), '\n')) + 3;
+  {
+    // A key of another certificate: refused at the certificate's line, nothing served on 853.
+    const auto r = parse_config(std::string(kGood) + "\n[dot]\ncertificate = \"" + pki + "resolver.chain.pem\"\nkey = \"" +
+                                    pki + "impostor.key\"\n",
+                                "d.toml");
+    ASSERT_FALSE(r.config);
+    const std::string e = errors_of(r);
+    EXPECT_NE(e.find("d.toml:" + std::to_string(at) + ":"), std::string::npos) << e;
+    EXPECT_NE(e.find("impostor.key: a TLS handshake with it fails"), std::string::npos) << e;
+  }
+  {
+    const auto r = parse_config(std::string(kGood) + "\n[dot]\ncertificate = \"" + pki +
+                                    "resolver.chain.pem\"\nmin_tls_version = \"1.1\"\nticket_key_rotation_s = 0\n",
+                                "e.toml");
+    ASSERT_FALSE(r.config);
+    const std::string e = errors_of(r);
+    EXPECT_NE(e.find("needs both 'certificate' and 'key'"), std::string::npos) << e;
+    EXPECT_NE(e.find("'min_tls_version' must be"), std::string::npos) << e;
+    EXPECT_NE(e.find("'ticket_key_rotation_s' must be an integer from 1"), std::string::npos) << e;
+  }
 }
 
 TEST(Config, AnIpv4PrefixGivesTheSubnetsBroadcastToDrop) {

@@ -8,6 +8,7 @@
 #   leaf-short.{key,crt}      a genuine certificate that expires in 20 days (expiry warnings)
 #   other-name.{key,crt}      a genuine-CA certificate for another name (wrong.dotpin.test)
 #   expired.{key,crt}         a leaf whose validity ended in 2020
+#   resolver.{key,crt}        the appliance's own DoT certificate for clients (resolver.dotpin.test)
 #   spare.{key,pub}           a spare key with no certificate (for backup pins)
 #   <name>.chain.pem          leaf + intermediate, what a server presents
 #   <name>.pin                the expected pin-sha256, computed by the openssl pipeline of RFC 7469
@@ -19,7 +20,9 @@ out=${1:?usage: make-test-pki.sh OUTDIR}
 here=$(cd "$(dirname "$0")" && pwd)
 mkdir -p "$out"
 cd "$out"
-[ -f .done ] && exec "$here/make-hostile-pki.sh" "$PWD/hostile"
+# (A PKI made before a leaf was added is made anew.)
+[ -f .done ] && [ -f resolver.chain.pem ] && exec "$here/make-hostile-pki.sh" "$PWD/hostile"
+rm -rf hostile .done  # made from the old root: remade below
 name=dns.dotpin.test
 
 # shellcheck source=pki-lib.sh
@@ -75,6 +78,7 @@ leaf impostor p256 "$name"
 leaf other-name p256 wrong.dotpin.test
 leaf expired p256 "$name" expired
 leaf leaf-short p256 "$name" 20   # expires in 20 days: inside the expiry monitor's 30-day warning
+leaf resolver p256 resolver.dotpin.test
 keygen p256 spare.key
 openssl pkey -in spare.key -pubout -out spare.pub
 pin_of key spare.pub > spare.pin
