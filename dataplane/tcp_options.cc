@@ -25,6 +25,7 @@ std::string_view to_string(TcpCounter c) {
     case TcpCounter::kClosedHandshakeTimeout: return "closed_handshake_timeout";
     case TcpCounter::kClosedPlainOnTls: return "closed_plain_on_tls";
     case TcpCounter::kClosedTlsError: return "closed_tls_error";
+    case TcpCounter::kClosedTlsNoData: return "closed_tls_no_data";
     case TcpCounter::kCount_: break;
   }
   return "unknown";

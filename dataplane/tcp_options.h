@@ -67,6 +67,7 @@ enum class TcpCounter : std::uint8_t {
   kClosedHandshakeTimeout, ///< no completed handshake within handshake_timeout_ms
   kClosedPlainOnTls,     ///< a plain DNS length prefix where a TLS record should be (a port-53 client on 853)
   kClosedTlsError,       ///< a TLS record that fails after the handshake (a forged or corrupt record, an alert)
+  kClosedTlsNoData,      ///< 16 KiB of records in a row with no DNS data in them (a KeyUpdate flood)
   kCount_
 };
 std::string_view to_string(TcpCounter c);

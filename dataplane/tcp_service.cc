@@ -57,6 +57,10 @@ bool asks_keepalive(std::span<const std::uint8_t> msg) {
 constexpr std::size_t kTlsReadChunk = 16384;
 constexpr std::size_t kMaxTlsInbound = 2 * kTlsReadChunk;
 constexpr std::size_t kMaxTlsPending = 2 * 65538;
+// Records that carry no DNS data (KeyUpdate, empty records) cost a decryption each and may make
+// the session answer: this much ciphertext taken by the session in a row without a byte of
+// plaintext closes it (a client's own post-handshake messages are a few hundred bytes).
+constexpr std::size_t kMaxTlsWithoutData = 16384;
 
 }  // namespace
 
@@ -72,6 +76,8 @@ struct TcpService::Impl {
     // never touch the session's queues: receives land in cbuf and are appended to inbound();
     // sends go from wire, refilled from outbound() only when no send is in flight.
     bool dot = false, handshaken = false;
+    bool fin = false;              // DoT: the client's FIN arrived; what it sent before is still read
+    std::size_t without_data = 0;  // DoT: ciphertext the session took since the last plaintext byte
     std::unique_ptr<tls::MemoryTls> tls;
     std::vector<std::uint8_t> cbuf, wire;
     std::size_t wsent = 0;
@@ -134,8 +140,10 @@ struct TcpService::Impl {
   // Whether the connection still owes the client something: queries at an lcore, answers not yet
   // written (plain), or ciphertext not yet sent (DoT).
   static bool owed(const Conn& c) {
-    return c.inflight > 0 || (c.dot && (c.sreq.busy || c.wsent < c.wire.size() || !c.tls->outbound().empty()));
+    return c.inflight > 0 || c.blocked || (c.dot && (c.sreq.busy || pending_out(c) > 0));
   }
+  // DoT: sealed bytes not yet handed to the kernel.
+  static std::size_t pending_out(const Conn& c) { return c.wire.size() - c.wsent + c.tls->outbound().size(); }
   StreamQuery* take() {
     StreamQuery* s = free_list;
     if (s) free_list = s->next;
@@ -164,8 +172,9 @@ struct TcpService::Impl {
   void post_recv(Conn& c) {
     if (c.closing || c.eof || c.rreq.busy) return;
     if (c.dot) {
-      // More ciphertext only once the session has taken what it has (it reads as rbuf has room).
-      if (c.tls->inbound().size() >= kMaxTlsInbound) return;
+      // More ciphertext only once the session has taken what it has (it reads as rbuf has room),
+      // and not while its output piles up (a client that makes it write without reading).
+      if (c.fin || c.tls->inbound().size() >= kMaxTlsInbound || pending_out(c) > kMaxTlsPending) return;
       if (!reactor->recv(c.fd, c.cbuf.data(), c.cbuf.size(), &c.rreq)) close(c, TcpCounter::kClosedError);
       return;
     }
@@ -184,9 +193,10 @@ struct TcpService::Impl {
     if (c.closing || c.sreq.busy) return;
     if (c.wsent == c.wire.size()) {
       tls::ByteQueue& out = c.tls->outbound();
+      if (c.wire.capacity() > 2 * kMaxTlsPending) std::vector<std::uint8_t>().swap(c.wire);  // after a burst
+      out.trim(2 * kMaxTlsPending);
       if (out.empty()) return;
-      c.wire.assign(out.data().begin(), out.data().end());
-      out.clear();
+      out.take_into(c.wire);  // swaps buffers: no copy
       c.wsent = 0;
     }
     if (c.write_since == 0) c.write_since = now;
@@ -268,7 +278,6 @@ struct TcpService::Impl {
       if (len < 12) return end_after_answers(c, TcpCounter::kClosedBadLength);
       if (c.rlen - c.roff < 2u + len) break;
       if (c.inflight >= opt.max_inflight_per_connection) break;  // resumes as answers go out
-      if (c.dot && c.wire.size() - c.wsent + c.tls->outbound().size() > kMaxTlsPending) break;  // resumes as it is sent
       StreamQuery* s = take();
       if (s == nullptr) {
         if (!c.blocked) blocked.push_back(slot);
@@ -306,8 +315,10 @@ struct TcpService::Impl {
       }
       const int ret = wolfSSL_accept(t.ssl());
       if (ret != WOLFSSL_SUCCESS) {
-        if (t.state_after(ret) == tls::IoState::kNeedRead && !t.exhausted()) return post_send(c);
-        return close(c, TcpCounter::kClosedTlsHandshake);  // the alert, if any, goes out best effort
+        if (t.state_after(ret) != tls::IoState::kNeedRead || t.exhausted())
+          return close(c, TcpCounter::kClosedTlsHandshake);  // the alert, if any, goes out best effort
+        if (c.fin) return close(c, TcpCounter::kClosedByClient);  // gone before the handshake ended
+        return post_send(c);
       }
       if (!tls::server_parameters_problem(t.ssl(), server->floor()).empty())
         return close(c, TcpCounter::kClosedTlsHandshake);
@@ -316,23 +327,50 @@ struct TcpService::Impl {
       count(c, TcpCounter::kTlsHandshakes);
       if (wolfSSL_session_reused(t.ssl())) count(c, TcpCounter::kTlsResumed);
       post_send(c);  // the server's last flight and its session ticket
+      if (c.closing) return;  // (close() may have freed the session)
+      c.without_data = 0;
     }
     compact(c);  // also grows rbuf to the message being read
-    while (!c.eof && c.rlen < c.rbuf.size()) {
+    // Plaintext while rbuf has room, and not while output piles up (a record may make the
+    // session write: a KeyUpdate is answered with one).
+    while (!c.eof && c.rlen < c.rbuf.size() && pending_out(c) <= kMaxTlsPending) {
+      const std::size_t had = t.inbound().size();
       const int n = wolfSSL_read(t.ssl(), c.rbuf.data() + c.rlen, static_cast<int>(c.rbuf.size() - c.rlen));
       if (n > 0) {
         c.rlen += static_cast<std::size_t>(n);
+        c.without_data = 0;
         continue;
       }
-      if (t.state_after(n) == tls::IoState::kNeedRead && !t.exhausted()) break;
+      c.without_data += had - t.inbound().size();
+      if (t.state_after(n) == tls::IoState::kNeedRead && !t.exhausted()) {
+        if (c.fin && t.inbound().empty()) c.eof = true;  // all the client sent before its FIN is read
+        break;
+      }
       if (t.last_error(n) == WOLFSSL_ERROR_ZERO_RETURN) {  // close_notify: answers owed still go out
         c.eof = true;
         break;
       }
-      post_send(c);
       return close(c, TcpCounter::kClosedTlsError);
     }
+    if (c.without_data > kMaxTlsWithoutData) return close(c, TcpCounter::kClosedTlsNoData);
     post_send(c);
+  }
+
+  // DoT: seals answers waiting in the connection's queue into the session while its sealed output
+  // is under kMaxTlsPending (the rest wait in their pool buffers, like plain TCP's).
+  void seal_answers(Conn& c) {
+    while (StreamQuery* s = c.wq_head) {
+      if (c.closing || pending_out(c) > kMaxTlsPending) return;
+      c.wq_head = s->next;
+      if (c.wq_head == nullptr) c.wq_tail = nullptr;
+      const int want = static_cast<int>(2 + s->len);
+      const int n = wolfSSL_write(c.tls->ssl(), s->frame, want);
+      give(s);
+      --c.inflight;
+      if (n != want) return close(c, TcpCounter::kClosedTlsError);
+      count(c, TcpCounter::kAnswers);
+      c.last_ns = now;
+    }
   }
 
   // Reads and dispatches what may be dispatched now, and reads on.
@@ -349,6 +387,10 @@ struct TcpService::Impl {
     if (c.finish_with) {  // bytes after bad input are not read
       if (!owed(c)) close(c, *c.finish_with);
       return;
+    }
+    if (result == 0 && c.dot) {
+      c.fin = true;  // records already received are still read and answered
+      return advance(c);
     }
     if (result == 0) {
       c.eof = true;  // answers still owed are written first
@@ -372,13 +414,15 @@ struct TcpService::Impl {
     if (result <= 0) return close(c, TcpCounter::kClosedError);
     if (c.dot) {
       c.wsent += static_cast<std::size_t>(result);
-      if (c.wsent == c.wire.size()) c.write_since = 0;
-      c.last_ns = now;
+      // The write timeout runs from the last progress, not from the first byte queued.
+      c.write_since = 0;
+      seal_answers(c);
       post_send(c);
       return advance(c);
     }
     StreamQuery* s = c.wq_head;
     s->sent += static_cast<std::uint32_t>(result);
+    c.write_since = now;  // progress: the write timeout runs from here
     if (s->sent < 2 + s->len) return post_send(c);
     c.wq_head = s->next;
     if (c.wq_head == nullptr) c.wq_tail = nullptr;
@@ -405,23 +449,17 @@ struct TcpService::Impl {
       return;
     }
     if (s->keepalive) add_keepalive(*c, s);
-    if (c->dot) {
-      // Sealed at once into the session's output (bounded by kMaxTlsPending); the query's buffer
-      // goes back to the pool.
-      const int want = static_cast<int>(2 + s->len);
-      const int n = wolfSSL_write(c->tls->ssl(), s->frame, want);
-      give(s);
-      --c->inflight;
-      if (n != want) return close(*c, TcpCounter::kClosedTlsError);
-      count(*c, TcpCounter::kAnswers);
-      c->last_ns = now;
-      post_send(*c);
-      return advance(*c);
-    }
     s->next = nullptr;
     if (c->wq_tail) c->wq_tail->next = s;
     else c->wq_head = s;
     c->wq_tail = s;
+    if (c->dot) {
+      // Sealed into the session's output while that is under kMaxTlsPending; the query's buffer
+      // then goes back to the pool.
+      seal_answers(*c);
+      post_send(*c);
+      return advance(*c);
+    }
     post_send(*c);
   }
 
@@ -468,8 +506,7 @@ struct TcpService::Impl {
       return;
     }
     std::string key(reinterpret_cast<const char*>(client), v6 ? 16 : 4);
-    unsigned& n = per_client[key];
-    if (n >= opt.max_connections_per_client) {
+    if (auto it = per_client.find(key); it != per_client.end() && it->second >= opt.max_connections_per_client) {
       count(dot, TcpCounter::kRefusedClientLimit);
       ::close(fd);
       return;
@@ -489,7 +526,7 @@ struct TcpService::Impl {
         return;
       }
     }
-    ++n;
+    ++per_client[key];
     const int one = 1;
     ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     const std::uint32_t slot = free_slots.back();
@@ -514,7 +551,8 @@ struct TcpService::Impl {
     c.last_ns = c.accepted_ns = now;
     c.write_since = 0;
     c.dot = dot;
-    c.handshaken = false;
+    c.handshaken = c.fin = false;
+    c.without_data = 0;
     c.tls = std::move(session);
     if (dot) c.cbuf.resize(kTlsReadChunk);
     c.wire.clear();

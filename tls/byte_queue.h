@@ -35,6 +35,24 @@ class ByteQueue {
       head_ = 0;
     }
   }
+  /// Moves everything queued into @p dst (replacing its contents) and leaves this queue empty. When
+  /// nothing was consumed the buffers are swapped: the two ping-pong and steady traffic does not
+  /// allocate or copy.
+  void take_into(std::vector<std::uint8_t>& dst) {
+    if (head_ == 0) {
+      dst.swap(buf_);
+    } else {
+      dst.assign(buf_.begin() + static_cast<std::ptrdiff_t>(head_), buf_.end());
+    }
+    clear();
+  }
+  /// Frees the buffer if it grew beyond @p bytes (after a burst).
+  void trim(std::size_t bytes) {
+    if (buf_.capacity() > bytes && empty()) {
+      std::vector<std::uint8_t>().swap(buf_);
+      head_ = 0;
+    }
+  }
   [[nodiscard]] std::size_t size() const noexcept { return buf_.size() - head_; }
   [[nodiscard]] bool empty() const noexcept { return size() == 0; }
   void clear() noexcept {

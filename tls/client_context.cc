@@ -76,6 +76,10 @@ bool suite_allowed(std::string_view name, TlsFloor floor) noexcept {
   });
 }
 
+bool group_allowed(std::string_view name) noexcept {
+  return std::ranges::any_of(kGroupNames, [&](std::string_view g) { return g == name; });
+}
+
 bool version_allowed(std::string_view v, TlsFloor floor) noexcept {
   return v == "TLSv1.3" || (v == "TLSv1.2" && floor == TlsFloor::kTls12);
 }

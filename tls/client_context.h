@@ -40,6 +40,8 @@ struct ClientPolicy {
 std::string_view allowed_cipher_list(TlsFloor floor);
 /// Whether a negotiated suite (wolfSSL_get_cipher_name) is one we offer under @p floor.
 bool suite_allowed(std::string_view wolfssl_name, TlsFloor floor) noexcept;
+/// Whether a key exchange group (wolfSSL_get_curve_name) is one we offer.
+bool group_allowed(std::string_view wolfssl_curve_name) noexcept;
 /// Whether a negotiated version (wolfSSL_get_version) is allowed under @p floor.
 bool version_allowed(std::string_view wolfssl_version, TlsFloor floor) noexcept;
 

@@ -105,6 +105,12 @@ std::string_view server_parameters_problem(WOLFSSL* ssl, TlsFloor floor) noexcep
   if (!version || !version_allowed(version, floor)) return "TLS version not allowed";
   const char* suite = wolfSSL_get_cipher_name(ssl);
   if (!suite || !suite_allowed(suite, floor)) return "cipher suite not allowed";
+  // TLS 1.3 negotiates only our groups; a TLS 1.2 server in wolfSSL picks any curve the client
+  // lists (brainpool, secp256k1, P-521). A resumed TLS 1.2 session has no key exchange of its own.
+  if (!wolfSSL_session_reused(ssl)) {
+    const char* group = wolfSSL_get_curve_name(ssl);
+    if (!group || !group_allowed(group)) return "key exchange group not offered";
+  }
   return {};
 }
 

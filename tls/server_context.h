@@ -45,8 +45,9 @@ Result<ServerContext> make_server_context(const ServerPolicy& policy);
 /// A new server session's own settings (ALPN "dot"). False if wolfSSL refused them.
 bool prepare_server_session(WOLFSSL* ssl) noexcept;
 
-/// After the server's handshake: empty when the version and suite are ones we allow, else what is
-/// wrong (the server chose them from our own lists; this is a guard against library defaults).
+/// After the server's handshake: empty when the version, suite and (for a full handshake) key
+/// exchange group are ones we allow, else what is wrong (wolfSSL's TLS 1.2 server takes any curve
+/// the client lists; TLS 1.3 keeps to our groups).
 std::string_view server_parameters_problem(WOLFSSL* ssl, TlsFloor floor) noexcept;
 
 }  // namespace dotpin::tls

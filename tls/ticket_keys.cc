@@ -49,7 +49,23 @@ void TicketKeys::make_key(Key& k, Clock::time_point now) {
   ++keys_made_;
 }
 
+TicketKeys::~TicketKeys() {
+  wipe(current_);
+  wipe(previous_);
+}
+
+void TicketKeys::wipe(Key& k) noexcept {
+  explicit_bzero(k.secret.data(), k.secret.size());
+  explicit_bzero(k.name.data(), k.name.size());
+}
+
 void TicketKeys::rotate_if_due(Clock::time_point now) {
+  // A key opens tickets for two intervals from when it was made, whenever rotation happens to run
+  // (it runs on use): then it is wiped.
+  if (has_previous_ && now - previous_.made >= 2 * rotation_) {
+    wipe(previous_);
+    has_previous_ = false;
+  }
   if (!has_current_) {
     make_key(current_, now);
     has_current_ = true;
@@ -58,8 +74,7 @@ void TicketKeys::rotate_if_due(Clock::time_point now) {
   const auto age = now - current_.made;
   if (age < rotation_) return;
   if (age >= 2 * rotation_) {
-    // Nothing sealed under either key may still open: both are past their two intervals.
-    has_previous_ = false;
+    wipe(current_);  // past its two intervals: nothing sealed under it may open
   } else {
     previous_ = current_;
     has_previous_ = true;

@@ -6,10 +6,12 @@
 /// A ticket is the server's session state sealed with ChaCha20-Poly1305 under a key only this
 /// process knows (from getrandom, never written out or logged), named by 16 random bytes, with a
 /// random 96-bit nonce per ticket and the key name and nonce as associated data. A new key is made
-/// every rotation interval: tickets under the current key resume; tickets under the one before it
-/// resume and get a fresh ticket; anything older, or any ticket that does not authenticate, gets a
-/// full handshake. So a ticket lives at most two intervals, and a key leaked from memory opens no
-/// session older than that (forward secrecy for resumed sessions is bounded by the interval).
+/// every rotation interval (made on first use after the interval ends): tickets under the current
+/// key resume; tickets under the one before it resume and are told to get a fresh ticket (TLS 1.3
+/// clients get one; wolfSSL 5.5.4 issues none on a resumed TLS 1.2 session); a key opens nothing
+/// two intervals after it was made, and is then wiped. Anything older, or any ticket that does not
+/// authenticate, gets a full handshake. So a ticket lives less than two intervals, and a key leaked
+/// from memory opens no session older than that.
 /// One owner thread: no locking.
 #pragma once
 
@@ -25,6 +27,9 @@ class TicketKeys {
  public:
   using Clock = std::chrono::steady_clock;
   explicit TicketKeys(std::chrono::seconds rotation);
+  ~TicketKeys();
+  TicketKeys(const TicketKeys&) = delete;
+  TicketKeys& operator=(const TicketKeys&) = delete;
 
   /// wolfSSL's SessionTicketEncCb (set with this object as the context).
   static int callback(WOLFSSL* ssl, unsigned char key_name[16], unsigned char iv[16], unsigned char mac[32], int enc,
@@ -51,6 +56,7 @@ class TicketKeys {
   };
   void rotate_if_due(Clock::time_point now);
   void make_key(Key& k, Clock::time_point now);
+  static void wipe(Key& k) noexcept;
 
   std::chrono::seconds rotation_;
   Key current_{}, previous_{};

@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: Apache-2.0
-"""Client-side DNS over TCP capacity, same run, one machine: dotpind (cache hits through its
-exception path: tap -> its TCP service -> lcore cache -> tap) next to its own UDP fast path and next
-to Unbound answering the same names from a local zone over UDP and TCP on loopback (each system on
-its own best path). dnsperf drives every row the same way: N seconds, C TCP connections (or UDP
+"""Client-side DNS over TCP and DoT capacity, same run, one machine: dotpind (cache hits through its
+exception path: tap -> its TCP service -> lcore cache -> tap; for DoT the service's wolfSSL server
+too) next to its own UDP fast path and next to Unbound answering the same names from a local zone
+over UDP, TCP and DoT on loopback (each system on its own best path). dnsperf drives every row the same way: N seconds, C TCP connections (or UDP
 sockets), Q queries outstanding, no rate cap (saturation); the generator is pinned to CPU 0 and
 dotpind's worker lcore to CPU 1. Prints a table with answers/s and the ratio to Unbound over TCP.
 
@@ -28,8 +28,10 @@ from dotpin_harness import (APPLIANCE_V4, UNBOUND_CONF, Dotpind, Netns, UnboundD
 UNBOUND_PLAIN = "198.18.0.5"
 
 
-def dnsperf(server, mode, qfile, seconds, clients=8, outstanding=64):
-    r = subprocess.run(["taskset", "-c", "0", "dnsperf", "-m", mode, "-s", server, "-d", qfile, "-l", str(seconds),
+def dnsperf(server, mode, qfile, seconds, clients=8, outstanding=64, port=None):
+    if port is None:
+        port = 853 if mode == "dot" else 53
+    r = subprocess.run(["taskset", "-c", "0", "dnsperf", "-m", mode, "-s", server, "-p", str(port), "-d", qfile, "-l", str(seconds),
                         "-c", str(clients), "-q", str(outstanding), "-t", "3"], capture_output=True, text=True,
                        timeout=seconds + 60)
     p = parse_dnsperf(r.stdout)
@@ -49,7 +51,8 @@ def main():
         # Unbound for the clients: the same zone, no query log (it would cost it a write per query).
         subprocess.run(["ip", "addr", "add", f"{UNBOUND_PLAIN}/32", "dev", "lo"], check=True)
         pdir = tempfile.mkdtemp(prefix="dotpin-tcpbench-unbound-")
-        conf = subprocess.run([UNBOUND_CONF, pdir, str(free_port()), pki("leaf-p256.key"), pki("leaf-p256.chain.pem"),
+        unbound_tls = free_port()  # Unbound's DoT for the clients, on 127.0.0.1
+        conf = subprocess.run([UNBOUND_CONF, pdir, str(unbound_tls), pki("leaf-p256.key"), pki("leaf-p256.chain.pem"),
                                "198.18.0.10", f"{UNBOUND_PLAIN}@53"], capture_output=True, text=True, check=True).stdout
         conf = conf.replace("log-queries: yes", "log-queries: no").replace("  verbosity: 1", "  verbosity: 0\n  num-threads: 1")
         with open(os.path.join(pdir, "unbound.conf"), "w") as f:
@@ -58,29 +61,34 @@ def main():
                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         pin_file = os.path.join(work, "pins.toml")
         write_pin_file(pin_file, [("a", upstream, ["leaf-p256"])])
-        d = Dotpind(work, pin_file, tag="bench", lcores=("--lcores", "0@0,1@1")).start()
+        dot = f'\n[dot]\ncertificate = "{pki("resolver.chain.pem")}"\nkey = "{pki("resolver.key")}"\n'
+        d = Dotpind(work, pin_file, tag="bench", lcores=("--lcores", "0@0,1@1"), extra_config=dot).start()
         try:
             qfile = os.path.join(work, "q.txt")
             with open(qfile, "w") as f:
                 f.write("www.dotpin.test A\nbig.dotpin.test TXT\n")
             for name, t in (("www.dotpin.test", "A"), ("big.dotpin.test", "TXT")):
                 kdig(f"@{APPLIANCE_V4}", "+tcp", name, t)  # warm dotpind's cache
-            rows = {k: [] for k in ("dotpind udp", "dotpind tcp", "unbound udp", "unbound tcp")}
+            systems = (("dotpind udp", APPLIANCE_V4, "udp", None), ("dotpind tcp", APPLIANCE_V4, "tcp", None),
+                       ("dotpind dot", APPLIANCE_V4, "dot", None), ("unbound udp", UNBOUND_PLAIN, "udp", None),
+                       ("unbound tcp", UNBOUND_PLAIN, "tcp", None), ("unbound dot", "127.0.0.1", "dot", unbound_tls))
+            rows = {s[0]: [] for s in systems}
             for _ in range(rounds):
-                for label, server, mode in (("dotpind udp", APPLIANCE_V4, "udp"), ("dotpind tcp", APPLIANCE_V4, "tcp"),
-                                            ("unbound udp", UNBOUND_PLAIN, "udp"), ("unbound tcp", UNBOUND_PLAIN, "tcp")):
-                    qps, lost = dnsperf(server, mode, qfile, seconds)
+                for label, server, mode, port in systems:
+                    qps, lost = dnsperf(server, mode, qfile, seconds, port=port)
                     rows[label].append((qps, lost))
-            base = statistics.median(q for q, _ in rows["unbound tcp"])
+            base = {m: statistics.median(q for q, _ in rows[f"unbound {m}"]) for m in ("udp", "tcp", "dot")}
             print(f"{seconds} s per run, {rounds} rounds, dnsperf -c 8 -q 64 on CPU 0; medians")
-            print(f"{'system':<14}{'answers/s':>12}{'lost':>8}{'vs unbound tcp':>16}")
+            print(f"{'system':<14}{'answers/s':>12}{'lost':>8}{'vs unbound, same transport':>28}")
             for label, runs in rows.items():
                 qps = statistics.median(q for q, _ in runs)
-                print(f"{label:<14}{qps:>12.0f}{max(l for _, l in runs):>8}{qps / base:>15.2f}x")
+                ratio = qps / base[label.split()[1]]
+                print(f"{label:<14}{qps:>12.0f}{max(l for _, l in runs):>8}{ratio:>27.2f}x")
         finally:
             summary = d.stop()
-            tcp = [line for line in summary.splitlines() if line.startswith("tcp: ")]
-            print(tcp[0] if tcp else "dotpind printed no tcp line", file=sys.stderr)
+            for kind in ("tcp: ", "dot: "):
+                line = [x for x in summary.splitlines() if x.startswith(kind)]
+                print(line[0] if line else f"dotpind printed no {kind.strip()} line", file=sys.stderr)
     finally:
         if plain:
             stop_process(plain, 5)

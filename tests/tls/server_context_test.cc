@@ -108,6 +108,19 @@ TEST(TicketKeys, AfterTwoIdleIntervalsNoEarlierTicketOpens) {
   EXPECT_EQ(open(k, t0 + 150s, s), WOLFSSL_TICKET_RET_REJECT);
 }
 
+TEST(TicketKeys, AKeyOpensNothingTwoIntervalsAfterItWasMadeHoweverLateItRotated) {
+  TicketKeys k(60s);
+  const auto t0 = Clock::now();
+  const Sealed s = seal(k, t0);
+  // Nothing for 1.9 intervals, then a new ticket: the first key becomes the previous one only now.
+  const Sealed later = seal(k, t0 + 114s);
+  EXPECT_EQ(k.keys_made(), 2u);
+  EXPECT_EQ(open(k, t0 + 118s, s), WOLFSSL_TICKET_RET_CREATE);
+  // Its two intervals end at t0 + 120 s, although the rotation ran late: it opens nothing after.
+  EXPECT_EQ(open(k, t0 + 121s, s), WOLFSSL_TICKET_RET_REJECT);
+  EXPECT_EQ(open(k, t0 + 121s, later), WOLFSSL_TICKET_RET_OK);
+}
+
 TEST(TicketKeys, ZeroRotationIsRefused) { EXPECT_THROW(TicketKeys(0s), std::invalid_argument); }
 
 ServerPolicy policy_for(const std::string& chain, const std::string& key) {
