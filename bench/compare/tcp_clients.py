@@ -3,7 +3,9 @@
 """Client-side DNS over TCP and DoT capacity, same run, one machine: dotpind (cache hits through its
 exception path: tap -> its TCP service -> lcore cache -> tap; for DoT the service's wolfSSL server
 too) next to its own UDP fast path and next to Unbound answering the same names from a local zone
-over UDP, TCP and DoT on loopback (each system on its own best path). dnsperf drives every row the same way: N seconds, C TCP connections (or UDP
+over UDP, TCP and DoT on loopback, and Knot Resolver (when kresd is installed: `scripts/install-deps.sh
+--compare`) answering them from its cache (it forwards to that Unbound once, then hits) over UDP,
+TCP and DoT on its own address (each system on its own best path). dnsperf drives every row the same way: N seconds, C TCP connections (or UDP
 sockets), Q queries outstanding, no rate cap (saturation); the generator is pinned to CPU 0 and
 dotpind's worker lcore to CPU 1. Prints a table with answers/s and the ratio to Unbound over TCP.
 
@@ -12,10 +14,12 @@ Usage (root; from a build directory with dotpind built):
 Reports medians over the rounds (rows interleaved per round: the machine's noise hits all alike)."""
 
 import os
+import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
+import time
 
 here = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(here, "..", "..", "tests", "integration"))
@@ -26,6 +30,25 @@ from dotpin_harness import (APPLIANCE_V4, UNBOUND_CONF, Dotpind, Netns, UnboundD
                             pki, stop_process, wait_for_tcp, write_pin_file)
 
 UNBOUND_PLAIN = "198.18.0.5"
+KNOT = "198.18.0.6"
+
+
+def start_knot(work):
+    """kresd on CPU 1: plain DNS and DoT (the test CA's resolver certificate) on KNOT, forwarding
+    to Unbound's plain listener, with a cache (the rows measure its hits)."""
+    d = os.path.join(work, "kresd")
+    os.makedirs(os.path.join(d, "cache"), exist_ok=True)
+    with open(os.path.join(d, "kresd.conf"), "w") as f:
+        f.write(f"""net.listen('{KNOT}', 53, {{ kind = 'dns' }})
+net.listen('{KNOT}', 853, {{ kind = 'tls' }})
+net.tls('{pki("resolver.chain.pem")}', '{pki("resolver.key")}')
+trust_anchors.remove('.')
+cache.open(100 * MB, 'lmdb://{d}/cache')
+policy.add(policy.all(policy.FORWARD('{UNBOUND_PLAIN}')))
+""")
+    subprocess.run(["ip", "addr", "add", f"{KNOT}/32", "dev", "lo"], check=True)
+    return subprocess.Popen(["taskset", "-c", "1", "kresd", "-n", "-c", os.path.join(d, "kresd.conf"), d],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
 def dnsperf(server, mode, qfile, seconds, clients=8, outstanding=64, port=None):
@@ -46,7 +69,7 @@ def main():
     netns = Netns("tcpbench")
     work = tempfile.mkdtemp(prefix="dotpin-tcpbench-")
     upstream = UnboundDot(pki("leaf-p256.key"), pki("leaf-p256.chain.pem")).start()
-    plain = None
+    plain = knot = None
     try:
         # Unbound for the clients: the same zone, no query log (it would cost it a write per query).
         subprocess.run(["ip", "addr", "add", f"{UNBOUND_PLAIN}/32", "dev", "lo"], check=True)
@@ -67,11 +90,18 @@ def main():
             qfile = os.path.join(work, "q.txt")
             with open(qfile, "w") as f:
                 f.write("www.dotpin.test A\nbig.dotpin.test TXT\n")
+            if shutil.which("kresd"):
+                knot = start_knot(work)
+                time.sleep(1.0)
             for name, t in (("www.dotpin.test", "A"), ("big.dotpin.test", "TXT")):
                 kdig(f"@{APPLIANCE_V4}", "+tcp", name, t)  # warm dotpind's cache
+                if knot:
+                    kdig(f"@{KNOT}", "+tcp", name, t)  # and Knot's
             systems = (("dotpind udp", APPLIANCE_V4, "udp", None), ("dotpind tcp", APPLIANCE_V4, "tcp", None),
                        ("dotpind dot", APPLIANCE_V4, "dot", None), ("unbound udp", UNBOUND_PLAIN, "udp", None),
                        ("unbound tcp", UNBOUND_PLAIN, "tcp", None), ("unbound dot", "127.0.0.1", "dot", unbound_tls))
+            if knot:
+                systems += (("knot udp", KNOT, "udp", None), ("knot tcp", KNOT, "tcp", None), ("knot dot", KNOT, "dot", None))
             rows = {s[0]: [] for s in systems}
             for _ in range(rounds):
                 for label, server, mode, port in systems:
@@ -92,6 +122,8 @@ def main():
     finally:
         if plain:
             stop_process(plain, 5)
+        if knot:
+            stop_process(knot, 5)
         upstream.cleanup()
         netns.close()
 

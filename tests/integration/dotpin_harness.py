@@ -555,6 +555,25 @@ def status_of(out):
     return m.group(1) if m else None
 
 
+def dnsperf_answers_every_query(test, mode, workdir, seconds=4, rate=2000):
+    """Runs dnsperf -m MODE (tcp, dot) against the appliance for @seconds at @rate q/s over 8
+    connections, 64 outstanding, with cached, large (1.6 and 3.7 kB) and negative answers, and
+    asserts on @test that every query sent was answered (NOERROR or NXDOMAIN). Returns the counts."""
+    qfile = os.path.join(workdir, f"{mode}-queries.txt")
+    with open(qfile, "w") as f:
+        for name in ("www.dotpin.test A", "big.dotpin.test TXT", "huge.dotpin.test TXT", "nx.dotpin.test A"):
+            f.write(name + "\n")
+    r = subprocess.run(["dnsperf", "-m", mode, "-s", APPLIANCE_V4, "-d", qfile, "-l", str(seconds), "-Q", str(rate),
+                        "-c", "8", "-q", "64", "-t", "3"], capture_output=True, text=True, timeout=seconds + 60)
+    p = parse_dnsperf(r.stdout)
+    test.assertIsNotNone(p["sent"], r.stdout + r.stderr)
+    test.assertGreater(p["sent"], rate * seconds // 2, r.stdout)
+    test.assertEqual(p["lost"], 0, r.stdout)
+    test.assertEqual(p["completed"], p["sent"], r.stdout)
+    test.assertEqual(set(p["codes"]) - {"NOERROR", "NXDOMAIN"}, set(), r.stdout)
+    return p
+
+
 def parse_dnsperf(out):
     """dnsperf's statistics: {"sent", "completed", "lost": int or None, "codes_line": the
     response-code text, "codes": {rcode: count}}."""
