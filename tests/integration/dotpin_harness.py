@@ -543,6 +543,27 @@ class ApplianceSuite(unittest.TestCase):
         write_pin_file(path, upstreams)
         return path
 
+    def stats(self, d):
+        """dotpind @d's `stats` result, once its lcores have published."""
+        d.wait_published()
+        code, j = d.ctl("stats")
+        self.assertEqual(code, 0, j)
+        return j["result"]
+
+    def service_counter(self, d, transport, name):
+        """A counter of the TCP service for @transport ("tcp" or "dot")."""
+        return self.stats(d)[transport]["counters"].get(name, 0)
+
+    def wait_service_counter(self, d, transport, name, at_least, timeout=10.0):
+        """Polls service_counter until it reaches @at_least or @timeout passes; returns the last value."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            n = self.service_counter(d, transport, name)
+            if n >= at_least:
+                return n
+            time.sleep(0.2)
+        return self.service_counter(d, transport, name)
+
 
 def kdig(*args, timeout=10):
     return subprocess.run(["kdig", "+timeout=2", "+retry=0", *args], capture_output=True, text=True, timeout=timeout)

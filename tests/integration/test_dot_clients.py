@@ -83,22 +83,11 @@ class DotClients(ApplianceSuite):
                 "\n[tcp]\n" + tcp)
         return Dotpind(self.dir, path, tag=tag, acl=acl, extra_config=conf)
 
-    def stats(self, d):
-        d.wait_published()
-        code, j = d.ctl("stats")
-        self.assertEqual(code, 0, j)
-        return j["result"]
-
     def dot_counter(self, d, name):
-        return self.stats(d)["dot"]["counters"].get(name, 0)
+        return self.service_counter(d, "dot", name)
 
     def wait_dot_counter(self, d, name, at_least, timeout=8.0):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.dot_counter(d, name) >= at_least:
-                break
-            time.sleep(0.2)
-        return self.dot_counter(d, name)
+        return self.wait_service_counter(d, "dot", name, at_least, timeout)
 
     def test_kdig_over_tls_with_the_ca_and_name_and_with_the_appliances_pin(self):
         before = self.a.queries_logged()

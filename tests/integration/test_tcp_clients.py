@@ -68,23 +68,11 @@ class TcpClients(ApplianceSuite):
         path = self.pin_file(f"{tag}.toml", [("a", self.a, ["leaf-p256"])])
         return Dotpind(self.dir, path, tag=tag, acl=acl, extra_config=extra + "\n[tcp]\n" + tcp)
 
-    def stats(self, d):
-        d.wait_published()
-        code, j = d.ctl("stats")
-        self.assertEqual(code, 0, j)
-        return j["result"]
-
     def tcp_counter(self, d, name):
-        return self.stats(d)["tcp"]["counters"].get(name, 0)
+        return self.service_counter(d, "tcp", name)
 
     def wait_tcp_counter(self, d, name, at_least, timeout=10.0):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            n = self.tcp_counter(d, name)
-            if n >= at_least:
-                return n
-            time.sleep(0.2)
-        return self.tcp_counter(d, name)
+        return self.wait_service_counter(d, "tcp", name, at_least, timeout)
 
     def udp_still_answers(self):
         r = kdig(f"@{APPLIANCE_V4}", "www.dotpin.test", "A")
