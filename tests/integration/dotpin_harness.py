@@ -299,6 +299,36 @@ def checksum(b):
     return ~s & 0xFFFF
 
 
+def stream_connect(src, port, timeout=3.0, rcvbuf=None):
+    """A TCP connection from client address @src (v4 or v6) to the appliance's @port."""
+    v6 = ":" in src
+    s = socket.socket(socket.AF_INET6 if v6 else socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        if rcvbuf:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+        s.settimeout(timeout)
+        s.bind((src, 0))
+        s.connect((APPLIANCE_V6 if v6 else APPLIANCE_V4, port))
+    except BaseException:
+        s.close()
+        raise
+    return s
+
+
+def closed_by_server(s, within=5.0):
+    """True if the server closes @s (EOF, reset, or a TLS alert on a TLS socket) within @within seconds."""
+    import ssl
+    s.settimeout(within)
+    try:
+        while True:
+            if not s.recv(65535):
+                return True
+    except (ConnectionResetError, ssl.SSLError):
+        return True
+    except socket.timeout:
+        return False
+
+
 def framed(msg):
     """@msg with its 2-byte length prefix (DNS over TCP and TLS, RFC 1035 4.2.2)."""
     return struct.pack("!H", len(msg)) + msg

@@ -20,6 +20,7 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from dotpin_harness import (APPLIANCE_V4, APPLIANCE_V6, CLIENT_V4, OUTSIDER_V4, ApplianceSuite, Dotpind,  # noqa: E402
+                            closed_by_server, stream_connect,
                             dns_query, dnsperf_answers_every_query, framed, kdig, main, pki, read_framed, status_of)
 
 NAME = "resolver.dotpin.test"
@@ -39,16 +40,7 @@ def client_context(max_version=None, min_version=None, ciphers=None):
 
 
 def raw_connect(src=CLIENT_V4, port=853, timeout=3.0):
-    v6 = ":" in src
-    s = socket.socket(socket.AF_INET6 if v6 else socket.AF_INET, socket.SOCK_STREAM)
-    s.settimeout(timeout)
-    try:
-        s.bind((src, 0))
-        s.connect((APPLIANCE_V6 if v6 else APPLIANCE_V4, port))
-    except BaseException:
-        s.close()
-        raise
-    return s
+    return stream_connect(src, port, timeout)
 
 
 def dot_connect(ctx=None, session=None, src=CLIENT_V4):
@@ -58,18 +50,6 @@ def dot_connect(ctx=None, session=None, src=CLIENT_V4):
 def ask(tls, name="www.dotpin.test", qid=0x4242):
     tls.sendall(framed(dns_query(name, qid=qid)))
     return read_framed(tls)
-
-
-def closed_by_server(s, within=5.0):
-    s.settimeout(within)
-    try:
-        while True:
-            if not s.recv(65535):
-                return True
-    except (ConnectionResetError, ssl.SSLError):
-        return True
-    except socket.timeout:
-        return False
 
 
 @unittest.skipUnless(os.geteuid() == 0, "needs root for network namespaces and net_tap")
@@ -222,6 +202,22 @@ class DotClients(ApplianceSuite):
             self.assertGreaterEqual(self.wait_dot_counter(d, "closed_bad_length", 1), 1)
             # None of it reached the upstream but the one miss (www, asked by 'bad' first).
             self.assertLessEqual(self.a.queries_logged() - before, 1)
+
+    def test_a_tls13_floor_refuses_tls12_clients_and_alpn_is_optional(self):
+        with self.daemon("dotfloor", dot='min_tls_version = "1.3"\n') as d:
+            with self.assertRaises(ssl.SSLError):
+                dot_connect(client_context(max_version=ssl.TLSVersion.TLSv1_2))
+            self.assertGreaterEqual(self.wait_dot_counter(d, "closed_tls_handshake", 1), 1)
+            # A client offering another protocol (or none) is served without ALPN (RFC 7858 does
+            # not require it); one offering "dot" gets it.
+            other = client_context()
+            other.set_alpn_protocols(["h2"])
+            tls = dot_connect(other)
+            self.assertEqual(tls.version(), "TLSv1.3")
+            self.assertIsNone(tls.selected_alpn_protocol())
+            self.assertEqual(ask(tls)[3] & 0x0F, 0)
+            tls.close()
+            self.assertEqual(self.dot_counter(d, "tls_handshakes"), 1)
 
     def test_a_keyupdate_flood_is_closed(self):
         # openssl s_client sends a KeyUpdate asking for one back for each line "K": records with

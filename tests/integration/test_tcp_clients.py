@@ -20,32 +20,13 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from dotpin_harness import (APPLIANCE_V4, APPLIANCE_V6, CLIENT_V4, OUTSIDER_V4, ApplianceSuite, Dotpind, checksum,  # noqa: E402
+                            closed_by_server, stream_connect,
                             dns_query, dnsperf_answers_every_query, framed, ipv4_frame, kdig, main, parse_dnsperf,
                             read_framed, status_of)
 
 
 def tcp_connect(src=CLIENT_V4, timeout=3.0, rcvbuf=None):
-    v6 = ":" in src
-    s = socket.socket(socket.AF_INET6 if v6 else socket.AF_INET, socket.SOCK_STREAM)
-    if rcvbuf:
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
-    s.settimeout(timeout)
-    s.bind((src, 0))
-    s.connect((APPLIANCE_V6 if v6 else APPLIANCE_V4, 53))
-    return s
-
-
-def closed_by_server(s, within=5.0):
-    """True if the server closes @s (EOF or reset) within @within seconds."""
-    s.settimeout(within)
-    try:
-        while True:
-            if not s.recv(65535):
-                return True
-    except ConnectionResetError:
-        return True
-    except socket.timeout:
-        return False
+    return stream_connect(src, 53, timeout, rcvbuf)
 
 
 def edns_query(name, qid):
