@@ -86,13 +86,15 @@ struct Rig {
     s.port = port.id;
     s.pool = port.pool;
     s.local = &local;
-    s.acl = &acl;
-    s.cache.entries = cache_entries;
-    s.cache.max_bytes = std::size_t{4} << 30;
     s.inflight = 8192;
     s.shard.max_pending = 8192;
     s.shard.max_inflight_per_connection = 8192;
-    s.upstreams = std::move(ups);
+    WorkerView v;
+    v.acl = &acl;
+    v.cache.entries = cache_entries;
+    v.cache.max_bytes = std::size_t{4} << 30;
+    v.upstreams = std::move(ups);
+    s.views.push_back(std::move(v));
     return s;
   }
 
@@ -202,7 +204,7 @@ void BM_CacheHit(benchmark::State& state) {
     setup.ratelimit.error_qps = 100000000;
   }
   if (state.range(1) != 0) {
-    feed = std::move(*PinFeed::create(1, snapshot));
+    feed = std::move(*PinFeed::create(1, {snapshot}));
     feed->online(0);
     setup.pins = feed.get();
   }

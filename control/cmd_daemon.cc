@@ -137,7 +137,19 @@ int run_status(Invocation& inv) {
   inv.out << "dotpind " << r.version << ", up " << r.uptime_s << " s (since " << r.started_at << ")\n"
           << "port " << r.port.name << " (MAC " << r.port.mac << ", " << r.port.queues << " queue(s)"
           << (r.port.rss ? ", RSS" : "") << "), " << r.worker_lcores << " worker lcore(s)\n"
-          << "pins: generation " << r.pin_generation << " from " << r.pin_file << ", " << r.upstreams << " upstream(s)\n";
+          ;
+  if (r.views.empty()) {
+    inv.out << "pins: generation " << r.pin_generation << " from " << r.pin_file << ", " << r.upstreams << " upstream(s)\n";
+    return kExitOk;
+  }
+  inv.out << r.views.size() << " views (first match wins), " << r.upstreams << " upstream(s) in all:\n";
+  for (const ViewReply& v : r.views) {
+    std::string match;
+    if (v.vlan) match = "vlan " + std::to_string(*v.vlan);
+    for (const auto& c : v.clients) match += (match.empty() ? "" : " ") + c;
+    inv.out << "  view " << v.name << ": " << match << "; pins generation " << v.pin_generation << " from "
+            << v.pin_file << ", " << v.upstreams << " upstream(s)\n";
+  }
   return kExitOk;
 }
 
@@ -238,7 +250,21 @@ int run_stats(Invocation& inv) {
     if (!l.running)
       inv.out << "lcore " << l.lcore << ": its loop stopped (loop_aborted, see the log); it takes no packets: restart dotpind\n";
   inv.out << "\n";
-  print_upstreams(inv.out, r.upstreams.upstreams, true);
+  for (const ViewReply& v : r.views) {
+    auto n = [&v](const char* name) {
+      const auto it = v.counters.find(name);
+      return it == v.counters.end() ? std::uint64_t{0} : it->second;
+    };
+    inv.out << "view " << v.name << ": queries " << n("queries") << ", cache hits " << n("cache_hits") << ", misses "
+            << n("cache_misses") << ", upstream answers " << n("upstream_answers") << ", servfails "
+            << n("upstream_servfails") << ", stale " << n("stale_answers") << ", acl refused " << n("acl_refused")
+            << ", dropped " << n("acl_dropped") << "; cache " << v.cache_entries << " entries, " << v.cache_evictions
+            << " evictions; pins generation " << v.pin_generation << "\n";
+  }
+  if (!r.views.empty() && r.upstreams.upstreams.empty() && r.views.size() > 1)
+    inv.out << "upstreams: per view (dotpinctl stats --view NAME)\n";
+  else
+    print_upstreams(inv.out, r.upstreams.upstreams, true);
   return kExitOk;
 }
 

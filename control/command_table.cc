@@ -103,17 +103,20 @@ std::span<const Command> command_table() {
        "connections, queries, answers, timeouts, SERVFAILs, full handshakes, resumptions, latency\n"
        "(EWMA) and failures by reason, with the observed pins of the last refused chain.\n"
        "Counters are summed from per-lcore blocks; reading them never slows the lcores.",
-       {{"socket", "PATH", "dotpind's control socket"}, {"upstream", "NAME", "only this upstream"}},
+       {{"view", "NAME", "the view (tenant) whose state this is: needed when dotpind has [[view]] sections"},
+        {"socket", "PATH", "dotpind's control socket"}, {"upstream", "NAME", "only this upstream"}},
        0, 0, run_stats},
       {"upstreams", "", "the running dotpind's upstreams: state, traffic, failures by reason",
        "One line per pinned upstream (summed over the worker lcores): state (up, backing_off,\n"
        "pin_failed, drained), traffic, latency percentiles of answered queries, failures by reason.",
-       {{"socket", "PATH", "dotpind's control socket"}},
+       {{"view", "NAME", "the view (tenant) whose state this is: needed when dotpind has [[view]] sections"},
+        {"socket", "PATH", "dotpind's control socket"}},
        0, 0, run_upstreams},
       {"pins list", "", "the pins in force in the running dotpind, with labels, windows and state",
        "Shows the pin generation in force and every upstream's pins: label, pin-sha256, whether it\n"
        "is valid now (valid, not_yet, expired) and its window.",
-       {{"socket", "PATH", "dotpind's control socket"}},
+       {{"view", "NAME", "the view (tenant) whose state this is: needed when dotpind has [[view]] sections"},
+        {"socket", "PATH", "dotpind's control socket"}},
        0, 0, run_pins_list},
       {"pins reload", "[FILE]", "load the pin file (or FILE) into the running dotpind",
        "Validates the whole file first; any error (reported with file:line) rejects it and the pins\n"
@@ -123,7 +126,8 @@ std::span<const Command> command_table() {
        "re-established. With FILE, its content also replaces the configured pin file (atomically),\n"
        "so a restart keeps it. Like every pin change, refused when it would leave an enforcing\n"
        "upstream, or the whole pool, with no pin valid now (every connection refused) unless --force.",
-       {{"socket", "PATH", "dotpind's control socket"},
+       {{"view", "NAME", "the view (tenant) whose state this is: needed when dotpind has [[view]] sections"},
+        {"socket", "PATH", "dotpind's control socket"},
         {"force", "", "load it even if an upstream or the pool would be left with no pin valid now"}},
        0, 1, run_pins_reload},
       {"pins add", "UPSTREAM PIN", "add a pin to an upstream of the running dotpind (and its pin file)",
@@ -131,7 +135,8 @@ std::span<const Command> command_table() {
        "is validated like a pin file, written to the pin file atomically (write, fsync, rename; the\n"
        "old file kept as FILE.prev), then published as a new generation. Use it to stage a key\n"
        "rollover: add the new key's pin before the server switches (docs/operations.md).",
-       {{"socket", "PATH", "dotpind's control socket"},
+       {{"view", "NAME", "the view (tenant) whose state this is: needed when dotpind has [[view]] sections"},
+        {"socket", "PATH", "dotpind's control socket"},
         {"label", "LABEL", "name for messages and stats (letters, digits, - _ .)"},
         {"not-before", "DATE", "the pin counts from DATE (2027-03-01 or 2027-03-01T00:00:00Z)"},
         {"not-after", "DATE", "the pin stops counting at DATE (exclusive)"}},
@@ -140,7 +145,8 @@ std::span<const Command> command_table() {
        "Refuses to remove an upstream's only pin, and to leave an enforcing upstream (or the pool)\n"
        "with no pin valid now (every connection would be refused) unless --force. Connections\n"
        "authenticated by the removed pin are drained and re-established against the remaining ones.",
-       {{"socket", "PATH", "dotpind's control socket"},
+       {{"view", "NAME", "the view (tenant) whose state this is: needed when dotpind has [[view]] sections"},
+        {"socket", "PATH", "dotpind's control socket"},
         {"force", "", "remove even if no pin valid now would remain"}},
        2, 2, run_pins_remove},
       {"pins accept", "UPSTREAM", "adopt the new key of a TOFU upstream (after a tofu_changed refusal)",
@@ -165,16 +171,20 @@ std::span<const Command> command_table() {
        {{"socket", "PATH", "dotpind's control socket"}},
        0, 0, run_pins_sources},
       {"cache flush", "[NAME]", "drop cached answers: all, or every type of one owner NAME",
-       "Runs on every worker lcore (through its mailbox) and reports how many entries went.",
-       {{"socket", "PATH", "dotpind's control socket"}},
+       "Runs on every worker lcore (through its mailbox) and reports how many entries went. With\n"
+       "[[view]] sections: one view's partition with --view, else every view's.",
+       {{"view", "NAME", "the view (tenant) whose state this is: needed when dotpind has [[view]] sections"},
+        {"socket", "PATH", "dotpind's control socket"}},
        0, 1, run_cache_flush},
       {"upstream drain", "NAME", "take an upstream out of rotation",
        "New queries go to the other upstreams of the pool; its open connections finish what they\n"
        "have in flight and close. Not persisted: a restart enables every upstream.",
-       {{"socket", "PATH", "dotpind's control socket"}},
+       {{"view", "NAME", "the view (tenant) whose state this is: needed when dotpind has [[view]] sections"},
+        {"socket", "PATH", "dotpind's control socket"}},
        1, 1, run_upstream_drain},
       {"upstream enable", "NAME", "put a drained upstream back into rotation", "",
-       {{"socket", "PATH", "dotpind's control socket"}},
+       {{"view", "NAME", "the view (tenant) whose state this is: needed when dotpind has [[view]] sections"},
+        {"socket", "PATH", "dotpind's control socket"}},
        1, 1, run_upstream_enable},
       {"expiry", "", "what will stop a pinned upstream, and when: certificates, pin windows, valid pins",
        "Per upstream: the server's certificate and the certificate whose key matched a pin (as\n"

@@ -12,6 +12,7 @@
 #include "control/daemon_log.h"
 #include "control/pin_edit.h"
 #include "control/replies.h"
+#include "control/view_select.h"
 #include "pinning/pin_file.h"
 #include "pinning/pin_file_writer.h"
 #include "pinning/spki_pin.h"
@@ -83,23 +84,40 @@ void register_expiry_command(ControlServer& server, ExpiryMonitor& monitor) {
   });
 }
 
-Result<nlohmann::json> DaemonAdmin::pins_list(const Request&) {
-  PinsReply reply = pins_reply(*dataplane_.pins(), now_utc());
-  reply.pin_file = publisher_.options().pin_file;
+Result<std::size_t> DaemonAdmin::view_of(const Request& r) const {
+  auto v = select_view(dataplane_.views(), r);
+  if (!v) return Error{v.error()};
+  if (*v >= publishers_.size()) return fail("view ", std::to_string(*v), " has no pin publisher");
+  return *v;
+}
+
+std::string DaemonAdmin::view_prefix(std::size_t view) const {
+  const auto views = dataplane_.views();
+  return explicit_views(views) && view < views.size() ? "view " + views[view].name + ": " : std::string();
+}
+
+Result<nlohmann::json> DaemonAdmin::pins_list(const Request& r) {
+  const auto v = view_of(r);
+  if (!v) return Error{v.error()};
+  PinsReply reply = pins_reply(*dataplane_.pins(*v), now_utc());
+  reply.pin_file = publishers_[*v]->options().pin_file;
   return nlohmann::json(reply);
 }
 
-Result<nlohmann::json> DaemonAdmin::commit(PinTable table, const std::string& text, const std::string& what,
-                                           const Request& r) {
+Result<nlohmann::json> DaemonAdmin::commit(PinPublisher& publisher, PinTable table, const std::string& text,
+                                           const std::string& what, const Request& r) {
   // The one rule (pin_safety.h): a change that strands an upstream or the pool needs --force.
-  auto reply = publisher_.replace_file(std::move(table), text, what, r.options.contains("force"));
+  auto reply = publisher.replace_file(std::move(table), text, what, r.options.contains("force"));
   if (!reply) return Error{reply.error()};
   return nlohmann::json(*reply);
 }
 
 Result<nlohmann::json> DaemonAdmin::pins_reload(const Request& r) {
   std::lock_guard lock(mu_);
-  const std::string& configured = publisher_.options().pin_file;
+  const auto v = view_of(r);
+  if (!v) return Error{v.error()};
+  PinPublisher& publisher = *publishers_[*v];
+  const std::string& configured = publisher.options().pin_file;
   const std::string file = r.args.empty() ? configured : r.args[0];
   // Read once: what is validated is exactly what is saved and published.
   auto bytes = read_file(file);
@@ -108,18 +126,22 @@ Result<nlohmann::json> DaemonAdmin::pins_reload(const Request& r) {
   if (!loaded.table) {
     std::string msg = file + " rejected (" + std::to_string(loaded.errors.size()) + " error(s)); the pins in force are unchanged:";
     for (const auto& d : loaded.errors) msg += "\n  " + d.to_string();
-    log_warn("pins reload: " + file + " rejected; generation " + std::to_string(dataplane_.pins()->generation) + " stays in force");
+    log_warn(view_prefix(*v) + "pins reload: " + file + " rejected; generation " +
+             std::to_string(dataplane_.pins(*v)->generation) + " stays in force");
     return fail(msg);
   }
   std::string text;
   // Another file: it becomes the configured pin file's content (comments and all) so that a
   // restart loads what is in force.
   if (file != configured) text = std::move(*bytes);
-  return commit(std::move(*loaded.table), text, "reloaded from " + file, r);
+  return commit(publisher, std::move(*loaded.table), text, view_prefix(*v) + "reloaded from " + file, r);
 }
 
 Result<nlohmann::json> DaemonAdmin::pins_add(const Request& r) {
   std::lock_guard lock(mu_);
+  const auto v = view_of(r);
+  if (!v) return Error{v.error()};
+  PinPublisher& publisher = *publishers_[*v];
   PinToAdd add{r.args[0], r.args[1], option(r, "label").value_or(""), {}, {}};
   auto nb = date_option(r, "not-before");
   if (!nb) return Error{nb.error()};
@@ -128,24 +150,28 @@ Result<nlohmann::json> DaemonAdmin::pins_add(const Request& r) {
   add.not_before = *nb;
   add.not_after = *na;
   const auto now = now_utc();
-  auto changed = with_pin_added(publisher_.file_table(), add, now);
+  auto changed = with_pin_added(publisher.file_table(), add, now);
   if (!changed) return Error{changed.error()};
-  auto checked = check_table(*changed, publisher_.options().pin_file, now);
+  auto checked = check_table(*changed, publisher.options().pin_file, now);
   if (!checked) return Error{checked.error()};
-  return commit(std::move(checked->table), checked->text,
-                "pin " + (add.label.empty() ? add.sha256.substr(0, 8) + "..." : "'" + add.label + "'") +
+  return commit(publisher, std::move(checked->table), checked->text,
+                view_prefix(*v) + "pin " + (add.label.empty() ? add.sha256.substr(0, 8) + "..." : "'" + add.label + "'") +
                     " added to upstream " + add.upstream,
                 r);
 }
 
 Result<nlohmann::json> DaemonAdmin::pins_remove(const Request& r) {
   std::lock_guard lock(mu_);
+  const auto v = view_of(r);
+  if (!v) return Error{v.error()};
+  PinPublisher& publisher = *publishers_[*v];
   const auto now = now_utc();
-  auto changed = with_pin_removed(publisher_.file_table(), r.args[0], r.args[1]);
+  auto changed = with_pin_removed(publisher.file_table(), r.args[0], r.args[1]);
   if (!changed) return Error{changed.error()};
-  auto checked = check_table(*changed, publisher_.options().pin_file, now);
+  auto checked = check_table(*changed, publisher.options().pin_file, now);
   if (!checked) return Error{checked.error()};
-  return commit(std::move(checked->table), checked->text, "pin " + r.args[1] + " removed from upstream " + r.args[0], r);
+  return commit(publisher, std::move(checked->table), checked->text,
+                view_prefix(*v) + "pin " + r.args[1] + " removed from upstream " + r.args[0], r);
 }
 
 Result<nlohmann::json> DaemonAdmin::pins_accept(const Request& r) {
@@ -181,6 +207,8 @@ Result<nlohmann::json> DaemonAdmin::pins_sources(const Request&) {
 }
 
 Result<nlohmann::json> DaemonAdmin::cache_flush(const Request& r) {
+  const auto view = select_view(dataplane_.views(), r, /*every_allowed=*/true);
+  if (!view) return Error{view.error()};
   std::vector<std::uint8_t> name;
   std::string shown = "every name";
   if (!r.args.empty()) {
@@ -192,7 +220,12 @@ Result<nlohmann::json> DaemonAdmin::cache_flush(const Request& r) {
     name.assign(folded, folded + rd.read_name(folded, /*fold=*/true));
     shown = r.args[0];
   }
-  const auto done = dataplane_.execute(dataplane::FlushCache{std::move(name)}, kLcoreWait);
+  dataplane::FlushCache flush{std::move(name)};
+  if (*view != kEveryView) {
+    flush.view = *view;
+    shown = view_prefix(*view) + shown;
+  }
+  const auto done = dataplane_.execute(flush, kLcoreWait);
   if (!done.late.empty())
     return fail("lcore(s) ", lcore_list(done.late), " did not answer in time; their caches may still hold ", shown);
   log_info("cache flush: " + shown + ": " + std::to_string(done.total) + " entries removed");
@@ -202,10 +235,12 @@ Result<nlohmann::json> DaemonAdmin::cache_flush(const Request& r) {
 
 Result<nlohmann::json> DaemonAdmin::upstream_set(const Request& r, bool drained) {
   const std::string name = r.args[0];
-  if (auto known = require_upstream(dataplane_.pins()->table, name); !known) return Error{known.error()};
-  const auto done = dataplane_.execute(dataplane::SetUpstreamDrained{name, drained}, kLcoreWait);
+  const auto view = select_view(dataplane_.views(), r);
+  if (!view) return Error{view.error()};
+  if (auto known = require_upstream(dataplane_.pins(*view)->table, name); !known) return Error{known.error()};
+  const auto done = dataplane_.execute(dataplane::SetUpstreamDrained{name, drained, *view}, kLcoreWait);
   if (!done.late.empty()) return fail("lcore(s) ", lcore_list(done.late), " did not answer in time");
-  log_info("upstream " + name + (drained ? ": drained (no new queries; open connections finish theirs)" : ": enabled"));
+  log_info(view_prefix(*view) + "upstream " + name + (drained ? ": drained (no new queries; open connections finish theirs)" : ": enabled"));
   // Not persisted: a drain is an operational state; a restart starts with every upstream enabled.
   return nlohmann::json(UpstreamStateReply{name, drained ? "drained" : "enabled"});
 }

@@ -24,7 +24,10 @@ class DaemonAdmin {
  public:
   /// @p publisher owns the pins; @p sources (may be null: no TOFU/DANE) serves accept, forget, sources.
   DaemonAdmin(dataplane::DataPlane& dataplane, PinPublisher& publisher, PinSources* sources = nullptr)
-      : dataplane_(dataplane), publisher_(publisher), sources_(sources) {}
+      : dataplane_(dataplane), publishers_{&publisher}, sources_(sources) {}
+  /// With [[view]] sections: @p publishers[i] owns view i's pins (--view picks one); no pin sources.
+  DaemonAdmin(dataplane::DataPlane& dataplane, std::vector<PinPublisher*> publishers, PinSources* sources = nullptr)
+      : dataplane_(dataplane), publishers_(std::move(publishers)), sources_(sources) {}
   void register_commands(ControlServer& server);
 
   Result<nlohmann::json> pins_list(const Request& r);
@@ -39,11 +42,17 @@ class DaemonAdmin {
   Result<nlohmann::json> log_level(const Request& r);
 
  private:
-  /// Publishes @p table (validated) and persists @p text to the pin file first when non-empty.
-  Result<nlohmann::json> commit(PinTable table, const std::string& text, const std::string& what, const Request& r);
+  /// Publishes @p table (validated) through @p publisher and persists @p text to its pin file first
+  /// when non-empty.
+  Result<nlohmann::json> commit(PinPublisher& publisher, PinTable table, const std::string& text,
+                                const std::string& what, const Request& r);
+  /// The publisher of the view @p r names (--view; the only one without [[view]] sections).
+  Result<std::size_t> view_of(const Request& r) const;
+  /// "view NAME: " on an appliance with views, else "".
+  [[nodiscard]] std::string view_prefix(std::size_t view) const;
 
   dataplane::DataPlane& dataplane_;
-  PinPublisher& publisher_;
+  std::vector<PinPublisher*> publishers_;
   PinSources* sources_;
   std::mutex mu_;  // one change at a time (the control thread is single, this guards tests that call directly)
 };

@@ -3,6 +3,7 @@
 
 #include "control/replies.h"
 #include "control/verdict_text.h"
+#include "control/view_select.h"
 
 #include <cstdio>
 
@@ -69,23 +70,50 @@ nlohmann::json upstream_json(const UpstreamPins& up, const tls::UpstreamStats& s
   return upstream_reply(up, s, latency);
 }
 
+namespace {
+ViewReply view_reply(const dataplane::DataPlane& a, const dataplane::ViewFacts& f, std::size_t view) {
+  ViewReply v;
+  v.name = f.name;
+  if (f.vlan) v.vlan = *f.vlan;
+  v.clients = f.clients;
+  v.pin_file = f.pin_file;
+  if (const auto pins = a.pins(view)) {
+    v.pin_generation = pins->generation;
+    v.upstreams = pins->table.upstreams.size();
+  }
+  return v;
+}
+}  // namespace
+
 nlohmann::json status_json(const dataplane::DataPlane& a, const std::string& pin_file) {
   const auto now = std::chrono::system_clock::now();
   const auto port = a.port();
   const auto pins = a.pins();
-  return StatusReply{DOTPIN_VERSION,
-                     format_utc(std::chrono::time_point_cast<std::chrono::seconds>(a.started_at())),
-                     std::chrono::duration_cast<std::chrono::seconds>(now - a.started_at()).count(),
-                     a.worker_count(),
-                     {port.name, mac_text(port.mac), port.queues, port.rss},
-                     pins->generation,
-                     pin_file,
-                     pins->table.upstreams.size()};
+  StatusReply reply{DOTPIN_VERSION,
+                    format_utc(std::chrono::time_point_cast<std::chrono::seconds>(a.started_at())),
+                    std::chrono::duration_cast<std::chrono::seconds>(now - a.started_at()).count(),
+                    a.worker_count(),
+                    {port.name, mac_text(port.mac), port.queues, port.rss},
+                    pins->generation,
+                    pin_file,
+                    pins->table.upstreams.size(),
+                    {}};
+  if (const auto views = a.views(); explicit_views(views)) {
+    // No one pin file or generation: each view has its own.
+    reply.pin_generation = 0;
+    reply.pin_file.clear();
+    reply.upstreams = 0;
+    for (std::size_t i = 0; i < views.size(); ++i) {
+      reply.views.push_back(view_reply(a, views[i], i));
+      reply.upstreams += reply.views.back().upstreams;
+    }
+  }
+  return reply;
 }
 
 namespace {
-UpstreamsReply upstreams_reply(const dataplane::DataPlane& a) {
-  const auto t = a.upstream_totals();
+UpstreamsReply upstreams_reply(const dataplane::DataPlane& a, std::size_t view) {
+  const auto t = a.upstream_totals(view);
   UpstreamsReply r{t.pins->generation, {}};
   for (std::size_t u = 0; u < t.stats.size(); ++u)
     r.upstreams.push_back(upstream_reply(t.pins->table.upstreams[u], t.stats[u], t.latency[u]));
@@ -93,10 +121,33 @@ UpstreamsReply upstreams_reply(const dataplane::DataPlane& a) {
 }
 }  // namespace
 
-nlohmann::json upstreams_json(const dataplane::DataPlane& a) { return upstreams_reply(a); }
+Result<nlohmann::json> upstreams_json(const dataplane::DataPlane& a, const Request& r) {
+  const auto view = select_view(a.views(), r);
+  if (!view) return Error{view.error()};
+  return nlohmann::json(upstreams_reply(a, *view));
+}
 
 Result<nlohmann::json> stats_json(const dataplane::DataPlane& a, const Request& r) {
-  StatsReply reply{upstreams_reply(a), {}, {}, {}, a.port_stats()};
+  // With views and no --view: the appliance's totals and every view's counters, no upstreams
+  // (each view has its own pool: `--view NAME` shows one).
+  const auto facts = a.views();
+  const auto view = select_view(facts, r, /*every_allowed=*/true);
+  if (!view) return Error{view.error()};
+  StatsReply reply{*view == kEveryView ? UpstreamsReply{} : upstreams_reply(a, *view), {}, {}, {}, a.port_stats()};
+  if (explicit_views(facts)) {
+    const auto lcores = a.lcore_views();
+    for (std::size_t i = 0; i < facts.size(); ++i) {
+      if (*view != kEveryView && *view != i) continue;
+      ViewReply v = view_reply(a, facts[i], i);
+      const dataplane::ViewTotals t = dataplane::sum_view(lcores, i);
+      for (std::size_t c = 0; c < dataplane::kViewCounters; ++c)
+        v.counters[std::string(dataplane::to_string(static_cast<dataplane::ViewCounter>(c)))] = t.counters[c];
+      v.cache_entries = t.cache.entries;
+      v.cache_bytes = t.cache.bytes;
+      v.cache_evictions = t.cache.evictions;
+      reply.views.push_back(std::move(v));
+    }
+  }
   if (const auto it = r.options.find("upstream"); it != r.options.end() && !it->second.empty()) {
     std::erase_if(reply.upstreams.upstreams, [&](const UpstreamReply& u) { return u.name != it->second.back(); });
     if (reply.upstreams.upstreams.empty()) return fail("no upstream named '", it->second.back(), "'");
@@ -130,7 +181,7 @@ void register_daemon_commands(ControlServer& server, const dataplane::DataPlane&
   const dataplane::DataPlane* a = &dataplane;
   server.handle("status", [a, pin_file](const Request&) -> Result<nlohmann::json> { return status_json(*a, pin_file); });
   server.handle("stats", [a](const Request& r) { return stats_json(*a, r); });
-  server.handle("upstreams", [a](const Request&) -> Result<nlohmann::json> { return upstreams_json(*a); });
+  server.handle("upstreams", [a](const Request& r) { return upstreams_json(*a, r); });
 }
 
 }  // namespace dotpin::ctl

@@ -16,7 +16,7 @@ void register_daemon_commands(ControlServer& server, const dataplane::DataPlane&
 /// The JSON of each command (exposed for tests).
 nlohmann::json status_json(const dataplane::DataPlane& a, const std::string& pin_file);
 Result<nlohmann::json> stats_json(const dataplane::DataPlane& a, const Request& r);
-nlohmann::json upstreams_json(const dataplane::DataPlane& a);
+Result<nlohmann::json> upstreams_json(const dataplane::DataPlane& a, const Request& r = {});
 /// One upstream's counters, state, latency and last refusal, as `upstreams` and `stats` show it.
 nlohmann::json upstream_json(const UpstreamPins& up, const tls::UpstreamStats& s, const LatencyHistogram& latency);
 

@@ -14,9 +14,16 @@ namespace {
 
 void read_control_config(const toml::table& root, TomlReader& r, ControlConfig& c) {
   const toml::table* ups = r.section(root, "upstreams", {"pin_file"});
-  if (ups == nullptr || r.string(ups, "pin_file", c.pin_file) == nullptr)
-    r.error(ups ? ups->source() : root.source(), "[upstreams] needs 'pin_file' (the pinned DoT upstreams)");
-  c.pin_file = r.relative(c.pin_file);
+  if (root.contains("view")) {
+    // Each view names its own pin file ([[view]] pin_file, read with the views).
+    if (ups != nullptr && ups->contains("pin_file"))
+      r.error(ups->get("pin_file")->source(), "with [[view]] sections each view has its own 'pin_file': remove "
+                                              "[upstreams] pin_file");
+  } else {
+    if (ups == nullptr || r.string(ups, "pin_file", c.pin_file) == nullptr)
+      r.error(ups ? ups->source() : root.source(), "[upstreams] needs 'pin_file' (the pinned DoT upstreams)");
+    c.pin_file = r.relative(c.pin_file);
+  }
 
   const toml::table* daemon = r.section(root, "daemon", {"log_level"});
   std::string level(to_string(c.log_level));
@@ -101,6 +108,7 @@ ConfigResult parse_config(std::string_view text, const std::string& source) {
   if (auto root = parse_toml(text, r)) {
     dataplane::read_dataplane_config(*root, r, c.dataplane);
     read_control_config(*root, r, c.control);
+    if (!c.dataplane.explicit_views && !c.dataplane.views.empty()) c.dataplane.views[0].pin_file = c.control.pin_file;
     r.check_unknown(*root);
   }
   result.errors = r.take();

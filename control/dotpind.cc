@@ -38,6 +38,19 @@ void on_signal(int sig) { g_signal = sig; }
 
 void log_line(std::string_view line) { dotpin::ctl::log_info(line); }
 
+// Views take their pins from their pin files only in this release: TOFU learning and DANE lookups
+// run per appliance (one state file, one pin-sources pair of threads), not per tenant.
+std::vector<dotpin::Diagnostic> view_source_errors(const dotpin::PinTable& table, const std::string& file) {
+  std::vector<dotpin::Diagnostic> out;
+  for (const auto& up : table.upstreams)
+    if (up.pins_from != dotpin::PinsFrom::kFile)
+      out.push_back({dotpin::Severity::kError, file, up.line, 1,
+                     "upstream '" + up.name + "': pins_from = \"" + std::string(dotpin::to_string(up.pins_from)) +
+                         "\" is not available in a [[view]]'s pin file yet (views take their pins from the file)",
+                     {}});
+  return out;
+}
+
 int usage(int status) {
   std::fprintf(status == 0 ? stdout : stderr,
                "usage: dotpind --config FILE [--check] [-- EAL-ARGS...]\n"
@@ -81,22 +94,31 @@ int main(int argc, char** argv) {
   auto config = std::move(*loaded.config);
   const auto& ctl = config.control;
   dotpin::ctl::DaemonLog::instance().set_level(ctl.log_level);
-  const bool ca_mode = !config.dataplane.ca_file.empty();
+  const auto& views = config.dataplane.views;
+  const bool with_views = config.dataplane.explicit_views;
   if (check_only) {
-    const auto pins = dotpin::load_pin_file(ctl.pin_file);
-    if (!pins.table) {
-      for (const auto& d : pins.errors) std::fprintf(stderr, "%s\n", d.to_string().c_str());
-      return 1;
+    std::size_t upstreams = 0;
+    for (const auto& v : views) {
+      const auto pins = dotpin::load_pin_file(v.pin_file);
+      if (!pins.table) {
+        for (const auto& d : pins.errors) std::fprintf(stderr, "%s\n", d.to_string().c_str());
+        return 1;
+      }
+      auto trust = dotpin::trust_profile_errors(*pins.table, !v.ca_file.empty());
+      if (with_views) {
+        const auto sources = view_source_errors(*pins.table, v.pin_file);
+        trust.insert(trust.end(), sources.begin(), sources.end());
+      }
+      for (const auto& d : trust) std::fprintf(stderr, "%s\n", d.to_string().c_str());
+      if (!trust.empty()) return 1;
+      upstreams += pins.table->upstreams.size();
     }
-    const auto trust = dotpin::trust_profile_errors(*pins.table, ca_mode);
-    for (const auto& d : trust) std::fprintf(stderr, "%s\n", d.to_string().c_str());
-    if (!trust.empty()) return 1;
     if (const auto tofu = dotpin::ctl::load_tofu_state(ctl.tofu_state_file); !tofu) {
       std::fprintf(stderr, "TOFU state file: %s\n", tofu.error().c_str());
       return 1;
     }
-    std::printf("%s: ok (%zu upstream%s pinned)\n", config_path.c_str(), pins.table->upstreams.size(),
-                pins.table->upstreams.size() == 1 ? "" : "s");
+    std::printf("%s: ok (%zu upstream%s pinned%s)\n", config_path.c_str(), upstreams, upstreams == 1 ? "" : "s",
+                with_views ? (" in " + std::to_string(views.size()) + " views").c_str() : "");
     return 0;
   }
 
@@ -116,14 +138,24 @@ int main(int argc, char** argv) {
   {
     // The control plane owns the pin store: it loads the file, numbers generations, and feeds them
     // to the data plane.
-    dotpin::PinStore store;
-    dotpin::ctl::PinPublisher publisher(store, {ctl.pin_file, ca_mode, ctl.tofu_state_file});
-    {
-      dotpin::FilePinSource source(ctl.pin_file, ca_mode);
+    // One store and publisher per view: each view's pins are numbered and published on their own.
+    std::vector<std::unique_ptr<dotpin::PinStore>> stores;
+    std::vector<std::unique_ptr<dotpin::ctl::PinPublisher>> publishers;
+    std::vector<std::shared_ptr<const dotpin::PinSnapshot>> first;
+    for (std::size_t i = 0; i < views.size(); ++i) {
+      const auto& v = views[i];
+      const bool ca_mode = !v.ca_file.empty();
+      const std::string who = with_views ? "view " + v.name + ": " : "";
+      stores.push_back(std::make_unique<dotpin::PinStore>());
+      dotpin::ctl::PinPublisher::Options po{v.pin_file, ca_mode, ctl.tofu_state_file};
+      po.view = i;
+      publishers.push_back(std::make_unique<dotpin::ctl::PinPublisher>(*stores.back(), po));
+      dotpin::FilePinSource source(v.pin_file, ca_mode);
       std::vector<dotpin::Diagnostic> errors;
       auto table = source.load(errors);
-      if (!table) {
-        std::string text = "pin file rejected:";
+      if (table && with_views) errors = view_source_errors(*table, v.pin_file);
+      if (!table || !errors.empty()) {
+        std::string text = who + "pin file rejected:";
         for (const auto& d : errors) text += "\n  " + d.to_string();
         log_line(text);
         rte_eal_cleanup();
@@ -131,23 +163,25 @@ int main(int argc, char** argv) {
       }
       // Keys learned on first use are enforced from the first generation on: a state file that
       // cannot be read stops dotpind rather than opening the first-use window again.
-      auto tofu = dotpin::ctl::load_tofu_state(ctl.tofu_state_file);
+      auto tofu = with_views ? dotpin::Result<dotpin::ctl::TofuState>{dotpin::ctl::TofuState{}}
+                             : dotpin::ctl::load_tofu_state(ctl.tofu_state_file);
       if (!tofu) {
         log_line("TOFU state file: " + tofu.error());
         rte_eal_cleanup();
         return 1;
       }
-      if (auto started = publisher.start(std::move(*table), std::move(*tofu), dotpin::now_utc()); !started) {
-        log_line(started.error());
+      if (auto started = publishers.back()->start(std::move(*table), std::move(*tofu), dotpin::now_utc()); !started) {
+        log_line(who + started.error());
         rte_eal_cleanup();
         return 1;
       }
+      first.push_back(stores.back()->current());
     }
+    dotpin::ctl::PinPublisher& publisher = *publishers[0];
     // The appliance logs connection failures and report-mode mismatches: warnings.
     const std::string ca_file = config.dataplane.ca_file;
     const auto min_version = config.dataplane.tls_min_version;
-    auto appliance =
-        dotpin::dataplane::Appliance::create(std::move(config.dataplane), store.current(), dotpin::ctl::log_warn);
+    auto appliance = dotpin::dataplane::Appliance::create(std::move(config.dataplane), first, dotpin::ctl::log_warn);
     if (!appliance) {
       log_line(appliance.error());
       rte_eal_cleanup();
@@ -169,7 +203,7 @@ int main(int argc, char** argv) {
       log_line(started.error());
       status = 1;
     } else {
-      publisher.attach(a);
+      for (auto& p : publishers) p->attach(a);
       dotpin::ctl::TofuLearner::Options lo;
       lo.ca_file = ca_file;
       lo.min_version = min_version;
@@ -208,8 +242,12 @@ int main(int argc, char** argv) {
       };
       dotpin::ctl::PinSources sources(so, publisher, std::move(*learner), dotpin::ctl::log_info, dotpin::ctl::log_warn,
                                       dane_fn);
-      dotpin::ctl::register_daemon_commands(**server, a, ctl.pin_file);
-      dotpin::ctl::DaemonAdmin admin(a, publisher, &sources);
+      const auto facts = a.views();
+      dotpin::ctl::register_daemon_commands(**server, a, facts[0].pin_file);
+      std::vector<dotpin::ctl::PinPublisher*> by_view;
+      for (auto& p : publishers) by_view.push_back(p.get());
+      // With views, pins come from each view's pin file only (view_source_errors): no pin sources.
+      dotpin::ctl::DaemonAdmin admin(a, by_view, with_views ? nullptr : &sources);
       admin.register_commands(**server);
       dotpin::ctl::ExpiryMonitor::Options eo;
       eo.warn_days = ctl.expiry_warn_days;
@@ -218,14 +256,32 @@ int main(int argc, char** argv) {
       eo.ca_file = ca_file;
       eo.min_version = min_version;
       eo.alert_command = ctl.alert_command;
-      dotpin::ctl::ExpiryMonitor expiry(eo, [&a] { return a.pins(); }, dotpin::ctl::log_warn);
+      // With views: one table of every view's upstreams, named VIEW/NAME, so that each tenant's
+      // certificates and pin windows are watched (the generation changes when any view's does).
+      dotpin::ctl::ExpiryMonitor expiry(
+          eo, [&a, with_views]() -> std::shared_ptr<const dotpin::PinSnapshot> {
+            if (!with_views) return a.pins();
+            auto all = std::make_shared<dotpin::PinSnapshot>();
+            const auto named = a.views();
+            for (std::size_t i = 0; i < named.size(); ++i) {
+              const auto s = a.pins(i);
+              if (!s) continue;
+              all->generation += s->generation;
+              for (auto up : s->table.upstreams) {
+                up.name = named[i].name + "/" + up.name;
+                all->table.upstreams.push_back(std::move(up));
+              }
+            }
+            return all;
+          },
+          dotpin::ctl::log_warn);
       dotpin::ctl::register_expiry_command(**server, expiry);
       (*server)->start();
       expiry.start();
-      sources.start();
+      if (!with_views) sources.start();
       std::unique_ptr<dotpin::ctl::MetricsServer> metrics;
       if (!ctl.metrics.empty()) {
-        auto m = dotpin::ctl::MetricsServer::start(ctl.metrics, a, &expiry, &sources, server->get());
+        auto m = dotpin::ctl::MetricsServer::start(ctl.metrics, a, &expiry, with_views ? nullptr : &sources, server->get());
         if (m) {
           metrics = std::move(*m);
           log_line("metrics on http://" + ctl.metrics + "/metrics");
@@ -243,7 +299,7 @@ int main(int argc, char** argv) {
       while (g_signal == 0) std::this_thread::sleep_for(std::chrono::milliseconds(50));
       log_line(std::string("signal ") + std::to_string(g_signal) + ": stopping");
       (*server)->stop();
-      sources.stop();
+      if (!with_views) sources.stop();
       expiry.stop();
     }
     a.stop();

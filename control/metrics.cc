@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "control/metrics.h"
+#include "control/view_select.h"
 
 #include <arpa/inet.h>
 #include <microhttpd.h>
@@ -57,11 +58,23 @@ MetricsInput gather_metrics(const dataplane::DataPlane& a, const ExpiryMonitor* 
   in.version = DOTPIN_VERSION;
   in.uptime_seconds = std::chrono::duration<double>(std::chrono::system_clock::now() - a.started_at()).count();
   in.lcores = a.lcore_views();
-  auto totals = a.upstream_totals();
-  in.pin_generation = totals.pins->generation;
-  for (const auto& u : totals.pins->table.upstreams) in.upstream_names.push_back(u.name);
-  in.upstreams = std::move(totals.stats);
-  in.latency = std::move(totals.latency);
+  const auto views = a.views();
+  const bool labelled = explicit_views(views);
+  for (std::size_t v = 0; v < views.size(); ++v) {
+    auto totals = dataplane::sum_upstreams(a.pins(v), in.lcores, v);
+    if (!totals.pins) continue;
+    if (v == 0) in.pin_generation = totals.pins->generation;
+    if (labelled) {
+      in.view_generations.emplace_back(views[v].name, totals.pins->generation);
+      in.views.emplace_back(views[v].name, dataplane::sum_view(in.lcores, v));
+    }
+    for (const auto& u : totals.pins->table.upstreams) {
+      in.upstream_names.push_back(u.name);
+      in.upstream_views.push_back(labelled ? views[v].name : std::string());
+    }
+    for (auto& s : totals.stats) in.upstreams.push_back(s);
+    for (auto& h : totals.latency) in.latency.push_back(h);
+  }
   if (expiry) in.expiry = expiry->items();
   if (sources) in.sources = sources->status();
   in.port = a.port_stats();
@@ -112,6 +125,15 @@ void render_source_metrics(Writer& w, const std::vector<SourceStatus>& sources) 
 }
 }  // namespace
 
+namespace {
+/// An upstream's labels: its view (with [[view]] sections) and name.
+std::string up_label(const MetricsInput& in, std::size_t u) {
+  std::string l;
+  if (u < in.upstream_views.size() && !in.upstream_views[u].empty()) l = "view=\"" + label(in.upstream_views[u]) + "\",";
+  return l + "upstream=\"" + label(in.upstream_names[u]) + "\"";
+}
+}  // namespace
+
 std::string render_metrics(const MetricsInput& in) {
   Writer w;
   w.family("dotpin_build_info", "gauge", "dotpind version");
@@ -119,7 +141,24 @@ std::string render_metrics(const MetricsInput& in) {
   w.family("dotpin_uptime_seconds", "gauge", "seconds since dotpind started");
   w.sample("dotpin_uptime_seconds", "", in.uptime_seconds);
   w.family("dotpin_pin_generation", "gauge", "generation of the pin table in force");
-  w.sample("dotpin_pin_generation", "", in.pin_generation);
+  if (in.view_generations.empty()) w.sample("dotpin_pin_generation", "", in.pin_generation);
+  for (const auto& [view, generation] : in.view_generations)
+    w.sample("dotpin_pin_generation", "view=\"" + label(view) + "\"", generation);
+  if (!in.views.empty()) {
+    w.family("dotpin_view_events_total", "counter", "queries of each view (tenant) by outcome");
+    for (const auto& [view, totals] : in.views)
+      for (std::size_t i = 0; i < dataplane::kViewCounters; ++i)
+        w.sample("dotpin_view_events_total",
+                 "view=\"" + label(view) + "\",event=\"" +
+                     std::string(dataplane::to_string(static_cast<dataplane::ViewCounter>(i))) + "\"",
+                 totals.counters[i]);
+    w.family("dotpin_view_cache_entries", "gauge", "answers cached in the view's partition (all lcores)");
+    for (const auto& [view, totals] : in.views)
+      w.sample("dotpin_view_cache_entries", "view=\"" + label(view) + "\"", totals.cache.entries);
+    w.family("dotpin_view_cache_evictions_total", "counter", "entries evicted from the view's partition (all lcores)");
+    for (const auto& [view, totals] : in.views)
+      w.sample("dotpin_view_cache_evictions_total", "view=\"" + label(view) + "\"", totals.cache.evictions);
+  }
 
   w.family("dotpin_lcore_running", "gauge", "1 while the worker lcore's loop runs; 0 once it stopped (loop_aborted)");
   for (const auto& l : in.lcores) w.sample("dotpin_lcore_running", "lcore=\"" + std::to_string(l.lcore) + "\"", std::uint64_t{l.running});
@@ -190,31 +229,31 @@ std::string render_metrics(const MetricsInput& in) {
     const std::string family = "dotpin_upstream_" + std::string(f.name) + "_total";
     w.family(family, "counter", f.help);
     for (std::size_t u = 0; u < in.upstreams.size(); ++u)
-      w.sample(family, "upstream=\"" + label(in.upstream_names[u]) + "\"", in.upstreams[u].*f.member);
+      w.sample(family, up_label(in, u), in.upstreams[u].*f.member);
   }
   w.family("dotpin_upstream_failures_total", "counter", "connection failures by reason (pin_mismatch, ...)");
   for (std::size_t u = 0; u < in.upstreams.size(); ++u)
     for (std::size_t r = 0; r < in.upstreams[u].failures.size(); ++r)
       w.sample("dotpin_upstream_failures_total",
-               "upstream=\"" + label(in.upstream_names[u]) + "\",reason=\"" +
+               up_label(in, u) + ",reason=\"" +
                    std::string(tls::to_string(static_cast<tls::FailureReason>(r))) + "\"",
                in.upstreams[u].failures[r]);
   w.family("dotpin_upstream_state", "gauge", "1 for the upstream's current state");
   for (std::size_t u = 0; u < in.upstreams.size(); ++u)
     for (const auto h : {tls::UpstreamHealth::kUp, tls::UpstreamHealth::kBackingOff, tls::UpstreamHealth::kPinFailed})
       w.sample("dotpin_upstream_state",
-               "upstream=\"" + label(in.upstream_names[u]) + "\",state=\"" + std::string(tls::to_string(h)) + "\"",
+               up_label(in, u) + ",state=\"" + std::string(tls::to_string(h)) + "\"",
                std::uint64_t{!in.upstreams[u].drained && in.upstreams[u].health == h});
   for (std::size_t u = 0; u < in.upstreams.size(); ++u)
-    w.sample("dotpin_upstream_state", "upstream=\"" + label(in.upstream_names[u]) + "\",state=\"drained\"",
+    w.sample("dotpin_upstream_state", up_label(in, u) + ",state=\"drained\"",
              std::uint64_t{in.upstreams[u].drained});
   w.family("dotpin_upstream_rtt_seconds", "gauge", "query round trip, exponentially weighted moving average");
   for (std::size_t u = 0; u < in.upstreams.size(); ++u)
-    w.sample("dotpin_upstream_rtt_seconds", "upstream=\"" + label(in.upstream_names[u]) + "\"", in.upstreams[u].rtt_ewma_us / 1e6);
+    w.sample("dotpin_upstream_rtt_seconds", up_label(in, u), in.upstreams[u].rtt_ewma_us / 1e6);
   w.family("dotpin_upstream_latency_seconds", "summary", "answered queries' round trips (log-linear histogram, within 6.25%)");
   for (std::size_t u = 0; u < in.latency.size() && u < in.upstream_names.size(); ++u) {
     const LatencyHistogram& h = in.latency[u];
-    const std::string up = "upstream=\"" + label(in.upstream_names[u]) + "\"";
+    const std::string up = up_label(in, u);
     for (const char* q : {"0.5", "0.9", "0.99", "0.999"})
       w.sample("dotpin_upstream_latency_seconds", up + ",quantile=\"" + q + "\"",
                static_cast<double>(h.quantile(std::stod(q))) / 1e6);

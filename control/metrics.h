@@ -27,6 +27,9 @@ struct MetricsInput {
   std::uint64_t pin_generation = 0;
   std::vector<dataplane::LcoreView> lcores;
   std::vector<std::string> upstream_names;
+  std::vector<std::string> upstream_views;  ///< each upstream's view, with [[view]] sections (else empty)
+  std::vector<std::pair<std::string, std::uint64_t>> view_generations;  ///< with [[view]] sections
+  std::vector<std::pair<std::string, dataplane::ViewTotals>> views;     ///< with [[view]] sections
   std::vector<tls::UpstreamStats> upstreams;
   std::vector<LatencyHistogram> latency;  ///< per upstream, µs (may be empty in tests)
   std::vector<ExpiryItem> expiry;

@@ -86,7 +86,7 @@ Result<PinChangeReply> PinPublisher::publish_locked(const std::string& what, con
   const auto snap = store_.current();
   PinChangeReply reply{snap->generation, written, what, dataplane_ != nullptr, std::nullopt, {}, {}};
   if (dataplane_) {
-    const auto published = dataplane_->publish_pins(snap, kLcoreWait);
+    const auto published = dataplane_->publish_pins(snap, kLcoreWait, options_.view);
     if (!published) {
       // Published and persisted, but an lcore is slow to pick it up: say so, it is not a failure to change.
       log_warn("pins: " + what + ": " + published.error());

@@ -40,6 +40,7 @@ class PinPublisher {
     bool ca_mode = false;          ///< the data plane runs with a CA file (trust_profile_errors)
     std::string tofu_state_file;   ///< where learned keys are persisted ([tofu] state_file)
     std::function<UnixTime()> clock = now_utc;  ///< "valid now" for the safety rule (tests: a fake clock)
+    std::size_t view = 0;          ///< the data plane's view whose pins these are ([[view]] order)
   };
   /// The TLSA pins of one upstream, bound to the name and port they were looked up for.
   struct DaneEntry {

@@ -18,6 +18,30 @@ void get(const nlohmann::json& j, const char* key, std::optional<T>& out) {
 }
 }  // namespace
 
+void to_json(nlohmann::json& j, const ViewReply& r) {
+  j = {{"name", r.name},
+       {"vlan", r.vlan ? nlohmann::json(*r.vlan) : nlohmann::json(nullptr)},
+       {"clients", r.clients},
+       {"pin_file", r.pin_file},
+       {"pin_generation", r.pin_generation},
+       {"upstreams", r.upstreams},
+       {"counters", r.counters},
+       {"cache", {{"entries", r.cache_entries}, {"bytes", r.cache_bytes}, {"evictions", r.cache_evictions}}}};
+}
+void from_json(const nlohmann::json& j, ViewReply& r) {
+  get(j, "name", r.name);
+  if (const auto& v = j.at("vlan"); !v.is_null()) r.vlan = v.get<std::uint64_t>();
+  get(j, "clients", r.clients);
+  get(j, "pin_file", r.pin_file);
+  get(j, "pin_generation", r.pin_generation);
+  get(j, "upstreams", r.upstreams);
+  get(j, "counters", r.counters);
+  const auto& c = j.at("cache");
+  get(c, "entries", r.cache_entries);
+  get(c, "bytes", r.cache_bytes);
+  get(c, "evictions", r.cache_evictions);
+}
+
 void to_json(nlohmann::json& j, const StatusReply& r) {
   j = {{"version", r.version},
        {"started_at", r.started_at},
@@ -26,7 +50,8 @@ void to_json(nlohmann::json& j, const StatusReply& r) {
        {"port", {{"name", r.port.name}, {"mac", r.port.mac}, {"queues", r.port.queues}, {"rss", r.port.rss}}},
        {"pin_generation", r.pin_generation},
        {"pin_file", r.pin_file},
-       {"upstreams", r.upstreams}};
+       {"upstreams", r.upstreams},
+       {"views", r.views}};
 }
 void from_json(const nlohmann::json& j, StatusReply& r) {
   get(j, "version", r.version);
@@ -41,6 +66,7 @@ void from_json(const nlohmann::json& j, StatusReply& r) {
   get(j, "pin_generation", r.pin_generation);
   get(j, "pin_file", r.pin_file);
   get(j, "upstreams", r.upstreams);
+  get(j, "views", r.views);
 }
 
 void to_json(nlohmann::json& j, const LatencySummary& r) {
@@ -154,6 +180,7 @@ void to_json(nlohmann::json& j, const StatsReply& r) {
   j["ratelimit_top"] = r.ratelimit_top;
   j["tcp"] = r.tcp;
   j["dot"] = r.dot;
+  j["views"] = r.views;
 }
 void from_json(const nlohmann::json& j, StatsReply& r) {
   j.get_to(r.upstreams);
@@ -165,6 +192,7 @@ void from_json(const nlohmann::json& j, StatsReply& r) {
   if (j.contains("ratelimit_top")) get(j, "ratelimit_top", r.ratelimit_top);
   if (j.contains("tcp")) get(j, "tcp", r.tcp);
   if (j.contains("dot")) get(j, "dot", r.dot);
+  get(j, "views", r.views);
 }
 
 void to_json(nlohmann::json& j, const PinReply& r) {

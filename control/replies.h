@@ -20,6 +20,18 @@
 
 namespace dotpin::ctl {
 
+/// One view (tenant) as status and stats show it.
+struct ViewReply {
+  std::string name;
+  std::optional<std::uint64_t> vlan;
+  std::vector<std::string> clients;
+  std::string pin_file;
+  std::uint64_t pin_generation = 0;
+  std::uint64_t upstreams = 0;
+  std::map<std::string, std::uint64_t> counters;  ///< stats only: queries, cache_hits, ... (api.h ViewCounter)
+  std::uint64_t cache_entries = 0, cache_bytes = 0, cache_evictions = 0;  ///< stats only
+};
+
 struct StatusReply {
   std::string version, started_at;
   std::int64_t uptime_s = 0;
@@ -29,9 +41,10 @@ struct StatusReply {
     std::uint64_t queues = 0;
     bool rss = false;
   } port;
-  std::uint64_t pin_generation = 0;
+  std::uint64_t pin_generation = 0;  ///< of the view shown (the only one without [[view]] sections)
   std::string pin_file;
   std::uint64_t upstreams = 0;
+  std::vector<ViewReply> views;      ///< with [[view]] sections: each view
 };
 
 struct LatencySummary {
@@ -91,6 +104,7 @@ struct StatsReply {
   std::vector<LimitedPrefixReply> ratelimit_top;
   TcpReply tcp;
   TcpReply dot;
+  std::vector<ViewReply> views;  ///< with [[view]] sections: each view's counters (or the --view one)
 };
 
 /// One pin as `pins list` and `pins check` show it.

@@ -5,7 +5,34 @@
 
 namespace dotpin::dataplane {
 
-UpstreamTotals sum_upstreams(std::shared_ptr<const PinSnapshot> pins, const std::vector<LcoreView>& lcores) {
+std::string_view to_string(ViewCounter c) {
+  switch (c) {
+    case ViewCounter::kQueries: return "queries";
+    case ViewCounter::kCacheHits: return "cache_hits";
+    case ViewCounter::kCacheMisses: return "cache_misses";
+    case ViewCounter::kAclRefused: return "acl_refused";
+    case ViewCounter::kAclDropped: return "acl_dropped";
+    case ViewCounter::kUpstreamAnswers: return "upstream_answers";
+    case ViewCounter::kUpstreamServfails: return "upstream_servfails";
+    case ViewCounter::kStaleAnswers: return "stale_answers";
+    case ViewCounter::kCount_: break;
+  }
+  return "?";
+}
+
+ViewTotals sum_view(const std::vector<LcoreView>& lcores, std::size_t view) {
+  ViewTotals t;
+  for (const LcoreView& v : lcores) {
+    if (view >= v.stats.views.size()) continue;
+    const ViewPublished& p = v.stats.views[view];
+    for (std::size_t i = 0; i < kViewCounters; ++i) t.counters[i] += p.counters[i];
+    t.cache += p.cache;
+  }
+  return t;
+}
+
+UpstreamTotals sum_upstreams(std::shared_ptr<const PinSnapshot> pins, const std::vector<LcoreView>& lcores,
+                             std::size_t view) {
   UpstreamTotals t;
   t.pins = std::move(pins);
   if (!t.pins) return t;
@@ -14,7 +41,8 @@ UpstreamTotals sum_upstreams(std::shared_ptr<const PinSnapshot> pins, const std:
   t.latency.resize(ups.size());
   std::vector<unsigned> with_rtt(ups.size(), 0);
   for (const LcoreView& v : lcores) {
-    const PublishedStats& p = v.stats;
+    if (view >= v.stats.views.size()) continue;
+    const ViewPublished& p = v.stats.views[view];
     for (std::size_t k = 0; k < p.upstreams.size() && k < p.upstream_names.size(); ++k) {
       // By name: an lcore may still publish the previous generation's order for one interval.
       std::size_t u = 0;

@@ -17,6 +17,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <variant>
 #include <vector>
@@ -33,14 +34,36 @@
 
 namespace dotpin::dataplane {
 
-/// What one worker publishes for other threads (every 100 ms and when it stops).
-struct PublishedStats {
+/// One view's queries on one lcore (written by that lcore only).
+enum class ViewCounter : std::uint8_t {
+  kQueries,          ///< valid queries of allowed clients of the view
+  kCacheHits,
+  kCacheMisses,
+  kAclRefused,       ///< clients of the view outside its 'allow', answered REFUSED
+  kAclDropped,       ///< ... dropped (acl.action = "drop")
+  kUpstreamAnswers,  ///< answers from its upstreams sent to its clients
+  kUpstreamServfails,///< SERVFAIL because none of its pinned upstreams answered
+  kStaleAnswers,     ///< served stale from its cache (RFC 8767)
+  kCount_
+};
+std::string_view to_string(ViewCounter c);
+inline constexpr std::size_t kViewCounters = static_cast<std::size_t>(ViewCounter::kCount_);
+
+/// One view's part of what a worker publishes.
+struct ViewPublished {
   CacheStats cache;
-  std::size_t inflight = 0;
   std::vector<tls::UpstreamStats> upstreams;
   std::vector<LatencyHistogram> latency;    ///< per upstream, µs
   std::vector<std::string> upstream_names;  ///< the same order as upstreams
   std::uint64_t pin_generation = 0;
+  std::array<std::uint64_t, kViewCounters> counters{};
+};
+
+/// What one worker publishes for other threads (every 100 ms and when it stops).
+struct PublishedStats {
+  CacheStats cache;  ///< summed over its views
+  std::size_t inflight = 0;
+  std::vector<ViewPublished> views;  ///< index = the view's position in the config
   std::uint64_t published = 0;  ///< how many publications so far
   TopLimited top_limited{};     ///< the client prefixes this lcore limited most ([ratelimit])
 };
@@ -55,14 +78,30 @@ struct LcoreView {
   PublishedStats stats;  ///< as of the lcore's last publication (at most 100 ms old)
 };
 
-/// Per-upstream stats summed over the lcores, for the pin generation in @p pins (index = position in
-/// its table). Lcores that have not published the generation yet are matched by upstream name.
+/// Per-upstream stats of view @p view summed over the lcores, for the pin generation in @p pins
+/// (index = position in its table). Lcores that have not published the generation yet are matched
+/// by upstream name.
 struct UpstreamTotals {
   std::shared_ptr<const PinSnapshot> pins;
   std::vector<tls::UpstreamStats> stats;
   std::vector<LatencyHistogram> latency;  ///< answered queries' round trips, µs
 };
-UpstreamTotals sum_upstreams(std::shared_ptr<const PinSnapshot> pins, const std::vector<LcoreView>& lcores);
+UpstreamTotals sum_upstreams(std::shared_ptr<const PinSnapshot> pins, const std::vector<LcoreView>& lcores,
+                             std::size_t view = 0);
+/// View @p view's counters and cache summed over @p lcores.
+struct ViewTotals {
+  std::array<std::uint64_t, kViewCounters> counters{};
+  CacheStats cache;
+};
+ViewTotals sum_view(const std::vector<LcoreView>& lcores, std::size_t view);
+
+/// A view as status shows it.
+struct ViewFacts {
+  std::string name;
+  std::optional<std::uint16_t> vlan;
+  std::vector<std::string> clients;  ///< as configured (empty: every address)
+  std::string pin_file;
+};
 
 /// The client prefixes limited most ([ratelimit]), summed over @p lcores (a client's queries may
 /// reach more than one lcore), most limited first, at most kTopLimited.
@@ -81,12 +120,15 @@ struct PortFacts {
 /// type and class). Result: entries removed.
 struct FlushCache {
   std::vector<std::uint8_t> name;
+  std::size_t view = kAllViews;  ///< one view's partition, or every view's
+  static constexpr std::size_t kAllViews = ~std::size_t{0};
 };
 /// Takes an upstream out of rotation (its connections finish what they hold, then close) or puts
 /// it back. Result: lcores that know the upstream.
 struct SetUpstreamDrained {
   std::string upstream;
   bool drained = true;
+  std::size_t view = 0;  ///< whose pool the upstream is in
 };
 using LcoreCommand = std::variant<FlushCache, SetUpstreamDrained>;
 
@@ -105,21 +147,27 @@ class DataPlane {
   [[nodiscard]] virtual PortStats port_stats() const = 0;
   [[nodiscard]] virtual std::size_t worker_count() const = 0;
   [[nodiscard]] virtual std::chrono::system_clock::time_point started_at() const = 0;
-  /// The pin generation the lcores are fed (the last one published).
-  [[nodiscard]] virtual std::shared_ptr<const PinSnapshot> pins() const = 0;
+  /// The views in match order (at least one: "default" without [[view]] sections).
+  [[nodiscard]] virtual std::vector<ViewFacts> views() const = 0;
+  /// View @p view's pin generation the lcores are fed (the last one published; null: no such view).
+  [[nodiscard]] virtual std::shared_ptr<const PinSnapshot> pins(std::size_t view = 0) const = 0;
   /// The TCP service's counters (enabled false: no TCP for clients).
   [[nodiscard]] virtual TcpStats tcp_stats() const { return {}; }
   /// DoT for clients (port 853): the same service's DoT connections and counters.
   [[nodiscard]] virtual TcpStats dot_stats() const { return {}; }
-  [[nodiscard]] UpstreamTotals upstream_totals() const { return sum_upstreams(pins(), lcore_views()); }
+  [[nodiscard]] UpstreamTotals upstream_totals(std::size_t view = 0) const {
+    return sum_upstreams(pins(view), lcore_views(), view);
+  }
 
   // Commands (the control thread).
   /// Runs @p command on every running worker lcore and waits up to @p wait for each.
   virtual CommandResult execute(const LcoreCommand& command, std::chrono::milliseconds wait) = 0;
-  /// Feeds @p snapshot (validated, numbered by the control plane's PinStore) to the lcores and waits
-  /// up to @p wait for every running lcore to adopt it; the error names the lcores that did not yet
-  /// (they will on their next loop pass: the generation is in force either way).
-  virtual Status publish_pins(std::shared_ptr<const PinSnapshot> snapshot, std::chrono::milliseconds wait) = 0;
+  /// Feeds @p snapshot (validated, numbered by the control plane's PinStore of view @p view) to the
+  /// lcores as that view's pins and waits up to @p wait for every running lcore to adopt it; the
+  /// error names the lcores that did not yet (they will on their next loop pass: the generation is
+  /// in force either way). Other views' shards are not touched.
+  virtual Status publish_pins(std::shared_ptr<const PinSnapshot> snapshot, std::chrono::milliseconds wait,
+                              std::size_t view = 0) = 0;
 };
 
 }  // namespace dotpin::dataplane

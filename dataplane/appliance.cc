@@ -23,7 +23,7 @@ struct Appliance::Lcore {
   unsigned id = 0;
   Appliance* owner = nullptr;
   WorkerSetup setup;
-  tls::ClientContext ctx;
+  std::vector<tls::ClientContext> ctx;  // one per view (its CA file); reserved: upstreams point into it
   std::unique_ptr<Worker> worker;
   std::atomic<int> state{0};  // 0 starting, 1 running, 2 loop stopped by an exception, -1 failed
   std::string error;
@@ -39,9 +39,12 @@ Appliance::~Appliance() {
   close_port(port_);
 }
 
-Result<std::unique_ptr<Appliance>> Appliance::create(DataPlaneConfig config, std::shared_ptr<const PinSnapshot> first,
-                                                     Log log) {
-  if (!first) return fail("no pin generation to start with");
+Result<std::unique_ptr<Appliance>> Appliance::create(DataPlaneConfig config,
+                                                     std::vector<std::shared_ptr<const PinSnapshot>> first, Log log) {
+  if (first.empty() || first.size() != config.views.size())
+    return fail("a first pin generation for each of the ", std::to_string(config.views.size()), " view(s) is needed");
+  for (const auto& f : first)
+    if (!f) return fail("no pin generation to start with");
   std::unique_ptr<Appliance> a(new Appliance(std::move(config), std::move(log)));
 
   unsigned workers = 0;
@@ -84,19 +87,30 @@ Result<std::unique_ptr<Appliance>> Appliance::create(DataPlaneConfig config, std
     auto l = std::make_unique<Lcore>();
     l->id = lcore;
     l->owner = a.get();
-    auto ctx = tls::make_client_context({a->config_.ca_file, a->config_.tls_min_version});
-    if (!ctx) return Error{"TLS context: " + ctx.error()};
-    l->ctx = std::move(*ctx);
     WorkerSetup& s = l->setup;
+    l->ctx.reserve(a->config_.views.size());
+    for (std::size_t v = 0; v < a->config_.views.size(); ++v) {
+      const ViewConfig& vc = a->config_.views[v];
+      auto ctx = tls::make_client_context({vc.ca_file, a->config_.tls_min_version});
+      if (!ctx) return Error{"TLS context of view " + vc.name + ": " + ctx.error()};
+      l->ctx.push_back(std::move(*ctx));
+      WorkerView wv;
+      wv.acl = &vc.acl;
+      wv.cache = vc.cache;
+      for (const auto& up : first[v]->table.upstreams) wv.upstreams.push_back({&up, &l->ctx.back(), first[v]});
+      wv.pin_generation = first[v]->generation;
+      wv.fed = first[v].get();
+      wv.tls_ctx = &l->ctx.back();
+      s.views.push_back(std::move(wv));
+    }
+    s.view_map = &a->config_.view_map;
     s.port = a->port_.id;
     s.queue = static_cast<std::uint16_t>(queue++);
     s.pool = a->port_.pool;
     s.local = &a->config_.local;
-    s.acl = &a->config_.acl;
     s.acl_refuse = a->config_.acl_refuse;
     s.verify_udp_checksum = a->config_.verify_udp_checksum;
     s.max_udp = a->config_.max_udp;
-    s.cache = a->config_.cache;
     s.limits = a->config_.limits;
     s.ratelimit = a->config_.ratelimit;
     s.inflight = a->config_.inflight_per_lcore;
@@ -105,11 +119,8 @@ Result<std::unique_ptr<Appliance>> Appliance::create(DataPlaneConfig config, std
       Log sink = a->log_;
       s.shard.log = [sink, lcore](std::string_view line) { sink("lcore " + std::to_string(lcore) + ": " + std::string(line)); };
     }
-    for (const auto& up : first->table.upstreams) s.upstreams.push_back({&up, &l->ctx, first});
-    s.pin_generation = first->generation;
     s.pins = a->feed_.get();
     s.pin_reader = queue - 1;
-    s.tls_ctx = &l->ctx;
     if (a->tcp_) {
       s.exception_port = a->exception_.id;
       s.neighbors = a->neighbors_.get();
@@ -156,18 +167,27 @@ void Appliance::stop() {
   launched_ = false;
 }
 
-Status Appliance::publish_pins(std::shared_ptr<const PinSnapshot> snap, std::chrono::milliseconds wait) {
+std::vector<ViewFacts> Appliance::views() const {
+  std::vector<ViewFacts> out;
+  for (const ViewConfig& v : config_.views) out.push_back({v.name, v.vlan, v.clients, v.pin_file});
+  return out;
+}
+
+Status Appliance::publish_pins(std::shared_ptr<const PinSnapshot> snap, std::chrono::milliseconds wait,
+                               std::size_t view) {
   if (!snap) return fail("no pin snapshot to publish");
+  if (view >= config_.views.size()) return fail("no view ", std::to_string(view));
   const std::uint64_t generation = snap->generation;
-  feed_->publish(std::move(snap));
+  const std::uint64_t epoch = feed_->publish(view, std::move(snap));
   std::vector<unsigned> running;
   for (const auto& l : lcores_)
     if (l->state.load() == 1) running.push_back(l->setup.pin_reader);
-  if (!feed_->wait_adopted(generation, running, wait)) {
+  if (!feed_->wait_adopted(epoch, running, wait)) {
     std::string late;
     for (const auto& l : lcores_)
-      if (l->state.load() == 1 && feed_->adopted_by(l->setup.pin_reader) < generation) late += " " + std::to_string(l->id);
-    return fail("generation ", std::to_string(generation), " published, but lcore(s)", late,
+      if (l->state.load() == 1 && feed_->adopted_by(l->setup.pin_reader) < epoch) late += " " + std::to_string(l->id);
+    return fail("generation ", std::to_string(generation),
+                config_.explicit_views ? " of view " + config_.views[view].name : std::string(), " published, but lcore(s)", late,
                 " have not adopted it yet (they will on their next loop pass)");
   }
   return ok_status();
@@ -233,15 +253,25 @@ std::string Appliance::summary() const {
         if (t.counters[i]) out << ' ' << to_string(static_cast<TcpCounter>(i)) << '=' << t.counters[i];
       out << '\n';
     }
-  out << "upstreams:\n";
-  const UpstreamTotals t = upstream_totals();
-  for (std::size_t u = 0; u < t.stats.size(); ++u) {
-    const tls::UpstreamStats& sum = t.stats[u];
-    out << "  " << t.pins->table.upstreams[u].name << ':';
-    for (const tls::UpstreamCounterField& f : tls::kUpstreamCounters) out << ' ' << f.name << '=' << sum.*f.member;
-    for (std::size_t r = 0; r < sum.failures.size(); ++r)
-      if (sum.failures[r]) out << " failed_" << tls::to_string(static_cast<tls::FailureReason>(r)) << '=' << sum.failures[r];
-    out << '\n';
+  const std::vector<LcoreView> lcores = lcore_views();
+  for (std::size_t v = 0; v < config_.views.size(); ++v) {
+    if (config_.explicit_views) {
+      const ViewTotals vt = sum_view(lcores, v);
+      out << "view " << config_.views[v].name << ':';
+      for (std::size_t i = 0; i < kViewCounters; ++i)
+        out << ' ' << to_string(static_cast<ViewCounter>(i)) << '=' << vt.counters[i];
+      out << " cache_entries=" << vt.cache.entries << " cache_evictions=" << vt.cache.evictions << '\n';
+    }
+    out << (config_.explicit_views ? "upstreams of view " + config_.views[v].name + ":\n" : std::string("upstreams:\n"));
+    const UpstreamTotals t = sum_upstreams(pins(v), lcores, v);
+    for (std::size_t u = 0; u < t.stats.size(); ++u) {
+      const tls::UpstreamStats& sum = t.stats[u];
+      out << "  " << t.pins->table.upstreams[u].name << ':';
+      for (const tls::UpstreamCounterField& f : tls::kUpstreamCounters) out << ' ' << f.name << '=' << sum.*f.member;
+      for (std::size_t r = 0; r < sum.failures.size(); ++r)
+        if (sum.failures[r]) out << " failed_" << tls::to_string(static_cast<tls::FailureReason>(r)) << '=' << sum.failures[r];
+      out << '\n';
+    }
   }
   return out.str();
 }

@@ -29,10 +29,10 @@ namespace dotpin::dataplane {
 class Appliance final : public DataPlane {
  public:
   using Log = std::function<void(std::string_view)>;
-  /// Opens the port and builds the workers for @p first (the control plane's first pin
-  /// generation); nothing runs yet.
-  static Result<std::unique_ptr<Appliance>> create(DataPlaneConfig config, std::shared_ptr<const PinSnapshot> first,
-                                                   Log log);
+  /// Opens the port and builds the workers for @p first (the control plane's first pin generation
+  /// of each view, in the config's order); nothing runs yet.
+  static Result<std::unique_ptr<Appliance>> create(DataPlaneConfig config,
+                                                   std::vector<std::shared_ptr<const PinSnapshot>> first, Log log);
   ~Appliance() override;
 
   /// Launches the workers on their lcores and waits until each has built its state.
@@ -49,11 +49,15 @@ class Appliance final : public DataPlane {
   [[nodiscard]] PortStats port_stats() const override;
   [[nodiscard]] std::size_t worker_count() const override { return lcores_.size(); }
   [[nodiscard]] std::chrono::system_clock::time_point started_at() const override { return started_at_; }
-  [[nodiscard]] std::shared_ptr<const PinSnapshot> pins() const override { return feed_->snapshot(); }
+  [[nodiscard]] std::vector<ViewFacts> views() const override;
+  [[nodiscard]] std::shared_ptr<const PinSnapshot> pins(std::size_t view = 0) const override {
+    return feed_->snapshot(view);
+  }
   [[nodiscard]] TcpStats tcp_stats() const override;
   [[nodiscard]] TcpStats dot_stats() const override;
   CommandResult execute(const LcoreCommand& command, std::chrono::milliseconds wait) override;
-  Status publish_pins(std::shared_ptr<const PinSnapshot> snapshot, std::chrono::milliseconds wait) override;
+  Status publish_pins(std::shared_ptr<const PinSnapshot> snapshot, std::chrono::milliseconds wait,
+                      std::size_t view = 0) override;
 
  private:
   struct Lcore;

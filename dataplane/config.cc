@@ -63,10 +63,14 @@ void read_dataplane_config(const toml::table& root, TomlReader& r, DataPlaneConf
   }
 
   const toml::table* acl = r.section(root, "acl", {"allow", "action"});
+  c.explicit_views = root.contains("view");
+  if (c.explicit_views && acl != nullptr && acl->contains("allow"))
+    r.error(acl->get("allow")->source(),
+            "with [[view]] sections each view's 'allow' says who may query: remove [acl] allow (its 'action' stays)");
   r.strings(acl, "allow", [&](const std::string& v, const toml::node& n) {
     if (auto s = c.acl.add(v); !s) r.error(n.source(), s.error());
   });
-  if (c.acl.size() == 0 && r.ok())
+  if (!c.explicit_views && c.acl.size() == 0 && r.ok())
     r.error(acl ? acl->source() : root.source(),
             "[acl] allow lists no client prefix: nobody could query (dotpin is never an open resolver; list the "
             "networks it serves, e.g. allow = [\"198.18.0.0/15\"])");
@@ -171,6 +175,8 @@ void read_dataplane_config(const toml::table& root, TomlReader& r, DataPlaneConf
 
   const toml::table* daemon = r.section(root, "daemon", {"drain_ms"});
   r.millis(daemon, "drain_ms", c.drain, 0, 60000);
+
+  read_views(root, r, c);
 }
 
 }  // namespace dotpin::dataplane

@@ -16,10 +16,24 @@
 #include "dataplane/packet.h"
 #include "dataplane/rate_limit.h"
 #include "dataplane/tcp_options.h"
+#include "dataplane/view_map.h"
 #include "pinning/toml_reader.h"
 #include "tls/shard.h"
 
 namespace dotpin::dataplane {
+
+/// One view (tenant): the clients it matches, who of them may query, its pinned upstream pool and
+/// its cache partition. A config without [[view]] sections has one implicit view, "default", made
+/// of [acl], [cache] and [upstreams] (docs/config.md, "Views").
+struct ViewConfig {
+  std::string name;
+  std::optional<std::uint16_t> vlan;   ///< 802.1Q VLAN ID it matches (nullopt: any, and untagged)
+  std::vector<std::string> clients;    ///< source prefixes it matches (empty: every address)
+  Acl acl;                             ///< who of its clients may query (default: clients)
+  std::string pin_file;                ///< its upstreams and pins (read by the control plane)
+  std::string ca_file;                 ///< its CA file (default: [upstreams] ca_file; empty: pins + name)
+  CacheOptions cache;                  ///< its cache partition, per lcore (default: [cache])
+};
 
 /// The data plane's part of dotpind's config file: [dpdk], [port], [acl], [cache], [upstreams]
 /// (but its pin_file, which is the control plane's) and [daemon] drain_ms. The file as a whole is
@@ -44,9 +58,16 @@ struct DataPlaneConfig {
   tls::ShardOptions shard;
   std::size_t inflight_per_lcore = 4096;
   std::chrono::milliseconds drain{1000};
+  /// The views, in match order; never empty once read (the implicit "default" view without
+  /// [[view]] sections). explicit_views: the file had [[view]] sections.
+  std::vector<ViewConfig> views;
+  bool explicit_views = false;
+  ViewMap view_map;                    ///< built from views
 };
 
 /// Reads the data plane's sections of @p root into @p c; problems go to @p r (file:line:col).
 void read_dataplane_config(const toml::table& root, TomlReader& r, DataPlaneConfig& c);
+/// Its [[view]] sections (view_config.cc), or the implicit view; read_dataplane_config calls it last.
+void read_views(const toml::table& root, TomlReader& r, DataPlaneConfig& c);
 
 }  // namespace dotpin::dataplane

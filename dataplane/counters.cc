@@ -43,6 +43,8 @@ std::string_view to_string(Counter c) {
     case Counter::kRrlSlipped: return "rrl_slipped";
     case Counter::kTcpQueries: return "tcp_queries";
     case Counter::kTcpRefused: return "tcp_acl_refused";
+    case Counter::kViewUnmatchedRefused: return "view_unmatched_refused";
+    case Counter::kViewUnmatchedDropped: return "view_unmatched_dropped";
     case Counter::kToKernel: return "to_kernel";
     case Counter::kToKernelDropped: return "to_kernel_dropped";
     case Counter::kFromKernel: return "from_kernel";

@@ -59,6 +59,8 @@ enum class Counter : std::uint8_t {
   kFromKernel,         ///< the kernel's TCP segments sent to clients
   kKernelNoHop,        ///< the kernel's segments dropped: no learned MAC for the client (TCP retransmits)
   kKernelOther,        ///< the kernel's frames that are not TCP from our DNS ports (its own chatter), dropped
+  kViewUnmatchedRefused,  ///< queries from clients that match no [[view]], answered REFUSED (acl.action = "refuse")
+  kViewUnmatchedDropped,  ///< queries (and TCP segments) from clients that match no [[view]], dropped
   kCount_
 };
 std::string_view to_string(Counter c);

@@ -27,6 +27,7 @@ struct InflightEntry {
   std::uint64_t next_waiter = 0;
   /// A query from the TCP service: answered into its buffer (header and view unused), or null.
   StreamQuery* stream = nullptr;
+  std::uint16_t vi = 0;  ///< the client's view (its cache partition and shard)
   PacketView view;
   QueryInfo q;
   CacheKey key;

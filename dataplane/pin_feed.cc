@@ -9,7 +9,11 @@
 
 namespace dotpin::dataplane {
 
-Result<std::unique_ptr<PinFeed>> PinFeed::create(unsigned readers, std::shared_ptr<const PinSnapshot> first) {
+Result<std::unique_ptr<PinFeed>> PinFeed::create(unsigned readers,
+                                                 std::vector<std::shared_ptr<const PinSnapshot>> first) {
+  if (first.empty()) return fail("no view to feed");
+  for (const auto& s : first)
+    if (!s) return fail("a view without a first pin generation");
   std::unique_ptr<PinFeed> f(new PinFeed());
   const std::size_t size = rte_rcu_qsbr_get_memsize(readers == 0 ? 1 : readers);
   // Plain aligned memory: the QS variable is shared by threads of this process only, and this
@@ -20,7 +24,9 @@ Result<std::unique_ptr<PinFeed>> PinFeed::create(unsigned readers, std::shared_p
   if (rte_rcu_qsbr_init(f->qsv_, readers == 0 ? 1 : readers) != 0) return fail("rte_rcu_qsbr_init failed");
   f->readers_ = readers;
   f->adopted_ = std::make_unique<Adopted[]>(readers == 0 ? 1 : readers);
-  f->held_ = std::move(first);
+  auto set = std::make_shared<ViewPins>();
+  set->views = std::move(first);
+  f->held_ = std::move(set);
   f->current_.store(f->held_.get(), std::memory_order_release);
   return f;
 }
@@ -39,14 +45,19 @@ void PinFeed::offline(unsigned id) noexcept {
 
 void PinFeed::quiescent(unsigned id) noexcept { rte_rcu_qsbr_quiescent(qsv_, id); }
 
-void PinFeed::publish(std::shared_ptr<const PinSnapshot> next) {
+std::uint64_t PinFeed::publish(std::size_t view, std::shared_ptr<const PinSnapshot> next) {
   std::lock_guard lock(writer_);
-  std::shared_ptr<const PinSnapshot> old = std::move(held_);
-  held_ = std::move(next);
+  auto set = std::make_shared<ViewPins>(*held_);  // every other view keeps its snapshot (same pointer)
+  set->views.at(view) = std::move(next);
+  ++set->epoch;
+  const std::uint64_t epoch = set->epoch;
+  std::shared_ptr<const ViewPins> old = std::move(held_);
+  held_ = std::move(set);
   current_.store(held_.get(), std::memory_order_release);
-  // Readers that loaded the old pointer before the swap may still be about to take a reference:
+  // Readers that loaded the old pointer before the swap may still be about to copy from it:
   // keep ours until each has been quiescent once since now.
   if (old) retired_.push_back({std::move(old), rte_rcu_qsbr_start(qsv_)});
+  return epoch;
 }
 
 std::size_t PinFeed::reclaim() {
@@ -55,12 +66,12 @@ std::size_t PinFeed::reclaim() {
   return retired_.size();
 }
 
-bool PinFeed::wait_adopted(std::uint64_t generation, const std::vector<unsigned>& readers,
+bool PinFeed::wait_adopted(std::uint64_t epoch, const std::vector<unsigned>& readers,
                            std::chrono::milliseconds timeout) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   for (;;) {
     bool all = true;
-    for (const unsigned id : readers) all = all && adopted_by(id) >= generation;
+    for (const unsigned id : readers) all = all && adopted_by(id) >= epoch;
     reclaim();
     if (all) return true;
     if (std::chrono::steady_clock::now() >= deadline) return false;
@@ -68,9 +79,14 @@ bool PinFeed::wait_adopted(std::uint64_t generation, const std::vector<unsigned>
   }
 }
 
-std::shared_ptr<const PinSnapshot> PinFeed::snapshot() const {
+std::shared_ptr<const PinSnapshot> PinFeed::snapshot(std::size_t view) const {
   std::lock_guard lock(writer_);
-  return held_;
+  return view < held_->views.size() ? held_->views[view] : nullptr;
+}
+
+std::size_t PinFeed::view_count() const {
+  std::lock_guard lock(writer_);
+  return held_->views.size();
 }
 
 }  // namespace dotpin::dataplane

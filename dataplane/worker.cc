@@ -28,11 +28,11 @@ struct Worker::Pending {
   QueryInfo q;
   CacheKey key;
   bool lookup = false;
+  std::uint16_t vi = 0;  // the client's view
 };
 
 Worker::Worker(WorkerSetup setup)
     : setup_(std::move(setup)),
-      cache_(setup_.cache),
       inflight_(setup_.inflight),
       start_(Clock::now()),
       limiter_(setup_.ratelimit),
@@ -43,15 +43,44 @@ Worker::Worker(WorkerSetup setup)
   prepared_.message.reserve(65535);
   prepared_.ttl_offsets.reserve(65535 / 11 + 1);
   leader_mask_ = leaders_.size() - 1;
-  shard_ = std::make_unique<tls::DotShard>(
-      reactor_, setup_.upstreams, setup_.pin_generation, setup_.shard,
-      [this](std::uint64_t cookie, tls::DotShard::Outcome outcome, std::span<const std::uint8_t> response,
-             const dns::Ede& ede) { on_complete(cookie, outcome, response, ede); });
+  if (setup_.views.empty()) throw std::invalid_argument("a worker needs at least one view");
+  if (setup_.views.size() > ViewMap::kMaxViews) throw std::invalid_argument("too many views");
+  one_view_ = setup_.views.size() == 1 && (setup_.view_map == nullptr || setup_.view_map->trivial());
+  if (!one_view_ && setup_.view_map == nullptr) throw std::invalid_argument("views without a view map");
+  // One shard per view, all on this lcore's one io_uring: a view's pool, pins, tickets and
+  // connections are its own, so a change of one view's pins never touches another's.
+  for (const WorkerView& v : setup_.views) {
+    auto state = std::make_unique<ViewState>(v);
+    state->shard = std::make_unique<tls::DotShard>(
+        reactor_, v.upstreams, v.pin_generation, setup_.shard,
+        [this](std::uint64_t cookie, tls::DotShard::Outcome outcome, std::span<const std::uint8_t> response,
+               const dns::Ede& ede) { on_complete(cookie, outcome, response, ede); });
+    views_.push_back(std::move(state));
+  }
 }
 
 Worker::~Worker() {
   flush();
-  shard_.reset();
+  views_.clear();
+}
+
+std::uint16_t Worker::view_of(const std::uint8_t* frame, const PacketView& v, const std::uint8_t* client) const noexcept {
+  // 802.1Q: the VLAN ID of a tagged frame (classify() took one tag at most); 0: untagged.
+  const std::uint16_t vlan = v.l3 == 18 ? static_cast<std::uint16_t>((frame[14] << 8 | frame[15]) & 0x0FFF) : 0;
+  return setup_.view_map->match(vlan, client, v.ipv6);
+}
+
+void Worker::refuse_unmatched(rte_mbuf* m, const PacketView& v, const QueryInfo& q, bool answerable) {
+  if (setup_.acl_refuse && answerable) {
+    counters_[Counter::kViewUnmatchedRefused].add();
+    std::uint8_t* dns = rte_pktmbuf_mtod(m, std::uint8_t*) + v.payload;
+    const dns::Ede ede{dns::EdeCode::kProhibited, {}};
+    reply_checked(m, v, write_error_reply(dns, room_from(m, v.payload), q, kRcodeRefused, setup_.max_udp, &ede),
+                  q.question_end);
+    return;
+  }
+  counters_[Counter::kViewUnmatchedDropped].add();
+  rte_pktmbuf_free(m);
 }
 
 void Worker::set_time(Clock::time_point now) noexcept {
@@ -153,10 +182,17 @@ void Worker::process_burst(rte_mbuf** pkts, unsigned n, Clock::time_point now) {
         break;
       case PacketKind::kException: {
         // TCP to our DNS ports: the kernel's (its stack, our TCP service). The ACL's "drop" holds
-        // here already; "refuse" is answered per query by the service's lcore, as for UDP.
+        // here already (for the client's view; a client in no view is dropped here too); "refuse"
+        // is answered per query by the service's lcore, as for UDP.
         const std::uint8_t* src = data + p.view.l3 + (p.view.ipv6 ? 8 : 12);
-        if (!setup_.acl_refuse && !(p.view.ipv6 ? setup_.acl->allows_ipv6(src) : setup_.acl->allows_ipv4(src))) {
+        const std::uint16_t vi = one_view_ ? 0 : view_of(data, p.view, src);
+        if (!setup_.acl_refuse && vi == ViewMap::kNoView) {
+          counters_[Counter::kViewUnmatchedDropped].add();
+          rte_pktmbuf_free(m);
+        } else if (!setup_.acl_refuse && vi != ViewMap::kNoView &&
+                   !(p.view.ipv6 ? views_[vi]->acl->allows_ipv6(src) : views_[vi]->acl->allows_ipv4(src))) {
           counters_[Counter::kAclDropped].add();
+          (*views_[vi])[ViewCounter::kAclDropped].add();
           rte_pktmbuf_free(m);
         } else {
           to_kernel(m, p.view);
@@ -181,11 +217,19 @@ void Worker::process_burst(rte_mbuf** pkts, unsigned n, Clock::time_point now) {
     std::uint8_t* dns = data + p.view.payload;
     const QueryVerdict verdict = parse_query({dns, p.view.payload_len}, p.q, p.key);
     const std::uint8_t* client = data + p.view.l3 + (p.view.ipv6 ? 8 : 12);
-    const bool allowed = p.view.ipv6 ? setup_.acl->allows_ipv6(client) : setup_.acl->allows_ipv4(client);
     const bool answerable = verdict != QueryVerdict::kDropShort && verdict != QueryVerdict::kDropResponse;
+    // The client's view (tenant): its ACL, cache partition and pinned pool from here on.
+    p.vi = one_view_ ? 0 : view_of(data, p.view, client);
+    if (p.vi == ViewMap::kNoView) {
+      refuse_unmatched(m, p.view, p.q, answerable);
+      continue;
+    }
+    ViewState& vs = *views_[p.vi];
+    const bool allowed = p.view.ipv6 ? vs.acl->allows_ipv6(client) : vs.acl->allows_ipv4(client);
     if (!allowed) {
       if (setup_.acl_refuse && answerable) {
         counters_[Counter::kAclRefused].add();
+        vs[ViewCounter::kAclRefused].add();
         // EDE 18 without text: the reply to a (possibly spoofed) outsider stays within 6 bytes of
         // the query's size, so the appliance is no amplifier.
         const dns::Ede ede{dns::EdeCode::kProhibited, {}};
@@ -193,6 +237,7 @@ void Worker::process_burst(rte_mbuf** pkts, unsigned n, Clock::time_point now) {
                       p.q.question_end);
       } else {
         counters_[Counter::kAclDropped].add();
+        vs[ViewCounter::kAclDropped].add();
         rte_pktmbuf_free(m);
       }
       continue;
@@ -203,7 +248,7 @@ void Worker::process_burst(rte_mbuf** pkts, unsigned n, Clock::time_point now) {
         // (family 0: not limited, an exempt client.)
         if (limiter_.limits_queries())
           limit_[i] = limiter_.exempt(client, p.view.ipv6) ? RateLimiter::Ref{} : limiter_.locate(client, p.view.ipv6);
-        cache_.prefetch(p.key);
+        vs.cache.prefetch(p.key);
         p.lookup = true;
         continue;
       case QueryVerdict::kDropShort:
@@ -226,7 +271,7 @@ void Worker::process_burst(rte_mbuf** pkts, unsigned n, Clock::time_point now) {
 
   // Pass 2: with the buckets in, prefetch each matching record (a second dependent miss in DRAM).
   for (unsigned i = 0; i < n; ++i)
-    if (pending_[i].lookup) cache_.prefetch_record(pending_[i].key);
+    if (pending_[i].lookup) views_[pending_[i].vi]->cache.prefetch_record(pending_[i].key);
 
   // Pass 3: cache lookups; hits are answered in place, misses dispatched.
   for (unsigned i = 0; i < n; ++i) {
@@ -251,14 +296,18 @@ void Worker::process_burst(rte_mbuf** pkts, unsigned n, Clock::time_point now) {
         continue;
       }
     }
+    ViewState& vs = *views_[p.vi];
     counters_[Counter::kQueries].add();
+    vs[ViewCounter::kQueries].add();
     AnswerCache::Hit hit;
-    if (!cache_.lookup(p.key, now_s_, hit)) {
+    if (!vs.cache.lookup(p.key, now_s_, hit)) {
       counters_[Counter::kCacheMisses].add();
+      vs[ViewCounter::kCacheMisses].add();
       handle_miss(m, p, now);
       continue;
     }
     counters_[Counter::kCacheHits].add();
+    vs[ViewCounter::kCacheHits].add();
     std::uint8_t* dns = rte_pktmbuf_mtod(m, std::uint8_t*) + p.view.payload;
     std::uint16_t len =
         write_answer(dns, room_from(m, p.view.payload), hit.answer, hit.age, p.q, dns + 12, setup_.max_udp);
@@ -291,10 +340,11 @@ Counter Worker::verdict_counter(QueryVerdict v) noexcept {
 
 bool Worker::forward_or_join(std::uint64_t cookie, std::span<const std::uint8_t> query, Clock::time_point now) {
   InflightEntry& e = *inflight_.find(cookie);
-  // The same question already on its way upstream: wait for that answer instead of asking again.
-  std::uint64_t& slot = leaders_[e.key.hash & leader_mask_];
+  // The same question of the same view already on its way upstream: wait for that answer instead
+  // of asking again (another view's identical question goes to its own pool).
+  std::uint64_t& slot = leaders_[(e.key.hash ^ e.vi) & leader_mask_];
   if (InflightEntry* leader = inflight_.find(slot);
-      leader != nullptr && leader->key.hash == e.key.hash && leader->key.len == e.key.len &&
+      leader != nullptr && leader->vi == e.vi && leader->key.hash == e.key.hash && leader->key.len == e.key.len &&
       std::memcmp(leader->key.bytes, e.key.bytes, e.key.len) == 0) {
     e.next_waiter = leader->next_waiter;
     leader->next_waiter = cookie;
@@ -302,7 +352,7 @@ bool Worker::forward_or_join(std::uint64_t cookie, std::span<const std::uint8_t>
     return true;
   }
   slot = cookie;
-  if (shard_->submit(cookie, query, now)) {
+  if (views_[e.vi]->shard->submit(cookie, query, now)) {
     counters_[Counter::kForwarded].add();
     return true;
   }
@@ -320,6 +370,7 @@ void Worker::handle_miss(rte_mbuf* m, Pending& p, Clock::time_point now) {
   if (inflight_.acquire(cookie)) {
     // Everything needed to answer later, before submit(): the shard may complete within it.
     InflightEntry& e = *inflight_.find(cookie);
+    e.vi = p.vi;
     e.view = p.view;
     e.q = p.q;
     e.key.hash = p.key.hash;  // the key's used bytes only: a miss need not copy all 272
@@ -344,14 +395,15 @@ void Worker::on_complete(std::uint64_t cookie, tls::DotShard::Outcome outcome, s
                          const dns::Ede& shard_ede) {
   InflightEntry* e = inflight_.find(cookie);
   if (e == nullptr) return;
-  std::uint64_t& slot = leaders_[e->key.hash & leader_mask_];
+  std::uint64_t& slot = leaders_[(e->key.hash ^ e->vi) & leader_mask_];
   if (slot == cookie) slot = 0;
+  ViewState& vs = *views_[e->vi];
   bool answer = false;
   // A SERVFAIL carries the shard's reason; an answer that cannot be read or written, this one.
   dns::Ede ede{dns::EdeCode::kNetworkError, "dotpin: unreadable answer from upstream"};
   if (outcome == tls::DotShard::Outcome::kAnswer) {
     answer = prepare_answer(response, setup_.limits, prepared_);
-    if (answer && prepared_.ttl > 0 && cache_.insert(e->key, prepared_, now_s_)) counters_[Counter::kCacheInserts].add();
+    if (answer && prepared_.ttl > 0 && vs.cache.insert(e->key, prepared_, now_s_)) counters_[Counter::kCacheInserts].add();
   } else {
     ede = shard_ede;
   }
@@ -360,7 +412,7 @@ void Worker::on_complete(std::uint64_t cookie, tls::DotShard::Outcome outcome, s
   // before, never to an unpinned path.
   AnswerCache::Hit stale;
   const bool serve_stale = outcome == tls::DotShard::Outcome::kServfail && setup_.limits.stale_max > 0 &&
-                           cache_.lookup_stale(e->key, now_s_, setup_.limits.stale_max, stale);
+                           vs.cache.lookup_stale(e->key, now_s_, setup_.limits.stale_max, stale);
   // A SERVFAIL for an answer that came but cannot be given to a client is counted once per client,
   // as a bad answer; upstream_servfails counts the queries no pinned upstream answered.
   const Counter servfail =
@@ -374,16 +426,22 @@ void Worker::on_complete(std::uint64_t cookie, tls::DotShard::Outcome outcome, s
 }
 
 std::uint16_t Worker::write_delivery(std::uint8_t* dns, std::size_t room, const QueryInfo& q, const std::uint8_t* qname,
-                                     bool answer, const StoredAnswer* stale) noexcept {
+                                     bool answer, const StoredAnswer* stale, std::uint16_t vi) noexcept {
   std::uint16_t len = 0;
   if (answer) {
     len = write_answer(dns, room, {prepared_.message, prepared_.ttl_offsets}, 0, q, qname, setup_.max_udp);
-    if (len != 0) counters_[Counter::kUpstreamAnswers].add();
+    if (len != 0) {
+      counters_[Counter::kUpstreamAnswers].add();
+      (*views_[vi])[ViewCounter::kUpstreamAnswers].add();
+    }
   }
   if (len == 0 && stale) {
     static constexpr dns::Ede kStale{dns::EdeCode::kStaleAnswer, "dotpin: no pinned upstream answered; served stale"};
     len = write_stale_answer(dns, room, *stale, q, qname, setup_.max_udp, kStale);
-    if (len != 0) counters_[Counter::kStaleAnswers].add();
+    if (len != 0) {
+      counters_[Counter::kStaleAnswers].add();
+      (*views_[vi])[ViewCounter::kStaleAnswers].add();
+    }
   }
   if (len != 0 && (dns[2] & 0x02)) counters_[Counter::kTruncated].add();
   return len;
@@ -406,12 +464,13 @@ void Worker::deliver(std::uint64_t cookie, bool answer, const dns::Ede& ede, Cou
   std::memcpy(data, e.header, e.view.payload);
   std::uint8_t* dns = data + e.view.payload;
   const std::size_t room = room_from(m, e.view.payload);
-  std::uint16_t len = write_delivery(dns, room, e.q, e.qname, answer, stale);
+  std::uint16_t len = write_delivery(dns, room, e.q, e.qname, answer, stale, e.vi);
   if (len == 0 && write_question(dns, room, e.q, e.qname)) {
     QueryInfo q = e.q;
     q.question_end = static_cast<std::uint16_t>(12 + q.qname_len + 4);
     len = write_error_reply(dns, room, q, kRcodeServFail, setup_.max_udp, &ede);
     counters_[servfail].add();
+    if (servfail == Counter::kUpstreamServfails) (*views_[e.vi])[ViewCounter::kUpstreamServfails].add();
   }
   const PacketView view = e.view;
   const auto question_end = static_cast<std::uint16_t>(12 + e.q.qname_len + 4);  // as write_question writes it
@@ -430,7 +489,7 @@ void Worker::deliver(std::uint64_t cookie, bool answer, const dns::Ede& ede, Cou
 }
 
 void Worker::poll_and_flush(Clock::time_point now) {
-  shard_->poll(now);
+  for (auto& v : views_) v->shard->poll(now);
   flush();
   if (streams_answered_) {
     streams_answered_ = false;
@@ -496,7 +555,7 @@ void Worker::drain_and_publish(std::chrono::milliseconds drain) noexcept {
   try {
     const auto deadline = Clock::now() + drain;
     while (inflight_.size() > 0 && Clock::now() < deadline) {
-      shard_->poll(Clock::now(), std::chrono::milliseconds(1));
+      reactor_.poll(std::chrono::milliseconds(1));
       poll_and_flush(Clock::now());
     }
   } catch (...) {

@@ -28,6 +28,7 @@
 #include "dataplane/packet.h"
 #include "dataplane/rate_limit.h"
 #include "dataplane/stream_query.h"
+#include "dataplane/view_map.h"
 #include "tls/shard.h"
 
 struct rte_mbuf;
@@ -35,28 +36,40 @@ struct rte_mempool;
 
 namespace dotpin::dataplane {
 
+/// One view (tenant) as a worker runs it: its ACL, cache partition and pinned pool.
+struct WorkerView {
+  const Acl* acl = nullptr;                ///< who of the view's clients may query
+  CacheOptions cache;                      ///< its partition's size on this lcore
+  std::vector<tls::ShardUpstream> upstreams;
+  std::uint64_t pin_generation = 1;
+  /// The feed's snapshot these upstreams come from (null without a feed): adopting the view's
+  /// pins again is skipped while the feed still holds this one.
+  const PinSnapshot* fed = nullptr;
+  /// Builds its upstreams' connections when a new generation comes from the feed.
+  const tls::ClientContext* tls_ctx = nullptr;
+};
+
 /// Everything a worker needs; the pointers must outlive it.
 struct WorkerSetup {
   std::uint16_t port = 0;
   std::uint16_t queue = 0;
   rte_mempool* pool = nullptr;            ///< for replies to answers that arrive from upstream
   const LocalAddresses* local = nullptr;
-  const Acl* acl = nullptr;
-  bool acl_refuse = true;                 ///< REFUSED to clients outside the ACL (false: drop)
+  /// The views in match order (at least one); @p view_map picks one per client (null, or one view
+  /// for everyone: view 0 without a lookup).
+  std::vector<WorkerView> views;
+  const ViewMap* view_map = nullptr;
+  bool acl_refuse = true;                 ///< REFUSED to clients outside the ACL or every view (false: drop)
   bool verify_udp_checksum = true;
   std::uint16_t max_udp = 1232;           ///< our UDP payload limit (DNS flag day 2020)
-  CacheOptions cache;
   CacheLimits limits;
   RateLimitOptions ratelimit;             ///< per-client limits (off unless qps or error_qps is set)
   std::size_t inflight = 4096;
   tls::ShardOptions shard;
-  std::vector<tls::ShardUpstream> upstreams;
-  std::uint64_t pin_generation = 1;
-  /// Where new pin generations come from (null: the pins above for the worker's life). The worker
-  /// is reader @p pin_reader of the feed and builds its upstreams with @p tls_ctx.
+  /// Where new pin generations come from (null: the views' pins for the worker's life). The worker
+  /// is reader @p pin_reader of the feed.
   PinFeed* pins = nullptr;
   unsigned pin_reader = 0;
-  const tls::ClientContext* tls_ctx = nullptr;
   /// The exception path (exception_port.h): TCP segments to our DNS ports go to queue @p queue of
   /// this port (the kernel's tap); what the kernel sends back on that queue goes out to clients,
   /// addressed through @p neighbors. -1: no exception path (such segments are dropped, tcp_port).
@@ -91,10 +104,11 @@ class Worker {
 
 
   [[nodiscard]] const LcoreCounters& counters() const noexcept { return counters_; }
-  [[nodiscard]] const AnswerCache& cache() const noexcept { return cache_; }
+  [[nodiscard]] std::size_t view_count() const noexcept { return views_.size(); }
+  [[nodiscard]] const AnswerCache& cache(std::size_t view = 0) const noexcept { return views_[view]->cache; }
   /// For the owning thread only: warm-up by tests and benchmarks.
-  [[nodiscard]] AnswerCache& cache() noexcept { return cache_; }
-  [[nodiscard]] const tls::DotShard& shard() const noexcept { return *shard_; }
+  [[nodiscard]] AnswerCache& cache(std::size_t view = 0) noexcept { return views_[view]->cache; }
+  [[nodiscard]] const tls::DotShard& shard(std::size_t view = 0) const noexcept { return *views_[view]->shard; }
   [[nodiscard]] std::size_t inflight() const noexcept { return inflight_.size(); }
   /// Any thread: a copy of the last published stats (takes a lock the lcore only ever try-locks).
   [[nodiscard]] PublishedStats published() const;
@@ -111,6 +125,21 @@ class Worker {
 
  private:
   struct Pending;
+  /// One view's state on this lcore.
+  struct ViewState {
+    explicit ViewState(const WorkerView& v) : acl(v.acl), cache(v.cache), fed(v.fed) {}
+    const Acl* acl;
+    AnswerCache cache;
+    std::unique_ptr<tls::DotShard> shard;
+    std::shared_ptr<const PinSnapshot> pins;  // the generation it runs once the feed changed it
+    const PinSnapshot* fed;                   // the feed's snapshot it runs
+    std::array<OwnedCounter, kViewCounters> counters;
+    OwnedCounter& operator[](ViewCounter c) noexcept { return counters[static_cast<std::size_t>(c)]; }
+  };
+  /// The view of the client at @p client (IPv4 or IPv6 source) of the frame at @p frame.
+  [[nodiscard]] std::uint16_t view_of(const std::uint8_t* frame, const PacketView& v, const std::uint8_t* client) const noexcept;
+  /// A client in no view: REFUSED (acl.action = "refuse") or dropped, counted.
+  void refuse_unmatched(rte_mbuf* m, const PacketView& v, const QueryInfo& q, bool answerable);
   /// Processes @p n received packets (run_once's middle).
   void process_burst(rte_mbuf** pkts, unsigned n, Clock::time_point now);
   /// Polls the shard and sends every buffered reply.
@@ -128,7 +157,7 @@ class Worker {
   /// The answer for a completed query's client at @p dns: the prepared answer, else @p stale
   /// (serve-stale, EDE 3); counted. 0 when neither is written (the caller sends SERVFAIL).
   std::uint16_t write_delivery(std::uint8_t* dns, std::size_t room, const QueryInfo& q, const std::uint8_t* qname,
-                               bool answer, const StoredAnswer* stale) noexcept;
+                               bool answer, const StoredAnswer* stale, std::uint16_t vi) noexcept;
   /// The shard's completion: prepares (and caches) an answer, or takes the shard's reason for a
   /// SERVFAIL as it is, and delivers to the query and every client merged into it.
   void on_complete(std::uint64_t cookie, tls::DotShard::Outcome outcome, std::span<const std::uint8_t> response,
@@ -168,12 +197,12 @@ class Worker {
 
   WorkerSetup setup_;
   LcoreCounters counters_;
-  AnswerCache cache_;
   InflightTable inflight_;
   tls::UringReactor reactor_;
-  std::unique_ptr<tls::DotShard> shard_;
+  std::vector<std::unique_ptr<ViewState>> views_;
+  bool one_view_ = true;       // one view for everyone: no lookup per packet
+  std::uint64_t pin_epoch_ = 0;  // the feed's epoch this lcore last looked at
   LcoreMailbox mailbox_;
-  std::shared_ptr<const PinSnapshot> pins_;  // the generation this lcore runs (with a feed)
   PreparedAnswer prepared_;  // reused: answers from upstream are prepared here
   // Identical misses in flight are merged: the key's slot names the query that went upstream
   // (direct-mapped, 2x the in-flight capacity; a collision only means no merge).

@@ -21,10 +21,17 @@ std::uint64_t Worker::execute(const LcoreCommand& command) {
   return std::visit(
       Overloaded{
           [this](const FlushCache& c) -> std::uint64_t {
-            return c.name.empty() ? cache_.flush() : cache_.flush_name(c.name);
+            std::uint64_t removed = 0;
+            for (std::size_t v = 0; v < views_.size(); ++v) {
+              if (c.view != FlushCache::kAllViews && c.view != v) continue;
+              AnswerCache& cache = views_[v]->cache;
+              removed += c.name.empty() ? cache.flush() : cache.flush_name(c.name);
+            }
+            return removed;
           },
           [this](const SetUpstreamDrained& c) -> std::uint64_t {
-            return shard_->set_drained(c.upstream, c.drained, Clock::now()) ? 1 : 0;
+            if (c.view >= views_.size()) return 0;
+            return views_[c.view]->shard->set_drained(c.upstream, c.drained, Clock::now()) ? 1 : 0;
           },
       },
       command);
@@ -33,24 +40,37 @@ std::uint64_t Worker::execute(const LcoreCommand& command) {
 void Worker::check_pins(Clock::time_point now) {
   PinFeed* feed = setup_.pins;
   if (!feed) return;
-  const PinSnapshot* s = feed->current();
-  if (s->generation != shard_->generation()) {
-    // Answers fetched under pins that are gone (a revoked key) are never served stale. Before the
-    // first change, the generation this lcore started with is the one in setup_ (kept alive there).
-    PinTable started;
-    if (!pins_)
-      for (const auto& u : setup_.upstreams)
-        if (u.pins) started.upstreams.push_back(*u.pins);
-    if (trust_narrowed(pins_ ? pins_->table : started, s->table)) cache_.revoke_stale();
-    // Safe: the feed keeps its own reference until this lcore reports quiescent below.
-    pins_ = s->shared_from_this();
-    std::vector<tls::ShardUpstream> ups;
-    ups.reserve(pins_->table.upstreams.size());
-    for (const auto& up : pins_->table.upstreams) ups.push_back({&up, setup_.tls_ctx, pins_});
-    shard_->update_pins(std::move(ups), pins_->generation, now, now_utc());
-    counters_[Counter::kPinGenerations].add();
-    feed->adopted(setup_.pin_reader, pins_->generation);
-    publish();
+  const ViewPins* set = feed->current();
+  if (set->epoch != pin_epoch_) {
+    bool changed = false;
+    for (std::size_t v = 0; v < views_.size() && v < set->views.size(); ++v) {
+      ViewState& vs = *views_[v];
+      const PinSnapshot* s = set->views[v].get();
+      // Another view's change leaves this one's snapshot pointer as it was: nothing to adopt.
+      if (s == vs.fed || s->generation == vs.shard->generation()) {
+        vs.fed = s;
+        continue;
+      }
+      // Answers fetched under pins that are gone (a revoked key) are never served stale. Before
+      // the first change, the generation this view started with is the one in setup_.
+      PinTable started;
+      if (!vs.pins)
+        for (const auto& u : setup_.views[v].upstreams)
+          if (u.pins) started.upstreams.push_back(*u.pins);
+      if (trust_narrowed(vs.pins ? vs.pins->table : started, s->table)) vs.cache.revoke_stale();
+      // Safe: the set (and through it the snapshot) lives until this lcore reports quiescent below.
+      vs.pins = set->views[v];
+      vs.fed = s;
+      std::vector<tls::ShardUpstream> ups;
+      ups.reserve(vs.pins->table.upstreams.size());
+      for (const auto& up : vs.pins->table.upstreams) ups.push_back({&up, setup_.views[v].tls_ctx, vs.pins});
+      vs.shard->update_pins(std::move(ups), vs.pins->generation, now, now_utc());
+      counters_[Counter::kPinGenerations].add();
+      changed = true;
+    }
+    pin_epoch_ = set->epoch;
+    feed->adopted(setup_.pin_reader, pin_epoch_);
+    if (changed) publish();
   }
   feed->quiescent(setup_.pin_reader);
 }
@@ -58,20 +78,29 @@ void Worker::check_pins(Clock::time_point now) {
 void Worker::publish() {
   std::unique_lock lock(published_mu_, std::try_to_lock);
   if (!lock.owns_lock()) return;
-  published_.cache = cache_.stats();
+  published_.cache = {};
   published_.inflight = inflight_.size();
-  const std::size_t n = shard_->upstream_count();
-  if (published_.pin_generation != shard_->generation() || published_.upstream_names.size() != n) {
-    // Sized (and named) once per pin generation: no allocation between changes.
-    published_.pin_generation = shard_->generation();
-    published_.upstreams.resize(n);
-    published_.latency.resize(n);
-    published_.upstream_names.resize(n);
-    for (std::size_t i = 0; i < n; ++i) published_.upstream_names[i] = shard_->upstream_name(i);
-  }
-  for (std::size_t i = 0; i < n; ++i) {
-    published_.upstreams[i] = shard_->stats(i);
-    published_.latency[i] = shard_->latency(i);
+  published_.views.resize(views_.size());
+  for (std::size_t v = 0; v < views_.size(); ++v) {
+    const ViewState& vs = *views_[v];
+    ViewPublished& out = published_.views[v];
+    const tls::DotShard& shard = *vs.shard;
+    out.cache = vs.cache.stats();
+    published_.cache += out.cache;
+    const std::size_t n = shard.upstream_count();
+    if (out.pin_generation != shard.generation() || out.upstream_names.size() != n) {
+      // Sized (and named) once per pin generation: no allocation between changes.
+      out.pin_generation = shard.generation();
+      out.upstreams.resize(n);
+      out.latency.resize(n);
+      out.upstream_names.resize(n);
+      for (std::size_t i = 0; i < n; ++i) out.upstream_names[i] = shard.upstream_name(i);
+    }
+    for (std::size_t i = 0; i < n; ++i) {
+      out.upstreams[i] = shard.stats(i);
+      out.latency[i] = shard.latency(i);
+    }
+    for (std::size_t i = 0; i < kViewCounters; ++i) out.counters[i] = vs.counters[i].get();
   }
   published_.top_limited = limiter_.top();
   ++published_.published;

@@ -140,13 +140,18 @@ void Worker::handle_stream(StreamQuery* s, Clock::time_point now) {
     finish_stream(s, 0);  // nothing to answer: the service closes the connection
     return;
   }
-  // The ACL exactly as for UDP; a TCP client's address is not spoofed, so REFUSED is safe to send.
-  if (!(s->ipv6 ? setup_.acl->allows_ipv6(s->client) : setup_.acl->allows_ipv4(s->client))) {
-    counters_[Counter::kTcpRefused].add();
+  // The view and its ACL exactly as for UDP, by address alone (the kernel's side does not tag: a
+  // config with views by VLAN has no TCP); a TCP client's address is not spoofed, so REFUSED is
+  // safe to send.
+  const std::uint16_t vi = one_view_ ? 0 : setup_.view_map->match(ViewMap::kAnyVlan, s->client, s->ipv6);
+  if (vi == ViewMap::kNoView || !(s->ipv6 ? views_[vi]->acl->allows_ipv6(s->client) : views_[vi]->acl->allows_ipv4(s->client))) {
+    counters_[vi == ViewMap::kNoView ? Counter::kViewUnmatchedRefused : Counter::kTcpRefused].add();
+    if (vi != ViewMap::kNoView) (*views_[vi])[ViewCounter::kAclRefused].add();
     const dns::Ede ede{dns::EdeCode::kProhibited, {}};
     finish_stream(s, write_error_reply(dns, room, q, kRcodeRefused, setup_.max_udp, &ede));
     return;
   }
+  ViewState& vs = *views_[vi];
   if (verdict != QueryVerdict::kOk) {
     counters_[verdict_counter(verdict)].add();
     finish_stream(s, write_error_reply(dns, room, q, rcode_for(verdict), setup_.max_udp));
@@ -154,18 +159,22 @@ void Worker::handle_stream(StreamQuery* s, Clock::time_point now) {
   }
   counters_[Counter::kQueries].add();
   counters_[Counter::kTcpQueries].add();
+  vs[ViewCounter::kQueries].add();
   AnswerCache::Hit hit;
-  if (cache_.lookup(key, now_s_, hit)) {
+  if (vs.cache.lookup(key, now_s_, hit)) {
     counters_[Counter::kCacheHits].add();
+    vs[ViewCounter::kCacheHits].add();
     finish_stream(s, write_answer(dns, room, hit.answer, hit.age, q, dns + 12, setup_.max_udp));
     return;
   }
   counters_[Counter::kCacheMisses].add();
+  vs[ViewCounter::kCacheMisses].add();
   std::uint64_t cookie = 0;
   dns::Ede ede{dns::EdeCode::kOther, "dotpin: too many queries in flight"};
   if (inflight_.acquire(cookie)) {
     InflightEntry& e = *inflight_.find(cookie);
     e.stream = s;
+    e.vi = vi;
     e.q = q;
     e.key.hash = key.hash;
     e.key.len = key.len;
@@ -183,10 +192,11 @@ void Worker::deliver_stream(InflightEntry& e, bool answer, const dns::Ede& ede, 
   StreamQuery* s = e.stream;
   std::uint8_t* dns = s->message();
   constexpr std::size_t room = StreamQuery::kMaxMessage;
-  std::uint16_t len = write_delivery(dns, room, e.q, dns + 12, answer, stale);
+  std::uint16_t len = write_delivery(dns, room, e.q, dns + 12, answer, stale, e.vi);
   if (len == 0) {
     len = write_error_reply(dns, room, e.q, kRcodeServFail, setup_.max_udp, &ede);
     counters_[servfail].add();
+    if (servfail == Counter::kUpstreamServfails) (*views_[e.vi])[ViewCounter::kUpstreamServfails].add();
   }
   finish_stream(s, len);
 }

@@ -51,6 +51,29 @@ class TomlReader {
     return t;
   }
 
+  /// The tables of the array of tables @p name of @p root ([[name]] sections; empty if absent),
+  /// each checked for keys outside @p keys here (check_unknown() does not look into arrays).
+  std::vector<const toml::table*> tables(const toml::table& root, std::string_view name,
+                                         std::initializer_list<std::string_view> keys) {
+    known_[std::string(name)];  // the section name is known; its keys are checked below
+    std::vector<const toml::table*> out;
+    const toml::node* n = root.get(name);
+    if (n == nullptr) return out;
+    const toml::array* a = n->as_array();
+    if (a == nullptr || !a->is_array_of_tables()) {
+      error(n->source(), "'" + std::string(name) + "' must be an array of tables: write [[" + std::string(name) + "]]");
+      return out;
+    }
+    for (const toml::node& e : *a) {
+      const toml::table* t = e.as_table();
+      for (auto&& [k, v] : *t)
+        if (std::ranges::find(keys, k.str()) == keys.end())
+          error(k.source(), "unknown key '" + std::string(k.str()) + "' in [[" + std::string(name) + "]]");
+      out.push_back(t);
+    }
+    return out;
+  }
+
   /// Reports every section of @p root and key of a section that no section() call claimed.
   void check_unknown(const toml::table& root) {
     std::string expected;

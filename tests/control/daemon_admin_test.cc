@@ -208,7 +208,7 @@ TEST_F(DaemonAdminTest, RequestsAreCheckedAgainstTheTableBeforeTheHandlerRuns) {
   auto ask = [&](Request r) { return call(o.path, r); };
   auto few = ask({"pins add", {"a"}, {}});
   ASSERT_FALSE(few);
-  EXPECT_NE(few.error().find("usage: pins add [--label LABEL] [--not-before DATE] [--not-after DATE] UPSTREAM PIN"),
+  EXPECT_NE(few.error().find("usage: pins add [--view NAME] [--label LABEL] [--not-before DATE] [--not-after DATE] UPSTREAM PIN"),
             std::string::npos)
       << few.error();
   auto unknown = ask({"cache flush", {}, {{"everything", {""}}}});

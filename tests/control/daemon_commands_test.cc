@@ -51,7 +51,7 @@ TEST(DaemonCommands, UpstreamsSumTheLcoresByNameAndShowEveryCounter) {
   a2.answers = 6;
   a2.rtt_ewma_us = 3000;
   dp.lcores = {test::lcore_view(1, {"a", "b"}, {a1, b1}), test::lcore_view(2, {"gone", "a"}, {b1, a2})};
-  const auto j = upstreams_json(dp);
+  const auto j = *upstreams_json(dp);
   ASSERT_EQ(j["upstreams"].size(), 2u);
   const auto& a = j["upstreams"][0];
   EXPECT_EQ(a["name"], "a");

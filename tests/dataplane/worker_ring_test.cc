@@ -98,16 +98,18 @@ class WorkerRing : public ::testing::Test {
     WorkerSetup s;
     s.shard.log = [this](std::string_view line) { log_.emplace_back(line); };
     s.pins = feed;
-    s.tls_ctx = &ctx_;
     s.port = port_.id;
     s.queue = 0;
     s.pool = port_.pool;
     s.local = &local_;
-    s.acl = &acl_;
     s.inflight = inflight;
     s.shard.max_pending = inflight;
     s.shard.query_timeout = query_timeout;
-    for (const auto* u : ups) s.upstreams.push_back({u, &ctx_});
+    WorkerView v;
+    v.acl = &acl_;
+    v.tls_ctx = &ctx_;
+    for (const auto* u : ups) v.upstreams.push_back({u, &ctx_});
+    s.views.push_back(std::move(v));
     worker_ = std::make_unique<Worker>(s);
     return *worker_;
   }
@@ -205,7 +207,7 @@ TEST_F(WorkerRing, NewPinGenerationIsAdoptedAndTheOldOneFreedAfterItsConnections
   auto first = std::make_shared<PinSnapshot>();
   first->generation = 1;
   first->table.upstreams.push_back(upstream_at("genuine", genuine.port()));
-  auto feed = PinFeed::create(1, first);
+  auto feed = PinFeed::create(1, {first});
   ASSERT_TRUE(feed) << feed.error();
   make_worker({&first->table.upstreams[0]}, 4096, 2s, feed->get());
   (*feed)->online(0);
@@ -219,7 +221,7 @@ TEST_F(WorkerRing, NewPinGenerationIsAdoptedAndTheOldOneFreedAfterItsConnections
   second->table = first->table;
   second->table.upstreams[0].pins[0].digest = *parse_pin_base64(test::reference_pin("spare"));
   std::weak_ptr<const PinSnapshot> old = first;
-  (*feed)->publish(second);
+  (*feed)->publish(0, second);
   EXPECT_EQ((*feed)->reclaim(), 1u);  // the worker has not been quiescent since: generation 1 is kept
   first.reset();
   worker_->run_once(Clock::now());

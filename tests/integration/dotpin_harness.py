@@ -402,8 +402,9 @@ class Dotpind:
     client addresses. Stopped by PID; stop() returns its shutdown summary."""
 
     def __init__(self, workdir, pin_file, tag="e2e", acl=("198.18.0.0/24", "2001:2::/64"), extra_config="",
-                 vdev=None, device="net_tap0", lcores=("-l", "0-1"), upstreams_extra=""):
-        """upstreams_extra: more lines for the [upstreams] section, e.g. 'ca_file = "..."\\n'."""
+                 vdev=None, device="net_tap0", lcores=("-l", "0-1"), upstreams_extra="", views=None):
+        """upstreams_extra: more lines for the [upstreams] section, e.g. 'ca_file = "..."\\n'.
+        views: [[view]] sections (text); then pin_file and acl are not written (each view has its own)."""
         self.dir = workdir
         self.iface = f"dpt{os.getpid() % 100000}{tag[:3]}"[:15]
         self.prefix = f"dotpind-{tag}-{os.getpid()}"
@@ -416,10 +417,15 @@ class Dotpind:
         with open(self.conf, "w") as f:
             f.write("[dpdk]\neal_args = [" + ", ".join(f'"{a}"' for a in eal) + "]\n\n")
             f.write(f'[port]\ndevice = "{device}"\nipv4 = ["{APPLIANCE_V4}/24"]\nipv6 = ["{APPLIANCE_V6}"]\nmbufs = 4095\n\n')
-            f.write("[acl]\nallow = [" + ", ".join(f'"{a}"' for a in acl) + "]\n\n")
-            f.write(f'[upstreams]\npin_file = "{pin_file}"\nquery_timeout_ms = 1500\n{upstreams_extra}\n')
+            if views is None:
+                f.write("[acl]\nallow = [" + ", ".join(f'"{a}"' for a in acl) + "]\n\n")
+                f.write(f'[upstreams]\npin_file = "{pin_file}"\nquery_timeout_ms = 1500\n{upstreams_extra}\n')
+            else:
+                f.write(f'[upstreams]\nquery_timeout_ms = 1500\n{upstreams_extra}\n')
             f.write("[daemon]\ndrain_ms = 500\n\n")
             f.write(f'[control]\nsocket = "{self.socket}"\nmetrics = "127.0.0.1:{self.metrics_port}"\n' + extra_config)
+            if views is not None:
+                f.write("\n" + views)
         self.log_path = os.path.join(workdir, f"dotpind-{tag}.log")
         self.proc = None
         self.summary = ""

@@ -1,0 +1,273 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
+"""Views (tenants) through the real path: dotpind on a net_tap port in a network namespace, two
+tenants with their own genuine unbound DoT upstreams (distinct keys, distinct answers for the same
+name) and real clients (kdig, dnsperf, and UDP sockets bound to VLAN subinterfaces). Each tenant
+gets its own upstream's answer, from cache too; a tenant's pool refuses the other tenant's name
+server (its key is pinned only in the other pool) and none of its queries reaches it (the
+server's own log); a pins reload of one tenant under load on both loses nothing of the other's
+and leaves its connections alone; clients in no view, an unknown VLAN or untagged frames where
+views are by VLAN are refused or dropped and counted."""
+
+import os
+import shutil
+import socket
+import struct
+import subprocess
+import sys
+import threading
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from dotpin_harness import (APPLIANCE_V4, CLIENT_V4, OUTSIDER_V4, ApplianceSuite, Dotpind, UnboundDot,  # noqa: E402
+                            dns_query, kdig, main, parse_dnsperf, pki, status_of, udp4_frame)
+
+TENANT_B_V4 = "198.18.0.3"
+ANSWER_A, ANSWER_B = "198.18.0.10", "198.18.0.20"
+
+
+def answer_of(out):
+    """The A record of a kdig answer for www.dotpin.test, or None."""
+    for line in out.splitlines():
+        parts = line.split()
+        if len(parts) >= 5 and parts[0].startswith("www.dotpin.test") and parts[-2] == "A":
+            return parts[-1]
+    return None
+
+
+def a_record(reply):
+    """The address of the last A record of a DNS reply (the answer section's), or None."""
+    if reply is None or len(reply) < 16 or reply[-16 + 2:-16 + 4] != b"\x00\x01":
+        return None
+    return socket.inet_ntoa(reply[-4:])
+
+
+@unittest.skipUnless(os.geteuid() == 0, "needs root for network namespaces and net_tap")
+@unittest.skipUnless(shutil.which("dnsperf") and shutil.which("kdig"), "dnsperf or kdig not installed")
+class Views(ApplianceSuite):
+    TAG = "vw"
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        try:
+            # Two tenants' genuine name servers: other keys, other answers for the same name.
+            cls.a = UnboundDot(pki("leaf-p256.key"), pki("leaf-p256.chain.pem"), zone_a=ANSWER_A).start()
+            cls.servers.append(cls.a)
+            cls.b = UnboundDot(pki("leaf-rsa2048.key"), pki("leaf-rsa2048.chain.pem"), zone_a=ANSWER_B).start()
+            cls.servers.append(cls.b)
+        except Exception:
+            cls.tearDownClass()
+            raise
+
+    def views(self, tag, a_pins, b_pins=None, extra=""):
+        """[[view]] text: tenant-a = CLIENT_V4, tenant-b = TENANT_B_V4, with their pin files."""
+        pa = self.pin_file(f"{tag}-a.toml", a_pins)
+        pb = self.pin_file(f"{tag}-b.toml", b_pins or [("b", self.b, ["leaf-rsa2048"])])
+        return (f'[[view]]\nname = "tenant-a"\nclients = ["{CLIENT_V4}/32"]\npin_file = "{pa}"\n{extra}\n'
+                f'[[view]]\nname = "tenant-b"\nclients = ["{TENANT_B_V4}/32"]\npin_file = "{pb}"\n{extra}\n'), pa, pb
+
+    def daemon(self, tag, views, extra_config=""):
+        return Dotpind(self.dir, "", tag=tag, views=views, extra_config=extra_config)
+
+    def add_tenant_b(self, d):
+        subprocess.run(["ip", "addr", "add", f"{TENANT_B_V4}/32", "dev", d.iface], check=True)
+
+    def view_stats(self, d, name):
+        d.wait_published()
+        code, j = d.ctl("stats", "--view", name)
+        self.assertEqual(code, 0, j)
+        (v,) = [v for v in j["result"]["views"] if v["name"] == name]
+        return v, j["result"]
+
+    def test_each_tenant_gets_its_own_upstreams_answer_and_cache(self):
+        text, _, _ = self.views("own", [("a", self.a, ["leaf-p256"])])
+        a_before, b_before = self.a.queries_logged(), self.b.queries_logged()
+        with self.daemon("vwo", text) as d:
+            self.add_tenant_b(d)
+            for _ in range(3):  # the first asks upstream, the rest come from the tenant's cache
+                ra = kdig(f"@{APPLIANCE_V4}", "-b", CLIENT_V4, "www.dotpin.test", "A")
+                rb = kdig(f"@{APPLIANCE_V4}", "-b", TENANT_B_V4, "www.dotpin.test", "A")
+                self.assertEqual(answer_of(ra.stdout), ANSWER_A, ra.stdout)
+                self.assertEqual(answer_of(rb.stdout), ANSWER_B, rb.stdout)
+            # Each name server saw its own tenant's one query: a name cached for one view is never
+            # served to the other, and identical misses of two views are not merged.
+            self.assertEqual(self.a.queries_logged() - a_before, 1, self.a.read_log())
+            self.assertEqual(self.b.queries_logged() - b_before, 1, self.b.read_log())
+            va, _ = self.view_stats(d, "tenant-a")
+            vb, whole = self.view_stats(d, "tenant-b")
+            for v in (va, vb):
+                self.assertEqual(v["counters"]["queries"], 3, v)
+                self.assertEqual(v["counters"]["cache_hits"], 2, v)
+                self.assertEqual(v["counters"]["upstream_answers"], 1, v)
+                self.assertGreaterEqual(v["cache"]["entries"], 1, v)
+            self.assertEqual([u["name"] for u in whole["upstreams"]], ["b"], whole)
+            # Without --view a command that names one view's state says which views there are.
+            code, text_out = d.ctl("pins", "list", json_out=False)
+            self.assertEqual(code, 2, text_out)
+            self.assertIn("--view NAME (tenant-a, tenant-b)", text_out)
+            code, j = d.ctl("pins", "list", "--view", "tenant-a")
+            self.assertEqual(code, 0, j)
+            self.assertEqual([u["name"] for u in j["result"]["upstreams"]], ["a"])
+            code, text_out = d.ctl("upstreams", "--view", "tenant-c", json_out=False)
+            self.assertEqual(code, 2, text_out)
+            self.assertIn("no view named 'tenant-c'", text_out)
+            code, text_out = d.ctl("status", json_out=False)
+            self.assertEqual(code, 0, text_out)
+            self.assertIn(f"view tenant-b: {TENANT_B_V4}/32; pins generation 1", text_out)
+            code, text_out = d.ctl("stats", json_out=False)
+            self.assertIn("view tenant-a: queries 3, cache hits 2", text_out)
+            # A flush of one view's partition leaves the other's.
+            code, j = d.ctl("cache", "flush", "--view", "tenant-a")
+            self.assertEqual(code, 0, j)
+            rb = kdig(f"@{APPLIANCE_V4}", "-b", TENANT_B_V4, "www.dotpin.test", "A")
+            self.assertEqual(answer_of(rb.stdout), ANSWER_B, rb.stdout)
+            self.assertEqual(self.b.queries_logged() - b_before, 1, "tenant-b's entry survived tenant-a's flush")
+            d.wait_published()
+            metrics = d.metrics()
+            self.assertEqual(metrics[("dotpin_view_events_total", frozenset({("view", "tenant-b"), ("event", "cache_hits")}))], 3)
+            self.assertIn(("dotpin_upstream_answers_total", frozenset({("view", "tenant-a"), ("upstream", "a")})), metrics)
+
+    def test_a_tenants_pool_refuses_the_other_tenants_server_and_sends_it_nothing(self):
+        # tenant-a's upstream entry points at tenant-b's name server (a hijacked route, a
+        # misconfigured address, or tenant-b impersonating tenant-a's provider): its key is pinned
+        # in tenant-b's pool only. CA-valid, the right name: refused before any query is written.
+        text, _, _ = self.views("imp", [("a", self.b, ["leaf-p256"])])
+        b_before = self.b.queries_logged()
+        with self.daemon("vwi", text) as d:
+            self.add_tenant_b(d)
+            ra = kdig(f"@{APPLIANCE_V4}", "-b", CLIENT_V4, "www.dotpin.test", "A", "+edns")
+            self.assertEqual(status_of(ra.stdout), "SERVFAIL", ra.stdout)
+            self.assertIn("EDE: 22", ra.stdout)  # No Reachable Authority
+            rb = kdig(f"@{APPLIANCE_V4}", "-b", TENANT_B_V4, "www.dotpin.test", "A")
+            self.assertEqual(answer_of(rb.stdout), ANSWER_B, rb.stdout)
+            d.wait_published()
+            code, j = d.ctl("upstreams", "--view", "tenant-a")
+            self.assertEqual(code, 0, j)
+            (up,) = j["result"]["upstreams"]
+            self.assertGreaterEqual(up["failures"]["pin_mismatch"], 1, up)
+            self.assertEqual(up["answers"], 0, up)
+        # The server's own log: tenant-b's one query, nothing of tenant-a's.
+        self.assertEqual(self.b.queries_logged() - b_before, 1, self.b.read_log())
+
+    def test_a_reload_of_one_tenant_loses_nothing_of_the_other_and_leaves_its_connections(self):
+        text, pa, _ = self.views("rl", [("a", self.a, ["leaf-p256"])])
+        qfile = os.path.join(self.dir, "rl-queries.txt")
+        with open(qfile, "w") as f:
+            for i in range(200):  # misses too: tenant-b's upstream works all along
+                f.write(f"q{i}.dotpin.test A\nwww.dotpin.test A\n")
+        with self.daemon("vwr", text) as d:
+            self.add_tenant_b(d)
+            for src in (CLIENT_V4, TENANT_B_V4):
+                self.assertEqual(status_of(kdig(f"@{APPLIANCE_V4}", "-b", src, "www.dotpin.test", "A").stdout), "NOERROR")
+            vb0, sb0 = self.view_stats(d, "tenant-b")
+            (ub0,) = sb0["upstreams"]
+            seconds, out = 6, {}
+
+            def run(name, src):
+                p = subprocess.run(["dnsperf", "-s", APPLIANCE_V4, "-a", src, "-d", qfile, "-l", str(seconds),
+                                    "-Q", "500", "-t", "3", "-q", "100"], capture_output=True, text=True,
+                                   timeout=seconds + 30)
+                out[name] = (parse_dnsperf(p.stdout), p.stdout + p.stderr)
+
+            threads = [threading.Thread(target=run, args=(n, s)) for n, s in (("a", CLIENT_V4), ("b", TENANT_B_V4))]
+            for t in threads:
+                t.start()
+            time.sleep(2)
+            # tenant-a's rollover: a backup pin added to its file, reloaded while both tenants query.
+            self.pin_file(os.path.basename(pa), [("a", self.a, ["leaf-p256", "leaf-p384"])])
+            code, j = d.ctl("pins", "reload", "--view", "tenant-a")
+            self.assertEqual(code, 0, j)
+            for t in threads:
+                t.join()
+            for name in ("a", "b"):
+                p, raw = out[name]
+                self.assertIsNotNone(p["sent"], raw)
+                self.assertGreater(p["sent"], 500 * seconds // 2, raw)
+                self.assertEqual(p["lost"], 0, raw)
+                self.assertEqual(set(p["codes"]) - {"NOERROR", "NXDOMAIN"}, set(), raw)
+            code, j = d.ctl("pins", "list", "--view", "tenant-a")
+            self.assertEqual(j["result"]["generation"], 2, j)
+            self.assertEqual(len(j["result"]["upstreams"][0]["pins"]), 2, j)
+            code, j = d.ctl("pins", "list", "--view", "tenant-b")
+            self.assertEqual(j["result"]["generation"], 1, "tenant-b's pins were not republished")
+            vb1, sb1 = self.view_stats(d, "tenant-b")
+            (ub1,) = sb1["upstreams"]
+            # tenant-b's connections were not touched: none drained, no new handshake.
+            self.assertEqual(ub1["drained_connections"], ub0["drained_connections"], ub1)
+            self.assertEqual(ub1["full_handshakes"], ub0["full_handshakes"], (ub0, ub1))
+            self.assertEqual(vb1["counters"]["upstream_servfails"], 0, vb1)
+            self.assertEqual(sb1["views"][0]["pin_generation"], 1)
+
+    def test_a_client_in_no_view_is_refused_or_dropped_as_configured(self):
+        text, _, _ = self.views("out", [("a", self.a, ["leaf-p256"])])
+        with self.daemon("vwu", text) as d:
+            r = kdig(f"@{APPLIANCE_V4}", "-b", OUTSIDER_V4, "www.dotpin.test", "A", "+edns")
+            self.assertEqual(status_of(r.stdout), "REFUSED", r.stdout)
+            self.assertIn("EDE: 18", r.stdout)  # Prohibited
+            d.wait_published()
+            code, j = d.ctl("stats")
+            self.assertEqual(j["result"]["totals"]["counters"]["view_unmatched_refused"], 1, j)
+            self.assertEqual(j["result"]["totals"]["counters"]["queries"], 0, j)
+        with self.daemon("vwd", text, extra_config="\n[acl]\naction = \"drop\"\n") as d:
+            r = kdig(f"@{APPLIANCE_V4}", "-b", OUTSIDER_V4, "www.dotpin.test", "A")
+            self.assertIsNone(status_of(r.stdout), r.stdout)
+            d.wait_published()
+            code, j = d.ctl("stats")
+            self.assertEqual(j["result"]["totals"]["counters"]["view_unmatched_dropped"], 1, j)
+
+    def test_views_by_vlan_tell_one_address_on_two_vlans_apart(self):
+        # The same client address on VLAN 101 (tenant-a) and VLAN 102 (tenant-b): each gets its
+        # own tenant's answer; VLAN 103 and untagged frames match no view. The frames are written
+        # onto the tap as a switch trunk would deliver them (AF_PACKET: this kernel has no 802.1Q
+        # module for VLAN subinterfaces), and every reply dotpind sends is read back from it.
+        pa = self.pin_file("vlan-a.toml", [("a", self.a, ["leaf-p256"])])
+        pb = self.pin_file("vlan-b.toml", [("b", self.b, ["leaf-rsa2048"])])
+        text = (f'[[view]]\nname = "tenant-a"\nvlan = 101\nallow = ["198.18.0.0/24"]\npin_file = "{pa}"\n\n'
+                f'[[view]]\nname = "tenant-b"\nvlan = 102\nallow = ["198.18.0.0/24"]\npin_file = "{pb}"\n')
+        with self.daemon("vwv", text, extra_config="\n[tcp]\nenabled = false\n") as d:
+            mac = d.mac()
+            tap = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x0003))  # ETH_P_ALL
+            try:
+                tap.bind((d.iface, 0))
+                ours = tap.getsockname()[4]
+                got = {}
+                for attempt in range(3):  # the first miss waits for the upstream's handshake
+                    for vid in (101, 102, 103, 0):
+                        f = udp4_frame(dns_query("www.dotpin.test", qid=0x5000 + vid), src="198.18.0.7")
+                        tag = b"\x81\x00" + struct.pack("!H", vid) if vid else b""
+                        tap.send(mac + ours + tag + f[12:])
+                    tap.settimeout(0.1)
+                    end = time.monotonic() + 1.5
+                    while time.monotonic() < end:
+                        try:
+                            data, addr = tap.recvfrom(65535)
+                        except socket.timeout:
+                            continue
+                        if addr[2] == socket.PACKET_OUTGOING or data[6:12] != mac:
+                            continue
+                        if data[12:14] == b"\x81\x00":  # the tag, if the kernel left it in the data
+                            data = data[:12] + data[16:]
+                        if data[12:14] == b"\x08\x00" and data[23] == 17 and data[34:36] == b"\x00\x35":
+                            dns = data[42:]
+                            qid = dns[0] << 8 | dns[1]
+                            got[qid - 0x5000] = dns
+                    if a_record(got.get(101)) == ANSWER_A and a_record(got.get(102)) == ANSWER_B:
+                        break
+            finally:
+                tap.close()
+            self.assertEqual(a_record(got.get(101)), ANSWER_A, got)
+            self.assertEqual(a_record(got.get(102)), ANSWER_B, got)
+            for vid in (103, 0):
+                self.assertIn(vid, got, f"VLAN {vid}: no reply")
+                self.assertEqual(got[vid][3] & 0x0F, 5, f"VLAN {vid} is no view's: REFUSED")
+            d.wait_published()
+            code, j = d.ctl("stats")
+            self.assertGreaterEqual(j["result"]["totals"]["counters"]["view_unmatched_refused"], 2, j)
+            vs = {v["name"]: v for v in j["result"]["views"]}
+            self.assertEqual(vs["tenant-a"]["vlan"], 101)
+            self.assertGreaterEqual(vs["tenant-b"]["counters"]["upstream_answers"], 1, vs)
+
+if __name__ == "__main__":
+    main()
