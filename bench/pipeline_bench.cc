@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cstdio>
 #include <filesystem>
 #include <random>
 
@@ -37,6 +38,16 @@ using namespace dotpin::dataplane;
 using Clock = Worker::Clock;
 
 constexpr unsigned kBurst = Worker::kBurst;
+
+// Resident memory of this process, MiB (/proc/self/statm).
+double resident_mib() {
+  long pages = 0, resident = 0;
+  if (FILE* f = std::fopen("/proc/self/statm", "r")) {
+    if (std::fscanf(f, "%ld %ld", &pages, &resident) != 2) resident = 0;
+    std::fclose(f);
+  }
+  return static_cast<double>(resident) * static_cast<double>(sysconf(_SC_PAGESIZE)) / (1 << 20);
+}
 
 double cpu_seconds() {
   rusage ru{};
@@ -143,8 +154,8 @@ std::vector<std::vector<std::uint8_t>> query_frames(std::size_t names, const cha
   return frames;
 }
 
-// Fills the worker's cache with an answer (one A record, TTL 1 day) for each name.
-void warm(Worker& w, std::size_t names, const char* suffix) {
+// Fills the worker's cache (of view @p view) with an answer (one A record, TTL 1 day) for each name.
+void warm(Worker& w, std::size_t names, const char* suffix, std::size_t view = 0) {
   for (std::size_t i = 0; i < names; ++i) {
     const std::string name = "n" + std::to_string(i) + suffix;
     auto q = test::query(name.c_str(), dns::kTypeA, true);
@@ -158,7 +169,7 @@ void warm(Worker& w, std::size_t names, const char* suffix) {
     q.insert(q.end(), {0xc0, 12, 0, 1, 0, 1, 0, 1, 0x51, 0x80, 0, 4, 198, 18, 0, 10});
     PreparedAnswer p;
     prepare_answer(q, CacheLimits{}, p);
-    w.cache().insert(key, p, 0);
+    w.cache(view).insert(key, p, 0);
   }
 }
 
@@ -233,6 +244,87 @@ BENCHMARK(BM_CacheHit)
     ->Args({10000, 1, 1})
     ->Args({10000, 1, 2})
     ->Args({1000000, 0, 2});
+
+// Cache hits with views (tenants): arg 0 = views (0: none, the implicit view and no lookup); arg 1
+// ("by") = 0: views told apart by source prefix (one /32 client each: the scan is as long as the
+// client's position), 1: by 802.1Q VLAN (a table load and one compare). Queries are spread evenly
+// over the views; every view's partition holds every name. With the pin feed, as in dotpind.
+void BM_CacheHitViews(benchmark::State& state) {
+  Rig rig;
+  const auto views = static_cast<std::size_t>(state.range(0));
+  const bool by_vlan = state.range(1) != 0;
+  constexpr std::size_t kNames = 10000;
+  auto frames = query_frames(kNames, ".hit.test", true, 1);
+  ViewMap map;
+  if (views > 0) {
+    frames.clear();
+    for (std::size_t i = 0; i < kNames; ++i) {
+      const std::size_t v = i % views;
+      auto sport = static_cast<std::uint16_t>(1024 + i % 60000);
+      if (is_reflection_port(sport)) ++sport;
+      const std::string src = by_vlan ? "198.19.0.1" : "198.19.0." + std::to_string(v + 1);
+      auto f = test::udp_frame(test::query(("n" + std::to_string(i) + ".hit.test").c_str(), dns::kTypeA, true,
+                                           static_cast<std::uint16_t>(i)),
+                               test::FrameSpec{.vlan = by_vlan, .src = src, .sport = sport});
+      if (by_vlan) {
+        const auto vid = static_cast<std::uint16_t>(100 + v);
+        f[14] = static_cast<std::uint8_t>(vid >> 8);
+        f[15] = static_cast<std::uint8_t>(vid);
+      }
+      frames.push_back(std::move(f));
+    }
+    std::shuffle(frames.begin(), frames.end(), std::mt19937(42));
+    for (std::size_t v = 0; v < views; ++v) {
+      const auto status = by_vlan ? map.add(static_cast<std::uint16_t>(v), static_cast<std::uint16_t>(100 + v), {})
+                                  : map.add(static_cast<std::uint16_t>(v), std::nullopt,
+                                            {"198.19.0." + std::to_string(v + 1) + "/32"});
+      if (!status) throw std::runtime_error(status.error());
+    }
+    map.build();
+  }
+  WorkerSetup setup = rig.setup({}, kNames * 2);
+  setup.views.resize(std::max<std::size_t>(views, 1), setup.views[0]);
+  setup.view_map = views > 0 ? &map : nullptr;
+  std::vector<std::shared_ptr<const PinSnapshot>> first;
+  for (std::size_t v = 0; v < setup.views.size(); ++v) {
+    auto snapshot = std::make_shared<PinSnapshot>();
+    snapshot->generation = 1;
+    setup.views[v].fed = snapshot.get();
+    first.push_back(std::move(snapshot));
+  }
+  auto feed = std::move(*PinFeed::create(1, first));
+  feed->online(0);
+  setup.pins = feed.get();
+  const double rss_before = resident_mib();
+  Worker w(setup);
+  const double rss_empty = resident_mib();
+  for (std::size_t v = 0; v < w.view_count(); ++v) warm(w, kNames, ".hit.test", v);
+  // Memory per view on one lcore: the worker with its views and empty partitions (bucket tables,
+  // shard), and with 10,000 answers in each partition.
+  state.counters["mib_per_view_empty"] = (rss_empty - rss_before) / static_cast<double>(w.view_count());
+  state.counters["mib_per_view_10k"] = (resident_mib() - rss_before) / static_cast<double>(w.view_count());
+  std::size_t next = 0;
+  std::uint64_t queries = 0, cycles = 0;
+  for (auto _ : state) {
+    rig.feed(frames, next, kBurst);
+    const std::uint64_t t0 = rte_rdtsc();
+    w.run_once(Clock::now());
+    cycles += rte_rdtsc() - t0;
+    queries += rig.drain();
+  }
+  report(state, queries, cycles);
+  state.counters["hit_ratio"] = static_cast<double>(w.counters()[Counter::kCacheHits].get()) /
+                                static_cast<double>(w.counters()[Counter::kQueries].get());
+  feed->offline(0);
+}
+BENCHMARK(BM_CacheHitViews)
+    ->ArgNames({"views", "by_vlan"})
+    ->Args({0, 0})
+    ->Args({1, 0})
+    ->Args({2, 0})
+    ->Args({64, 0})
+    ->Args({2, 1})
+    ->Args({64, 1});
 
 // Malformed traffic: every frame is dropped or answered with an error, none reaches the cache.
 void BM_Malformed(benchmark::State& state) {

@@ -191,8 +191,10 @@ std::span<const Command> command_table() {
        "dotpind's expiry monitor last fetched them), each valid pin's window, and how many pins are\n"
        "valid now. Warnings at the [expiry] warn_days thresholds (default 30 and 7 days) and for a\n"
        "single valid pin; errors for what has ended or no valid pin. Exit 0 all ok, 1 warnings,\n"
-       "2 errors (or no daemon).",
-       {{"socket", "PATH", "dotpind's control socket"},
+       "2 errors (or no daemon). With [[view]] sections upstreams are named VIEW/UPSTREAM; --view\n"
+       "shows one view's.",
+       {{"view", "NAME", "only the upstreams of this view (tenant)"},
+        {"socket", "PATH", "dotpind's control socket"},
         {"refresh", "", "fetch every upstream's chain now instead of using the last check"}},
        0, 0, run_expiry},
       {"tlsa lookup", "NAME", "resolve and DNSSEC-validate the TLSA records of a DoT server (DANE)",

@@ -77,10 +77,20 @@ void DaemonAdmin::register_commands(ControlServer& server) {
   server.handle("log level", [this](const Request& r) { return log_level(r); });
 }
 
-void register_expiry_command(ControlServer& server, ExpiryMonitor& monitor) {
-  server.handle("expiry", [&monitor](const Request& r) -> Result<nlohmann::json> {
+void register_expiry_command(ControlServer& server, ExpiryMonitor& monitor, const dataplane::DataPlane* dataplane) {
+  server.handle("expiry", [&monitor, dataplane](const Request& r) -> Result<nlohmann::json> {
+    std::string prefix;  // with views and --view: that view's upstreams (VIEW/UPSTREAM)
+    if (dataplane != nullptr) {
+      const auto views = dataplane->views();
+      const auto view = select_view(views, r, /*every_allowed=*/true);
+      if (!view) return Error{view.error()};
+      if (*view != kEveryView && explicit_views(views)) prefix = views[*view].name + "/";
+    }
     // --refresh probes every upstream now (bounded by [expiry] probe_timeout_ms each).
-    return expiry_json(r.options.contains("refresh") ? monitor.check_now() : monitor.items());
+    auto items = r.options.contains("refresh") ? monitor.check_now() : monitor.items();
+    if (!prefix.empty())
+      std::erase_if(items, [&](const ExpiryItem& i) { return i.upstream.compare(0, prefix.size(), prefix) != 0; });
+    return expiry_json(items);
   });
 }
 

@@ -57,7 +57,9 @@ class DaemonAdmin {
   std::mutex mu_;  // one change at a time (the control thread is single, this guards tests that call directly)
 };
 
-/// `expiry [--refresh]`: the monitor's items (re-probed first with --refresh).
-void register_expiry_command(ControlServer& server, ExpiryMonitor& monitor);
+/// `expiry [--refresh] [--view NAME]`: the monitor's items (re-probed first with --refresh); with
+/// [[view]] sections (@p dataplane) --view keeps one view's (named VIEW/UPSTREAM).
+void register_expiry_command(ControlServer& server, ExpiryMonitor& monitor,
+                             const dataplane::DataPlane* dataplane = nullptr);
 
 }  // namespace dotpin::ctl

@@ -164,8 +164,13 @@ Result<nlohmann::json> stats_json(const dataplane::DataPlane& a, const Request& 
   }
   reply.total_counters = counters_by_name(total);
   reply.total_drops = drops_by_name(total_drops);
+  // With views a prefix is limited per view (the same address may be in two): named with it.
+  const bool named = explicit_views(facts);
   for (const dataplane::LimitedPrefix& t : dataplane::top_limited(views))
-    reply.ratelimit_top.push_back({t.to_string(), t.limited});
+    reply.ratelimit_top.push_back(
+        {t.to_string() + (!named ? std::string()
+                                 : " (" + (t.view < facts.size() ? "view " + facts[t.view].name : std::string("no view")) + ")"),
+         t.limited});
   for (const bool dot : {false, true})
     if (const dataplane::TcpStats t = dot ? a.dot_stats() : a.tcp_stats(); t.enabled) {
       TcpReply& out = dot ? reply.dot : reply.tcp;

@@ -8,6 +8,7 @@
 #include <csignal>
 #include <cstdio>
 #include <cstring>
+#include <map>
 #include <string>
 #include <thread>
 #include <vector>
@@ -17,6 +18,7 @@
 #include "control/daemon_commands.h"
 #include "control/daemon_log.h"
 #include "control/expiry.h"
+#include "tls/client_context.h"
 #include "control/dane_lookup.h"
 #include "control/pin_publisher.h"
 #include "control/pin_sources.h"
@@ -37,19 +39,6 @@ volatile std::sig_atomic_t g_signal = 0;
 void on_signal(int sig) { g_signal = sig; }
 
 void log_line(std::string_view line) { dotpin::ctl::log_info(line); }
-
-// Views take their pins from their pin files only in this release: TOFU learning and DANE lookups
-// run per appliance (one state file, one pin-sources pair of threads), not per tenant.
-std::vector<dotpin::Diagnostic> view_source_errors(const dotpin::PinTable& table, const std::string& file) {
-  std::vector<dotpin::Diagnostic> out;
-  for (const auto& up : table.upstreams)
-    if (up.pins_from != dotpin::PinsFrom::kFile)
-      out.push_back({dotpin::Severity::kError, file, up.line, 1,
-                     "upstream '" + up.name + "': pins_from = \"" + std::string(dotpin::to_string(up.pins_from)) +
-                         "\" is not available in a [[view]]'s pin file yet (views take their pins from the file)",
-                     {}});
-  return out;
-}
 
 int usage(int status) {
   std::fprintf(status == 0 ? stdout : stderr,
@@ -106,7 +95,7 @@ int main(int argc, char** argv) {
       }
       auto trust = dotpin::trust_profile_errors(*pins.table, !v.ca_file.empty());
       if (with_views) {
-        const auto sources = view_source_errors(*pins.table, v.pin_file);
+        const auto sources = dotpin::ctl::file_only_errors(*pins.table);
         trust.insert(trust.end(), sources.begin(), sources.end());
       }
       for (const auto& d : trust) std::fprintf(stderr, "%s\n", d.to_string().c_str());
@@ -149,12 +138,12 @@ int main(int argc, char** argv) {
       stores.push_back(std::make_unique<dotpin::PinStore>());
       dotpin::ctl::PinPublisher::Options po{v.pin_file, ca_mode, ctl.tofu_state_file};
       po.view = i;
+      po.file_pins_only = with_views;  // TOFU and DANE are the appliance's, not a view's (yet)
       publishers.push_back(std::make_unique<dotpin::ctl::PinPublisher>(*stores.back(), po));
       dotpin::FilePinSource source(v.pin_file, ca_mode);
       std::vector<dotpin::Diagnostic> errors;
       auto table = source.load(errors);
-      if (table && with_views) errors = view_source_errors(*table, v.pin_file);
-      if (!table || !errors.empty()) {
+      if (!table) {
         std::string text = who + "pin file rejected:";
         for (const auto& d : errors) text += "\n  " + d.to_string();
         log_line(text);
@@ -258,6 +247,33 @@ int main(int argc, char** argv) {
       eo.alert_command = ctl.alert_command;
       // With views: one table of every view's upstreams, named VIEW/NAME, so that each tenant's
       // certificates and pin windows are watched (the generation changes when any view's does).
+      // Each view's upstreams are judged with that view's CA file (pin-only without one): one
+      // context per view, loaded once, picked by the VIEW/ prefix of the merged table's names.
+      dotpin::ctl::ExpiryMonitor::ProbeFn view_probe;
+      if (with_views) {
+        std::map<std::string, std::shared_ptr<dotpin::tls::ClientContext>> anchors;
+        std::map<std::string, std::string> anchor_errors;
+        for (const auto& v : views) {
+          if (v.ca_file.empty()) continue;
+          if (auto ctx = dotpin::tls::make_client_ctx(v.ca_file))
+            anchors[v.name] = std::make_shared<dotpin::tls::ClientContext>(std::move(*ctx));
+          else
+            anchor_errors[v.name] = ctx.error();
+        }
+        view_probe = [anchors, anchor_errors, timeout = eo.probe_timeout, floor = eo.min_version](
+                         const dotpin::UpstreamPins& u, dotpin::UnixTime now) {
+          const std::string view = u.name.substr(0, u.name.find('/'));
+          if (const auto e = anchor_errors.find(view); e != anchor_errors.end()) {
+            dotpin::ctl::ChainObservation o;
+            o.checked_at = now;
+            o.error = "CA file not loaded: " + e->second;  // fail closed, as without views
+            return o;
+          }
+          const auto it = anchors.find(view);
+          return dotpin::ctl::observe_chain(
+              u, now, timeout, it != anchors.end() ? it->second->anchors() : std::span<const dotpin::CertView>{}, floor);
+        };
+      }
       dotpin::ctl::ExpiryMonitor expiry(
           eo, [&a, with_views]() -> std::shared_ptr<const dotpin::PinSnapshot> {
             if (!with_views) return a.pins();
@@ -274,8 +290,8 @@ int main(int argc, char** argv) {
             }
             return all;
           },
-          dotpin::ctl::log_warn);
-      dotpin::ctl::register_expiry_command(**server, expiry);
+          dotpin::ctl::log_warn, view_probe);
+      dotpin::ctl::register_expiry_command(**server, expiry, &a);
       (*server)->start();
       expiry.start();
       if (!with_views) sources.start();

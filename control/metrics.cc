@@ -65,6 +65,7 @@ MetricsInput gather_metrics(const dataplane::DataPlane& a, const ExpiryMonitor* 
     if (!totals.pins) continue;
     if (v == 0) in.pin_generation = totals.pins->generation;
     if (labelled) {
+      in.view_names.push_back(views[v].name);
       in.view_generations.emplace_back(views[v].name, totals.pins->generation);
       in.views.emplace_back(views[v].name, dataplane::sum_view(in.lcores, v));
     }
@@ -177,7 +178,12 @@ std::string render_metrics(const MetricsInput& in) {
   if (const auto top = dataplane::top_limited(in.lcores); !top.empty()) {
     w.family("dotpin_ratelimit_top_limited", "gauge",
              "queries and error responses held back by [ratelimit] since start, for the most limited client prefixes");
-    for (const auto& t : top) w.sample("dotpin_ratelimit_top_limited", "prefix=\"" + label(t.to_string()) + "\"", t.limited);
+    for (const auto& t : top) {
+      std::string l = "prefix=\"" + label(t.to_string()) + "\"";
+      if (!in.view_names.empty())
+        l += ",view=\"" + label(t.view < in.view_names.size() ? in.view_names[t.view] : std::string("(none)")) + "\"";
+      w.sample("dotpin_ratelimit_top_limited", l, t.limited);
+    }
   }
   for (const bool dot : {false, true}) {
     const dataplane::TcpStats& t = dot ? in.dot : in.tcp;

@@ -28,6 +28,7 @@ struct MetricsInput {
   std::vector<dataplane::LcoreView> lcores;
   std::vector<std::string> upstream_names;
   std::vector<std::string> upstream_views;  ///< each upstream's view, with [[view]] sections (else empty)
+  std::vector<std::string> view_names;      ///< with [[view]] sections, by position
   std::vector<std::pair<std::string, std::uint64_t>> view_generations;  ///< with [[view]] sections
   std::vector<std::pair<std::string, dataplane::ViewTotals>> views;     ///< with [[view]] sections
   std::vector<tls::UpstreamStats> upstreams;

@@ -45,9 +45,31 @@ PinTable PinPublisher::compose(const PinTable& file, const TofuState& tofu, cons
   return out;
 }
 
+std::vector<Diagnostic> file_only_errors(const PinTable& table) {
+  std::vector<Diagnostic> out;
+  for (const auto& up : table.upstreams)
+    if (up.pins_from != PinsFrom::kFile)
+      out.push_back({Severity::kError, table.source, up.line, 1,
+                     "upstream '" + up.name + "': pins_from = \"" + std::string(to_string(up.pins_from)) +
+                         "\" is not available in a [[view]]'s pin file yet (views take their pins from the file)",
+                     {}});
+  return out;
+}
+
+std::vector<Diagnostic> PinPublisher::profile_errors(const PinTable& table) const {
+  auto errors = trust_profile_errors(table, options_.ca_mode);
+  if (options_.file_pins_only) {
+    auto more = file_only_errors(table);
+    for (auto& d : more)
+      if (d.file.empty()) d.file = options_.pin_file;
+    errors.insert(errors.end(), more.begin(), more.end());
+  }
+  return errors;
+}
+
 Status PinPublisher::start(PinTable file_table, TofuState tofu, UnixTime now) {
   std::lock_guard lock(mu_);
-  if (const auto trust = trust_profile_errors(file_table, options_.ca_mode); !trust.empty()) {
+  if (const auto trust = profile_errors(file_table); !trust.empty()) {
     std::string msg = "pin file refused:";
     for (const auto& d : trust) msg += "\n  " + d.to_string();
     return fail(msg);
@@ -128,7 +150,7 @@ Result<PinChangeReply> PinPublisher::change_locked(Next next, bool force, const 
 Result<PinChangeReply> PinPublisher::replace_file(PinTable table, const std::string& text, const std::string& what,
                                                   bool force) {
   std::lock_guard lock(mu_);
-  if (const auto trust = trust_profile_errors(table, options_.ca_mode); !trust.empty()) {
+  if (const auto trust = profile_errors(table); !trust.empty()) {
     std::string msg = "refused; the pins in force are unchanged:";
     for (const auto& d : trust) msg += "\n  " + d.to_string();
     return fail(msg);

@@ -67,7 +67,7 @@ std::vector<LimitedPrefix> top_limited(const std::vector<LcoreView>& lcores) {
     for (const LimitedPrefix& t : v.stats.top_limited) {
       if (t.family == 0) continue;
       auto it = std::find_if(out.begin(), out.end(), [&](const LimitedPrefix& o) {
-        return o.family == t.family && o.key == t.key && o.prefix_len == t.prefix_len;
+        return o.family == t.family && o.key == t.key && o.prefix_len == t.prefix_len && o.view == t.view;
       });
       if (it == out.end()) out.push_back(t);
       else it->limited += t.limited;

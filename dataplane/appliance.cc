@@ -97,6 +97,7 @@ Result<std::unique_ptr<Appliance>> Appliance::create(DataPlaneConfig config,
       WorkerView wv;
       wv.acl = &vc.acl;
       wv.cache = vc.cache;
+      if (a->config_.explicit_views) wv.inflight = vc.inflight;
       for (const auto& up : first[v]->table.upstreams) wv.upstreams.push_back({&up, &l->ctx.back(), first[v]});
       wv.pin_generation = first[v]->generation;
       wv.fed = first[v].get();

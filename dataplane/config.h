@@ -33,6 +33,9 @@ struct ViewConfig {
   std::string pin_file;                ///< its upstreams and pins (read by the control plane)
   std::string ca_file;                 ///< its CA file (default: [upstreams] ca_file; empty: pins + name)
   CacheOptions cache;                  ///< its cache partition, per lcore (default: [cache])
+  /// Its share of each lcore's in-flight table (default: inflight_per_lcore / views, at least 16):
+  /// one tenant's slow or unanswered misses cannot take the entries every other tenant needs.
+  std::uint32_t inflight = 0;
 };
 
 /// The data plane's part of dotpind's config file: [dpdk], [port], [acl], [cache], [upstreams]

@@ -42,19 +42,31 @@ class InflightTable {
     for (std::size_t i = capacity; i > 0; --i) free_.push_back(static_cast<std::uint32_t>(i - 1));
   }
 
-  /// A free entry's cookie, or false when full.
-  bool acquire(std::uint64_t& cookie) noexcept {
+  /// Bounds each view's share: at most @p caps[v] entries of view v at a time (views without a
+  /// cap: only the table's capacity), so that one tenant's slow misses cannot take every entry.
+  void set_view_caps(std::vector<std::uint32_t> caps) {
+    caps_ = std::move(caps);
+    in_use_.assign(caps_.size(), 0);
+  }
+  /// A free entry's cookie for a query of view @p vi, or false when the table or the view's share
+  /// is full.
+  bool acquire(std::uint64_t& cookie, std::uint16_t vi = 0) noexcept {
     if (free_.empty()) return false;
+    if (vi < caps_.size() && in_use_[vi] >= caps_[vi]) return false;
     const std::uint32_t i = free_.back();
     free_.pop_back();
     InflightEntry& e = entries_[i];
     e.live = true;
     e.next_waiter = 0;
     e.stream = nullptr;
+    e.vi = vi;
+    if (vi < in_use_.size()) ++in_use_[vi];
     ++e.generation;
     cookie = std::uint64_t{e.generation} << 32 | i;
     return true;
   }
+  /// Entries view @p vi holds now.
+  [[nodiscard]] std::uint32_t in_use(std::uint16_t vi) const noexcept { return vi < in_use_.size() ? in_use_[vi] : 0; }
   /// The live entry of @p cookie, or nullptr.
   InflightEntry* find(std::uint64_t cookie) noexcept {
     const auto i = static_cast<std::uint32_t>(cookie);
@@ -66,6 +78,7 @@ class InflightTable {
     InflightEntry* e = find(cookie);
     if (e == nullptr) return;
     e->live = false;
+    if (e->vi < in_use_.size()) --in_use_[e->vi];
     free_.push_back(static_cast<std::uint32_t>(cookie));
   }
   [[nodiscard]] std::size_t size() const noexcept { return entries_.size() - free_.size(); }
@@ -74,6 +87,7 @@ class InflightTable {
  private:
   std::vector<InflightEntry> entries_;
   std::vector<std::uint32_t> free_;
+  std::vector<std::uint32_t> caps_, in_use_;  // per view (empty: no shares)
 };
 
 }  // namespace dotpin::dataplane

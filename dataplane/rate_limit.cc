@@ -59,7 +59,7 @@ void RateLimiter::note_limited(const Entry& e) noexcept {
   // Only limited traffic comes here, so the hot path's passing queries never pay for it.
   LimitedPrefix* slot = nullptr;
   for (LimitedPrefix& t : top_)
-    if (t.family == e.family && t.key == e.key) slot = &t;
+    if (t.family == e.family && t.key == e.key && t.view == e.view) slot = &t;
   if (slot == nullptr) {
     slot = &top_[0];
     for (LimitedPrefix& t : top_)
@@ -67,6 +67,7 @@ void RateLimiter::note_limited(const Entry& e) noexcept {
     if (slot->family != 0 && slot->limited >= e.limited) return;
     slot->family = e.family;
     slot->key = e.key;
+    slot->view = e.view;
     slot->prefix_len = e.family == 4 ? 32 : v6_prefix_;
     slot->limited = 0;
   }

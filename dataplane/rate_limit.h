@@ -48,10 +48,13 @@ struct LimitedPrefix {
   std::uint64_t key = 0;        ///< IPv4: the address; IPv6: the prefix's first 64 bits
   std::uint8_t family = 0;      ///< 0: unused slot, 4 or 6
   std::uint8_t prefix_len = 0;  ///< 32 for IPv4, ipv6_prefix for IPv6
+  std::uint8_t view = 0;        ///< the client's view (its position; kUnmatchedView: none)
   std::uint64_t limited = 0;    ///< queries and error responses limited (dropped or slipped)
   [[nodiscard]] std::string to_string() const;  ///< "198.18.0.2/32", "2001:db8:1:200::/56"
 };
 inline constexpr std::size_t kTopLimited = 8;
+/// The rate-limit "view" of clients that match no [[view]] (views are 0..254).
+inline constexpr std::uint8_t kUnmatchedView = 255;
 using TopLimited = std::array<LimitedPrefix, kTopLimited>;
 
 class RateLimiter {
@@ -73,19 +76,21 @@ class RateLimiter {
     std::uint64_t key = 0;
     std::size_t bucket = 0;
     std::uint8_t family = 0;
+    std::uint8_t view = 0;
   };
-  /// Only with limits_queries() or limits_errors(): there is no table otherwise.
-  [[nodiscard]] inline Ref locate(const std::uint8_t* addr, bool ipv6) const noexcept;
+  /// Only with limits_queries() or limits_errors(): there is no table otherwise. A client's bucket
+  /// is its prefix's in its view: the same address in two views (two VLANs) has two buckets.
+  [[nodiscard]] inline Ref locate(const std::uint8_t* addr, bool ipv6, std::uint8_t view = 0) const noexcept;
 
   /// A query from a located client at @p now_ns (a monotonic clock); the caller checks exempt().
   Verdict query(const Ref& r, std::uint64_t now_ns) noexcept { return admit<false>(r, now_ns); }
   /// A query from @p addr (4 or 16 bytes, network order).
-  Verdict query(const std::uint8_t* addr, bool ipv6, std::uint64_t now_ns) noexcept {
-    return limits_queries() && !exempt(addr, ipv6) ? admit<false>(locate(addr, ipv6), now_ns) : Verdict::kPass;
+  Verdict query(const std::uint8_t* addr, bool ipv6, std::uint64_t now_ns, std::uint8_t view = 0) noexcept {
+    return limits_queries() && !exempt(addr, ipv6) ? admit<false>(locate(addr, ipv6, view), now_ns) : Verdict::kPass;
   }
-  /// An error response (any RCODE but NOERROR) about to be sent to @p addr.
-  Verdict error_response(const std::uint8_t* addr, bool ipv6, std::uint64_t now_ns) noexcept {
-    return limits_errors() && !exempt(addr, ipv6) ? admit<true>(locate(addr, ipv6), now_ns) : Verdict::kPass;
+  /// An error response (any RCODE but NOERROR) about to be sent to @p addr (of view @p view).
+  Verdict error_response(const std::uint8_t* addr, bool ipv6, std::uint64_t now_ns, std::uint8_t view = 0) noexcept {
+    return limits_errors() && !exempt(addr, ipv6) ? admit<true>(locate(addr, ipv6, view), now_ns) : Verdict::kPass;
   }
   /// The prefixes limited most since start (a running top list, updated only when one is limited;
   /// unused slots have family 0), most limited first.
@@ -101,7 +106,7 @@ class RateLimiter {
     std::uint32_t limited;    // saturates
     std::uint16_t slipped;    // limited ones since the last slip
     std::uint8_t family;      // 0: empty
-    std::uint8_t pad;
+    std::uint8_t view;        // the client's view: part of the key
   };
   static_assert(sizeof(Entry) == 32);
   struct alignas(64) Bucket {
@@ -125,8 +130,9 @@ class RateLimiter {
   TopLimited top_{};
 };
 
-inline RateLimiter::Ref RateLimiter::locate(const std::uint8_t* addr, bool ipv6) const noexcept {
+inline RateLimiter::Ref RateLimiter::locate(const std::uint8_t* addr, bool ipv6, std::uint8_t view) const noexcept {
   Ref r;
+  r.view = view;
   if (ipv6) {
     std::uint64_t v6;
     std::memcpy(&v6, addr, 8);
@@ -138,7 +144,9 @@ inline RateLimiter::Ref RateLimiter::locate(const std::uint8_t* addr, bool ipv6)
   }
   r.family = ipv6 ? 6 : 4;
   // Multiplicative hashing of the seeded key: the product's top bits pick the bucket.
-  r.bucket = static_cast<std::size_t>(((r.key ^ seed_) + r.family) * 0x9E3779B97F4A7C15ULL >> shift_) & mask_;
+  r.bucket = static_cast<std::size_t>(((r.key ^ seed_) + r.family + (std::uint64_t{view} << 3)) * 0x9E3779B97F4A7C15ULL >>
+                                      shift_) &
+             mask_;
   __builtin_prefetch(&buckets_[r.bucket], 1);
   return r;
 }
@@ -150,13 +158,13 @@ inline RateLimiter::Verdict RateLimiter::admit(const Ref& r, std::uint64_t now) 
   Bucket& b = buckets_[r.bucket];
   Entry* e = nullptr;
   for (Entry& w : b.ways)
-    if (w.family == r.family && w.key == r.key) e = &w;
+    if (w.family == r.family && w.key == r.key && w.view == r.view) e = &w;
   if (e == nullptr) {
     // The way idle longest (its later tat is the older) makes room; empty ways have tat 0.
     e = &b.ways[0];
     for (Entry& w : b.ways)
       if (std::max(w.tat, w.error_tat) < std::max(e->tat, e->error_tat)) e = &w;
-    *e = Entry{r.key, now, now, 0, 0, r.family, 0};
+    *e = Entry{r.key, now, now, 0, 0, r.family, r.view};
   }
   std::uint64_t& tat = kError ? e->error_tat : e->tat;
   const std::uint64_t tolerance = kError ? error_tolerance_ : query_tolerance_;

@@ -3,6 +3,7 @@
 // config without them.
 #include <toml++/toml.h>
 
+#include <algorithm>
 #include <set>
 
 #include "dataplane/config.h"
@@ -21,7 +22,7 @@ bool valid_view_name(const std::string& s) {
 
 void read_views(const toml::table& root, TomlReader& r, DataPlaneConfig& c) {
   const auto tables = r.tables(root, "view", {"name", "vlan", "clients", "allow", "pin_file", "ca_file",
-                                              "cache_entries", "cache_max_mib"});
+                                              "cache_entries", "cache_max_mib", "inflight"});
   c.views.clear();
   c.view_map = ViewMap{};
   if (!c.explicit_views) {
@@ -83,16 +84,31 @@ void read_views(const toml::table& root, TomlReader& r, DataPlaneConfig& c) {
     std::size_t max_mib = v.cache.max_bytes >> 20;
     r.integer(t, "cache_max_mib", max_mib, 1, 65536);
     v.cache.max_bytes = max_mib << 20;
+    r.integer(t, "inflight", v.inflight, 16, static_cast<std::int64_t>(c.inflight_per_lcore));
     if (v.vlan && c.tcp.any())
       r.error(t->get("vlan")->source(),
               "view '" + v.name +
                   "' is matched by VLAN: views by VLAN serve UDP only for now (the kernel that terminates TCP and DoT "
                   "cannot tell two VLANs' clients apart); set [tcp] enabled = false and leave out [dot], or match by "
                   "'clients'");
-    if (auto ok = c.view_map.add(static_cast<std::uint16_t>(c.views.size()), v.vlan, v.clients); !ok)
+    for (const ViewConfig& earlier : c.views)
+      if (!v.pin_file.empty() && earlier.pin_file == v.pin_file)
+        r.error(t->get("pin_file")->source(), "views '" + earlier.name + "' and '" + v.name +
+                                                  "' name the same pin_file: a change of one would rewrite the other's pins");
+    const auto index = static_cast<std::uint16_t>(c.views.size());
+    if (auto ok = c.view_map.add(index, v.vlan, v.clients); !ok) {
       r.error(t->source(), ok.error());
+    } else if (const std::uint16_t by = c.view_map.shadowed_by(index); by != ViewMap::kNoView) {
+      // First match wins: a view whose every client an earlier view matches would never be
+      // chosen, and its clients would silently get the earlier view's pool and cache.
+      r.error(t->source(), "view '" + v.name + "' is never matched: the earlier view '" + c.views[by].name +
+                               "' matches every client it could (first match wins; put the narrower view first)");
+    }
     c.views.push_back(std::move(v));
   }
+  const auto share = static_cast<std::uint32_t>(std::max<std::size_t>(16, c.inflight_per_lcore / std::max<std::size_t>(c.views.size(), 1)));
+  for (ViewConfig& v : c.views)
+    if (v.inflight == 0) v.inflight = share;
   c.view_map.build();
 }
 

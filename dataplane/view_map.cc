@@ -65,9 +65,12 @@ void ViewMap::build() {
   v4_.clear();
   v6_.clear();
   lists_.clear();
-  // List 0: VLANs no rule names (and untagged frames); then one list per VLAN some rule names.
+  // List 0: VLANs no rule names (and untagged frames); list 1: empty, for the reserved VLAN ID
+  // 4095; then one list per VLAN some rule names.
   append_list(0);
+  lists_.push_back(List{});
   by_vlan_.fill(0);
+  by_vlan_[kReservedVlan] = 1;
   std::map<int, std::uint16_t> named;
   for (const Rule& r : rules_)
     if (r.vlan >= 0 && !named.contains(r.vlan)) {
@@ -81,6 +84,40 @@ void ViewMap::build() {
     append_list(-2);
   }
   trivial_ = rules_.size() == 1 && rules_[0].vlan < 0 && rules_[0].all_addresses;
+}
+
+std::uint16_t ViewMap::shadowed_by(std::uint16_t view) const {
+  const Rule* later = nullptr;
+  for (const Rule& r : rules_)
+    if (r.view == view) later = &r;
+  if (later == nullptr) return kNoView;
+  // Does prefix (net, mask) of one family lie inside one of @p outer's?
+  auto v4_inside = [](const Rule& outer, std::uint32_t net, std::uint32_t mask) {
+    if (outer.all_addresses) return true;
+    for (const auto& e : outer.v4)
+      if ((mask & e[1]) == e[1] && (net & e[1]) == e[0]) return true;
+    return false;
+  };
+  auto v6_inside = [](const Rule& outer, const std::array<std::uint64_t, 4>& p) {
+    if (outer.all_addresses) return true;
+    for (const auto& e : outer.v6)
+      if ((p[2] & e[2]) == e[2] && (p[3] & e[3]) == e[3] && (p[0] & e[2]) == e[0] && (p[1] & e[3]) == e[1]) return true;
+    return false;
+  };
+  for (const Rule& r : rules_) {
+    if (r.view == view) break;
+    // An earlier rule covers the later one's VLAN scope: it matches any VLAN, or the same one.
+    if (r.vlan >= 0 && r.vlan != later->vlan) continue;
+    bool covered = true;
+    if (later->all_addresses) {
+      covered = r.all_addresses;
+    } else {
+      for (const auto& e : later->v4) covered = covered && v4_inside(r, e[0], e[1]);
+      for (const auto& e : later->v6) covered = covered && v6_inside(r, e);
+    }
+    if (covered) return r.view;
+  }
+  return kNoView;
 }
 
 std::uint16_t ViewMap::match_ipv6(std::uint16_t vlan, const std::uint8_t* a) const noexcept {

@@ -25,7 +25,7 @@ namespace dotpin::dataplane {
 class ViewMap {
  public:
   static constexpr std::uint16_t kNoView = 0xFFFF;
-  static constexpr std::uint16_t kMaxViews = 256;
+  static constexpr std::uint16_t kMaxViews = 255;  ///< view indices fit a byte, with one left for "none"
   /// "No VLAN known" for match(): only views without `vlan` can match (a TCP client, whose
   /// frames the kernel's side does not tag).
   static constexpr std::uint16_t kAnyVlan = 0xFFFF;
@@ -54,6 +54,9 @@ class ViewMap {
   [[nodiscard]] bool trivial() const noexcept { return trivial_; }
   /// Whether some view is told apart by VLAN.
   [[nodiscard]] bool uses_vlan() const noexcept { return uses_vlan_; }
+  /// The earlier view that matches every client view @p view could match (so @p view is never
+  /// chosen: first match wins), or kNoView. Conservative: covering by one earlier view's rule.
+  [[nodiscard]] std::uint16_t shadowed_by(std::uint16_t view) const;
 
  private:
   struct Rule {
@@ -77,13 +80,14 @@ class ViewMap {
   [[nodiscard]] std::uint16_t list_of(std::uint16_t vlan) const noexcept {
     return vlan < 4096 ? by_vlan_[vlan] : any_list_;
   }
+  static constexpr std::uint16_t kReservedVlan = 4095;  // 802.1Q: never a VLAN; matches no view
   void append_list(int vlan);  // -2: the "VLAN not known" list
 
   std::vector<Rule> rules_;
   std::vector<V4> v4_;
   std::vector<V6> v6_;
-  std::vector<List> lists_;
-  std::array<std::uint16_t, 4096> by_vlan_{};
+  std::vector<List> lists_{List{}, List{}};  // before build(): empty lists, nothing matches
+  std::array<std::uint16_t, 4096> by_vlan_{};  // 4095 (reserved) -> list 1, which stays empty
   std::uint16_t any_list_ = 0;
   bool trivial_ = false;
   bool uses_vlan_ = false;

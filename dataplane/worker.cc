@@ -57,6 +57,11 @@ Worker::Worker(WorkerSetup setup)
                const dns::Ede& ede) { on_complete(cookie, outcome, response, ede); });
     views_.push_back(std::move(state));
   }
+  if (!one_view_) {
+    std::vector<std::uint32_t> caps;
+    for (const WorkerView& v : setup_.views) caps.push_back(v.inflight);
+    inflight_.set_view_caps(std::move(caps));
+  }
 }
 
 Worker::~Worker() {
@@ -76,7 +81,7 @@ void Worker::refuse_unmatched(rte_mbuf* m, const PacketView& v, const QueryInfo&
     std::uint8_t* dns = rte_pktmbuf_mtod(m, std::uint8_t*) + v.payload;
     const dns::Ede ede{dns::EdeCode::kProhibited, {}};
     reply_checked(m, v, write_error_reply(dns, room_from(m, v.payload), q, kRcodeRefused, setup_.max_udp, &ede),
-                  q.question_end);
+                  q.question_end, kUnmatchedView);
     return;
   }
   counters_[Counter::kViewUnmatchedDropped].add();
@@ -113,11 +118,12 @@ void Worker::reply_in_place(rte_mbuf* m, const PacketView& v, std::uint16_t dns_
   tx(m);
 }
 
-void Worker::reply_checked(rte_mbuf* m, const PacketView& v, std::uint16_t dns_len, std::uint16_t question_end) {
+void Worker::reply_checked(rte_mbuf* m, const PacketView& v, std::uint16_t dns_len, std::uint16_t question_end,
+                           std::uint8_t rl_view) {
   if (limiter_.limits_errors()) {
     auto* data = rte_pktmbuf_mtod(m, std::uint8_t*);
     const std::uint8_t* client = data + v.l3 + (v.ipv6 ? 8 : 12);  // the query's source, not yet swapped
-    if (!error_response_allowed(data + v.payload, dns_len, client, v.ipv6, question_end)) {
+    if (!error_response_allowed(data + v.payload, dns_len, client, v.ipv6, question_end, rl_view)) {
       rte_pktmbuf_free(m);
       return;
     }
@@ -126,9 +132,9 @@ void Worker::reply_checked(rte_mbuf* m, const PacketView& v, std::uint16_t dns_l
 }
 
 bool Worker::error_response_allowed(std::uint8_t* dns, std::uint16_t& len, const std::uint8_t* client, bool ipv6,
-                                    std::uint16_t question_end) noexcept {
+                                    std::uint16_t question_end, std::uint8_t rl_view) noexcept {
   if (!limiter_.limits_errors() || len < 12 || (dns[3] & 0x0F) == 0) return true;
-  switch (limiter_.error_response(client, ipv6, now_ns_)) {
+  switch (limiter_.error_response(client, ipv6, now_ns_, rl_view)) {
     case RateLimiter::Verdict::kPass: return true;
     case RateLimiter::Verdict::kDrop:
       counters_[Counter::kRrlDropped].add();
@@ -234,7 +240,7 @@ void Worker::process_burst(rte_mbuf** pkts, unsigned n, Clock::time_point now) {
         // the query's size, so the appliance is no amplifier.
         const dns::Ede ede{dns::EdeCode::kProhibited, {}};
         reply_checked(m, p.view, write_error_reply(dns, room_from(m, p.view.payload), p.q, kRcodeRefused, setup_.max_udp, &ede),
-                      p.q.question_end);
+                      p.q.question_end, static_cast<std::uint8_t>(p.vi));
       } else {
         counters_[Counter::kAclDropped].add();
         vs[ViewCounter::kAclDropped].add();
@@ -247,7 +253,7 @@ void Worker::process_burst(rte_mbuf** pkts, unsigned n, Clock::time_point now) {
         // The client's rate-limit bucket is prefetched with the cache bucket; pass 3 decides.
         // (family 0: not limited, an exempt client.)
         if (limiter_.limits_queries())
-          limit_[i] = limiter_.exempt(client, p.view.ipv6) ? RateLimiter::Ref{} : limiter_.locate(client, p.view.ipv6);
+          limit_[i] = limiter_.exempt(client, p.view.ipv6) ? RateLimiter::Ref{} : limiter_.locate(client, p.view.ipv6, static_cast<std::uint8_t>(p.vi));
         vs.cache.prefetch(p.key);
         p.lookup = true;
         continue;
@@ -260,13 +266,14 @@ void Worker::process_burst(rte_mbuf** pkts, unsigned n, Clock::time_point now) {
     }
     // Malformed or unsupported queries count against the query limit too: otherwise a flood of
     // FORMERR/NOTIMP bait would pass a client's qps untouched (rare path: no prefetch).
-    if (limiter_.limits_queries() && limiter_.query(client, p.view.ipv6, now_ns_) != RateLimiter::Verdict::kPass) {
+    if (limiter_.limits_queries() &&
+        limiter_.query(client, p.view.ipv6, now_ns_, static_cast<std::uint8_t>(p.vi)) != RateLimiter::Verdict::kPass) {
       counters_[Counter::kRateLimited].add();
       rte_pktmbuf_free(m);
       continue;
     }
     reply_checked(m, p.view, write_error_reply(dns, room_from(m, p.view.payload), p.q, rcode_for(verdict), setup_.max_udp),
-                  p.q.question_end);
+                  p.q.question_end, static_cast<std::uint8_t>(p.vi));
   }
 
   // Pass 2: with the buckets in, prefetch each matching record (a second dependent miss in DRAM).
@@ -318,7 +325,7 @@ void Worker::process_burst(rte_mbuf** pkts, unsigned n, Clock::time_point now) {
     if (dns[2] & 0x02) counters_[Counter::kTruncated].add();
     if (limiter_.limits_errors() && (dns[3] & 0x0F) != 0 &&
         !error_response_allowed(dns, len, rte_pktmbuf_mtod(m, std::uint8_t*) + p.view.l3 + (p.view.ipv6 ? 8 : 12),
-                                p.view.ipv6, p.q.question_end)) {
+                                p.view.ipv6, p.q.question_end, static_cast<std::uint8_t>(p.vi))) {
       rte_pktmbuf_free(m);
       continue;
     }
@@ -367,10 +374,9 @@ void Worker::handle_miss(rte_mbuf* m, Pending& p, Clock::time_point now) {
   std::uint8_t* dns = data + p.view.payload;
   std::uint64_t cookie = 0;
   dns::Ede ede{dns::EdeCode::kOther, "dotpin: too many queries in flight"};
-  if (inflight_.acquire(cookie)) {
+  if (inflight_.acquire(cookie, p.vi)) {
     // Everything needed to answer later, before submit(): the shard may complete within it.
     InflightEntry& e = *inflight_.find(cookie);
-    e.vi = p.vi;
     e.view = p.view;
     e.q = p.q;
     e.key.hash = p.key.hash;  // the key's used bytes only: a miss need not copy all 272
@@ -388,7 +394,7 @@ void Worker::handle_miss(rte_mbuf* m, Pending& p, Clock::time_point now) {
     counters_[Counter::kInflightFull].add();
   }
   reply_checked(m, p.view, write_error_reply(dns, room_from(m, p.view.payload), p.q, kRcodeServFail, setup_.max_udp, &ede),
-                p.q.question_end);
+                p.q.question_end, static_cast<std::uint8_t>(p.vi));
 }
 
 void Worker::on_complete(std::uint64_t cookie, tls::DotShard::Outcome outcome, std::span<const std::uint8_t> response,
@@ -474,9 +480,11 @@ void Worker::deliver(std::uint64_t cookie, bool answer, const dns::Ede& ede, Cou
   }
   const PacketView view = e.view;
   const auto question_end = static_cast<std::uint16_t>(12 + e.q.qname_len + 4);  // as write_question writes it
+  const auto rl_view = static_cast<std::uint8_t>(e.vi);
   inflight_.release(cookie);
   // The header was swapped when the query went upstream: the client is the destination now.
-  if (len != 0 && !error_response_allowed(dns, len, data + view.l3 + (view.ipv6 ? 24 : 16), view.ipv6, question_end))
+  if (len != 0 &&
+      !error_response_allowed(dns, len, data + view.l3 + (view.ipv6 ? 24 : 16), view.ipv6, question_end, rl_view))
     len = 0;
   if (len == 0) {
     rte_pktmbuf_free(m);

@@ -40,6 +40,7 @@ namespace dotpin::dataplane {
 struct WorkerView {
   const Acl* acl = nullptr;                ///< who of the view's clients may query
   CacheOptions cache;                      ///< its partition's size on this lcore
+  std::uint32_t inflight = UINT32_MAX;     ///< its share of the in-flight table (with several views)
   std::vector<tls::ShardUpstream> upstreams;
   std::uint64_t pin_generation = 1;
   /// The feed's snapshot these upstreams come from (null without a feed): adopting the view's
@@ -170,13 +171,15 @@ class Worker {
                const StoredAnswer* stale = nullptr);
   void reply_in_place(rte_mbuf* m, const PacketView& v, std::uint16_t dns_len);
   /// reply_in_place() for a reply that may be an error response (any RCODE but NOERROR): subject
-  /// to the error-response limit of its client (the query's source), dropped or slipped (TC=1).
-  void reply_checked(rte_mbuf* m, const PacketView& v, std::uint16_t dns_len, std::uint16_t question_end);
-  /// The error-response limit for @p client: false when the response at @p dns must not be sent;
-  /// a slipped one is cut to its header and question (ending at @p question_end; 0: none) with TC=1
-  /// (@p len updated).
+  /// to the error-response limit of its client (the query's source, in view @p rl_view), dropped
+  /// or slipped (TC=1).
+  void reply_checked(rte_mbuf* m, const PacketView& v, std::uint16_t dns_len, std::uint16_t question_end,
+                     std::uint8_t rl_view);
+  /// The error-response limit for @p client (in view @p rl_view; kUnmatchedView: none): false when
+  /// the response at @p dns must not be sent; a slipped one is cut to its header and question
+  /// (ending at @p question_end; 0: none) with TC=1 (@p len updated).
   bool error_response_allowed(std::uint8_t* dns, std::uint16_t& len, const std::uint8_t* client, bool ipv6,
-                              std::uint16_t question_end) noexcept;
+                              std::uint16_t question_end, std::uint8_t rl_view) noexcept;
   void tx(rte_mbuf* m);
   void flush();
   // The exception path and TCP queries (worker_stream.cc).

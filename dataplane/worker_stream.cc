@@ -171,10 +171,9 @@ void Worker::handle_stream(StreamQuery* s, Clock::time_point now) {
   vs[ViewCounter::kCacheMisses].add();
   std::uint64_t cookie = 0;
   dns::Ede ede{dns::EdeCode::kOther, "dotpin: too many queries in flight"};
-  if (inflight_.acquire(cookie)) {
+  if (inflight_.acquire(cookie, vi)) {
     InflightEntry& e = *inflight_.find(cookie);
     e.stream = s;
-    e.vi = vi;
     e.q = q;
     e.key.hash = key.hash;
     e.key.len = key.len;

@@ -380,6 +380,7 @@ ca_file = "ca-b.pem"
   EXPECT_EQ(dp.view_map.match_ipv4(102, in_b), 1);
   EXPECT_EQ(dp.view_map.match_ipv4(0, in_b), dataplane::ViewMap::kNoView);
   EXPECT_TRUE(r.config->control.pin_file.empty());
+  EXPECT_EQ(a.inflight, 2048u) << "by default each view has an equal share of inflight_per_lcore";
 }
 
 TEST(DaemonConfig, WithoutViewsOneImplicitViewOfAclCacheAndPinFile) {
@@ -410,6 +411,13 @@ TEST(DaemonConfig, BadViewsAreRejectedAtTheirLines) {
        "defined twice"},
       {"[[view]]\nname = \"a\"\nvlan = 4095\nallow = [\"198.18.1.0/24\"]\npin_file = \"p\"\n", "from 1 to 4094"},
       {"[[view]]\nname = \"a\"\nclients = [\"198.18.1.0/24\"]\npin_file = \"p\"\nmystery = 1\n", "unknown key 'mystery' in [[view]]"},
+      {"[[view]]\nname = \"a\"\nclients = [\"198.18.0.0/16\"]\npin_file = \"p\"\n"
+       "[[view]]\nname = \"b\"\nclients = [\"198.18.1.0/24\"]\npin_file = \"q\"\n",
+       "view 'b' is never matched: the earlier view 'a'"},
+      {"[[view]]\nname = \"a\"\nclients = [\"198.18.1.0/24\"]\npin_file = \"p\"\n"
+       "[[view]]\nname = \"b\"\nclients = [\"198.18.2.0/24\"]\npin_file = \"p\"\n",
+       "name the same pin_file"},
+      {"[[view]]\nname = \"a\"\nclients = [\"198.18.1.0/24\"]\npin_file = \"p\"\ninflight = 8\n", "'inflight' must be"},
   };
   for (const Case& c : cases) {
     const auto r = parse_config(std::string(kBase) + c.text, "v.toml");

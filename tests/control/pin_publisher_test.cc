@@ -78,5 +78,41 @@ TEST(PinPublisher, ReportModeIsWarnedOfAtStartAtFileChangesAndWhenItChangesNotAt
   EXPECT_EQ(count(log, warning + " in generation 10"), 1u) << log;
 }
 
+TEST(PinPublisher, AViewsPublisherTakesFilePinsOnlyAndPublishesToItsView) {
+  PinTable t;
+  t.source = "pins-b.toml";
+  t.upstreams = {upstream("f", "198.18.0.2:853", PinMode::kEnforce, PinsFrom::kFile)};
+  PinTable other;
+  other.upstreams = {upstream("x", "198.18.0.9:853", PinMode::kEnforce, PinsFrom::kFile)};
+  PinStore store_a, store_b;
+  PinPublisher a(store_a, PinPublisher::Options{"", false, ""});
+  PinPublisher::Options ob{"", false, ""};
+  ob.view = 1;
+  ob.file_pins_only = true;
+  PinPublisher b(store_b, ob);
+  ASSERT_TRUE(a.start(other, {}, now_utc()));
+  PinTable with_tofu = t;
+  with_tofu.upstreams.push_back(upstream("t", "198.18.0.3:853", PinMode::kEnforce, PinsFrom::kTofu));
+  const auto refused = b.start(with_tofu, {}, now_utc());
+  ASSERT_FALSE(refused);
+  EXPECT_NE(refused.error().find("pins_from = \"tofu\" is not available in a [[view]]"), std::string::npos) << refused.error();
+  ASSERT_TRUE(b.start(t, {}, now_utc()));
+  test::FakeDataPlane dp({{"a", std::nullopt, {"198.18.1.0/24"}, "pins-a.toml"}, {"b", std::nullopt, {"198.18.2.0/24"}, "pins-b.toml"}},
+                         {store_a.current(), store_b.current()});
+  a.attach(dp);
+  b.attach(dp);
+  // A change that brings in a DANE upstream is refused too: nothing is published.
+  PinTable with_dane = t;
+  with_dane.upstreams.push_back(upstream("d", "198.18.0.4:853", PinMode::kEnforce, PinsFrom::kDane));
+  EXPECT_FALSE(b.replace_file(with_dane, "", "reload"));
+  EXPECT_TRUE(dp.published.empty());
+  PinTable more = t;
+  more.upstreams[0].pins.push_back(pin_of(7));
+  ASSERT_TRUE(b.replace_file(more, "", "reload"));
+  ASSERT_EQ(dp.published_views, std::vector<std::size_t>{1});
+  EXPECT_EQ(dp.pins(1)->generation, 2u);
+  EXPECT_EQ(dp.pins(0)->generation, 1u) << "view a's pins are not republished";
+}
+
 }  // namespace
 }  // namespace dotpin::ctl

@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "dataplane/view_map.h"
 
+#include "dataplane/inflight_table.h"
+#include "dataplane/rate_limit.h"
+
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 
@@ -81,6 +84,74 @@ TEST(ViewMap, SixtyFourVlanViewsCostOneCompareEach) {
   m.build();
   for (std::uint16_t i = 0; i < 64; ++i) EXPECT_EQ(m.match_ipv4(static_cast<std::uint16_t>(100 + i), v4("10.0.0.1").data()), i);
   EXPECT_EQ(m.match_ipv4(99, v4("10.0.0.1").data()), ViewMap::kNoView);
+}
+
+// Shared per-lcore structures keep the views apart too.
+TEST(ViewShares, EachViewHasItsShareOfTheInflightTable) {
+  InflightTable t(8);
+  t.set_view_caps({3, 8});
+  std::uint64_t c[8];
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(t.acquire(c[i], 0));
+  std::uint64_t extra = 0;
+  EXPECT_FALSE(t.acquire(extra, 0)) << "view 0 is at its share";
+  for (int i = 3; i < 8; ++i) ASSERT_TRUE(t.acquire(c[i], 1)) << "view 1 still finds entries";
+  EXPECT_FALSE(t.acquire(extra, 1)) << "the table is full";
+  EXPECT_EQ(t.find(c[0])->vi, 0);
+  EXPECT_EQ(t.find(c[3])->vi, 1);
+  t.release(c[0]);
+  EXPECT_EQ(t.in_use(0), 2u);
+  EXPECT_TRUE(t.acquire(extra, 0));
+}
+
+TEST(ViewShares, TheSameAddressInTwoViewsHasTwoRateLimitBuckets) {
+  RateLimitOptions o;
+  o.qps = 1;
+  o.burst = 1;
+  RateLimiter rl(o, 7);
+  const auto a = v4("10.0.0.1");
+  EXPECT_EQ(rl.query(a.data(), false, 1000, 0), RateLimiter::Verdict::kPass);
+  EXPECT_NE(rl.query(a.data(), false, 2000, 0), RateLimiter::Verdict::kPass) << "view 0's bucket is empty";
+  EXPECT_EQ(rl.query(a.data(), false, 3000, 1), RateLimiter::Verdict::kPass) << "view 1's is its own";
+  EXPECT_EQ(rl.query(a.data(), false, 4000, kUnmatchedView), RateLimiter::Verdict::kPass);
+  const auto top = rl.top();
+  EXPECT_EQ(top[0].view, 0);
+}
+
+TEST(ViewMap, ReservedVlanAndAnUnbuiltMapMatchNothing) {
+  ViewMap unbuilt;
+  ASSERT_TRUE(unbuilt.add(0, std::nullopt, {}));
+  EXPECT_EQ(unbuilt.match_ipv4(0, v4("10.0.0.1").data()), ViewMap::kNoView) << "build() not called yet";
+  ViewMap m;
+  ASSERT_TRUE(m.add(0, std::nullopt, {"10.0.0.0/8"}));
+  m.build();
+  EXPECT_EQ(m.match_ipv4(17, v4("10.0.0.1").data()), 0);
+  EXPECT_EQ(m.match_ipv4(4095, v4("10.0.0.1").data()), ViewMap::kNoView) << "VLAN ID 4095 is reserved";
+}
+
+TEST(ViewMap, AViewThatAnEarlierOneCoversIsShadowed) {
+  ViewMap m;
+  ASSERT_TRUE(m.add(0, std::nullopt, {"10.0.0.0/8"}));
+  ASSERT_TRUE(m.add(1, std::nullopt, {"10.1.0.0/16"}));                 // inside view 0: never matched
+  ASSERT_TRUE(m.add(2, std::nullopt, {"10.2.0.0/16", "192.0.2.0/24"}));  // partly outside: fine
+  ASSERT_TRUE(m.add(3, 101, {"10.3.0.0/16"}));                          // view 0 has no VLAN: covers
+  ASSERT_TRUE(m.add(4, 102, {}));                                       // all addresses: not covered
+  ASSERT_TRUE(m.add(5, 102, {"172.16.0.0/12"}));                        // view 4 covers VLAN 102
+  ASSERT_TRUE(m.add(6, std::nullopt, {"172.16.0.0/12"}));               // other VLANs too: fine
+  m.build();
+  EXPECT_EQ(m.shadowed_by(0), ViewMap::kNoView);
+  EXPECT_EQ(m.shadowed_by(1), 0);
+  EXPECT_EQ(m.shadowed_by(2), ViewMap::kNoView);
+  EXPECT_EQ(m.shadowed_by(3), 0);
+  EXPECT_EQ(m.shadowed_by(4), ViewMap::kNoView);
+  EXPECT_EQ(m.shadowed_by(5), 4);
+  EXPECT_EQ(m.shadowed_by(6), ViewMap::kNoView);
+  ViewMap v6;
+  ASSERT_TRUE(v6.add(0, std::nullopt, {"2001:db8::/32"}));
+  ASSERT_TRUE(v6.add(1, std::nullopt, {"2001:db8:1::/48"}));
+  ASSERT_TRUE(v6.add(2, std::nullopt, {"2001:db9::/48"}));
+  v6.build();
+  EXPECT_EQ(v6.shadowed_by(1), 0);
+  EXPECT_EQ(v6.shadowed_by(2), ViewMap::kNoView);
 }
 
 }  // namespace

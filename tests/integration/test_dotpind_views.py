@@ -20,6 +20,7 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from upstream_faults import FaultServer  # noqa: E402
 from dotpin_harness import (APPLIANCE_V4, CLIENT_V4, OUTSIDER_V4, ApplianceSuite, Dotpind, UnboundDot,  # noqa: E402
                             dns_query, kdig, main, parse_dnsperf, pki, status_of, udp4_frame)
 
@@ -68,8 +69,8 @@ class Views(ApplianceSuite):
         return (f'[[view]]\nname = "tenant-a"\nclients = ["{CLIENT_V4}/32"]\npin_file = "{pa}"\n{extra}\n'
                 f'[[view]]\nname = "tenant-b"\nclients = ["{TENANT_B_V4}/32"]\npin_file = "{pb}"\n{extra}\n'), pa, pb
 
-    def daemon(self, tag, views, extra_config=""):
-        return Dotpind(self.dir, "", tag=tag, views=views, extra_config=extra_config)
+    def daemon(self, tag, views, extra_config="", upstreams_extra=""):
+        return Dotpind(self.dir, "", tag=tag, views=views, extra_config=extra_config, upstreams_extra=upstreams_extra)
 
     def add_tenant_b(self, d):
         subprocess.run(["ip", "addr", "add", f"{TENANT_B_V4}/32", "dev", d.iface], check=True)
@@ -118,6 +119,20 @@ class Views(ApplianceSuite):
             self.assertIn(f"view tenant-b: {TENANT_B_V4}/32; pins generation 1", text_out)
             code, text_out = d.ctl("stats", json_out=False)
             self.assertIn("view tenant-a: queries 3, cache hits 2", text_out)
+            # A view's pins come from its file only: a reload that brings in a TOFU upstream is
+            # refused (as at start), and the pins in force stay.
+            tofu_file = os.path.join(self.dir, "own-tofu.toml")
+            with open(tofu_file, "w") as f:
+                f.write(f'[[upstream]]\nname = "a"\naddress = "127.0.0.1:{self.a.port}"\nauth_name = "dns.dotpin.test"\n'
+                        'pins_from = "tofu"\nlearn_from = ["127.0.0.1:%d"]\n' % self.a.port)
+            code, text_out = d.ctl("pins", "reload", "--view", "tenant-a", tofu_file, json_out=False)
+            self.assertEqual(code, 2, text_out)
+            self.assertIn("not available in a [[view]]'s pin file", text_out)
+            # The expiry monitor watches every view's upstreams, named VIEW/UPSTREAM.
+            code, j = d.ctl("expiry", "--refresh", "--view", "tenant-b")
+            self.assertIn(code, (0, 1), j)
+            names = {i["upstream"] for i in j["result"]["items"]}
+            self.assertEqual(names, {"tenant-b/b"}, j)
             # A flush of one view's partition leaves the other's.
             code, j = d.ctl("cache", "flush", "--view", "tenant-a")
             self.assertEqual(code, 0, j)
@@ -199,6 +214,111 @@ class Views(ApplianceSuite):
             self.assertEqual(ub1["full_handshakes"], ub0["full_handshakes"], (ub0, ub1))
             self.assertEqual(vb1["counters"]["upstream_servfails"], 0, vb1)
             self.assertEqual(sb1["views"][0]["pin_generation"], 1)
+
+    def test_a_cache_flooding_tenant_cannot_evict_the_others_hot_set(self):
+        # tenant-a floods unique names (negative answers, all cached) into a small partition;
+        # tenant-b's hot set stays in its own: its hit ratio stays above 99 % and nothing of its
+        # partition is evicted, while tenant-a's partition evicts.
+        text, _, _ = self.views("fl", [("a", self.a, ["leaf-p256"])], extra="cache_entries = 64\ncache_max_mib = 1\n")
+        flood = os.path.join(self.dir, "flood.txt")
+        with open(flood, "w") as f:
+            for i in range(6000):
+                f.write(f"flood{i}.dotpin.test A\n")
+        hot = os.path.join(self.dir, "hot.txt")
+        with open(hot, "w") as f:
+            f.write("www.dotpin.test A\nbig.dotpin.test TXT\nnx.dotpin.test A\nwww.dotpin.test AAAA\n")
+        with self.daemon("vwf", text) as d:
+            self.add_tenant_b(d)
+            for name, qtype in (("www", "A"), ("big", "TXT"), ("nx", "A"), ("www", "AAAA")):
+                r = kdig(f"@{APPLIANCE_V4}", "-b", TENANT_B_V4, f"{name}.dotpin.test", qtype)
+                self.assertIn(status_of(r.stdout), ("NOERROR", "NXDOMAIN"), r.stdout)
+            vb0, _ = self.view_stats(d, "tenant-b")
+            seconds, out = 5, {}
+
+            def run(name, src, qfile, qps):
+                p = subprocess.run(["dnsperf", "-s", APPLIANCE_V4, "-a", src, "-d", qfile, "-l", str(seconds),
+                                    "-Q", str(qps), "-t", "3", "-q", "100"], capture_output=True, text=True,
+                                   timeout=seconds + 30)
+                out[name] = (parse_dnsperf(p.stdout), p.stdout + p.stderr)
+
+            threads = [threading.Thread(target=run, args=("a", CLIENT_V4, flood, 1000)),
+                       threading.Thread(target=run, args=("b", TENANT_B_V4, hot, 500))]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            pa, raw_a = out["a"]
+            pb, raw_b = out["b"]
+            self.assertGreater(pa["sent"], 1000 * seconds // 2, raw_a)
+            self.assertEqual(pb["lost"], 0, raw_b)
+            va, _ = self.view_stats(d, "tenant-a")
+            vb, _ = self.view_stats(d, "tenant-b")
+            b_queries = vb["counters"]["queries"] - vb0["counters"]["queries"]
+            b_hits = vb["counters"]["cache_hits"] - vb0["counters"]["cache_hits"]
+            ratio = b_hits / b_queries
+            print(f"\nflood: tenant-a sent {pa['sent']} unique names, its partition evicted "
+                  f"{va['cache']['evictions']}; tenant-b {b_queries} queries, hit ratio {ratio:.4f}, "
+                  f"evictions {vb['cache']['evictions']}", file=sys.stderr)
+            self.assertGreater(va["cache"]["evictions"], 1000, va)
+            self.assertLessEqual(va["cache"]["entries"], 2 * 64, va)  # 64 per lcore
+            self.assertEqual(vb["cache"]["evictions"], 0, vb)
+            self.assertGreater(b_queries, 500 * seconds // 2, vb)
+            self.assertGreaterEqual(ratio, 0.99, vb)
+
+    def test_a_tenant_whose_upstream_stalls_cannot_take_the_others_in_flight_entries(self):
+        # tenant-a's upstream completes the handshake (its key is pinned) and never answers: each of
+        # its misses holds an in-flight entry for the whole query timeout. Its share of the table
+        # (half of 256 here) is all it can hold; tenant-b's misses still find entries. With
+        # tenant-a's share raised to the whole table, tenant-b's misses fail: the share is what
+        # protects it.
+        stall = FaultServer("stall", self.dir, pki("leaf-p256.key"), pki("leaf-p256.chain.pem")).start()
+        try:
+            flood = os.path.join(self.dir, "stall-flood.txt")
+            with open(flood, "w") as f:
+                for i in range(5000):
+                    f.write(f"s{i}.dotpin.test A\n")
+            misses = os.path.join(self.dir, "b-misses.txt")
+            with open(misses, "w") as f:
+                for i in range(5000):
+                    f.write(f"b{i}.dotpin.test A\n")
+            results = {}
+            for share in ("", "inflight = 256\n"):
+                tag = "vws" if not share else "vwS"
+                pa = self.pin_file(f"{tag}-a.toml", [("a", stall, ["leaf-p256"])])
+                pb = self.pin_file(f"{tag}-b.toml", [("b", self.b, ["leaf-rsa2048"])])
+                text = (f'[[view]]\nname = "tenant-a"\nclients = ["{CLIENT_V4}/32"]\npin_file = "{pa}"\n{share}\n'
+                        f'[[view]]\nname = "tenant-b"\nclients = ["{TENANT_B_V4}/32"]\npin_file = "{pb}"\n')
+                with self.daemon(tag, text, upstreams_extra="inflight_per_lcore = 256\n") as d:
+                    self.add_tenant_b(d)
+                    seconds, out = 4, {}
+
+                    def run(name, src, qfile, qps):
+                        p = subprocess.run(["dnsperf", "-s", APPLIANCE_V4, "-a", src, "-d", qfile, "-l", str(seconds),
+                                            "-Q", str(qps), "-t", "3", "-q", "500"], capture_output=True, text=True,
+                                           timeout=seconds + 30)
+                        out[name] = (parse_dnsperf(p.stdout), p.stdout + p.stderr)
+
+                    threads = [threading.Thread(target=run, args=("a", CLIENT_V4, flood, 600)),
+                               threading.Thread(target=run, args=("b", TENANT_B_V4, misses, 200))]
+                    threads[0].start()
+                    time.sleep(1)  # tenant-a's misses pile up first
+                    threads[1].start()
+                    for t in threads:
+                        t.join()
+                    d.wait_published()
+                    code, j = d.ctl("stats")
+                    results[share] = (out, j["result"]["totals"]["counters"])
+            out, counters = results[""]
+            pb, raw_b = out["b"]
+            self.assertGreater(counters["inflight_full"], 100, counters)  # tenant-a hit its share
+            self.assertGreater(pb["sent"], 200 * seconds // 2, raw_b)
+            self.assertEqual(pb["lost"], 0, raw_b)
+            self.assertEqual(set(pb["codes"]) - {"NOERROR", "NXDOMAIN"}, set(), raw_b)
+            out, counters = results["inflight = 256\n"]
+            pb, raw_b = out["b"]
+            self.assertGreater(pb["codes"].get("SERVFAIL", 0), 0, "without the share tenant-b would lose: " + raw_b)
+        finally:
+            stall.stop()
 
     def test_a_client_in_no_view_is_refused_or_dropped_as_configured(self):
         text, _, _ = self.views("out", [("a", self.a, ["leaf-p256"])])
