@@ -51,8 +51,12 @@ Worker::Worker(WorkerSetup setup)
   // connections are its own, so a change of one view's pins never touches another's.
   for (const WorkerView& v : setup_.views) {
     auto state = std::make_unique<ViewState>(v);
+    // A view's shard never holds more than its share of the in-flight table: its buffers are
+    // sized for that (most of a view's fixed memory on an lcore).
+    tls::ShardOptions options = setup_.shard;
+    options.max_pending = std::min<std::size_t>(options.max_pending, v.inflight);
     state->shard = std::make_unique<tls::DotShard>(
-        reactor_, v.upstreams, v.pin_generation, setup_.shard,
+        reactor_, v.upstreams, v.pin_generation, options,
         [this](std::uint64_t cookie, tls::DotShard::Outcome outcome, std::span<const std::uint8_t> response,
                const dns::Ede& ede) { on_complete(cookie, outcome, response, ede); });
     views_.push_back(std::move(state));
@@ -497,7 +501,14 @@ void Worker::deliver(std::uint64_t cookie, bool answer, const dns::Ede& ede, Cou
 }
 
 void Worker::poll_and_flush(Clock::time_point now) {
-  for (auto& v : views_) v->shard->poll(now);
+  if (views_.size() == 1) {
+    views_[0]->shard->poll(now);
+  } else {
+    // One reactor for every view's shard: its completions once, then each shard's own work.
+    for (auto& v : views_) v->shard->begin_pass(now);
+    reactor_.poll();
+    for (auto& v : views_) v->shard->service(now);
+  }
   flush();
   if (streams_answered_) {
     streams_answered_ = false;

@@ -401,6 +401,11 @@ void DotShard::expire(Clock::time_point now) {
 void DotShard::poll(Clock::time_point now, std::chrono::microseconds wait) noexcept {
   now_ = now;
   reactor_.poll(wait);
+  service(now);
+}
+
+void DotShard::service(Clock::time_point now) noexcept {
+  now_ = now;
   if (now >= next_pin_recheck_) {
     // Pin windows close and certificates expire while connections stay up: once a second every
     // established connection's recorded path is judged again, and drained if nothing matches now.

@@ -111,6 +111,11 @@ class DotShard {
   /// and timeouts, and writes every connection's queued queries. Round trips are measured between
   /// the @p now of the pass that wrote a query and that of the pass that read its answer.
   void poll(Clock::time_point now, std::chrono::microseconds wait = std::chrono::microseconds{0}) noexcept;
+  /// poll() without running the reactor's completions: for an owner with several shards on one
+  /// reactor (one per view), which polls the reactor once and then services each shard.
+  void service(Clock::time_point now) noexcept;
+  /// Before such an owner polls the reactor: the time its completions (answers) are measured at.
+  void begin_pass(Clock::time_point now) noexcept { now_ = now; }
 
   [[nodiscard]] std::size_t pending() const noexcept { return pending_count_; }
   /// Upstreams of the current pin generation, in pin-table order (index for stats()).
