@@ -178,6 +178,24 @@ void report(benchmark::State& state, std::uint64_t queries, std::uint64_t cycles
   state.counters["tsc_ghz"] = static_cast<double>(rte_get_tsc_hz()) / 1e9;
 }
 
+// The timed loop of the cache-hit benchmarks: a burst of @p frames in, one pass, the replies out;
+// cycles per query and the hit ratio (a set-associative cache can lose a few names to full
+// buckets while warming).
+void run_hits(benchmark::State& state, Rig& rig, Worker& w, const std::vector<std::vector<std::uint8_t>>& frames) {
+  std::size_t next = 0;
+  std::uint64_t queries = 0, cycles = 0;
+  for (auto _ : state) {
+    rig.feed(frames, next, kBurst);
+    const std::uint64_t t0 = rte_rdtsc();
+    w.run_once(Clock::now());
+    cycles += rte_rdtsc() - t0;
+    queries += rig.drain();
+  }
+  report(state, queries, cycles);
+  state.counters["hit_ratio"] = static_cast<double>(w.counters()[Counter::kCacheHits].get()) /
+                                static_cast<double>(w.counters()[Counter::kQueries].get());
+}
+
 // The harness alone: the same feed and drain around a loop that only moves packets.
 void BM_Harness(benchmark::State& state) {
   Rig rig;
@@ -220,19 +238,7 @@ void BM_CacheHit(benchmark::State& state) {
   }
   Worker w(setup);
   warm(w, names, ".hit.test");
-  std::size_t next = 0;
-  std::uint64_t queries = 0, cycles = 0;
-  for (auto _ : state) {
-    rig.feed(frames, next, kBurst);
-    const std::uint64_t t0 = rte_rdtsc();
-    w.run_once(Clock::now());
-    cycles += rte_rdtsc() - t0;
-    queries += rig.drain();
-  }
-  report(state, queries, cycles);
-  // A set-associative cache can lose a few names to full buckets while warming: report the ratio.
-  state.counters["hit_ratio"] = static_cast<double>(w.counters()[Counter::kCacheHits].get()) /
-                                static_cast<double>(w.counters()[Counter::kQueries].get());
+  run_hits(state, rig, w, frames);
   if (feed) feed->offline(0);
 }
 BENCHMARK(BM_CacheHit)
@@ -309,18 +315,7 @@ void BM_CacheHitViews(benchmark::State& state) {
   // the per-view state a pass touches, not by how much is cached.
   const std::size_t per = std::max<std::size_t>(views, 1);
   for (std::size_t v = 0; v < w.view_count(); ++v) warm(w, kNames, ".hit.test", v, per);
-  std::size_t next = 0;
-  std::uint64_t queries = 0, cycles = 0;
-  for (auto _ : state) {
-    rig.feed(frames, next, kBurst);
-    const std::uint64_t t0 = rte_rdtsc();
-    w.run_once(Clock::now());
-    cycles += rte_rdtsc() - t0;
-    queries += rig.drain();
-  }
-  report(state, queries, cycles);
-  state.counters["hit_ratio"] = static_cast<double>(w.counters()[Counter::kCacheHits].get()) /
-                                static_cast<double>(w.counters()[Counter::kQueries].get());
+  run_hits(state, rig, w, frames);
   feed->offline(0);
 }
 BENCHMARK(BM_CacheHitViews)

@@ -27,6 +27,16 @@ struct IpPrefix {
   [[nodiscard]] std::uint32_t v4_mask() const noexcept { return length == 0 ? 0 : ~0u << (32 - length); }
 };
 
+/// The 8 bytes at @p p as a big-endian (network order) word.
+inline std::uint64_t load_be64(const std::uint8_t* p) noexcept {
+  std::uint64_t v = 0;
+  for (int i = 0; i < 8; ++i) v = v << 8 | p[i];
+  return v;
+}
+/// A mask of the top @p bits of a 64-bit word (0 or less: none; 64 or more: all): one half of an
+/// IPv6 prefix mask.
+inline std::uint64_t mask_bits(int bits) noexcept { return bits <= 0 ? 0 : bits >= 64 ? ~0ull : ~0ull << (64 - bits); }
+
 /// Parses @p text; the error names it ("'x/40': prefix length must be 0..32", "'x' is not an IPv4
 /// address or prefix").
 Result<IpPrefix> parse_ip_prefix(std::string_view text);

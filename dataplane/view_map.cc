@@ -6,16 +6,6 @@
 #include "dataplane/ip_prefix.h"
 
 namespace dotpin::dataplane {
-namespace {
-
-std::uint64_t load_be64(const std::uint8_t* p) noexcept {
-  std::uint64_t v = 0;
-  for (int i = 0; i < 8; ++i) v = v << 8 | p[i];
-  return v;
-}
-std::uint64_t mask_bits(int bits) noexcept { return bits <= 0 ? 0 : bits >= 64 ? ~0ull : ~0ull << (64 - bits); }
-
-}  // namespace
 
 Status ViewMap::add(std::uint16_t view, std::optional<std::uint16_t> vlan, const std::vector<std::string>& clients) {
   if (view >= kMaxViews) return fail("at most ", std::to_string(kMaxViews), " views");

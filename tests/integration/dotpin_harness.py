@@ -631,6 +631,33 @@ def dnsperf_answers_every_query(test, mode, workdir, seconds=4, rate=2000):
     return p
 
 
+def dnsperf_clients(runs, seconds, stagger=0.0, during=None):
+    """Runs one dnsperf per client at the same time against the appliance's port 53, for @seconds:
+    @runs is {name: (source address, query file, q/s, timeout s, outstanding)}, started in order
+    @stagger seconds apart; @during (optional) runs in this thread once all have started. Returns
+    {name: (parse_dnsperf result, output)}."""
+    import threading
+    out = {}
+
+    def run(name, src, qfile, qps, timeout, outstanding):
+        p = subprocess.run(["dnsperf", "-s", APPLIANCE_V4, "-a", src, "-d", qfile, "-l", str(seconds),
+                            "-Q", str(qps), "-t", str(timeout), "-q", str(outstanding)],
+                           capture_output=True, text=True, timeout=seconds + 30)
+        out[name] = (parse_dnsperf(p.stdout), p.stdout + p.stderr)
+
+    threads = []
+    for i, (name, args) in enumerate(runs.items()):
+        if i and stagger:
+            time.sleep(stagger)
+        threads.append(threading.Thread(target=run, args=(name, *args)))
+        threads[-1].start()
+    if during:
+        during()
+    for t in threads:
+        t.join()
+    return out
+
+
 def parse_dnsperf(out):
     """dnsperf's statistics: {"sent", "completed", "lost": int or None, "codes_line": the
     response-code text, "codes": {rcode: count}}."""

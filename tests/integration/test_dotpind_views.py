@@ -15,14 +15,13 @@ import socket
 import struct
 import subprocess
 import sys
-import threading
 import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from upstream_faults import FaultServer  # noqa: E402
 from dotpin_harness import (APPLIANCE_V4, CLIENT_V4, OUTSIDER_V4, ApplianceSuite, Dotpind, UnboundDot,  # noqa: E402
-                            dns_query, kdig, main, parse_dnsperf, pki, status_of, udp4_frame)
+                            dns_query, dnsperf_clients, kdig, main, pki, status_of, udp4_frame)
 
 TENANT_B_V4 = "198.18.0.3"
 ANSWER_A, ANSWER_B = "198.18.0.10", "198.18.0.20"
@@ -178,24 +177,18 @@ class Views(ApplianceSuite):
                 self.assertEqual(status_of(kdig(f"@{APPLIANCE_V4}", "-b", src, "www.dotpin.test", "A").stdout), "NOERROR")
             vb0, sb0 = self.view_stats(d, "tenant-b")
             (ub0,) = sb0["upstreams"]
-            seconds, out = 6, {}
+            seconds, reloaded = 6, []
 
-            def run(name, src):
-                p = subprocess.run(["dnsperf", "-s", APPLIANCE_V4, "-a", src, "-d", qfile, "-l", str(seconds),
-                                    "-Q", "500", "-t", "3", "-q", "100"], capture_output=True, text=True,
-                                   timeout=seconds + 30)
-                out[name] = (parse_dnsperf(p.stdout), p.stdout + p.stderr)
+            def rollover():
+                # tenant-a's rollover: a backup pin added to its file, reloaded while both tenants query.
+                time.sleep(2)
+                self.pin_file(os.path.basename(pa), [("a", self.a, ["leaf-p256", "leaf-p384"])])
+                reloaded.append(d.ctl("pins", "reload", "--view", "tenant-a"))
 
-            threads = [threading.Thread(target=run, args=(n, s)) for n, s in (("a", CLIENT_V4), ("b", TENANT_B_V4))]
-            for t in threads:
-                t.start()
-            time.sleep(2)
-            # tenant-a's rollover: a backup pin added to its file, reloaded while both tenants query.
-            self.pin_file(os.path.basename(pa), [("a", self.a, ["leaf-p256", "leaf-p384"])])
-            code, j = d.ctl("pins", "reload", "--view", "tenant-a")
+            out = dnsperf_clients({"a": (CLIENT_V4, qfile, 500, 3, 100), "b": (TENANT_B_V4, qfile, 500, 3, 100)},
+                                  seconds, during=rollover)
+            code, j = reloaded[0]
             self.assertEqual(code, 0, j)
-            for t in threads:
-                t.join()
             for name in ("a", "b"):
                 p, raw = out[name]
                 self.assertIsNotNone(p["sent"], raw)
@@ -233,20 +226,8 @@ class Views(ApplianceSuite):
                 r = kdig(f"@{APPLIANCE_V4}", "-b", TENANT_B_V4, f"{name}.dotpin.test", qtype)
                 self.assertIn(status_of(r.stdout), ("NOERROR", "NXDOMAIN"), r.stdout)
             vb0, _ = self.view_stats(d, "tenant-b")
-            seconds, out = 5, {}
-
-            def run(name, src, qfile, qps):
-                p = subprocess.run(["dnsperf", "-s", APPLIANCE_V4, "-a", src, "-d", qfile, "-l", str(seconds),
-                                    "-Q", str(qps), "-t", "3", "-q", "100"], capture_output=True, text=True,
-                                   timeout=seconds + 30)
-                out[name] = (parse_dnsperf(p.stdout), p.stdout + p.stderr)
-
-            threads = [threading.Thread(target=run, args=("a", CLIENT_V4, flood, 1000)),
-                       threading.Thread(target=run, args=("b", TENANT_B_V4, hot, 500))]
-            for t in threads:
-                t.start()
-            for t in threads:
-                t.join()
+            seconds = 5
+            out = dnsperf_clients({"a": (CLIENT_V4, flood, 1000, 3, 100), "b": (TENANT_B_V4, hot, 500, 3, 100)}, seconds)
             pa, raw_a = out["a"]
             pb, raw_b = out["b"]
             self.assertGreater(pa["sent"], 1000 * seconds // 2, raw_a)
@@ -290,21 +271,10 @@ class Views(ApplianceSuite):
                         f'[[view]]\nname = "tenant-b"\nclients = ["{TENANT_B_V4}/32"]\npin_file = "{pb}"\n')
                 with self.daemon(tag, text, upstreams_extra="inflight_per_lcore = 256\n") as d:
                     self.add_tenant_b(d)
-                    seconds, out = 4, {}
-
-                    def run(name, src, qfile, qps):
-                        p = subprocess.run(["dnsperf", "-s", APPLIANCE_V4, "-a", src, "-d", qfile, "-l", str(seconds),
-                                            "-Q", str(qps), "-t", "3", "-q", "500"], capture_output=True, text=True,
-                                           timeout=seconds + 30)
-                        out[name] = (parse_dnsperf(p.stdout), p.stdout + p.stderr)
-
-                    threads = [threading.Thread(target=run, args=("a", CLIENT_V4, flood, 600)),
-                               threading.Thread(target=run, args=("b", TENANT_B_V4, misses, 200))]
-                    threads[0].start()
-                    time.sleep(1)  # tenant-a's misses pile up first
-                    threads[1].start()
-                    for t in threads:
-                        t.join()
+                    seconds = 4
+                    # tenant-a's misses pile up first (stagger), then tenant-b asks for names of its own.
+                    out = dnsperf_clients({"a": (CLIENT_V4, flood, 600, 3, 500), "b": (TENANT_B_V4, misses, 200, 3, 500)},
+                                          seconds, stagger=1)
                     d.wait_published()
                     code, j = d.ctl("stats")
                     results[share] = (out, j["result"]["totals"]["counters"])

@@ -13,13 +13,12 @@ import shutil
 import socket
 import subprocess
 import sys
-import threading
 import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from dotpin_harness import (APPLIANCE_V4, APPLIANCE_V6, CLIENT_V4, CLIENT_V6, OUTSIDER_V4, ApplianceSuite, Dotpind, dns_query, kdig,  # noqa: E402
-                            main, parse_dnsperf, status_of)
+                            dnsperf_clients, main, status_of)
 
 SECOND_CLIENT_V4 = "198.18.0.3"
 
@@ -75,20 +74,9 @@ class RateLimits(ApplianceSuite):
             self.add_second_client(d)
             r = kdig(f"@{APPLIANCE_V4}", "www.dotpin.test", "A")  # fills the cache: the rest are hits
             self.assertEqual(status_of(r.stdout), "NOERROR", r.stdout)
-            seconds, out = 5, {}
-
-            def run(name, src, qps):
-                p = subprocess.run(["dnsperf", "-s", APPLIANCE_V4, "-a", src, "-d", qfile, "-l", str(seconds),
-                                    "-Q", str(qps), "-t", "1", "-q", "1000"],
-                                   capture_output=True, text=True, timeout=seconds + 30)
-                out[name] = (parse_dnsperf(p.stdout), p.stdout + p.stderr)
-
-            threads = [threading.Thread(target=run, args=("flood", CLIENT_V4, 600)),
-                       threading.Thread(target=run, args=("normal", SECOND_CLIENT_V4, 100))]
-            for t in threads:
-                t.start()
-            for t in threads:
-                t.join()
+            seconds = 5
+            out = dnsperf_clients({"flood": (CLIENT_V4, qfile, 600, 1, 1000),
+                                   "normal": (SECOND_CLIENT_V4, qfile, 100, 1, 1000)}, seconds)
             flood, flood_text = out["flood"]
             normal, normal_text = out["normal"]
             self.assertIsNotNone(flood["sent"], flood_text)
