@@ -258,7 +258,7 @@ int run_stats(Invocation& inv) {
     inv.out << "view " << v.name << ": queries " << n("queries") << ", cache hits " << n("cache_hits") << ", misses "
             << n("cache_misses") << ", upstream answers " << n("upstream_answers") << ", servfails "
             << n("upstream_servfails") << ", stale " << n("stale_answers") << ", acl refused " << n("acl_refused")
-            << ", dropped " << n("acl_dropped") << "; cache " << v.cache_entries << " entries, " << v.cache_evictions
+            << ", dropped " << n("acl_dropped") << ", rate-limited " << n("ratelimited") << "; cache " << v.cache_entries << " entries, " << v.cache_evictions
             << " evictions; pins generation " << v.pin_generation << "\n";
   }
   if (!r.views.empty() && r.upstreams.upstreams.empty() && r.views.size() > 1)

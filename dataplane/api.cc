@@ -15,6 +15,7 @@ std::string_view to_string(ViewCounter c) {
     case ViewCounter::kUpstreamAnswers: return "upstream_answers";
     case ViewCounter::kUpstreamServfails: return "upstream_servfails";
     case ViewCounter::kStaleAnswers: return "stale_answers";
+    case ViewCounter::kRateLimited: return "ratelimited";
     case ViewCounter::kCount_: break;
   }
   return "?";

@@ -44,6 +44,7 @@ enum class ViewCounter : std::uint8_t {
   kUpstreamAnswers,  ///< answers from its upstreams sent to its clients
   kUpstreamServfails,///< SERVFAIL because none of its pinned upstreams answered
   kStaleAnswers,     ///< served stale from its cache (RFC 8767)
+  kRateLimited,      ///< queries of its clients over their rate limit (dropped or slipped; not in kQueries)
   kCount_
 };
 std::string_view to_string(ViewCounter c);

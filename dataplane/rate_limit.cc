@@ -40,8 +40,21 @@ RateLimiter::RateLimiter(const RateLimitOptions& o, std::uint64_t seed)
     interval = std::max<std::uint64_t>(1, kNsPerSecond / qps);
     tolerance = interval * (burst == 0 ? qps : burst);
   };
-  bucket(o.qps, o.burst, query_interval_, query_tolerance_);
-  bucket(o.error_qps, o.error_burst, error_interval_, error_tolerance_);
+  Rates global;
+  bucket(o.qps, o.burst, global.query_interval, global.query_tolerance);
+  bucket(o.error_qps, o.error_burst, global.error_interval, global.error_tolerance);
+  rates_.fill(global);
+  for (std::size_t v = 0; v < o.views.size() && v < kUnmatchedView; ++v) {
+    if (!o.views[v].set) continue;
+    Rates own;
+    bucket(o.views[v].qps, o.views[v].burst, own.query_interval, own.query_tolerance);
+    bucket(o.views[v].error_qps, o.views[v].error_burst, own.error_interval, own.error_tolerance);
+    rates_[v] = own;
+  }
+  for (const Rates& r : rates_) {
+    limits_queries_ = limits_queries_ || r.query_interval != 0;
+    limits_errors_ = limits_errors_ || r.error_interval != 0;
+  }
   v6_mask_ = v6_prefix_ == 64 ? ~0ULL : ~(~0ULL >> v6_prefix_);
   seed_ = seed != 0 ? seed : (static_cast<std::uint64_t>(std::random_device{}()) << 32 | std::random_device{}());
   if (!o.enabled()) return;  // nothing is looked up: no table

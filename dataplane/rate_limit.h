@@ -31,6 +31,12 @@
 
 namespace dotpin::dataplane {
 
+/// One view's own limits ([[view]] ratelimit_*): they replace [ratelimit]'s for its clients.
+struct ViewRates {
+  bool set = false;                 ///< false: the view has [ratelimit]'s
+  std::uint32_t qps = 0, burst = 0, error_qps = 0, error_burst = 0;
+};
+
 struct RateLimitOptions {
   std::uint32_t qps = 0;            ///< queries per second per client prefix; 0: no query limit
   std::uint32_t burst = 0;          ///< bucket size; 0: the same as qps (one second's worth)
@@ -40,7 +46,11 @@ struct RateLimitOptions {
   std::uint32_t slip = 2;           ///< every slip-th limited query is answered TC=1; 0: drop all
   std::uint32_t entries = 65536;    ///< table size per lcore (rounded up to a power of two, >= 2)
   Acl exempt;                       ///< clients never limited (monitoring, a NAT pool, ...); empty: none
-  [[nodiscard]] bool enabled() const noexcept { return qps != 0 || error_qps != 0; }
+  std::vector<ViewRates> views;     ///< by view position: a view's own limits (empty: every view has these)
+  [[nodiscard]] bool enabled() const noexcept {
+    return qps != 0 || error_qps != 0 ||
+           std::any_of(views.begin(), views.end(), [](const ViewRates& v) { return v.set && (v.qps != 0 || v.error_qps != 0); });
+  }
 };
 
 /// A prefix that has been limited, for `dotpinctl stats` and /metrics.
@@ -67,8 +77,11 @@ class RateLimiter {
   [[nodiscard]] bool exempt(const std::uint8_t* addr, bool ipv6) const noexcept {
     return exempt_.size() != 0 && (ipv6 ? exempt_.allows_ipv6(addr) : exempt_.allows_ipv4(addr));
   }
-  [[nodiscard]] bool limits_queries() const noexcept { return query_interval_ != 0; }
-  [[nodiscard]] bool limits_errors() const noexcept { return error_interval_ != 0; }
+  /// Some client (of some view) has a query / error-response limit.
+  [[nodiscard]] bool limits_queries() const noexcept { return limits_queries_; }
+  [[nodiscard]] bool limits_errors() const noexcept { return limits_errors_; }
+  /// The clients of view @p view have a query limit.
+  [[nodiscard]] bool limits_queries_of(std::uint8_t view) const noexcept { return rates_[view].query_interval != 0; }
 
   /// Where a client's entry lives: found by locate(), which also prefetches its bucket, so that a
   /// burst can locate every client first and decide later (as the worker does with cache lookups).
@@ -117,8 +130,12 @@ class RateLimiter {
   Verdict admit(const Ref& r, std::uint64_t now_ns) noexcept;
   void note_limited(const Entry& e) noexcept;
 
-  std::uint64_t query_interval_ = 0, query_tolerance_ = 0;
-  std::uint64_t error_interval_ = 0, error_tolerance_ = 0;
+  // GCRA parameters per view (index 255: clients in no view); 0: that view is not limited.
+  struct Rates {
+    std::uint64_t query_interval = 0, query_tolerance = 0, error_interval = 0, error_tolerance = 0;
+  };
+  std::array<Rates, 256> rates_{};
+  bool limits_queries_ = false, limits_errors_ = false;
   std::uint64_t v6_mask_ = 0;
   std::uint8_t v6_prefix_ = 56;
   std::uint32_t slip_ = 2;
@@ -154,7 +171,9 @@ inline RateLimiter::Ref RateLimiter::locate(const std::uint8_t* addr, bool ipv6,
 // Inline: it runs per query on the hot path (the table miss and the limited path are the cold parts).
 template <bool kError>
 inline RateLimiter::Verdict RateLimiter::admit(const Ref& r, std::uint64_t now) noexcept {
-  const std::uint64_t interval = kError ? error_interval_ : query_interval_;
+  const Rates& rates = rates_[r.view];
+  const std::uint64_t interval = kError ? rates.error_interval : rates.query_interval;
+  if (interval == 0) return Verdict::kPass;  // the client's view has no such limit
   Bucket& b = buckets_[r.bucket];
   Entry* e = nullptr;
   for (Entry& w : b.ways)
@@ -167,7 +186,7 @@ inline RateLimiter::Verdict RateLimiter::admit(const Ref& r, std::uint64_t now) 
     *e = Entry{r.key, now, now, 0, 0, r.family, r.view};
   }
   std::uint64_t& tat = kError ? e->error_tat : e->tat;
-  const std::uint64_t tolerance = kError ? error_tolerance_ : query_tolerance_;
+  const std::uint64_t tolerance = kError ? rates.error_tolerance : rates.query_tolerance;
   const std::uint64_t next = std::max(tat, now) + interval;
   if (next - now <= tolerance) {
     tat = next;

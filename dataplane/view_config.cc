@@ -4,6 +4,7 @@
 #include <toml++/toml.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <set>
 
 #include "dataplane/config.h"
@@ -22,8 +23,10 @@ bool valid_view_name(const std::string& s) {
 
 void read_views(const toml::table& root, TomlReader& r, DataPlaneConfig& c) {
   const auto tables = r.tables(root, "view", {"name", "vlan", "clients", "allow", "pin_file", "ca_file",
-                                              "cache_entries", "cache_max_mib", "inflight"});
+                                              "cache_entries", "cache_max_mib", "inflight", "ratelimit_qps",
+                                              "ratelimit_burst", "ratelimit_error_qps", "ratelimit_error_burst"});
   c.views.clear();
+  c.ratelimit.views.clear();
   c.view_map = ViewMap{};
   if (!c.explicit_views) {
     // One view for everyone: [acl], [cache], [upstreams] (its pin_file is the control plane's).
@@ -85,14 +88,29 @@ void read_views(const toml::table& root, TomlReader& r, DataPlaneConfig& c) {
     r.integer(t, "cache_max_mib", max_mib, 1, 65536);
     v.cache.max_bytes = max_mib << 20;
     r.integer(t, "inflight", v.inflight, 16, static_cast<std::int64_t>(c.inflight_per_lcore));
+    // Its own rate limits: each key given replaces [ratelimit]'s for the view's clients.
+    ViewRates rates{false, c.ratelimit.qps, c.ratelimit.burst, c.ratelimit.error_qps, c.ratelimit.error_burst};
+    for (const char* key : {"ratelimit_qps", "ratelimit_burst", "ratelimit_error_qps", "ratelimit_error_burst"})
+      rates.set = rates.set || t->contains(key);
+    // A rate of its own without a burst of its own: one second's worth of that rate, not the burst
+    // [ratelimit] sized for another rate.
+    if (t->contains("ratelimit_qps") && !t->contains("ratelimit_burst")) rates.burst = 0;
+    if (t->contains("ratelimit_error_qps") && !t->contains("ratelimit_error_burst")) rates.error_burst = 0;
+    r.integer(t, "ratelimit_qps", rates.qps, 0, 10000000);
+    r.integer(t, "ratelimit_burst", rates.burst, 0, 10000000);
+    r.integer(t, "ratelimit_error_qps", rates.error_qps, 0, 10000000);
+    r.integer(t, "ratelimit_error_burst", rates.error_burst, 0, 10000000);
+    c.ratelimit.views.push_back(rates);
     if (v.vlan && c.tcp.any())
       r.error(t->get("vlan")->source(),
               "view '" + v.name +
                   "' is matched by VLAN: views by VLAN serve UDP only for now (the kernel that terminates TCP and DoT "
                   "cannot tell two VLANs' clients apart); set [tcp] enabled = false and leave out [dot], or match by "
                   "'clients'");
+    std::error_code ec;
     for (const ViewConfig& earlier : c.views)
-      if (!v.pin_file.empty() && earlier.pin_file == v.pin_file)
+      if (!v.pin_file.empty() && std::filesystem::weakly_canonical(earlier.pin_file, ec) ==
+                                     std::filesystem::weakly_canonical(v.pin_file, ec))
         r.error(t->get("pin_file")->source(), "views '" + earlier.name + "' and '" + v.name +
                                                   "' name the same pin_file: a change of one would rewrite the other's pins");
     const auto index = static_cast<std::uint16_t>(c.views.size());

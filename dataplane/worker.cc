@@ -53,8 +53,10 @@ Worker::Worker(WorkerSetup setup)
     auto state = std::make_unique<ViewState>(v);
     // A view's shard never holds more than its share of the in-flight table: its buffers are
     // sized for that (most of a view's fixed memory on an lcore).
+    // Twice the share: a query that timed out keeps its slot until its answer or its connection
+    // goes, so the slots of a slow upstream's abandoned queries do not eat the live share.
     tls::ShardOptions options = setup_.shard;
-    options.max_pending = std::min<std::size_t>(options.max_pending, v.inflight);
+    options.max_pending = std::min<std::size_t>(options.max_pending, 2 * std::size_t{v.inflight});
     state->shard = std::make_unique<tls::DotShard>(
         reactor_, v.upstreams, v.pin_generation, options,
         [this](std::uint64_t cookie, tls::DotShard::Outcome outcome, std::span<const std::uint8_t> response,
@@ -257,7 +259,9 @@ void Worker::process_burst(rte_mbuf** pkts, unsigned n, Clock::time_point now) {
         // The client's rate-limit bucket is prefetched with the cache bucket; pass 3 decides.
         // (family 0: not limited, an exempt client.)
         if (limiter_.limits_queries())
-          limit_[i] = limiter_.exempt(client, p.view.ipv6) ? RateLimiter::Ref{} : limiter_.locate(client, p.view.ipv6, static_cast<std::uint8_t>(p.vi));
+          limit_[i] = limiter_.exempt(client, p.view.ipv6) || !limiter_.limits_queries_of(static_cast<std::uint8_t>(p.vi))
+                          ? RateLimiter::Ref{}
+                          : limiter_.locate(client, p.view.ipv6, static_cast<std::uint8_t>(p.vi));
         vs.cache.prefetch(p.key);
         p.lookup = true;
         continue;
@@ -273,6 +277,7 @@ void Worker::process_burst(rte_mbuf** pkts, unsigned n, Clock::time_point now) {
     if (limiter_.limits_queries() &&
         limiter_.query(client, p.view.ipv6, now_ns_, static_cast<std::uint8_t>(p.vi)) != RateLimiter::Verdict::kPass) {
       counters_[Counter::kRateLimited].add();
+      vs[ViewCounter::kRateLimited].add();
       rte_pktmbuf_free(m);
       continue;
     }
@@ -294,6 +299,7 @@ void Worker::process_burst(rte_mbuf** pkts, unsigned n, Clock::time_point now) {
       // over TCP; a spoofed victim gets no more than the query's size). Not counted as queries.
       const RateLimiter::Verdict rl = limiter_.query(limit_[i], now_ns_);
       if (rl != RateLimiter::Verdict::kPass) {
+        (*views_[p.vi])[ViewCounter::kRateLimited].add();
         if (rl == RateLimiter::Verdict::kDrop) {
           counters_[Counter::kRateLimited].add();
           rte_pktmbuf_free(m);
@@ -574,6 +580,7 @@ void Worker::drain_and_publish(std::chrono::milliseconds drain) noexcept {
   try {
     const auto deadline = Clock::now() + drain;
     while (inflight_.size() > 0 && Clock::now() < deadline) {
+      for (auto& v : views_) v->shard->begin_pass(Clock::now());
       reactor_.poll(std::chrono::milliseconds(1));
       poll_and_flush(Clock::now());
     }

@@ -64,7 +64,7 @@ struct WorkerSetup {
   bool verify_udp_checksum = true;
   std::uint16_t max_udp = 1232;           ///< our UDP payload limit (DNS flag day 2020)
   CacheLimits limits;
-  RateLimitOptions ratelimit;             ///< per-client limits (off unless qps or error_qps is set)
+  RateLimitOptions ratelimit;             ///< per-client limits, [ratelimit] and the views' own (off unless some qps is set)
   std::size_t inflight = 4096;
   tls::ShardOptions shard;
   /// Where new pin generations come from (null: the views' pins for the worker's life). The worker
@@ -221,7 +221,7 @@ class Worker {
   rte_mbuf* kernel_tx_[kBurst];    // segments for the exception port, sent at the pass's flush
   bool streams_answered_ = false;  // this pass returned answers to the TCP service (wake it)
   std::unique_ptr<Pending[]> pending_;  // per packet of the burst being processed
-  RateLimiter::Ref limit_[kBurst];      // per packet: its client's rate-limit entry (with [ratelimit] qps)
+  RateLimiter::Ref limit_[kBurst];      // per packet: its client's rate-limit entry (when its view has a query limit)
   // Stats for other threads. The lcore only try_locks: a reader holding the lock delays a
   // publication by one interval, never the lcore.
   mutable std::mutex published_mu_;

@@ -117,6 +117,35 @@ TEST(ViewShares, TheSameAddressInTwoViewsHasTwoRateLimitBuckets) {
   EXPECT_EQ(top[0].view, 0);
 }
 
+TEST(ViewShares, AViewsOwnRateLimitsReplaceTheGlobalOnes) {
+  RateLimitOptions o;
+  o.qps = 1;
+  o.burst = 1;
+  o.views = {ViewRates{}, ViewRates{true, 0, 0, 0, 0}, ViewRates{true, 1000, 1000, 0, 0}};
+  RateLimiter rl(o, 7);
+  ASSERT_TRUE(rl.limits_queries());
+  EXPECT_FALSE(rl.limits_errors());
+  const auto a = v4("10.0.0.1");
+  // View 0 has [ratelimit]'s: 1 q/s.
+  EXPECT_EQ(rl.query(a.data(), false, 1000, 0), RateLimiter::Verdict::kPass);
+  EXPECT_NE(rl.query(a.data(), false, 2000, 0), RateLimiter::Verdict::kPass);
+  // View 1 has none of its own: never limited.
+  for (int i = 0; i < 100; ++i) EXPECT_EQ(rl.query(a.data(), false, 3000 + i, 1), RateLimiter::Verdict::kPass);
+  // View 2: 1000 q/s with a burst of 1000.
+  for (int i = 0; i < 1000; ++i) ASSERT_EQ(rl.query(a.data(), false, 4000 + i, 2), RateLimiter::Verdict::kPass) << i;
+  EXPECT_NE(rl.query(a.data(), false, 5000, 2), RateLimiter::Verdict::kPass);
+  // Clients in no view have [ratelimit]'s.
+  EXPECT_EQ(rl.query(a.data(), false, 6000, kUnmatchedView), RateLimiter::Verdict::kPass);
+  EXPECT_NE(rl.query(a.data(), false, 7000, kUnmatchedView), RateLimiter::Verdict::kPass);
+  // Only a view's own limits: the table exists though [ratelimit] has none.
+  RateLimitOptions only;
+  only.views = {ViewRates{true, 5, 0, 0, 0}};
+  EXPECT_TRUE(only.enabled());
+  RateLimiter rv(only, 7);
+  EXPECT_TRUE(rv.limits_queries());
+  EXPECT_EQ(rv.query(a.data(), false, 1000, 1), RateLimiter::Verdict::kPass) << "view 1 has no limit";
+}
+
 TEST(ViewMap, ReservedVlanAndAnUnbuiltMapMatchNothing) {
   ViewMap unbuilt;
   ASSERT_TRUE(unbuilt.add(0, std::nullopt, {}));

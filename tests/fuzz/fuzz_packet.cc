@@ -11,6 +11,7 @@
 #include "dataplane/dns_query.h"
 #include "dataplane/dns_reply.h"
 #include "dataplane/packet.h"
+#include "dataplane/view_map.h"
 
 using namespace dotpin::dataplane;
 
@@ -22,6 +23,15 @@ LocalAddresses make_local() {
   l.ipv6.push_back({0x20, 0x01, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1});
   return l;
 }
+// Views as a tenant appliance has them: by VLAN, by VLAN and prefix, by prefix (both families).
+ViewMap make_views() {
+  ViewMap m;
+  (void)m.add(0, 101, {});
+  (void)m.add(1, 102, {"198.18.2.0/24", "2001:2:2::/48"});
+  (void)m.add(2, std::nullopt, {"198.18.0.0/16", "2001:2::/32"});
+  m.build();
+  return m;
+}
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -30,6 +40,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   std::vector<std::uint8_t> frame(data, data + size);
   frame.resize(size + 2048);
   const PacketView v = classify({frame.data(), size}, local, size % 2 == 0);
+  // The worker's view lookup for a query or TCP segment: the frame's VLAN (if tagged) and source.
+  if (v.kind == PacketKind::kDnsQuery || v.kind == PacketKind::kException) {
+    static const ViewMap views = make_views();
+    const std::uint16_t vlan = v.l3 == 18 ? static_cast<std::uint16_t>((frame[14] << 8 | frame[15]) & 0x0FFF) : 0;
+    const std::uint16_t view = views.match(vlan, frame.data() + v.l3 + (v.ipv6 ? 8 : 12), v.ipv6);
+    if (view != ViewMap::kNoView && view > 2) __builtin_trap();  // only the views it was given
+  }
   switch (v.kind) {
     case PacketKind::kArpRequest: make_arp_reply(frame.data(), v, local.mac); break;
     case PacketKind::kNeighborSolicit: make_neighbor_advert(frame.data(), frame.size(), v, local.mac); break;

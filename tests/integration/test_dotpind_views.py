@@ -290,6 +290,40 @@ class Views(ApplianceSuite):
         finally:
             stall.stop()
 
+    def test_a_views_own_rate_limit_holds_its_clients_only(self):
+        # tenant-a: 50 q/s of its own; tenant-b: no limit ([ratelimit] sets only slip = 0, so that a
+        # held-back query is dropped, not answered TC=1). Both send 300 q/s of cached names:
+        # tenant-a gets its limit's worth, tenant-b everything.
+        pa = self.pin_file("rl2-a.toml", [("a", self.a, ["leaf-p256"])])
+        pb = self.pin_file("rl2-b.toml", [("b", self.b, ["leaf-rsa2048"])])
+        text = (f'[[view]]\nname = "tenant-a"\nclients = ["{CLIENT_V4}/32"]\npin_file = "{pa}"\n'
+                'ratelimit_qps = 50\nratelimit_burst = 10\n\n'
+                f'[[view]]\nname = "tenant-b"\nclients = ["{TENANT_B_V4}/32"]\npin_file = "{pb}"\n')
+        qfile = os.path.join(self.dir, "rl2.txt")
+        with open(qfile, "w") as f:
+            f.write("www.dotpin.test A\n")
+        with self.daemon("vwl", text, extra_config="\n[ratelimit]\nslip = 0\n") as d:
+            self.add_tenant_b(d)
+            for src in (CLIENT_V4, TENANT_B_V4):
+                self.assertEqual(status_of(kdig(f"@{APPLIANCE_V4}", "-b", src, "www.dotpin.test", "A").stdout), "NOERROR")
+            seconds = 4
+            out = dnsperf_clients({"a": (CLIENT_V4, qfile, 300, 1, 1000), "b": (TENANT_B_V4, qfile, 300, 1, 1000)},
+                                  seconds)
+            pa_, raw_a = out["a"]
+            pb_, raw_b = out["b"]
+            rate = pa_["completed"] / seconds
+            print(f"\ntenant-a: {pa_['sent']} sent, {rate:.1f} q/s answered (its limit 50); tenant-b: "
+                  f"{pb_['sent']} sent, {pb_['lost']} lost", file=sys.stderr)
+            self.assertGreater(pa_["sent"], 300 * seconds // 2, raw_a)
+            self.assertGreaterEqual(rate, 40, raw_a)
+            self.assertLessEqual(rate, 60, raw_a)
+            self.assertEqual(pb_["lost"], 0, raw_b)
+            va, _ = self.view_stats(d, "tenant-a")
+            vb, whole = self.view_stats(d, "tenant-b")
+            self.assertEqual(va["counters"]["ratelimited"], pa_["lost"], va)
+            self.assertEqual(vb["counters"]["ratelimited"], 0, vb)
+            self.assertIn(f"{CLIENT_V4}/32 (view tenant-a)", [t["prefix"] for t in whole["ratelimit_top"]])
+
     def test_a_client_in_no_view_is_refused_or_dropped_as_configured(self):
         text, _, _ = self.views("out", [("a", self.a, ["leaf-p256"])])
         with self.daemon("vwu", text) as d:
