@@ -197,18 +197,21 @@ void Worker::process_burst(rte_mbuf** pkts, unsigned n, Clock::time_point now) {
         // here already (for the client's view; a client in no view is dropped here too); "refuse"
         // is answered per query by the service's lcore, as for UDP.
         const std::uint8_t* src = data + p.view.l3 + (p.view.ipv6 ? 8 : 12);
-        const std::uint16_t vi = one_view_ ? 0 : view_of(data, p.view, src);
-        if (!setup_.acl_refuse && vi == ViewMap::kNoView) {
-          counters_[Counter::kViewUnmatchedDropped].add();
-          rte_pktmbuf_free(m);
-        } else if (!setup_.acl_refuse && vi != ViewMap::kNoView &&
-                   !(p.view.ipv6 ? views_[vi]->acl->allows_ipv6(src) : views_[vi]->acl->allows_ipv4(src))) {
-          counters_[Counter::kAclDropped].add();
-          (*views_[vi])[ViewCounter::kAclDropped].add();
-          rte_pktmbuf_free(m);
-        } else {
-          to_kernel(m, p.view);
+        if (!setup_.acl_refuse) {
+          const std::uint16_t vi = one_view_ ? 0 : view_of(data, p.view, src);
+          if (vi == ViewMap::kNoView) {
+            counters_[Counter::kViewUnmatchedDropped].add();
+            rte_pktmbuf_free(m);
+            continue;
+          }
+          if (!(p.view.ipv6 ? views_[vi]->acl->allows_ipv6(src) : views_[vi]->acl->allows_ipv4(src))) {
+            counters_[Counter::kAclDropped].add();
+            (*views_[vi])[ViewCounter::kAclDropped].add();
+            rte_pktmbuf_free(m);
+            continue;
+          }
         }
+        to_kernel(m, p.view);
         continue;
       }
       case PacketKind::kDrop:

@@ -91,6 +91,10 @@ class Views(ApplianceSuite):
                 rb = kdig(f"@{APPLIANCE_V4}", "-b", TENANT_B_V4, "www.dotpin.test", "A")
                 self.assertEqual(answer_of(ra.stdout), ANSWER_A, ra.stdout)
                 self.assertEqual(answer_of(rb.stdout), ANSWER_B, rb.stdout)
+            # Over TCP (the exception path) a client is matched by its address the same way.
+            for src, want in ((CLIENT_V4, ANSWER_A), (TENANT_B_V4, ANSWER_B)):
+                r = kdig(f"@{APPLIANCE_V4}", "+tcp", "-b", src, "www.dotpin.test", "A")
+                self.assertEqual(answer_of(r.stdout), want, r.stdout + r.stderr)
             # Each name server saw its own tenant's one query: a name cached for one view is never
             # served to the other, and identical misses of two views are not merged.
             self.assertEqual(self.a.queries_logged() - a_before, 1, self.a.read_log())
@@ -98,8 +102,8 @@ class Views(ApplianceSuite):
             va, _ = self.view_stats(d, "tenant-a")
             vb, whole = self.view_stats(d, "tenant-b")
             for v in (va, vb):
-                self.assertEqual(v["counters"]["queries"], 3, v)
-                self.assertEqual(v["counters"]["cache_hits"], 2, v)
+                self.assertEqual(v["counters"]["queries"], 4, v)  # 3 over UDP, 1 over TCP
+                self.assertEqual(v["counters"]["cache_hits"], 3, v)
                 self.assertEqual(v["counters"]["upstream_answers"], 1, v)
                 self.assertGreaterEqual(v["cache"]["entries"], 1, v)
             self.assertEqual([u["name"] for u in whole["upstreams"]], ["b"], whole)
@@ -117,7 +121,7 @@ class Views(ApplianceSuite):
             self.assertEqual(code, 0, text_out)
             self.assertIn(f"view tenant-b: {TENANT_B_V4}/32; pins generation 1", text_out)
             code, text_out = d.ctl("stats", json_out=False)
-            self.assertIn("view tenant-a: queries 3, cache hits 2", text_out)
+            self.assertIn("view tenant-a: queries 4, cache hits 3", text_out)
             # A view's pins come from its file only: a reload that brings in a TOFU upstream is
             # refused (as at start), and the pins in force stay.
             tofu_file = os.path.join(self.dir, "own-tofu.toml")
@@ -140,7 +144,7 @@ class Views(ApplianceSuite):
             self.assertEqual(self.b.queries_logged() - b_before, 1, "tenant-b's entry survived tenant-a's flush")
             d.wait_published()
             metrics = d.metrics()
-            self.assertEqual(metrics[("dotpin_view_events_total", frozenset({("view", "tenant-b"), ("event", "cache_hits")}))], 3)
+            self.assertEqual(metrics[("dotpin_view_events_total", frozenset({("view", "tenant-b"), ("event", "cache_hits")}))], 4)
             self.assertIn(("dotpin_upstream_answers_total", frozenset({("view", "tenant-a"), ("upstream", "a")})), metrics)
 
     def test_a_tenants_pool_refuses_the_other_tenants_server_and_sends_it_nothing(self):
@@ -334,12 +338,26 @@ class Views(ApplianceSuite):
             code, j = d.ctl("stats")
             self.assertEqual(j["result"]["totals"]["counters"]["view_unmatched_refused"], 1, j)
             self.assertEqual(j["result"]["totals"]["counters"]["queries"], 0, j)
+            # Over TCP too: the connection is accepted, each query REFUSED, nothing reaches a view.
+            r = kdig(f"@{APPLIANCE_V4}", "+tcp", "-b", OUTSIDER_V4, "www.dotpin.test", "A", "+edns")
+            self.assertEqual(status_of(r.stdout), "REFUSED", r.stdout + r.stderr)
+            d.wait_published()
+            code, j = d.ctl("stats")
+            self.assertEqual(j["result"]["totals"]["counters"]["view_unmatched_refused"], 2, j)
+            self.assertEqual(j["result"]["totals"]["counters"]["queries"], 0, j)
         with self.daemon("vwd", text, extra_config="\n[acl]\naction = \"drop\"\n") as d:
             r = kdig(f"@{APPLIANCE_V4}", "-b", OUTSIDER_V4, "www.dotpin.test", "A")
             self.assertIsNone(status_of(r.stdout), r.stdout)
+            # Over TCP its SYN is dropped on the lcore: no connection, no answer.
+            r = kdig(f"@{APPLIANCE_V4}", "+tcp", "-b", OUTSIDER_V4, "www.dotpin.test", "A")
+            self.assertIsNone(status_of(r.stdout), r.stdout)
             d.wait_published()
             code, j = d.ctl("stats")
-            self.assertEqual(j["result"]["totals"]["counters"]["view_unmatched_dropped"], 1, j)
+            c = j["result"]["totals"]["counters"]
+            # The UDP query, then the SYN (and any retransmission of it): none reached the kernel.
+            self.assertGreaterEqual(c["view_unmatched_dropped"], 2, c)
+            self.assertEqual(c["to_kernel"], 0, c)
+            self.assertEqual(j["result"]["tcp"]["counters"]["accepted"], 0, j["result"]["tcp"])
 
     def test_views_by_vlan_tell_one_address_on_two_vlans_apart(self):
         # The same client address on VLAN 101 (tenant-a) and VLAN 102 (tenant-b): each gets its
@@ -358,9 +376,11 @@ class Views(ApplianceSuite):
                 ours = tap.getsockname()[4]
                 got = {}
                 for attempt in range(3):  # the first miss waits for the upstream's handshake
-                    for vid in (101, 102, 103, 0):
-                        f = udp4_frame(dns_query("www.dotpin.test", qid=0x5000 + vid), src="198.18.0.7")
-                        tag = b"\x81\x00" + struct.pack("!H", vid) if vid else b""
+                    # (key, VLAN ID, tagged): key 1 is a priority tag (VID 0), which is untagged to 802.1Q.
+                    for key, vid, tagged in ((101, 101, True), (102, 102, True), (103, 103, True), (0, 0, False),
+                                             (4095, 4095, True), (1, 0, True), (7, 0x6000 | 102, True)):
+                        f = udp4_frame(dns_query("www.dotpin.test", qid=0x5000 + key), src="198.18.0.7")
+                        tag = b"\x81\x00" + struct.pack("!H", vid) if tagged else b""
                         tap.send(mac + ours + tag + f[12:])
                     tap.settimeout(0.1)
                     end = time.monotonic() + 1.5
@@ -383,12 +403,15 @@ class Views(ApplianceSuite):
                 tap.close()
             self.assertEqual(a_record(got.get(101)), ANSWER_A, got)
             self.assertEqual(a_record(got.get(102)), ANSWER_B, got)
-            for vid in (103, 0):
-                self.assertIn(vid, got, f"VLAN {vid}: no reply")
-                self.assertEqual(got[vid][3] & 0x0F, 5, f"VLAN {vid} is no view's: REFUSED")
+            # No view's: another VLAN, untagged, the reserved VID 4095, a priority tag.
+            for key in (103, 0, 4095, 1):
+                self.assertIn(key, got, f"case {key}: no reply")
+                self.assertEqual(got[key][3] & 0x0F, 5, f"case {key} is no view's: REFUSED")
+            # Priority bits (PCP) in the tag do not change the VLAN: tenant-b's answer.
+            self.assertEqual(a_record(got.get(7)), ANSWER_B, got)
             d.wait_published()
             code, j = d.ctl("stats")
-            self.assertGreaterEqual(j["result"]["totals"]["counters"]["view_unmatched_refused"], 2, j)
+            self.assertGreaterEqual(j["result"]["totals"]["counters"]["view_unmatched_refused"], 4, j)
             vs = {v["name"]: v for v in j["result"]["views"]}
             self.assertEqual(vs["tenant-a"]["vlan"], 101)
             self.assertGreaterEqual(vs["tenant-b"]["counters"]["upstream_answers"], 1, vs)
