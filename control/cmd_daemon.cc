@@ -2,6 +2,7 @@
 // dotpinctl status | stats | upstreams | pins list|reload|add|remove | cache flush | upstream
 // drain|enable | log level | expiry: ask the running dotpind over its control socket and print the
 // answer as tables (or the daemon's JSON with --json).
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <iomanip>
@@ -148,7 +149,7 @@ int run_status(Invocation& inv) {
     if (v.vlan) match = "vlan " + std::to_string(*v.vlan);
     for (const auto& c : v.clients) match += (match.empty() ? "" : " ") + c;
     inv.out << "  view " << v.name << ": " << match << "; pins generation " << v.pin_generation << " from "
-            << v.pin_file << ", " << v.upstreams << " upstream(s)\n";
+            << v.pin_file << ", " << v.upstreams << " upstream(s), " << v.policy << "\n";
   }
   return kExitOk;
 }
@@ -343,14 +344,21 @@ int run_pins_sources(Invocation& inv) {
       inv.out << "no upstream takes its pins from the network (pins_from = \"tofu\" or \"dane\")\n";
       return;
     }
+    // With [[view]] sections each row names its view.
+    const bool views = std::ranges::any_of(r.upstreams, [](const auto& s) { return s.view.has_value(); });
     std::vector<std::vector<std::string>> rows;
     for (const auto& s : r.upstreams) {
       std::string failures;
       for (const auto& [why, n] : s.failures) failures += (failures.empty() ? "" : " ") + why + "=" + std::to_string(n);
-      rows.push_back({s.upstream, s.source, s.state, std::to_string(s.attempts), failures.empty() ? "-" : failures,
-                      s.last_success.value_or("-"), s.detail.empty() ? "-" : s.detail});
+      std::vector<std::string> row{s.upstream, s.source, s.state, std::to_string(s.attempts),
+                                   failures.empty() ? "-" : failures, s.last_success.value_or("-"),
+                                   s.detail.empty() ? "-" : s.detail};
+      if (views) row.insert(row.begin(), s.view.value_or("-"));
+      rows.push_back(std::move(row));
     }
-    print_table(inv.out, {"UPSTREAM", "SOURCE", "STATE", "ATTEMPTS", "FAILURES", "LAST_SUCCESS", "DETAIL"}, rows);
+    std::vector<std::string> head{"UPSTREAM", "SOURCE", "STATE", "ATTEMPTS", "FAILURES", "LAST_SUCCESS", "DETAIL"};
+    if (views) head.insert(head.begin(), "VIEW");
+    print_table(inv.out, head, rows);
   });
 }
 

@@ -153,8 +153,10 @@ std::span<const Command> command_table() {
        "dotpind makes its own handshake to the upstream, checks it as it learns a key (PKIX with the\n"
        "CA file, the name, every learn_from address agreeing) and adopts the key only if it is the\n"
        "one you name with --pin: the observed pin of the tofu_changed log line or `upstreams`, which\n"
-       "you have checked out of band. Written to the TOFU state file atomically, then published.",
-       {{"socket", "PATH", "dotpind's control socket"},
+       "you have checked out of band. Written to the TOFU state file atomically (a view's own with\n"
+       "[[view]] sections), then published.",
+       {{"view", "NAME", "the view (tenant) whose state this is: needed when dotpind has [[view]] sections"},
+        {"socket", "PATH", "dotpind's control socket"},
         {"pin", "PIN", "the pin-sha256 (base64) to accept (required); refused if the server presents another"}},
        1, 1, run_pins_accept},
       {"pins forget", "UPSTREAM", "drop the keys a TOFU upstream learned; it learns again on next contact",
@@ -162,13 +164,15 @@ std::span<const Command> command_table() {
        "its connections are refused, so that case needs --force (and the next key it sees is\n"
        "trusted on first use: prefer `pins accept --pin` for a planned key change). Learning\n"
        "starts within a second.",
-       {{"socket", "PATH", "dotpind's control socket"},
+       {{"view", "NAME", "the view (tenant) whose state this is: needed when dotpind has [[view]] sections"},
+        {"socket", "PATH", "dotpind's control socket"},
         {"force", "", "forget even if the upstream would be left with no pin valid now"}},
        1, 1, run_pins_forget},
       {"pins sources", "", "state of the pins taken from the network: TOFU learning, DANE refreshes",
        "One row per upstream with pins_from = \"tofu\" or \"dane\": its state, attempts, failures by\n"
-       "reason, last success and the last explanation.",
-       {{"socket", "PATH", "dotpind's control socket"}},
+       "reason, last success and the last explanation. With [[view]] sections: every view's (a VIEW\n"
+       "column), or one view's with --view.",
+       {{"view", "NAME", "only this view's (tenant's) upstreams"}, {"socket", "PATH", "dotpind's control socket"}},
        0, 0, run_pins_sources},
       {"cache flush", "[NAME]", "drop cached answers: all, or every type of one owner NAME",
        "Runs on every worker lcore (through its mailbox) and reports how many entries went. With\n"

@@ -44,6 +44,7 @@ std::string lcore_list(const std::vector<unsigned>& ids) {
 
 SourceStatusReply source_status_reply(const SourceStatus& s) {
   SourceStatusReply r;
+  if (!s.view.empty()) r.view = s.view;
   r.upstream = s.upstream;
   r.source = s.source;
   r.state = s.state;
@@ -99,6 +100,13 @@ Result<std::size_t> DaemonAdmin::view_of(const Request& r) const {
   if (!v) return Error{v.error()};
   if (*v >= publishers_.size()) return fail("view ", std::to_string(*v), " has no pin publisher");
   return *v;
+}
+
+Result<PinSources*> DaemonAdmin::sources_of(const Request& r) const {
+  const auto v = view_of(r);
+  if (!v) return Error{v.error()};
+  if (*v >= sources_.size() || sources_[*v] == nullptr) return fail("this dotpind learns no pins");
+  return sources_[*v];
 }
 
 std::string DaemonAdmin::view_prefix(std::size_t view) const {
@@ -186,7 +194,8 @@ Result<nlohmann::json> DaemonAdmin::pins_remove(const Request& r) {
 
 Result<nlohmann::json> DaemonAdmin::pins_accept(const Request& r) {
   std::lock_guard lock(mu_);
-  if (!sources_) return fail("this dotpind learns no pins");
+  const auto sources = sources_of(r);
+  if (!sources) return Error{sources.error()};
   const std::string& name = r.args[0];
   // The key to accept is always the operator's own --pin, checked out of band: never "whatever
   // was refused last" (an attacker can make any key the last refused one) nor "whatever answers now".
@@ -195,24 +204,28 @@ Result<nlohmann::json> DaemonAdmin::pins_accept(const Request& r) {
   std::string why;
   const auto expected = parse_pin_base64(*p, &why);
   if (!expected) return fail("--pin '", *p, "': ", why);
-  auto reply = sources_->accept(name, *expected);
+  auto reply = (*sources)->accept(name, *expected);
   if (!reply) return Error{reply.error()};
   return nlohmann::json(*reply);
 }
 
 Result<nlohmann::json> DaemonAdmin::pins_forget(const Request& r) {
   std::lock_guard lock(mu_);
-  if (!sources_) return fail("this dotpind learns no pins");
-  auto reply = sources_->forget(r.args[0], r.options.contains("force"));
+  const auto sources = sources_of(r);
+  if (!sources) return Error{sources.error()};
+  auto reply = (*sources)->forget(r.args[0], r.options.contains("force"));
   if (!reply) return Error{reply.error()};
   return nlohmann::json(*reply);
 }
 
-Result<nlohmann::json> DaemonAdmin::pins_sources(const Request&) {
+Result<nlohmann::json> DaemonAdmin::pins_sources(const Request& r) {
+  // Without --view on an appliance with views: every view's (each row names its view).
+  const auto view = select_view(dataplane_.views(), r, /*every_allowed=*/true);
+  if (!view) return Error{view.error()};
   PinSourcesReply reply;
-  if (sources_)
-    for (const SourceStatus& s : sources_->status())
-      reply.upstreams.push_back(source_status_reply(s));
+  for (std::size_t i = 0; i < sources_.size(); ++i)
+    if (sources_[i] != nullptr && (*view == kEveryView || *view == i))
+      for (const SourceStatus& s : sources_[i]->status()) reply.upstreams.push_back(source_status_reply(s));
   return nlohmann::json(reply);
 }
 

@@ -24,10 +24,12 @@ class DaemonAdmin {
  public:
   /// @p publisher owns the pins; @p sources (may be null: no TOFU/DANE) serves accept, forget, sources.
   DaemonAdmin(dataplane::DataPlane& dataplane, PinPublisher& publisher, PinSources* sources = nullptr)
-      : dataplane_(dataplane), publishers_{&publisher}, sources_(sources) {}
-  /// With [[view]] sections: @p publishers[i] owns view i's pins (--view picks one); no pin sources.
-  DaemonAdmin(dataplane::DataPlane& dataplane, std::vector<PinPublisher*> publishers, PinSources* sources = nullptr)
-      : dataplane_(dataplane), publishers_(std::move(publishers)), sources_(sources) {}
+      : dataplane_(dataplane), publishers_{&publisher}, sources_{sources} {}
+  /// With [[view]] sections: @p publishers[i] and @p sources[i] (may be empty) are view i's
+  /// (--view picks one).
+  DaemonAdmin(dataplane::DataPlane& dataplane, std::vector<PinPublisher*> publishers,
+              std::vector<PinSources*> sources = {})
+      : dataplane_(dataplane), publishers_(std::move(publishers)), sources_(std::move(sources)) {}
   void register_commands(ControlServer& server);
 
   Result<nlohmann::json> pins_list(const Request& r);
@@ -50,10 +52,12 @@ class DaemonAdmin {
   Result<std::size_t> view_of(const Request& r) const;
   /// "view NAME: " on an appliance with views, else "".
   [[nodiscard]] std::string view_prefix(std::size_t view) const;
+  /// The pin sources of the view @p r names (--view), or why there are none.
+  Result<PinSources*> sources_of(const Request& r) const;
 
   dataplane::DataPlane& dataplane_;
   std::vector<PinPublisher*> publishers_;
-  PinSources* sources_;
+  std::vector<PinSources*> sources_;  // by view; null: that view learns no pins
   std::mutex mu_;  // one change at a time (the control thread is single, this guards tests that call directly)
 };
 

@@ -77,6 +77,7 @@ ViewReply view_reply(const dataplane::DataPlane& a, const dataplane::ViewFacts& 
   if (f.vlan) v.vlan = *f.vlan;
   v.clients = f.clients;
   v.pin_file = f.pin_file;
+  v.policy = f.policy;
   if (const auto pins = a.pins(view)) {
     v.pin_generation = pins->generation;
     v.upstreams = pins->table.upstreams.size();

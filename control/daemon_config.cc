@@ -4,9 +4,11 @@
 #include <toml++/toml.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <functional>
 
 #include "common/endpoint.h"
+#include "common/same_file.h"
 #include "pinning/toml_reader.h"
 
 namespace dotpin::ctl {
@@ -98,6 +100,56 @@ void read_control_config(const toml::table& root, TomlReader& r, ControlConfig& 
     if (auto ep = parse_endpoint(c.metrics, 9853, false); !ep) r.error(n->source(), "'metrics': " + ep.error());
 }
 
+/// Each view's TOFU state file: its own tofu_state_file, or [tofu] state_file with ".NAME" before
+/// the extension. Two views sharing one (or a state file on another file dotpind reads or writes)
+/// would let a key learned for one tenant's upstream admit a server to another's of the same name,
+/// or let one write destroy the other file.
+void assign_view_state_files(const toml::table& root, TomlReader& r, DaemonConfig& c) {
+  if (!c.dataplane.explicit_views) {
+    if (!c.dataplane.views.empty()) c.dataplane.views[0].tofu_state_file = c.control.tofu_state_file;
+    return;
+  }
+  const toml::array* tables = root.get("view") ? root.get("view")->as_array() : nullptr;
+  auto& views = c.dataplane.views;
+  for (auto& v : views)
+    if (v.tofu_state_file.empty()) {
+      const std::filesystem::path base(c.control.tofu_state_file);
+      v.tofu_state_file =
+          (base.parent_path() / (base.stem().string() + "." + v.name + base.extension().string())).string();
+    }
+  // What every view's state file must not be: another view's state file (or its FILE.prev, which
+  // each atomic write replaces), any view's pin file (or its .prev) or CA file.
+  struct Taken {
+    std::string key, what;
+    std::size_t view;
+  };
+  std::vector<Taken> taken;
+  for (std::size_t j = 0; j < views.size(); ++j) {
+    const auto& w = views[j];
+    taken.push_back({same_file_key(w.pin_file), "view '" + w.name + "''s pin_file", j});
+    taken.push_back({same_file_key(w.pin_file + ".prev"), "view '" + w.name + "''s pin_file backup", j});
+    if (!w.ca_file.empty()) taken.push_back({same_file_key(w.ca_file), "view '" + w.name + "''s ca_file", j});
+  }
+  for (std::size_t i = 0; i < views.size(); ++i) {
+    const auto& v = views[i];
+    const toml::table* t = tables != nullptr && i < tables->size() ? tables->get(i)->as_table() : nullptr;
+    const toml::source_region where =
+        t == nullptr ? root.source() : (t->get("tofu_state_file") ? t->get("tofu_state_file")->source() : t->source());
+    const std::string mine = same_file_key(v.tofu_state_file);
+    for (std::size_t j = 0; j < i; ++j) {
+      if (same_file_key(views[j].tofu_state_file) == mine)
+        r.error(where, "views '" + views[j].name + "' and '" + v.name + "' name the same tofu_state_file " +
+                           v.tofu_state_file + ": a key learned for one would admit servers to the other");
+      else if (same_file_key(views[j].tofu_state_file + ".prev") == mine ||
+               same_file_key(views[j].tofu_state_file) == same_file_key(v.tofu_state_file + ".prev"))
+        r.error(where, "view '" + v.name + "': tofu_state_file " + v.tofu_state_file + " and view '" + views[j].name +
+                           "''s are one file and its backup (FILE.prev)");
+    }
+    for (const Taken& x : taken)
+      if (x.key == mine) r.error(where, "view '" + v.name + "': tofu_state_file " + v.tofu_state_file + " is " + x.what);
+  }
+}
+
 }  // namespace
 
 ConfigResult parse_config(std::string_view text, const std::string& source) {
@@ -109,6 +161,7 @@ ConfigResult parse_config(std::string_view text, const std::string& source) {
     dataplane::read_dataplane_config(*root, r, c.dataplane);
     read_control_config(*root, r, c.control);
     if (!c.dataplane.explicit_views && !c.dataplane.views.empty()) c.dataplane.views[0].pin_file = c.control.pin_file;
+    assign_view_state_files(*root, r, c);
     r.check_unknown(*root);
   }
   result.errors = r.take();

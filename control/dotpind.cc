@@ -8,7 +8,6 @@
 #include <csignal>
 #include <cstdio>
 #include <cstring>
-#include <map>
 #include <string>
 #include <thread>
 #include <vector>
@@ -18,10 +17,11 @@
 #include "control/daemon_commands.h"
 #include "control/daemon_log.h"
 #include "control/expiry.h"
-#include "tls/client_context.h"
 #include "control/dane_lookup.h"
 #include "control/pin_publisher.h"
+#include "control/pin_source_threads.h"
 #include "control/pin_sources.h"
+#include "control/view_expiry.h"
 #include "control/tofu_learner.h"
 #include "control/tofu_state.h"
 #include "pinning/pin_lint.h"
@@ -85,6 +85,20 @@ int main(int argc, char** argv) {
   dotpin::ctl::DaemonLog::instance().set_level(ctl.log_level);
   const auto& views = config.dataplane.views;
   const bool with_views = config.dataplane.explicit_views;
+  // With views, keys learned before them stay in [tofu] state_file, which no view reads: refuse
+  // to start over rather than learn them all again on first use.
+  std::vector<std::string> view_state_files;
+  for (const auto& v : views) view_state_files.push_back(v.tofu_state_file);
+  if (with_views) {
+    if (auto migrated = dotpin::ctl::check_state_file_migrated(ctl.tofu_state_file, view_state_files); !migrated) {
+      std::fprintf(stderr, "dotpind: %s\n", migrated.error().c_str());
+      return 1;
+    }
+    for (const auto& orphan : dotpin::ctl::orphaned_view_state_files(ctl.tofu_state_file, view_state_files))
+      dotpin::ctl::log_warn("TOFU state file " + orphan +
+                            " belongs to no view (a view renamed or removed?): its keys are not used; a renamed view "
+                            "learns its keys again unless the file is moved to the view's tofu_state_file");
+  }
   if (check_only) {
     std::size_t upstreams = 0;
     for (const auto& v : views) {
@@ -93,18 +107,15 @@ int main(int argc, char** argv) {
         for (const auto& d : pins.errors) std::fprintf(stderr, "%s\n", d.to_string().c_str());
         return 1;
       }
-      auto trust = dotpin::trust_profile_errors(*pins.table, !v.ca_file.empty());
-      if (with_views) {
-        const auto sources = dotpin::ctl::file_only_errors(*pins.table);
-        trust.insert(trust.end(), sources.begin(), sources.end());
-      }
+      const auto trust = dotpin::trust_profile_errors(*pins.table, !v.ca_file.empty());
       for (const auto& d : trust) std::fprintf(stderr, "%s\n", d.to_string().c_str());
       if (!trust.empty()) return 1;
+      if (const auto tofu = dotpin::ctl::load_tofu_state(v.tofu_state_file); !tofu) {
+        std::fprintf(stderr, "%sTOFU state file: %s\n", with_views ? ("view " + v.name + ": ").c_str() : "",
+                     tofu.error().c_str());
+        return 1;
+      }
       upstreams += pins.table->upstreams.size();
-    }
-    if (const auto tofu = dotpin::ctl::load_tofu_state(ctl.tofu_state_file); !tofu) {
-      std::fprintf(stderr, "TOFU state file: %s\n", tofu.error().c_str());
-      return 1;
     }
     std::printf("%s: ok (%zu upstream%s pinned%s)\n", config_path.c_str(), upstreams, upstreams == 1 ? "" : "s",
                 with_views ? (" in " + std::to_string(views.size()) + " views").c_str() : "");
@@ -136,9 +147,8 @@ int main(int argc, char** argv) {
       const bool ca_mode = !v.ca_file.empty();
       const std::string who = with_views ? "view " + v.name + ": " : "";
       stores.push_back(std::make_unique<dotpin::PinStore>());
-      dotpin::ctl::PinPublisher::Options po{v.pin_file, ca_mode, ctl.tofu_state_file};
+      dotpin::ctl::PinPublisher::Options po{v.pin_file, ca_mode, v.tofu_state_file};
       po.view = i;
-      po.file_pins_only = with_views;  // TOFU and DANE are the appliance's, not a view's (yet)
       publishers.push_back(std::make_unique<dotpin::ctl::PinPublisher>(*stores.back(), po));
       dotpin::FilePinSource source(v.pin_file, ca_mode);
       std::vector<dotpin::Diagnostic> errors;
@@ -152,10 +162,9 @@ int main(int argc, char** argv) {
       }
       // Keys learned on first use are enforced from the first generation on: a state file that
       // cannot be read stops dotpind rather than opening the first-use window again.
-      auto tofu = with_views ? dotpin::Result<dotpin::ctl::TofuState>{dotpin::ctl::TofuState{}}
-                             : dotpin::ctl::load_tofu_state(ctl.tofu_state_file);
+      auto tofu = dotpin::ctl::load_tofu_state(v.tofu_state_file);
       if (!tofu) {
-        log_line("TOFU state file: " + tofu.error());
+        log_line(who + "TOFU state file: " + tofu.error());
         rte_eal_cleanup();
         return 1;
       }
@@ -166,9 +175,8 @@ int main(int argc, char** argv) {
       }
       first.push_back(stores.back()->current());
     }
-    dotpin::ctl::PinPublisher& publisher = *publishers[0];
     // The appliance logs connection failures and report-mode mismatches: warnings.
-    const std::string ca_file = config.dataplane.ca_file;
+    const auto view_configs = views;  // the appliance takes the config; the control plane keeps the views'
     const auto min_version = config.dataplane.tls_min_version;
     auto appliance = dotpin::dataplane::Appliance::create(std::move(config.dataplane), first, dotpin::ctl::log_warn);
     if (!appliance) {
@@ -193,27 +201,17 @@ int main(int argc, char** argv) {
       status = 1;
     } else {
       for (auto& p : publishers) p->attach(a);
-      dotpin::ctl::TofuLearner::Options lo;
-      lo.ca_file = ca_file;
-      lo.min_version = min_version;
-      lo.timeout = ctl.tofu_probe_timeout;
-      auto learner = dotpin::ctl::TofuLearner::create(lo);
-      if (!learner) {
-        log_line(learner.error());  // the data plane's own CA load succeeded, so this is rare
-        status = 1;
-        a.stop();
-        std::fputs(a.summary().c_str(), stderr);
-        rte_eal_cleanup();
-        return status;
-      }
+      // Each view learns and looks up its own pins: its own learner (its CA file), publisher and
+      // TOFU state file; all of them on two threads (pin_source_threads.h).
       dotpin::ctl::PinSources::Options so;
       so.alert_command = ctl.alert_command;
       so.dane_refresh_min = ctl.dane_refresh_min;
       so.dane_refresh_max = ctl.dane_refresh_max;
       so.dane_retry = ctl.dane_retry;
       so.dane_stale = ctl.dane_stale;
-      // The validating resolver lives on the pin sources' thread (libunbound contexts are used by
+      // One validating resolver for every view, on the DANE thread (a libunbound context is used by
       // one thread), made at its first lookup; a configuration it refuses is each lookup's error.
+      // Sharing it is safe: only DNSSEC-secure answers yield pins, whoever asked first.
       dotpin::dane::DaneLookupOptions dane_options;
       dane_options.trust_anchor_file = ctl.dane_trust_anchor_file;
       dane_options.resolvers = ctl.dane_resolvers;
@@ -229,75 +227,60 @@ int main(int argc, char** argv) {
         }
         return (*resolver)->lookup(auth_name, port);
       };
-      dotpin::ctl::PinSources sources(so, publisher, std::move(*learner), dotpin::ctl::log_info, dotpin::ctl::log_warn,
-                                      dane_fn);
+      std::vector<std::unique_ptr<dotpin::ctl::PinSources>> sources;
+      for (std::size_t i = 0; i < view_configs.size() && status == 0; ++i) {
+        dotpin::ctl::TofuLearner::Options lo;
+        lo.ca_file = view_configs[i].ca_file;
+        lo.min_version = min_version;
+        lo.timeout = ctl.tofu_probe_timeout;
+        auto learner = dotpin::ctl::TofuLearner::create(lo);
+        if (!learner) {
+          log_line((with_views ? "view " + view_configs[i].name + ": " : std::string()) + learner.error());
+          status = 1;  // the data plane's own CA load succeeded, so this is rare
+          break;
+        }
+        so.view = with_views ? view_configs[i].name : "";
+        sources.push_back(std::make_unique<dotpin::ctl::PinSources>(so, *publishers[i], std::move(*learner),
+                                                                    dotpin::ctl::log_info, dotpin::ctl::log_warn, dane_fn));
+      }
+      if (status != 0) {
+        a.stop();
+        std::fputs(a.summary().c_str(), stderr);
+        rte_eal_cleanup();
+        return status;
+      }
+      std::vector<dotpin::ctl::PinSources*> by_view_sources;
+      dotpin::ctl::SourceList source_list;
+      for (auto& s : sources) {
+        by_view_sources.push_back(s.get());
+        source_list.push_back(s.get());
+      }
+      dotpin::ctl::PinSourceThreads source_threads(by_view_sources);
       const auto facts = a.views();
       dotpin::ctl::register_daemon_commands(**server, a, facts[0].pin_file);
       std::vector<dotpin::ctl::PinPublisher*> by_view;
       for (auto& p : publishers) by_view.push_back(p.get());
-      // With views, pins come from each view's pin file only (view_source_errors): no pin sources.
-      dotpin::ctl::DaemonAdmin admin(a, by_view, with_views ? nullptr : &sources);
+      dotpin::ctl::DaemonAdmin admin(a, by_view, by_view_sources);
       admin.register_commands(**server);
       dotpin::ctl::ExpiryMonitor::Options eo;
       eo.warn_days = ctl.expiry_warn_days;
       eo.interval = ctl.expiry_interval;
       eo.probe_timeout = ctl.expiry_probe_timeout;
-      eo.ca_file = ca_file;
+      eo.ca_file = view_configs[0].ca_file;
       eo.min_version = min_version;
       eo.alert_command = ctl.alert_command;
-      // With views: one table of every view's upstreams, named VIEW/NAME, so that each tenant's
-      // certificates and pin windows are watched (the generation changes when any view's does).
-      // Each view's upstreams are judged with that view's CA file (pin-only without one): one
-      // context per view, loaded once, picked by the VIEW/ prefix of the merged table's names.
-      dotpin::ctl::ExpiryMonitor::ProbeFn view_probe;
-      if (with_views) {
-        std::map<std::string, std::shared_ptr<dotpin::tls::ClientContext>> anchors;
-        std::map<std::string, std::string> anchor_errors;
-        for (const auto& v : views) {
-          if (v.ca_file.empty()) continue;
-          if (auto ctx = dotpin::tls::make_client_ctx(v.ca_file))
-            anchors[v.name] = std::make_shared<dotpin::tls::ClientContext>(std::move(*ctx));
-          else
-            anchor_errors[v.name] = ctx.error();
-        }
-        view_probe = [anchors, anchor_errors, timeout = eo.probe_timeout, floor = eo.min_version](
-                         const dotpin::UpstreamPins& u, dotpin::UnixTime now) {
-          const std::string view = u.name.substr(0, u.name.find('/'));
-          if (const auto e = anchor_errors.find(view); e != anchor_errors.end()) {
-            dotpin::ctl::ChainObservation o;
-            o.checked_at = now;
-            o.error = "CA file not loaded: " + e->second;  // fail closed, as without views
-            return o;
-          }
-          const auto it = anchors.find(view);
-          return dotpin::ctl::observe_chain(
-              u, now, timeout, it != anchors.end() ? it->second->anchors() : std::span<const dotpin::CertView>{}, floor);
-        };
-      }
       dotpin::ctl::ExpiryMonitor expiry(
-          eo, [&a, with_views]() -> std::shared_ptr<const dotpin::PinSnapshot> {
-            if (!with_views) return a.pins();
-            auto all = std::make_shared<dotpin::PinSnapshot>();
-            const auto named = a.views();
-            for (std::size_t i = 0; i < named.size(); ++i) {
-              const auto s = a.pins(i);
-              if (!s) continue;
-              all->generation += s->generation;
-              for (auto up : s->table.upstreams) {
-                up.name = named[i].name + "/" + up.name;
-                all->table.upstreams.push_back(std::move(up));
-              }
-            }
-            return all;
-          },
-          dotpin::ctl::log_warn, view_probe);
+          eo, with_views ? dotpin::ctl::every_view_pins(a) : dotpin::ctl::ExpiryMonitor::PinsFn([&a] { return a.pins(); }),
+          dotpin::ctl::log_warn,
+          with_views ? dotpin::ctl::every_view_probe(view_configs, eo.probe_timeout, min_version)
+                     : dotpin::ctl::ExpiryMonitor::ProbeFn{});
       dotpin::ctl::register_expiry_command(**server, expiry, &a);
       (*server)->start();
       expiry.start();
-      if (!with_views) sources.start();
+      source_threads.start();
       std::unique_ptr<dotpin::ctl::MetricsServer> metrics;
       if (!ctl.metrics.empty()) {
-        auto m = dotpin::ctl::MetricsServer::start(ctl.metrics, a, &expiry, with_views ? nullptr : &sources, server->get());
+        auto m = dotpin::ctl::MetricsServer::start(ctl.metrics, a, &expiry, source_list, server->get());
         if (m) {
           metrics = std::move(*m);
           log_line("metrics on http://" + ctl.metrics + "/metrics");
@@ -315,7 +298,7 @@ int main(int argc, char** argv) {
       while (g_signal == 0) std::this_thread::sleep_for(std::chrono::milliseconds(50));
       log_line(std::string("signal ") + std::to_string(g_signal) + ": stopping");
       (*server)->stop();
-      if (!with_views) sources.stop();
+      source_threads.stop();
       expiry.stop();
     }
     a.stop();

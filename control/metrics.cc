@@ -52,7 +52,7 @@ class Writer {
 
 }  // namespace
 
-MetricsInput gather_metrics(const dataplane::DataPlane& a, const ExpiryMonitor* expiry, const PinSources* sources,
+MetricsInput gather_metrics(const dataplane::DataPlane& a, const ExpiryMonitor* expiry, const SourceList& sources,
                             const ControlServer* control) {
   MetricsInput in;
   in.version = DOTPIN_VERSION;
@@ -77,7 +77,9 @@ MetricsInput gather_metrics(const dataplane::DataPlane& a, const ExpiryMonitor* 
     for (auto& h : totals.latency) in.latency.push_back(h);
   }
   if (expiry) in.expiry = expiry->items();
-  if (sources) in.sources = sources->status();
+  for (const PinSources* s : sources)
+    if (s != nullptr)
+      for (SourceStatus& st : s->status()) in.sources.push_back(std::move(st));
   in.port = a.port_stats();
   in.tcp = a.tcp_stats();
   in.dot = a.dot_stats();
@@ -88,7 +90,10 @@ MetricsInput gather_metrics(const dataplane::DataPlane& a, const ExpiryMonitor* 
 namespace {
 /// Pins from the network: TOFU learning and DANE refreshes, per upstream.
 void render_source_metrics(Writer& w, const std::vector<SourceStatus>& sources) {
-  auto up = [](const SourceStatus& s) { return "upstream=\"" + label(s.upstream) + "\",source=\"" + label(s.source) + "\""; };
+  auto up = [](const SourceStatus& s) {
+    return (s.view.empty() ? std::string() : "view=\"" + label(s.view) + "\",") + "upstream=\"" + label(s.upstream) +
+           "\",source=\"" + label(s.source) + "\"";
+  };
   auto seconds = [](UnixTime t) { return static_cast<double>(t.time_since_epoch().count()); };
   w.family("dotpin_pin_source_state", "gauge", "state of an upstream's network pin source (1 for the current state)");
   for (const SourceStatus& s : sources) w.sample("dotpin_pin_source_state", up(s) + ",state=\"" + label(s.state) + "\"", std::uint64_t{1});
@@ -319,11 +324,11 @@ struct MetricsAccess {
 };
 
 Result<std::unique_ptr<MetricsServer>> MetricsServer::start(const std::string& address, const dataplane::DataPlane& a,
-                                                             const ExpiryMonitor* expiry, const PinSources* sources,
+                                                             const ExpiryMonitor* expiry, SourceList sources,
                                                              const ControlServer* control) {
   auto ep = parse_endpoint(address, 9853, false);
   if (!ep) return fail("metrics address '", address, "': ", ep.error());
-  std::unique_ptr<MetricsServer> s(new MetricsServer(a, expiry, sources, control));
+  std::unique_ptr<MetricsServer> s(new MetricsServer(a, expiry, std::move(sources), control));
   sockaddr_storage ss{};
   const bool v6 = ep->family == AF_INET6;
   if (v6) {

@@ -40,8 +40,10 @@ struct MetricsInput {
   dataplane::TcpStats dot;
   std::optional<ControlServer::Counters> control;  ///< the control socket's clients
 };
+/// Each view's pin sources (one entry without [[view]] sections; none: no TOFU/DANE).
+using SourceList = std::vector<const PinSources*>;
 MetricsInput gather_metrics(const dataplane::DataPlane& a, const ExpiryMonitor* expiry = nullptr,
-                            const PinSources* sources = nullptr, const ControlServer* control = nullptr);
+                            const SourceList& sources = {}, const ControlServer* control = nullptr);
 
 /// The text exposition format for @p in.
 std::string render_metrics(const MetricsInput& in);
@@ -52,17 +54,17 @@ class MetricsServer {
   /// Listens on @p address ("127.0.0.1:9853", "[::1]:9853").
   static Result<std::unique_ptr<MetricsServer>> start(const std::string& address, const dataplane::DataPlane& a,
                                                       const ExpiryMonitor* expiry = nullptr,
-                                                      const PinSources* sources = nullptr,
+                                                      SourceList sources = {},
                                                       const ControlServer* control = nullptr);
   ~MetricsServer();
 
  private:
-  MetricsServer(const dataplane::DataPlane& a, const ExpiryMonitor* expiry, const PinSources* sources,
+  MetricsServer(const dataplane::DataPlane& a, const ExpiryMonitor* expiry, SourceList sources,
                 const ControlServer* control)
-      : dataplane_(a), expiry_(expiry), sources_(sources), control_(control) {}
+      : dataplane_(a), expiry_(expiry), sources_(std::move(sources)), control_(control) {}
   const dataplane::DataPlane& dataplane_;
   const ExpiryMonitor* expiry_;
-  const PinSources* sources_;
+  SourceList sources_;
   const ControlServer* control_;
   MHD_Daemon* daemon_ = nullptr;
   friend struct MetricsAccess;

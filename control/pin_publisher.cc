@@ -45,26 +45,8 @@ PinTable PinPublisher::compose(const PinTable& file, const TofuState& tofu, cons
   return out;
 }
 
-std::vector<Diagnostic> file_only_errors(const PinTable& table) {
-  std::vector<Diagnostic> out;
-  for (const auto& up : table.upstreams)
-    if (up.pins_from != PinsFrom::kFile)
-      out.push_back({Severity::kError, table.source, up.line, 1,
-                     "upstream '" + up.name + "': pins_from = \"" + std::string(to_string(up.pins_from)) +
-                         "\" is not available in a [[view]]'s pin file yet (views take their pins from the file)",
-                     {}});
-  return out;
-}
-
 std::vector<Diagnostic> PinPublisher::profile_errors(const PinTable& table) const {
-  auto errors = trust_profile_errors(table, options_.ca_mode);
-  if (options_.file_pins_only) {
-    auto more = file_only_errors(table);
-    for (auto& d : more)
-      if (d.file.empty()) d.file = options_.pin_file;
-    errors.insert(errors.end(), more.begin(), more.end());
-  }
-  return errors;
+  return trust_profile_errors(table, options_.ca_mode);
 }
 
 Status PinPublisher::start(PinTable file_table, TofuState tofu, UnixTime now) {

@@ -33,10 +33,6 @@
 
 namespace dotpin::ctl {
 
-/// Upstreams of @p table whose pins_from is not "file", as errors at their lines (a [[view]]'s pin
-/// file in this release).
-std::vector<Diagnostic> file_only_errors(const PinTable& table);
-
 class PinPublisher {
  public:
   struct Options {
@@ -45,9 +41,6 @@ class PinPublisher {
     std::string tofu_state_file;   ///< where learned keys are persisted ([tofu] state_file)
     std::function<UnixTime()> clock = now_utc;  ///< "valid now" for the safety rule (tests: a fake clock)
     std::size_t view = 0;          ///< the data plane's view whose pins these are ([[view]] order)
-    /// A [[view]]'s pins: every upstream must take its pins from the file (file_only_errors), at
-    /// start and at every change (TOFU and DANE run per appliance, not per view).
-    bool file_pins_only = false;
   };
   /// The TLSA pins of one upstream, bound to the name and port they were looked up for.
   struct DaneEntry {
@@ -101,8 +94,7 @@ class PinPublisher {
                                        bool operator_change = false);
   /// Composes, numbers and feeds; @p written is the file the change was persisted to ("" none).
   Result<PinChangeReply> publish_locked(const std::string& what, const std::string& written, bool operator_change);
-  /// What makes @p table unacceptable to this publisher: the trust profile (CA mode) and, for a
-  /// view, pins_from other than "file".
+  /// What makes @p table unacceptable to this publisher: its trust profile (CA mode).
   [[nodiscard]] std::vector<Diagnostic> profile_errors(const PinTable& table) const;
   /// Warns of each report-mode upstream of @p table: @p always, or when the set changed.
   void warn_report_mode_locked(const PinTable& table, std::uint64_t generation, bool always);

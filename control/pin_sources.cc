@@ -44,36 +44,27 @@ PinSources::PinSources(Options options, PinPublisher& publisher, std::unique_ptr
       warn_(std::move(warn)),
       dane_(std::move(dane)) {}
 
-PinSources::~PinSources() { stop(); }
+PinSources::~PinSources() = default;
 
-void PinSources::start() {
-  // Two threads: a TOFU handshake (up to probe_timeout per address) never delays a DANE refresh,
-  // nor a DNS timeout a learning attempt.
-  auto loop = [this](void (PinSources::*pass)()) {
-    std::unique_lock lock(wake_mu_);
-    while (!stop_) {
-      lock.unlock();
-      (this->*pass)();
-      lock.lock();
-      wake_.wait_for(lock, options_.tick, [this] { return stop_; });
-    }
-  };
-  tofu_thread_ = std::thread(loop, &PinSources::run_tofu_once);
-  dane_thread_ = std::thread(loop, &PinSources::run_dane_once);
-}
+std::string PinSources::in_view() const { return options_.view.empty() ? "" : "view " + options_.view + ": "; }
 
-void PinSources::stop() {
-  {
-    std::lock_guard lock(wake_mu_);
-    stop_ = true;
+std::string PinSources::who(const std::string& upstream) const { return in_view() + "upstream " + upstream; }
+
+AlertVars PinSources::alert_vars(const std::string& upstream, AlertVars more) const {
+  AlertVars vars;
+  if (options_.view.empty()) {
+    vars.emplace_back("UPSTREAM", upstream);
+  } else {
+    vars.emplace_back("UPSTREAM", options_.view + "/" + upstream);  // as the expiry monitor names it
+    vars.emplace_back("VIEW", options_.view);
   }
-  wake_.notify_all();
-  if (tofu_thread_.joinable()) tofu_thread_.join();
-  if (dane_thread_.joinable()) dane_thread_.join();
+  vars.insert(vars.end(), more.begin(), more.end());
+  return vars;
 }
 
 SourceStatus& PinSources::status_for(const UpstreamPins& up, std::string_view source) {
   SourceStatus& s = status_[up.name];
+  s.view = options_.view;
   s.upstream = up.name;
   s.source = std::string(source);
   return s;
@@ -101,8 +92,28 @@ void PinSources::forget_departed(const PinTable& table, std::string_view source)
   if (source == "dane")
     for (const std::string& name : gone)
       if (!publisher_.dane_entry(name).pins.empty())
-        (void)publisher_.set_dane(name, {}, "upstream " + name + ": no longer a DANE upstream");
+        (void)publisher_.set_dane(name, {}, who(name) + ": no longer a DANE upstream");
 }
+
+namespace {
+
+/// Calls @p visit for each of @p items from @p cursor on, round the end, until every item was
+/// visited or @p budget has passed; leaves @p cursor at the first item not visited.
+template <class T, class F>
+void visit_within(const std::vector<const T*>& items, std::size_t& cursor, std::chrono::milliseconds budget, F visit) {
+  if (items.empty()) return;
+  const auto start = std::chrono::steady_clock::now();
+  const std::size_t n = items.size(), first = cursor % n;
+  std::size_t visited = 0;
+  while (visited < n) {
+    visit(*items[(first + visited) % n]);
+    ++visited;
+    if (std::chrono::steady_clock::now() - start >= budget) break;
+  }
+  cursor = (first + visited) % n;
+}
+
+}  // namespace
 
 void PinSources::run_tofu_once() {
   std::lock_guard run(tofu_run_mu_);
@@ -110,8 +121,10 @@ void PinSources::run_tofu_once() {
   const TofuState state = publisher_.tofu_state();
   const UnixTime now = options_.clock();
   forget_departed(table, "tofu");
+  std::vector<const UpstreamPins*> ups;
   for (const UpstreamPins& up : table.upstreams)
-    if (up.pins_from == PinsFrom::kTofu) tofu_pass(up, state, now);
+    if (up.pins_from == PinsFrom::kTofu) ups.push_back(&up);
+  visit_within(ups, tofu_cursor_, options_.pass_budget, [&](const UpstreamPins& up) { tofu_pass(up, state, now); });
 }
 
 void PinSources::run_dane_once() {
@@ -119,8 +132,10 @@ void PinSources::run_dane_once() {
   const PinTable table = publisher_.file_table();
   const UnixTime now = options_.clock();
   forget_departed(table, "dane");
+  std::vector<const UpstreamPins*> ups;
   for (const UpstreamPins& up : table.upstreams)
-    if (up.pins_from == PinsFrom::kDane) dane_pass(up, now);
+    if (up.pins_from == PinsFrom::kDane) ups.push_back(&up);
+  visit_within(ups, dane_cursor_, options_.pass_budget, [&](const UpstreamPins& up) { dane_pass(up, now); });
 }
 
 namespace {
@@ -179,7 +194,7 @@ void PinSources::dane_withdraw(const UpstreamPins& up, SourceStatus& s, const st
   later.push_back([this, name, item, reason, why, changed, hold_until, records, rrsig] {
     const bool held = !publisher_.dane_entry(name).pins.empty();
     if (held) {
-      const std::string what = "upstream " + name + ": TLSA pins withdrawn (" + reason + ")";
+      const std::string what = who(name) + ": TLSA pins withdrawn (" + reason + ")";
       auto published = publisher_.set_dane(name, {}, what, /*force=*/!hold_until);
       if (!published && hold_until) {
         // Refused as unsafe: keep them, say so (an alert each time the reason changes).
@@ -195,21 +210,21 @@ void PinSources::dane_withdraw(const UpstreamPins& up, SourceStatus& s, const st
           }
         }
         if (changed && warn_)
-          warn_("dane: upstream " + name + ": " + reason + ": " + why + "; the last secure TLSA pins are held until " +
+          warn_("dane: " + who(name) + ": " + reason + ": " + why + "; the last secure TLSA pins are held until " +
                 until + ": withdrawing them would leave no pin valid now");
         if (changed)
           run_alert_command(options_.alert_command,
-                            {{"UPSTREAM", name}, {"KIND", reason}, {"ITEM", item}, {"STATUS", "held"},
-                             {"MESSAGE", why + "; TLSA pins held until " + until}},
+                            alert_vars(name, {{"KIND", reason}, {"ITEM", item}, {"STATUS", "held"},
+                                              {"MESSAGE", why + "; TLSA pins held until " + until}}),
                             warn_, "dane");
         return;
       }
-      if (!published && warn_) warn_("dane: upstream " + name + ": " + published.error());
+      if (!published && warn_) warn_("dane: " + who(name) + ": " + published.error());
     }
-    if ((changed || held) && warn_) warn_("dane: upstream " + name + ": " + reason + ": " + why + "; no TLSA pin is in force");
+    if ((changed || held) && warn_) warn_("dane: " + who(name) + ": " + reason + ": " + why + "; no TLSA pin is in force");
     if (held)
       run_alert_command(options_.alert_command,
-                        {{"UPSTREAM", name}, {"KIND", reason}, {"ITEM", item}, {"STATUS", "error"}, {"MESSAGE", why}},
+                        alert_vars(name, {{"KIND", reason}, {"ITEM", item}, {"STATUS", "error"}, {"MESSAGE", why}}),
                         warn_, "dane");
   });
 }
@@ -268,7 +283,7 @@ void PinSources::dane_decide(const UpstreamPins& up, UnixTime now, const Attempt
     s.detail = answer.error();
     s.state = s.records > 0 ? "stale" : "error";
     if (changed && warn_) {
-      std::string line = "dane: upstream " + up.name + ": lookup failed: " + answer.error() +
+      std::string line = "dane: " + who(up.name) + ": lookup failed: " + answer.error() +
                          (s.records > 0 ? "; the last secure TLSA pins stay until " + format_utc(stale_until) : "");
       later.push_back([this, line] { warn_(line); });
     }
@@ -308,15 +323,15 @@ void PinSources::dane_decide(const UpstreamPins& up, UnixTime now, const Attempt
   std::string shown;
   for (const Pin& p : pins) shown += (shown.empty() ? "" : ", ") + p.display_name();
   PinPublisher::DaneEntry entry{up.auth_name, up.tlsa_port, std::move(pins)};
-  const std::string name = up.name, what = "upstream " + up.name + ": TLSA pins from " + a.owner + ": " + shown,
+  const std::string name = up.name, what = who(up.name) + ": TLSA pins from " + a.owner + ": " + shown,
                     detail = s.detail;
   later.push_back([this, name, what, detail, shown, entry = std::move(entry)]() mutable {
     auto published = publisher_.set_dane(name, std::move(entry), what);
     if (!published) {
-      if (warn_) warn_("dane: upstream " + name + ": " + published.error());
+      if (warn_) warn_("dane: " + who(name) + ": " + published.error());
       return;
     }
-    if (info_) info_("dane: upstream " + name + ": " + detail + " in force: " + shown);
+    if (info_) info_("dane: " + who(name) + ": " + detail + " in force: " + shown);
   });
 }
 
@@ -361,7 +376,7 @@ void PinSources::tofu_pass(const UpstreamPins& up, const TofuState& state, UnixT
       b.next = now + b.delay;
       // Logged when the reason changes, not every retry.
       if (changed)
-        line = "tofu: upstream " + up.name + ": nothing learned (" + std::string(to_string(o.refusal)) + "): " + o.why +
+        line = "tofu: " + who(up.name) + ": nothing learned (" + std::string(to_string(o.refusal)) + "): " + o.why +
                "; retrying in " + std::to_string(b.delay.count()) + " s";
     }
     if (!line.empty() && warn_) warn_(line);
@@ -372,7 +387,7 @@ void PinSources::tofu_pass(const UpstreamPins& up, const TofuState& state, UnixT
   for (const LearnedPin& p : learned.pins)
     pins += (pins.empty() ? "" : ", ") + std::string(p.scope == PinScope::kIssuer ? "issuer" : "leaf") +
             " pin-sha256=\"" + pin_base64(p.digest) + "\"";
-  const std::string what = "upstream " + up.name + ": learned on first use from " + learned.pins.front().learned_from +
+  const std::string what = who(up.name) + ": learned on first use from " + learned.pins.front().learned_from +
                            ": " + pins;
   // Persisted and published (up to the lcores' adoption wait) without the status lock held.
   auto published = publisher_.set_learned(up.name, learned, what);
@@ -396,16 +411,15 @@ void PinSources::tofu_pass(const UpstreamPins& up, const TofuState& state, UnixT
     }
   }
   if (!published) {
-    if (warn_) warn_("tofu: upstream " + up.name + ": learned but not kept: " + published.error());
+    if (warn_) warn_("tofu: " + who(up.name) + ": learned but not kept: " + published.error());
     return;
   }
   if (info_) info_("tofu: " + what);
   run_alert_command(options_.alert_command,
-                    {{"UPSTREAM", up.name},
-                     {"KIND", "tofu_learned"},
-                     {"ITEM", pin_base64(learned.pins.front().digest)},
-                     {"STATUS", "learned"},
-                     {"MESSAGE", what}},
+                    alert_vars(up.name, {{"KIND", "tofu_learned"},
+                                         {"ITEM", pin_base64(learned.pins.front().digest)},
+                                         {"STATUS", "learned"},
+                                         {"MESSAGE", what}}),
                     warn_, "tofu");
 }
 
@@ -413,16 +427,16 @@ Result<PinChangeReply> PinSources::accept(const std::string& upstream, const Pin
   std::lock_guard run(tofu_run_mu_);
   const PinTable table = publisher_.file_table();
   const UpstreamPins* up = table.find(upstream);
-  if (!up) return fail("no upstream named '", upstream, "'");
-  if (up->pins_from != PinsFrom::kTofu) return fail("upstream '", upstream, "' does not learn its pins (pins_from is not \"tofu\")");
+  if (!up) return fail(in_view(), "no upstream named '", upstream, "'");
+  if (up->pins_from != PinsFrom::kTofu) return fail(in_view(), "upstream '", upstream, "' does not learn its pins (pins_from is not \"tofu\")");
   const UnixTime now = options_.clock();
   const LearnOutcome o = learner_->learn(*up, now);
-  if (!o.learned) return fail("nothing accepted (", to_string(o.refusal), "): ", o.why);
+  if (!o.learned) return fail(in_view(), "nothing accepted (", to_string(o.refusal), "): ", o.why);
   const PinDigest seen = o.learned->pins.front().digest;
   if (!pins_equal(seen, expected))
-    return fail("nothing accepted: the server now presents pin-sha256=\"", pin_base64(seen), "\", not the pin-sha256=\"",
+    return fail(in_view(), "nothing accepted: the server now presents pin-sha256=\"", pin_base64(seen), "\", not the pin-sha256=\"",
                 pin_base64(expected), "\" you accepted; check which key is genuine");
-  const std::string what = "upstream " + upstream + ": the operator accepted pin-sha256=\"" + pin_base64(seen) +
+  const std::string what = who(upstream) + ": the operator accepted pin-sha256=\"" + pin_base64(seen) +
                            "\" (seen at " + o.learned->pins.front().learned_from + ")";
   auto published = publisher_.set_learned(upstream, *o.learned, what);
   if (!published) return Error{published.error()};
@@ -439,11 +453,11 @@ Result<PinChangeReply> PinSources::forget(const std::string& upstream, bool forc
   std::lock_guard run(tofu_run_mu_);
   const PinTable table = publisher_.file_table();
   const UpstreamPins* up = table.find(upstream);
-  if (!up) return fail("no upstream named '", upstream, "'");
-  if (up->pins_from != PinsFrom::kTofu) return fail("upstream '", upstream, "' does not learn its pins (pins_from is not \"tofu\")");
-  if (!publisher_.tofu_state().upstreams.contains(upstream)) return fail("upstream '", upstream, "' has nothing learned");
+  if (!up) return fail(in_view(), "no upstream named '", upstream, "'");
+  if (up->pins_from != PinsFrom::kTofu) return fail(in_view(), "upstream '", upstream, "' does not learn its pins (pins_from is not \"tofu\")");
+  if (!publisher_.tofu_state().upstreams.contains(upstream)) return fail(in_view(), "upstream '", upstream, "' has nothing learned");
   auto published = publisher_.set_learned(upstream, std::nullopt,
-                                          "upstream " + upstream + ": learned keys forgotten; the next handshake learns again",
+                                          who(upstream) + ": learned keys forgotten; the next handshake learns again",
                                           force);
   if (!published) return published;
   {
@@ -454,7 +468,7 @@ Result<PinChangeReply> PinSources::forget(const std::string& upstream, bool forc
     s.detail = "forgotten by the operator";
     backoff_.erase(upstream);
   }
-  wake_.notify_all();  // learn again now, not at the next tick
+  if (wake_) wake_();  // learn again now, not at the next tick
   return published;
 }
 

@@ -14,15 +14,16 @@
 /// last secure pins — they stop counting by themselves when their signatures expire — and is
 /// retried after dane_retry (dane_error).
 ///
-/// It runs on its own control-side thread, never on an lcore; its network I/O (handshakes, DNS
-/// lookups) is bounded by timeouts. A TOFU upstream with nothing learned is tried at once, then
+/// It runs on control-side threads (pin_source_threads.h), never on an lcore; its network I/O
+/// (handshakes, DNS lookups) is bounded by timeouts. With [[view]] sections each view has its own
+/// PinSources: its own publisher (so its own pins and TOFU state file), its own learner (the view's
+/// CA file), its own status; a key learned or a TLSA RRset looked up for one view never enters another's. A TOFU upstream with nothing learned is tried at once, then
 /// with a backoff (2 s doubling to 60 s) while learning fails; once learned it is left alone
 /// until the operator runs `pins accept` or `pins forget`. Nothing is learned for an upstream in
 /// report mode. Every outcome is counted per upstream (metrics, `pins sources`).
 #pragma once
 
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -30,9 +31,9 @@
 #include <mutex>
 #include <optional>
 #include <string>
-#include <thread>
 #include <vector>
 
+#include "control/alert_command.h"
 #include "control/dane_lookup.h"
 #include "control/pin_publisher.h"
 #include "control/tofu_learner.h"
@@ -41,6 +42,7 @@ namespace dotpin::ctl {
 
 /// One upstream's source state, for metrics and `pins sources`.
 struct SourceStatus {
+  std::string view;        ///< the view whose upstream it is ("" without [[view]] sections)
   std::string upstream;
   std::string source;      ///< tofu | dane
   std::string state;       ///< tofu: learned | waiting | report_mode; dane: secure | stale | held | bogus | insecure | missing | unusable | error | waiting
@@ -64,7 +66,6 @@ struct SourceStatus {
 class PinSources {
  public:
   struct Options {
-    std::chrono::milliseconds tick{1000};
     std::chrono::seconds backoff_min{2};
     std::chrono::seconds backoff_max{60};
     std::string alert_command;  ///< [expiry] alert_command: also run when a key is learned
@@ -76,6 +77,13 @@ class PinSources {
     /// whole signature lifetime by blocking the lookups.
     std::chrono::seconds dane_stale{3600};
     std::function<UnixTime()> clock = now_utc;
+    /// A pass over the upstreams stops once it has run this long (after the attempt in progress)
+    /// and the next pass goes on from there: the views share two threads, and a view with many
+    /// unreachable upstreams must not hold the others' learning and refreshes for a whole round.
+    std::chrono::milliseconds pass_budget{1000};
+    /// The view these sources feed ("" without [[view]] sections): in log lines ("view NAME: "),
+    /// alert commands (VIEW, UPSTREAM as VIEW/NAME, as the expiry monitor names them) and status.
+    std::string view;
   };
   using LogFn = std::function<void(std::string_view)>;
   /// A validated TLSA lookup (dane::DaneLookup::lookup on this thread; tests give a fake).
@@ -88,9 +96,10 @@ class PinSources {
   PinSources(const PinSources&) = delete;
   PinSources& operator=(const PinSources&) = delete;
 
-  /// Starts two threads, one for TOFU learning and one for DANE refreshes (neither waits for the other).
-  void start();
-  void stop();
+  /// Called when a pass should run now rather than at the next tick (after `pins forget`): set by
+  /// the threads that run these sources (pin_source_threads.h).
+  void set_wake(std::function<void()> wake) { wake_ = std::move(wake); }
+  [[nodiscard]] const Options& options() const noexcept { return options_; }
   /// One pass over every upstream (tests call it directly): run_tofu_once() then run_dane_once().
   void run_once();
   void run_tofu_once();
@@ -125,6 +134,12 @@ class PinSources {
   /// How long the last secure TLSA pins of @p s may be kept: TTL + dane_stale, never past their signatures.
   [[nodiscard]] UnixTime stale_bound(const SourceStatus& s) const;
   SourceStatus& status_for(const UpstreamPins& up, std::string_view source);
+  /// "view VIEW: " with views, else "": how replies and log lines name the view.
+  [[nodiscard]] std::string in_view() const;
+  /// "upstream NAME", after "view VIEW: " with views: how log lines and publications name it.
+  [[nodiscard]] std::string who(const std::string& upstream) const;
+  /// The alert command's variables for @p upstream (VIEW, and UPSTREAM as VIEW/NAME with views).
+  [[nodiscard]] AlertVars alert_vars(const std::string& upstream, AlertVars more) const;
 
   Options options_;
   PinPublisher& publisher_;
@@ -138,12 +153,10 @@ class PinSources {
     std::chrono::seconds delay{0};
   };
   std::map<std::string, Backoff> backoff_;
-  std::mutex tofu_run_mu_;  // one TOFU pass (or accept/forget) at a time
-  std::mutex dane_run_mu_;  // one DANE pass at a time
-  std::mutex wake_mu_;
-  std::condition_variable wake_;
-  bool stop_ = false;
-  std::thread tofu_thread_, dane_thread_;
+  std::mutex tofu_run_mu_;  // one TOFU pass (or accept/forget) at a time; guards tofu_cursor_
+  std::mutex dane_run_mu_;  // one DANE pass at a time; guards dane_cursor_
+  std::size_t tofu_cursor_ = 0, dane_cursor_ = 0;  // where the next pass starts (pass_budget)
+  std::function<void()> wake_;
 };
 
 }  // namespace dotpin::ctl

@@ -23,6 +23,7 @@ void to_json(nlohmann::json& j, const ViewReply& r) {
        {"vlan", r.vlan ? nlohmann::json(*r.vlan) : nlohmann::json(nullptr)},
        {"clients", r.clients},
        {"pin_file", r.pin_file},
+       {"policy", r.policy},
        {"pin_generation", r.pin_generation},
        {"upstreams", r.upstreams},
        {"counters", r.counters},
@@ -33,6 +34,7 @@ void from_json(const nlohmann::json& j, ViewReply& r) {
   if (const auto& v = j.at("vlan"); !v.is_null()) r.vlan = v.get<std::uint64_t>();
   get(j, "clients", r.clients);
   get(j, "pin_file", r.pin_file);
+  get(j, "policy", r.policy);
   get(j, "pin_generation", r.pin_generation);
   get(j, "upstreams", r.upstreams);
   get(j, "counters", r.counters);
@@ -253,8 +255,10 @@ void to_json(nlohmann::json& j, const SourceStatusReply& r) {
        {"rrsig_expiration", or_null(r.rrsig_expiration)},
        {"ttl", r.ttl},
        {"records", r.records}};
+  if (r.view) j["view"] = *r.view;
 }
 void from_json(const nlohmann::json& j, SourceStatusReply& r) {
+  get(j, "view", r.view);
   get(j, "upstream", r.upstream);
   get(j, "source", r.source);
   get(j, "state", r.state);

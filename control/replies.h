@@ -26,6 +26,7 @@ struct ViewReply {
   std::optional<std::uint64_t> vlan;
   std::vector<std::string> clients;
   std::string pin_file;
+  std::string policy;  ///< its pool's: round-robin | lowest-latency
   std::uint64_t pin_generation = 0;
   std::uint64_t upstreams = 0;
   std::map<std::string, std::uint64_t> counters;  ///< stats only: queries, cache_hits, ... (api.h ViewCounter)
@@ -134,6 +135,7 @@ struct PinsReply {
 
 /// `pins sources`: one entry per TOFU or DANE upstream.
 struct SourceStatusReply {
+  std::optional<std::string> view;  ///< with [[view]] sections
   std::string upstream, source, state, detail;
   std::optional<std::string> last_attempt, last_success;
   std::uint64_t attempts = 0, successes = 0;

@@ -2,11 +2,14 @@
 #include "control/tofu_state.h"
 
 #include <nlohmann/json.hpp>
-
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <filesystem>
+#include <set>
 
+#include "common/same_file.h"
 #include "pinning/pem.h"
 #include "pinning/pin_file_writer.h"
 
@@ -96,6 +99,44 @@ Result<TofuState> parse_tofu_state(std::string_view text, const std::string& sou
     state.upstreams.emplace(name, std::move(e));
   }
   return state;
+}
+
+Status check_state_file_migrated(const std::string& appliance_file, const std::vector<std::string>& view_files) {
+  const std::string key = same_file_key(appliance_file);
+  for (const std::string& f : view_files)
+    if (same_file_key(f) == key) return ok_status();  // a view's own: read as that view's
+  std::error_code ec;
+  const bool present = std::filesystem::exists(appliance_file, ec) || std::filesystem::exists(appliance_file + ".prev", ec);
+  if (!present) return ok_status();
+  std::string files;
+  for (const std::string& f : view_files) files += (files.empty() ? "" : ", ") + f;
+  return fail("[tofu] state_file ", appliance_file,
+              " exists, but with [[view]] sections each view learns into its own file (", files,
+              "): its keys would be learned again on first use. Copy each view's upstreams' entries into "
+              "that view's file (or set the view's tofu_state_file to it), then move ",
+              appliance_file, " (and its .prev) away");
+}
+
+std::vector<std::string> orphaned_view_state_files(const std::string& appliance_file,
+                                                   const std::vector<std::string>& view_files) {
+  const std::filesystem::path base(appliance_file);
+  const std::string stem = base.stem().string() + ".", ext = base.extension().string();
+  std::set<std::string> used;
+  for (const std::string& f : view_files) used.insert(same_file_key(f));
+  std::vector<std::string> out;
+  std::error_code ec;
+  const auto dir = base.parent_path().empty() ? std::filesystem::path(".") : base.parent_path();
+  for (const auto& e : std::filesystem::directory_iterator(dir, ec)) {
+    const std::string name = e.path().filename().string();
+    if (name.size() <= stem.size() + ext.size() || name.compare(0, stem.size(), stem) != 0 ||
+        name.compare(name.size() - ext.size(), ext.size(), ext) != 0)
+      continue;
+    const std::string view = name.substr(stem.size(), name.size() - stem.size() - ext.size());
+    if (view.empty() || view.find('.') != std::string::npos) continue;  // not STEM.NAME.EXT (FILE.prev, temporaries)
+    if (!used.contains(same_file_key(e.path().string()))) out.push_back(e.path().string());
+  }
+  std::ranges::sort(out);
+  return out;
 }
 
 Result<TofuState> load_tofu_state(const std::string& path) {

@@ -47,6 +47,18 @@ struct TofuState {
 /// Reads @p path. A missing file is an empty state (nothing learned yet); anything else that is
 /// wrong with it is an error naming the file and what is wrong.
 Result<TofuState> load_tofu_state(const std::string& path);
+
+/// With [[view]] sections each view learns into its own file and [tofu] state_file is read by none:
+/// the keys it holds (learned before the views were configured) would silently be learned again on
+/// first use. An error, naming the views' files, while @p appliance_file (or its FILE.prev) exists
+/// and is none of @p view_files.
+Status check_state_file_migrated(const std::string& appliance_file, const std::vector<std::string>& view_files);
+
+/// Files beside @p appliance_file named like a view's default state file (STEM.NAME.EXT) that are
+/// none of @p view_files: a view renamed or removed. Their keys are not used (a renamed view
+/// learns again); dotpind warns of each at start.
+std::vector<std::string> orphaned_view_state_files(const std::string& appliance_file,
+                                                   const std::vector<std::string>& view_files);
 /// The JSON text of @p state.
 std::string render_tofu_state(const TofuState& state);
 /// Parses state-file text (for load_tofu_state and tests); @p source names it in errors.

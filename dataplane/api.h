@@ -102,6 +102,7 @@ struct ViewFacts {
   std::optional<std::uint16_t> vlan;
   std::vector<std::string> clients;  ///< as configured (empty: every address)
   std::string pin_file;
+  std::string policy = "round-robin";  ///< how its pool picks an upstream
 };
 
 /// The client prefixes limited most ([ratelimit]), summed over @p lcores (a client's queries may

@@ -97,6 +97,7 @@ Result<std::unique_ptr<Appliance>> Appliance::create(DataPlaneConfig config,
       WorkerView wv;
       wv.acl = &vc.acl;
       wv.cache = vc.cache;
+      wv.policy = vc.policy;
       if (a->config_.explicit_views) wv.inflight = vc.inflight;
       for (const auto& up : first[v]->table.upstreams) wv.upstreams.push_back({&up, &l->ctx.back(), first[v]});
       wv.pin_generation = first[v]->generation;
@@ -170,7 +171,9 @@ void Appliance::stop() {
 
 std::vector<ViewFacts> Appliance::views() const {
   std::vector<ViewFacts> out;
-  for (const ViewConfig& v : config_.views) out.push_back({v.name, v.vlan, v.clients, v.pin_file});
+  for (const ViewConfig& v : config_.views)
+    out.push_back({v.name, v.vlan, v.clients, v.pin_file,
+                   v.policy == tls::ShardOptions::Policy::kLowestLatency ? "lowest-latency" : "round-robin"});
   return out;
 }
 

@@ -32,7 +32,12 @@ struct ViewConfig {
   Acl acl;                             ///< who of its clients may query (default: clients)
   std::string pin_file;                ///< its upstreams and pins (read by the control plane)
   std::string ca_file;                 ///< its CA file (default: [upstreams] ca_file; empty: pins + name)
+  /// Where its keys learned on first use are kept (read by the control plane; default: [tofu]
+  /// state_file with ".NAME" before the extension). Never shared: one view's learned key is no other's.
+  std::string tofu_state_file;
   CacheOptions cache;                  ///< its cache partition, per lcore (default: [cache])
+  /// How its pool picks an upstream (default: [upstreams] policy).
+  tls::ShardOptions::Policy policy = tls::ShardOptions::Policy::kRoundRobin;
   /// Its share of each lcore's in-flight table (default: inflight_per_lcore / views, at least 16):
   /// one tenant's slow or unanswered misses cannot take the entries every other tenant needs.
   std::uint32_t inflight = 0;

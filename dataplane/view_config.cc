@@ -4,9 +4,9 @@
 #include <toml++/toml.h>
 
 #include <algorithm>
-#include <filesystem>
 #include <set>
 
+#include "common/same_file.h"
 #include "dataplane/config.h"
 
 namespace dotpin::dataplane {
@@ -23,7 +23,7 @@ bool valid_view_name(const std::string& s) {
 
 void read_views(const toml::table& root, TomlReader& r, DataPlaneConfig& c) {
   const auto tables = r.tables(root, "view", {"name", "vlan", "clients", "allow", "pin_file", "ca_file",
-                                              "cache_entries", "cache_max_mib", "inflight", "ratelimit_qps",
+                                              "tofu_state_file", "policy", "cache_entries", "cache_max_mib", "inflight", "ratelimit_qps",
                                               "ratelimit_burst", "ratelimit_error_qps", "ratelimit_error_burst"});
   c.views.clear();
   c.ratelimit.views.clear();
@@ -34,6 +34,7 @@ void read_views(const toml::table& root, TomlReader& r, DataPlaneConfig& c) {
     v.name = "default";
     v.acl = c.acl;
     v.ca_file = c.ca_file;
+    v.policy = c.shard.policy;
     v.cache = c.cache;
     (void)c.view_map.add(0, std::nullopt, {});
     c.views.push_back(std::move(v));
@@ -82,6 +83,18 @@ void read_views(const toml::table& root, TomlReader& r, DataPlaneConfig& c) {
     v.pin_file = r.relative(v.pin_file);
     v.ca_file = c.ca_file;
     if (r.string(t, "ca_file", v.ca_file) != nullptr) v.ca_file = r.relative(v.ca_file);
+    // Its own TOFU state (the default, derived from [tofu] state_file, is set with the control config).
+    if (const toml::node* n = r.string(t, "tofu_state_file", v.tofu_state_file)) {
+      if (v.tofu_state_file.empty()) r.error(n->source(), "'tofu_state_file' of view '" + v.name + "' must not be empty");
+      v.tofu_state_file = r.relative(v.tofu_state_file);
+    }
+    v.policy = c.shard.policy;
+    std::string policy;
+    if (const toml::node* n = r.string(t, "policy", policy)) {
+      if (policy == "round-robin") v.policy = tls::ShardOptions::Policy::kRoundRobin;
+      else if (policy == "lowest-latency") v.policy = tls::ShardOptions::Policy::kLowestLatency;
+      else r.error(n->source(), "'policy' of view '" + v.name + "' must be \"round-robin\" or \"lowest-latency\"");
+    }
     v.cache = c.cache;
     r.integer(t, "cache_entries", v.cache.entries, 8, std::int64_t{1} << 26);
     std::size_t max_mib = v.cache.max_bytes >> 20;
@@ -107,10 +120,8 @@ void read_views(const toml::table& root, TomlReader& r, DataPlaneConfig& c) {
                   "' is matched by VLAN: views by VLAN serve UDP only for now (the kernel that terminates TCP and DoT "
                   "cannot tell two VLANs' clients apart); set [tcp] enabled = false and leave out [dot], or match by "
                   "'clients'");
-    std::error_code ec;
     for (const ViewConfig& earlier : c.views)
-      if (!v.pin_file.empty() && std::filesystem::weakly_canonical(earlier.pin_file, ec) ==
-                                     std::filesystem::weakly_canonical(v.pin_file, ec))
+      if (!v.pin_file.empty() && same_file_key(earlier.pin_file) == same_file_key(v.pin_file))
         r.error(t->get("pin_file")->source(), "views '" + earlier.name + "' and '" + v.name +
                                                   "' name the same pin_file: a change of one would rewrite the other's pins");
     const auto index = static_cast<std::uint16_t>(c.views.size());

@@ -56,6 +56,7 @@ Worker::Worker(WorkerSetup setup)
     // Twice the share: a query that timed out keeps its slot until its answer or its connection
     // goes, so the slots of a slow upstream's abandoned queries do not eat the live share.
     tls::ShardOptions options = setup_.shard;
+    options.policy = v.policy;
     options.max_pending = std::min<std::size_t>(options.max_pending, 2 * std::size_t{v.inflight});
     state->shard = std::make_unique<tls::DotShard>(
         reactor_, v.upstreams, v.pin_generation, options,

@@ -41,6 +41,7 @@ struct WorkerView {
   const Acl* acl = nullptr;                ///< who of the view's clients may query
   CacheOptions cache;                      ///< its partition's size on this lcore
   std::uint32_t inflight = UINT32_MAX;     ///< its share of the in-flight table (with several views)
+  tls::ShardOptions::Policy policy = tls::ShardOptions::Policy::kRoundRobin;  ///< how its pool picks
   std::vector<tls::ShardUpstream> upstreams;
   std::uint64_t pin_generation = 1;
   /// The feed's snapshot these upstreams come from (null without a feed): adopting the view's

@@ -358,6 +358,7 @@ vlan = 102
 allow = ["198.18.2.0/24"]
 pin_file = "/etc/dotpin/pins-b.toml"
 ca_file = "ca-b.pem"
+policy = "lowest-latency"
 )",
                               "/etc/dotpin/dotpind.toml");
   ASSERT_TRUE(r.config) << errors_of(r);
@@ -381,6 +382,57 @@ ca_file = "ca-b.pem"
   EXPECT_EQ(dp.view_map.match_ipv4(0, in_b), dataplane::ViewMap::kNoView);
   EXPECT_TRUE(r.config->control.pin_file.empty());
   EXPECT_EQ(a.inflight, 2048u) << "by default each view has an equal share of inflight_per_lcore";
+  // Each view learns on first use into a file of its own, by default beside [tofu] state_file.
+  EXPECT_EQ(a.tofu_state_file, "/var/lib/dotpin/tofu.tenant-a.json");
+  EXPECT_EQ(b.tofu_state_file, "/var/lib/dotpin/tofu.tenant-b.json");
+  EXPECT_EQ(a.policy, tls::ShardOptions::Policy::kRoundRobin) << "[upstreams] policy by default";
+  EXPECT_EQ(b.policy, tls::ShardOptions::Policy::kLowestLatency);
+}
+
+TEST(DaemonConfig, AViewsTofuStateFileIsItsOwn) {
+  const std::string two = std::string(kBase) + R"(
+[tofu]
+state_file = "state/learned"
+
+[[view]]
+name = "a"
+clients = ["198.18.1.0/24"]
+pin_file = "pins-a.toml"
+tofu_state_file = "/srv/a.json"
+
+[[view]]
+name = "b"
+clients = ["198.18.2.0/24"]
+pin_file = "pins-b.toml"
+)";
+  auto r = parse_config(two, "/etc/dotpin/dotpind.toml");
+  ASSERT_TRUE(r.config) << errors_of(r);
+  EXPECT_EQ(r.config->dataplane.views[0].tofu_state_file, "/srv/a.json");
+  EXPECT_EQ(r.config->dataplane.views[1].tofu_state_file, "/etc/dotpin/state/learned.b") << "no extension: .NAME appended";
+  // Two views' learned keys in one file: tenant-b learning "ns" would admit its server to tenant-a's "ns".
+  std::string shared = two;
+  shared.replace(shared.find("pin_file = \"pins-b.toml\""), 24, "pin_file = \"pins-b.toml\"\ntofu_state_file = \"/srv/a.json\"");
+  r = parse_config(shared, "/etc/dotpin/dotpind.toml");
+  EXPECT_FALSE(r.config);
+  EXPECT_NE(errors_of(r).find("dotpind.toml:32:"), std::string::npos) << errors_of(r);
+  EXPECT_NE(errors_of(r).find("views 'a' and 'b' name the same tofu_state_file"), std::string::npos) << errors_of(r);
+  // Nor a pin file (each write of one would destroy the other).
+  std::string on_pins = two;
+  on_pins.replace(on_pins.find("/srv/a.json"), 11, "/etc/dotpin/pins-b.toml");
+  r = parse_config(on_pins, "/etc/dotpin/dotpind.toml");
+  EXPECT_NE(errors_of(r).find("is view 'b''s pin_file"), std::string::npos) << errors_of(r);
+  // Nor another's backup (each atomic write of one would replace the other), nor a CA file.
+  std::string on_prev = two;
+  on_prev.replace(on_prev.find("pin_file = \"pins-b.toml\""), 24, "pin_file = \"pins-b.toml\"\ntofu_state_file = \"/srv/a.json.prev\"");
+  r = parse_config(on_prev, "/etc/dotpin/dotpind.toml");
+  EXPECT_NE(errors_of(r).find("one file and its backup"), std::string::npos) << errors_of(r);
+  std::string on_ca = two;
+  on_ca.replace(on_ca.find("tofu_state_file = \"/srv/a.json\""), 31, "tofu_state_file = \"/srv/a.json\"\nca_file = \"/srv/a.json\"");
+  r = parse_config(on_ca, "/etc/dotpin/dotpind.toml");
+  EXPECT_NE(errors_of(r).find("is view 'a''s ca_file"), std::string::npos) << errors_of(r);
+  r = parse_config(std::string(kBase) + "[[view]]\nname = \"a\"\nclients = [\"198.18.1.0/24\"]\npin_file = \"p\"\ntofu_state_file = \"\"\n",
+                   "v.toml");
+  EXPECT_NE(errors_of(r).find("must not be empty"), std::string::npos) << errors_of(r);
 }
 
 TEST(DaemonConfig, WithoutViewsOneImplicitViewOfAclCacheAndPinFile) {
@@ -418,6 +470,8 @@ TEST(DaemonConfig, BadViewsAreRejectedAtTheirLines) {
        "[[view]]\nname = \"b\"\nclients = [\"198.18.2.0/24\"]\npin_file = \"p\"\n",
        "name the same pin_file"},
       {"[[view]]\nname = \"a\"\nclients = [\"198.18.1.0/24\"]\npin_file = \"p\"\ninflight = 8\n", "'inflight' must be"},
+      {"[[view]]\nname = \"a\"\nclients = [\"198.18.1.0/24\"]\npin_file = \"p\"\npolicy = \"random\"\n",
+       "'policy' of view 'a' must be"},
   };
   for (const Case& c : cases) {
     const auto r = parse_config(std::string(kBase) + c.text, "v.toml");

@@ -5,6 +5,9 @@
 #include "control/pin_publisher.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
 
 #include "fake_data_plane.h"
 
@@ -78,40 +81,42 @@ TEST(PinPublisher, ReportModeIsWarnedOfAtStartAtFileChangesAndWhenItChangesNotAt
   EXPECT_EQ(count(log, warning + " in generation 10"), 1u) << log;
 }
 
-TEST(PinPublisher, AViewsPublisherTakesFilePinsOnlyAndPublishesToItsView) {
+// Two tenants with an upstream of the same name at the same address, each learning on first use:
+// a key learned in one view is persisted to that view's state file and published to that view
+// only; the other's pins, state file and generation are untouched.
+TEST(PinPublisher, AViewsLearnedKeyStaysInItsViewAndItsOwnStateFile) {
+  const auto dir = std::filesystem::temp_directory_path() / ("dotpin-pub-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  const std::string state_a = (dir / "tofu.a.json").string(), state_b = (dir / "tofu.b.json").string();
   PinTable t;
-  t.source = "pins-b.toml";
-  t.upstreams = {upstream("f", "198.18.0.2:853", PinMode::kEnforce, PinsFrom::kFile)};
-  PinTable other;
-  other.upstreams = {upstream("x", "198.18.0.9:853", PinMode::kEnforce, PinsFrom::kFile)};
+  t.upstreams = {upstream("t", "198.18.0.3:853", PinMode::kEnforce, PinsFrom::kTofu)};
+  t.upstreams[0].pins.clear();  // nothing of the operator's: the key comes from first use only
   PinStore store_a, store_b;
-  PinPublisher a(store_a, PinPublisher::Options{"", false, ""});
-  PinPublisher::Options ob{"", false, ""};
+  PinPublisher a(store_a, PinPublisher::Options{"", true, state_a});  // CA mode: TOFU needs no opt-in
+  PinPublisher::Options ob{"", true, state_b};
   ob.view = 1;
-  ob.file_pins_only = true;
   PinPublisher b(store_b, ob);
-  ASSERT_TRUE(a.start(other, {}, now_utc()));
-  PinTable with_tofu = t;
-  with_tofu.upstreams.push_back(upstream("t", "198.18.0.3:853", PinMode::kEnforce, PinsFrom::kTofu));
-  const auto refused = b.start(with_tofu, {}, now_utc());
-  ASSERT_FALSE(refused);
-  EXPECT_NE(refused.error().find("pins_from = \"tofu\" is not available in a [[view]]"), std::string::npos) << refused.error();
+  ASSERT_TRUE(a.start(t, {}, now_utc()));
   ASSERT_TRUE(b.start(t, {}, now_utc()));
   test::FakeDataPlane dp({{"a", std::nullopt, {"198.18.1.0/24"}, "pins-a.toml"}, {"b", std::nullopt, {"198.18.2.0/24"}, "pins-b.toml"}},
                          {store_a.current(), store_b.current()});
   a.attach(dp);
   b.attach(dp);
-  // A change that brings in a DANE upstream is refused too: nothing is published.
-  PinTable with_dane = t;
-  with_dane.upstreams.push_back(upstream("d", "198.18.0.4:853", PinMode::kEnforce, PinsFrom::kDane));
-  EXPECT_FALSE(b.replace_file(with_dane, "", "reload"));
-  EXPECT_TRUE(dp.published.empty());
-  PinTable more = t;
-  more.upstreams[0].pins.push_back(pin_of(7));
-  ASSERT_TRUE(b.replace_file(more, "", "reload"));
+  LearnedUpstream learned{"198.18.0.3:853", "dns.dotpin.test", {{pin_of(9).digest, PinScope::kLeaf, now_utc(), "198.18.0.3:853"}}};
+  ASSERT_TRUE(b.set_learned("t", learned, "view b: upstream t: learned", /*force=*/true));
   ASSERT_EQ(dp.published_views, std::vector<std::size_t>{1});
   EXPECT_EQ(dp.pins(1)->generation, 2u);
+  ASSERT_EQ(dp.pins(1)->table.upstreams[0].pins.size(), 1u);
+  EXPECT_EQ(dp.pins(1)->table.upstreams[0].pins[0].digest, pin_of(9).digest);
   EXPECT_EQ(dp.pins(0)->generation, 1u) << "view a's pins are not republished";
+  EXPECT_TRUE(dp.pins(0)->table.upstreams[0].pins.empty()) << "view b's key must not admit servers to view a";
+  EXPECT_TRUE(a.tofu_state().upstreams.empty());
+  EXPECT_TRUE(std::filesystem::exists(state_b));
+  EXPECT_FALSE(std::filesystem::exists(state_a)) << "view a's state file was written by view b's change";
+  const auto reread = load_tofu_state(state_b);
+  ASSERT_TRUE(reread);
+  EXPECT_TRUE(reread->upstreams.contains("t"));
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

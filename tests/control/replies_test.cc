@@ -103,10 +103,14 @@ TEST(Replies, StatsPinsAndExpiryRoundTrip) {
   EXPECT_FALSE(pb.upstreams[0].pins[1].digest_hex);
 
   PinSourcesReply src;
-  src.upstreams.push_back({"a", "tofu", "waiting", "unreachable", "2026-12-01T10:00:00Z", std::nullopt, 3, 0, {{"unreachable", 3}}});
+  src.upstreams.push_back({std::nullopt, "a", "tofu", "waiting", "unreachable", "2026-12-01T10:00:00Z", std::nullopt, 3, 0,
+                           {{"unreachable", 3}}});
+  src.upstreams.push_back({"tenant-b", "a", "dane", "secure", "", std::nullopt, std::nullopt, 1, 1, {}});
   const auto sb = round_trip(src);
   EXPECT_EQ(sb.upstreams.at(0).failures.at("unreachable"), 3u);
   EXPECT_FALSE(sb.upstreams.at(0).last_success);
+  EXPECT_FALSE(sb.upstreams.at(0).view) << "no view without [[view]] sections";
+  EXPECT_EQ(sb.upstreams.at(1).view.value_or(""), "tenant-b");
 
   ExpiryReply ex{{{"a", "pin_window", "primary", "warning", "ends soon", "2027-01-01T00:00:00Z", 20, 30},
                   {"a", "probe", "-", "error", "no answer", std::nullopt, std::nullopt, std::nullopt}},

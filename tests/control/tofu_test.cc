@@ -4,6 +4,7 @@
 // sources thread's learn/persist/accept/forget cycle against a fake data plane. The handshakes are
 // faked (FetchFn returns test-PKI chains); the real path is tests/integration/test_dotpind_tofu.py.
 #include "control/pin_publisher.h"
+#include "control/pin_source_threads.h"
 #include "control/pin_sources.h"
 #include "control/tofu_learner.h"
 #include "control/tofu_state.h"
@@ -120,6 +121,31 @@ TEST(TofuState, AMissingFileIsEmptyAndABrokenOneIsAnErrorNamingIt) {
   const auto lost = load_tofu_state(path);
   ASSERT_FALSE(lost);
   EXPECT_NE(lost.error().find(".prev exists"), std::string::npos) << lost.error();
+  std::filesystem::remove_all(dir);
+}
+
+// Moving to [[view]] sections: the keys in [tofu] state_file would be read by no view and learned
+// again on first use, so dotpind refuses to start while it is there; a view's file that no view
+// uses any more (a view renamed or removed) is found for a warning.
+TEST(TofuState, WithViewsTheAppliancesFileMustHaveBeenMigratedAndOrphansAreFound) {
+  const auto dir = std::filesystem::temp_directory_path() / ("dotpin-tofu-migrate-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  const std::string global = (dir / "tofu.json").string();
+  const std::vector<std::string> views = {(dir / "tofu.a.json").string(), (dir / "tofu.b.json").string()};
+  EXPECT_TRUE(check_state_file_migrated(global, views)) << "nothing learned before the views: nothing to migrate";
+  std::ofstream(global + ".prev") << "{}";
+  const auto prev_only = check_state_file_migrated(global, views);
+  ASSERT_FALSE(prev_only);
+  std::filesystem::remove(global + ".prev");
+  std::ofstream(global) << R"({"version": 1, "upstreams": []})";
+  const auto refused = check_state_file_migrated(global, views);
+  ASSERT_FALSE(refused);
+  EXPECT_NE(refused.error().find("would be learned again on first use"), std::string::npos) << refused.error();
+  EXPECT_NE(refused.error().find(views[1]), std::string::npos) << refused.error();
+  EXPECT_TRUE(check_state_file_migrated(global, {global, views[1]})) << "a view may keep the file as its own";
+  for (const char* name : {"tofu.a.json", "tofu.old.json", "tofu.old.json.prev", "tofu.json.prev", "other.x.json", "tofu..json"})
+    std::ofstream(dir / name) << "{}";
+  EXPECT_EQ(orphaned_view_state_files(global, views), std::vector<std::string>{(dir / "tofu.old.json").string()});
   std::filesystem::remove_all(dir);
 }
 
@@ -359,6 +385,86 @@ TEST_F(TofuSourcesTest, LearnsOncePersistsFirstAndIsEnforcedAfterARestartWithout
   sources_->run_once();
   EXPECT_EQ(servers_.fetches, 1);
   EXPECT_EQ(pins_in_force()[0].digest, ref("leaf-p256"));  // an impostor now answering changes nothing
+}
+
+// A view's sources say whose upstream it is: in status, in log lines and to the alert command
+// (DOTPIN_VIEW; DOTPIN_UPSTREAM as VIEW/NAME, as the expiry monitor names a view's upstreams).
+TEST_F(TofuSourcesTest, AViewsSourcesNameTheViewInStatusLogsAndAlerts) {
+  DOTPIN_REQUIRE_PKI();
+  const std::string env_file = (dir_ / "alert.env").string();
+  PinSources::Options o;
+  o.clock = [this] { return now_; };
+  o.view = "tenant-a";
+  o.alert_command = "env | grep ^DOTPIN_ > " + env_file + ".tmp && mv " + env_file + ".tmp " + env_file;
+  std::vector<std::string> infos;
+  sources_ = std::make_unique<PinSources>(o, *publisher_, learner(servers_),
+                                          [&infos](std::string_view l) { infos.emplace_back(l); }, nullptr);
+  sources_->run_once();
+  ASSERT_EQ(sources_->status().size(), 1u);
+  EXPECT_EQ(sources_->status()[0].view, "tenant-a");
+  EXPECT_EQ(sources_->status()[0].state, "learned");
+  ASSERT_EQ(infos.size(), 1u);
+  EXPECT_EQ(infos[0].rfind("tofu: view tenant-a: upstream a: learned on first use from 198.18.0.2:853", 0), 0u) << infos[0];
+  std::string env;
+  for (int i = 0; i < 100 && env.empty(); ++i) {
+    std::ifstream in(env_file);
+    env.assign(std::istreambuf_iterator<char>(in), {});
+    if (env.empty()) ::usleep(50'000);
+  }
+  EXPECT_NE(env.find("DOTPIN_VIEW=tenant-a\n"), std::string::npos) << env;
+  EXPECT_NE(env.find("DOTPIN_UPSTREAM=tenant-a/a\n"), std::string::npos) << env;
+  EXPECT_NE(env.find("DOTPIN_KIND=tofu_learned\n"), std::string::npos) << env;
+}
+
+// The threads pass once per tick; `pins forget` wakes the TOFU thread so that the upstream learns
+// again at once (here the tick is an hour: only the wake can make it learn within the test).
+TEST_F(TofuSourcesTest, ForgetWakesTheThreadsToLearnAgainAtOnce) {
+  DOTPIN_REQUIRE_PKI();
+  sources_->run_once();
+  ASSERT_EQ(sources_->status().at(0).state, "learned");
+  PinSourceThreads threads({sources_.get()}, std::chrono::hours(1));
+  threads.start();
+  ::usleep(300'000);  // the first passes (nothing due) are done; the next tick is an hour away
+  ASSERT_TRUE(sources_->forget("a", /*force=*/true));
+  bool learned = false;
+  for (int i = 0; i < 100 && !learned; ++i) {
+    learned = sources_->status().at(0).state == "learned";
+    if (!learned) ::usleep(50'000);
+  }
+  threads.stop();
+  EXPECT_TRUE(learned) << sources_->status().at(0).state << ": " << sources_->status().at(0).detail;
+  EXPECT_EQ(servers_.fetches, 2);
+  EXPECT_EQ(pins_in_force().size(), 1u);
+}
+
+// The views share two threads: a pass stops once it has run pass_budget, and the next goes on
+// from the first upstream not visited (here a budget of 0: one upstream per pass, in turn).
+TEST_F(TofuSourcesTest, APassStopsAtItsBudgetAndTheNextGoesOnFromThere) {
+  DOTPIN_REQUIRE_PKI();
+  servers_.chains["198.18.0.3:853"] = "leaf-rsa2048.chain.pem";
+  servers_.chains["198.18.0.4:853"] = "leaf-p384.chain.pem";
+  PinTable t;
+  t.source = (dir_ / "pins3.toml").string();
+  t.upstreams = {tofu_upstream("a"), tofu_upstream("b", "198.18.0.3:853"), tofu_upstream("c", "198.18.0.4:853")};
+  store_ = std::make_unique<PinStore>();
+  publisher_ = std::make_unique<PinPublisher>(*store_, PinPublisher::Options{t.source, false, state_});
+  ASSERT_TRUE(publisher_->start(t, {}, now_utc()));
+  PinSources::Options o;
+  o.clock = [this] { return now_; };
+  o.pass_budget = std::chrono::milliseconds(0);
+  sources_ = std::make_unique<PinSources>(o, *publisher_, learner(servers_), nullptr, nullptr);
+  const auto learned = [this] {
+    std::string names;
+    for (const auto& [name, e] : publisher_->tofu_state().upstreams) names += name;
+    return names;
+  };
+  sources_->run_tofu_once();
+  EXPECT_EQ(learned(), "a");
+  sources_->run_tofu_once();
+  EXPECT_EQ(learned(), "ab");
+  sources_->run_tofu_once();
+  EXPECT_EQ(learned(), "abc");
+  EXPECT_EQ(servers_.fetches, 3) << "each pass made one attempt";
 }
 
 TEST_F(TofuSourcesTest, AcceptTakesOnlyTheNamedKeyAndForgetLearnsAgain) {

@@ -244,11 +244,11 @@ zone:
             raise RuntimeError(f"knotc {' '.join(args)}: {r.stdout}{r.stderr}")
         return r
 
-    def set_tlsa(self, name, records, ttl=None):
-        """Replaces the TLSA RRset at _853._tcp.<name>.dane.test. (an empty list removes it) in one knotc
-        transaction; returns once knot serves the new RRset signed."""
+    def set_tlsa(self, name, records, ttl=None, port=853):
+        """Replaces the TLSA RRset at _<port>._tcp.<name>.dane.test. (an empty list removes it) in one
+        knotc transaction; returns once knot serves the new RRset signed."""
         ttl = self.ttl if ttl is None else ttl
-        owner = f"_853._tcp.{name}.{ZONE}"
+        owner = f"_{port}._tcp.{name}.{ZONE}"
         self.knotc("zone-begin", ZONE)
         try:
             if self.query_tlsa(owner)[0]:

@@ -286,6 +286,66 @@ class DaneThroughDotpind(ApplianceSuite):
         finally:
             self.zone.make_bogus("dns", [record], tamper=True)
 
+    def test_in_views_each_tenants_tlsa_pins_admit_nothing_to_the_other(self):
+        # Two tenants name an upstream "ns" at the same server (CA-valid for dns.dane.test, another
+        # CA's key). tenant-b's signed TLSA RRset (_8853._tcp.dns.dane.test) pins that server's key;
+        # tenant-a's (_853._tcp.dns.dane.test) pins the genuine server's only. tenant-b is answered
+        # by it; tenant-a refuses it (pin_mismatch) and sends it none of its queries (its log).
+        tenant_b = "198.18.0.3"
+        self.zone.set_tlsa("dns", [self.ee], ttl=TTL)
+        self.zone.set_tlsa("dns", [tlsa(3, pki("hostile/dane-other-ca.crt"))], ttl=TTL, port=8853)
+        files = []
+        for tenant, port in (("a", 853), ("b", 8853)):
+            path = os.path.join(self.dir, f"views-{tenant}.toml")
+            with open(path, "w") as f:
+                f.write(f'[[upstream]]\nname = "ns"\naddress = "127.0.0.1:{self.other_ca.port}"\nauth_name = "{NAME}"\n'
+                        f'pins_from = "dane"\ntlsa_port = {port}\n')
+            files.append(path)
+        views = (f'[[view]]\nname = "tenant-a"\nclients = ["198.18.0.2/32"]\npin_file = "{files[0]}"\n\n'
+                 f'[[view]]\nname = "tenant-b"\nclients = ["{tenant_b}/32"]\npin_file = "{files[1]}"\n')
+        stubs = ", ".join(f'"{z}=127.0.0.1@{self.zone.port}"' for z in ("dane.test.", "bogus.test.", "insecure.test."))
+        extra = (f'\n[dane]\ntrust_anchor_file = "{self.anchors}"\nstubs = [{stubs}]\ntimeout_ms = 2000\n'
+                 'refresh_min_s = 1\nretry_s = 1\n')
+
+        def sources(d):
+            code, j = d.ctl("pins", "sources")
+            self.assertEqual(code, 0, j)
+            return {(u.get("view"), u["upstream"]): u for u in j["result"]["upstreams"]}
+
+        def tenant_a_logged():
+            return sum(1 for line in self.other_ca.read_log().splitlines() if " IN" in line and "ta-" in line)
+
+        try:
+            before = tenant_a_logged()
+            with Dotpind(self.dir, "", tag="dvw", views=views, extra_config=extra) as d:
+                subprocess.run(["ip", "addr", "add", f"{tenant_b}/32", "dev", d.iface], check=True)
+                self.wait_for("both views' TLSA pins", lambda: [s.get("state") for s in sources(d).values()] ==
+                              ["secure", "secure"], 15, d)
+                self.assertEqual(set(sources(d)), {("tenant-a", "ns"), ("tenant-b", "ns")})
+                for view, owner in (("tenant-a", "_853._tcp.dns.dane.test"), ("tenant-b", "_8853._tcp.dns.dane.test")):
+                    code, j = d.ctl("pins", "list", "--view", view)
+                    self.assertEqual(code, 0, j)
+                    self.assertEqual(sum(1 for p in j["result"]["upstreams"][0]["pins"] if p["origin"] == "dane"), 1, j)
+                    self.assertIn(owner, sources(d)[(view, "ns")]["detail"])
+                rb = kdig(f"@{APPLIANCE_V4}", "-b", tenant_b, "tb-1.dotpin.test", "A")
+                self.assertIn(status_of(rb.stdout), ("NOERROR", "NXDOMAIN"), rb.stdout)
+                for i in range(4):
+                    ra = kdig(f"@{APPLIANCE_V4}", "-b", "198.18.0.2", f"ta-{i}.dotpin.test", "A")
+                    self.assertEqual(status_of(ra.stdout), "SERVFAIL", ra.stdout)
+                d.wait_published()
+                code, j = d.ctl("upstreams", "--view", "tenant-a")
+                (row,) = j["result"]["upstreams"]
+                self.assertGreaterEqual(row["failures"].get("pin_mismatch", 0), 1, row)
+                self.assertEqual(row["answers"], 0, row)
+                m = d.metrics()
+                self.assertEqual(m[("dotpin_dane_records", frozenset({("view", "tenant-b"), ("upstream", "ns"),
+                                                                      ("source", "dane")}))], 1)
+            time.sleep(0.2)
+            self.assertEqual(tenant_a_logged(), before, "tenant-a's query reached the server only tenant-b pins: " +
+                             self.other_ca.read_log())
+        finally:
+            self.zone.set_tlsa("dns", [], ttl=TTL, port=8853)
+
     def test_a_bogus_rrset_gives_no_pins(self):
         self.check_refused_without_pins(self.bogus_srv, "dns.bogus.test", "bogus", "dane_bogus")
 

@@ -9,6 +9,7 @@ server's own log); a pins reload of one tenant under load on both loses nothing 
 and leaves its connections alone; clients in no view, an unknown VLAN or untagged frames where
 views are by VLAN are refused or dropped and counted."""
 
+import json
 import os
 import shutil
 import socket
@@ -20,8 +21,8 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from upstream_faults import FaultServer  # noqa: E402
-from dotpin_harness import (APPLIANCE_V4, CLIENT_V4, OUTSIDER_V4, ApplianceSuite, Dotpind, UnboundDot,  # noqa: E402
-                            dns_query, dnsperf_clients, kdig, main, pki, status_of, udp4_frame)
+from dotpin_harness import (APPLIANCE_V4, CLIENT_V4, DOTPIND, OUTSIDER_V4, ApplianceSuite, Dotpind, UnboundDot,  # noqa: E402
+                            dns_query, dnsperf_clients, kdig, main, pki, reference_pin, status_of, udp4_frame)
 
 TENANT_B_V4 = "198.18.0.3"
 ANSWER_A, ANSWER_B = "198.18.0.10", "198.18.0.20"
@@ -122,15 +123,6 @@ class Views(ApplianceSuite):
             self.assertIn(f"view tenant-b: {TENANT_B_V4}/32; pins generation 1", text_out)
             code, text_out = d.ctl("stats", json_out=False)
             self.assertIn("view tenant-a: queries 4, cache hits 3", text_out)
-            # A view's pins come from its file only: a reload that brings in a TOFU upstream is
-            # refused (as at start), and the pins in force stay.
-            tofu_file = os.path.join(self.dir, "own-tofu.toml")
-            with open(tofu_file, "w") as f:
-                f.write(f'[[upstream]]\nname = "a"\naddress = "127.0.0.1:{self.a.port}"\nauth_name = "dns.dotpin.test"\n'
-                        'pins_from = "tofu"\nlearn_from = ["127.0.0.1:%d"]\n' % self.a.port)
-            code, text_out = d.ctl("pins", "reload", "--view", "tenant-a", tofu_file, json_out=False)
-            self.assertEqual(code, 2, text_out)
-            self.assertIn("not available in a [[view]]'s pin file", text_out)
             # The expiry monitor watches every view's upstreams, named VIEW/UPSTREAM.
             code, j = d.ctl("expiry", "--refresh", "--view", "tenant-b")
             self.assertIn(code, (0, 1), j)
@@ -146,6 +138,206 @@ class Views(ApplianceSuite):
             metrics = d.metrics()
             self.assertEqual(metrics[("dotpin_view_events_total", frozenset({("view", "tenant-b"), ("event", "cache_hits")}))], 4)
             self.assertIn(("dotpin_upstream_answers_total", frozenset({("view", "tenant-a"), ("upstream", "a")})), metrics)
+
+    def test_tofu_in_views_learns_into_each_views_own_state_and_one_tenants_key_admits_nothing_to_the_other(self):
+        # Both tenants name an upstream "ns" at the same address, learning its key on first use,
+        # each with its own CA file. The server is then replaced by another CA-valid one for the
+        # same name (an attacker who took the address, or a key change tenant-b chooses to trust):
+        # tenant-b forgets and learns the new key; tenant-a must keep refusing it (tofu_changed),
+        # send it none of its queries (the server's own log), and keep its own state file. With
+        # one state file for both, tenant-b's learning would have rewritten tenant-a's key.
+        server = UnboundDot(pki("leaf-p256.key"), pki("leaf-p256.chain.pem"), zone_a=ANSWER_A).start()
+        self.servers.append(server)
+        ca = f'ca_file = "{pki("ca-bundle.pem")}"\n'
+        files = []
+        for tenant in ("a", "b"):
+            path = os.path.join(self.dir, f"tofu-{tenant}.toml")
+            with open(path, "w") as f:
+                f.write(f'[[upstream]]\nname = "ns"\naddress = "127.0.0.1:{server.port}"\nauth_name = "dns.dotpin.test"\n'
+                        'pins_from = "tofu"\n')
+            files.append(path)
+        views = (f'[[view]]\nname = "tenant-a"\nclients = ["{CLIENT_V4}/32"]\npin_file = "{files[0]}"\n{ca}\n'
+                 f'[[view]]\nname = "tenant-b"\nclients = ["{TENANT_B_V4}/32"]\npin_file = "{files[1]}"\n{ca}\n')
+        state = os.path.join(self.dir, "vt.json")
+        state_a, state_b = os.path.join(self.dir, "vt.tenant-a.json"), os.path.join(self.dir, "vt.tenant-b.json")
+        genuine, other = reference_pin("leaf-p256"), reference_pin("impostor")
+
+        def sources(d, view=None):
+            code, j = d.ctl("pins", "sources", *(("--view", view) if view else ()))
+            self.assertEqual(code, 0, j)
+            return {(u.get("view"), u["upstream"]): u for u in j["result"]["upstreams"]}
+
+        def wait_learned(d, view):
+            deadline = time.monotonic() + 15
+            while sources(d).get((view, "ns"), {}).get("state") != "learned":
+                self.assertLess(time.monotonic(), deadline, f"{view} learned nothing: {sources(d)}\n{d.read_log()}")
+                time.sleep(0.1)
+
+        def learned_on_disk(path):
+            with open(path) as f:
+                return [p["sha256"] for u in json.load(f)["upstreams"] for p in u["pins"]]
+
+        def pins_of(d, view):
+            code, j = d.ctl("pins", "list", "--view", view)
+            self.assertEqual(code, 0, j)
+            return [p["sha256"] for p in j["result"]["upstreams"][0]["pins"]]
+
+        def tenant_a_names_logged():
+            return sum(1 for line in server.read_log().splitlines() if " IN" in line and "ta-" in line)
+
+        with Dotpind(self.dir, "", tag="vwt", views=views,
+                     extra_config=f'\n[tofu]\nstate_file = "{state}"\nprobe_timeout_ms = 2000\n') as d:
+            self.add_tenant_b(d)
+            wait_learned(d, "tenant-a")
+            wait_learned(d, "tenant-b")
+            self.assertEqual(learned_on_disk(state_a), [genuine])
+            self.assertEqual(learned_on_disk(state_b), [genuine])
+            self.assertFalse(os.path.exists(state), "a view learned into [tofu] state_file itself")
+            self.assertEqual(set(sources(d, "tenant-b")), {("tenant-b", "ns")})
+            ra = kdig(f"@{APPLIANCE_V4}", "-b", CLIENT_V4, "ta-0.dotpin.test", "A")
+            self.assertIn(status_of(ra.stdout), ("NOERROR", "NXDOMAIN"), ra.stdout)  # the server's answer
+            code, text_out = d.ctl("pins", "forget", "ns", json_out=False)
+            self.assertEqual(code, 2, text_out)
+            self.assertIn("--view NAME (tenant-a, tenant-b)", text_out)
+
+            server.restart_with(pki("impostor.key"), pki("impostor.chain.pem"))
+            code, j = d.ctl("pins", "forget", "ns", "--view", "tenant-b", "--force")
+            self.assertEqual(code, 0, j)
+            wait_learned(d, "tenant-b")
+            self.assertEqual(pins_of(d, "tenant-b"), [other])
+            self.assertEqual(learned_on_disk(state_b), [other])
+            rb = kdig(f"@{APPLIANCE_V4}", "-b", TENANT_B_V4, "tb-1.dotpin.test", "A")
+            self.assertIn(status_of(rb.stdout), ("NOERROR", "NXDOMAIN"), rb.stdout)
+            # tenant-a: still the genuine key only, in force and on disk; the new server refused.
+            before = tenant_a_names_logged()
+            row = None
+            for i in range(10):
+                ra = kdig(f"@{APPLIANCE_V4}", "-b", CLIENT_V4, f"ta-{i + 1}.dotpin.test", "A")
+                self.assertEqual(status_of(ra.stdout), "SERVFAIL", ra.stdout)
+                d.wait_published()
+                code, j = d.ctl("upstreams", "--view", "tenant-a")
+                row = j["result"]["upstreams"][0]
+                if row["failures"].get("tofu_changed", 0) >= 1:
+                    break
+                time.sleep(0.3)
+            self.assertGreaterEqual(row["failures"].get("tofu_changed", 0), 1, row)
+            self.assertEqual(pins_of(d, "tenant-a"), [genuine])
+            self.assertEqual(learned_on_disk(state_a), [genuine])
+            self.assertEqual(sources(d, "tenant-a")[("tenant-a", "ns")]["state"], "learned")
+            metrics = d.metrics()
+            self.assertIn(("dotpin_pin_source_state", frozenset({("view", "tenant-a"), ("upstream", "ns"),
+                                                                 ("source", "tofu"), ("state", "learned")})), metrics)
+            self.assertIn("view tenant-b: upstream ns: learned on first use", d.read_log())
+        time.sleep(0.2)
+        self.assertEqual(tenant_a_names_logged(), before, "a query of tenant-a reached the server only tenant-b trusts: " +
+                         server.read_log())
+
+    def test_keys_learned_before_views_stop_dotpind_until_moved(self):
+        # An appliance that learned keys without views, now configured with views: no view reads
+        # [tofu] state_file, so starting would learn every key again on first use. Refused, by
+        # --check and at start, until the file is moved away; then it starts.
+        text, _, _ = self.views("mig", [("a", self.a, ["leaf-p256"])])
+        state = os.path.join(self.dir, "mig-tofu.json")
+        with open(state, "w") as f:
+            f.write('{"version": 1, "upstreams": []}\n')
+        d = Dotpind(self.dir, "", tag="vwm", views=text,
+                    extra_config=f'\n[tofu]\nstate_file = "{state}"\n')
+        for args in (["--check"], []):
+            r = subprocess.run([DOTPIND, "--config", d.conf, *args], capture_output=True, text=True, timeout=30)
+            self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+            self.assertIn("each view learns into its own file", r.stderr)
+            self.assertIn(os.path.join(self.dir, "mig-tofu.tenant-a.json"), r.stderr)
+        os.rename(state, state + ".moved")
+        r = subprocess.run([DOTPIND, "--config", d.conf, "--check"], capture_output=True, text=True, timeout=30)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        # A state file named like a view's that no view uses (a renamed view): started, with a warning.
+        with open(os.path.join(self.dir, "mig-tofu.tenant-old.json"), "w") as f:
+            f.write('{"version": 1, "upstreams": []}\n')
+        with d:
+            self.assertIn("mig-tofu.tenant-old.json belongs to no view", d.read_log())
+
+    def test_each_view_picks_its_upstreams_by_its_own_policy(self):
+        # Both pools: the fast genuine server and a slow one (answers after 100 ms), both pinned.
+        # tenant-a picks by lowest latency, tenant-b round robin ([upstreams] policy): after the
+        # same 40 unique names each, tenant-a's misses went mostly to the fast server, tenant-b's
+        # about half to the slow one.
+        slow = FaultServer("slow", self.dir, pki("leaf-p256.key"), pki("leaf-p256.chain.pem")).start()
+        self.servers.append(slow)
+        pool = [("fast", self.a, ["leaf-p256"]), ("slow", slow, ["leaf-p256"])]
+        pa, pb = self.pin_file("policy-a.toml", pool), self.pin_file("policy-b.toml", pool)
+        views = (f'[[view]]\nname = "tenant-a"\nclients = ["{CLIENT_V4}/32"]\npin_file = "{pa}"\n'
+                 'policy = "lowest-latency"\n\n'
+                 f'[[view]]\nname = "tenant-b"\nclients = ["{TENANT_B_V4}/32"]\npin_file = "{pb}"\n')
+        with self.daemon("vwp", views) as d:
+            self.add_tenant_b(d)
+            for i in range(40):
+                for source, prefix in ((CLIENT_V4, "pa"), (TENANT_B_V4, "pb")):
+                    r = kdig(f"@{APPLIANCE_V4}", "-b", source, f"{prefix}-{i}.dotpin.test", "A")
+                    self.assertIn(status_of(r.stdout), ("NOERROR", "NXDOMAIN"), r.stdout)
+            answers = {}
+            for view in ("tenant-a", "tenant-b"):
+                d.wait_published()
+                code, j = d.ctl("upstreams", "--view", view)
+                self.assertEqual(code, 0, j)
+                answers[view] = {u["name"]: u["answers"] for u in j["result"]["upstreams"]}
+                self.assertEqual(sum(answers[view].values()), 40, answers)
+            code, text_out = d.ctl("status", json_out=False)
+            self.assertIn("upstream(s), lowest-latency", text_out)
+        print(f"\nanswers by upstream: {answers}", file=sys.stderr)
+        self.assertLessEqual(answers["tenant-a"]["slow"], 10, answers)
+        self.assertGreaterEqual(answers["tenant-b"]["slow"], 14, answers)
+
+    def test_each_view_judges_chains_with_its_own_ca_file_only(self):
+        # tenant-a trusts the test root; tenant-b a private CA of its own (hostile/rogue-ca: another
+        # self-signed root). Both pools name both servers, each pinned by its own key: "g" (leaf-p256
+        # from the test root) and "r" (a leaf from tenant-b's CA, with the genuine issuing CA
+        # appended). A pin is not enough: each view admits only the server its own CA vouches for
+        # (unknown_ca for the other), so neither CA can vouch for a server to the other tenant, and
+        # none of a tenant's queries reaches the server it refused (the servers' own logs).
+        g = UnboundDot(pki("leaf-p256.key"), pki("leaf-p256.chain.pem"), zone_a=ANSWER_A).start()
+        self.servers.append(g)
+        r = UnboundDot(pki("hostile/rogue-plus-issuing.key"), pki("hostile/rogue-plus-issuing.chain.pem"),
+                       zone_a=ANSWER_B).start()
+        self.servers.append(r)
+        pool = [("g", g, ["leaf-p256"]), ("r", r, [("rogue-leaf", reference_pin("hostile/rogue-plus-issuing"))])]
+        pa, pb = self.pin_file("ca-a.toml", pool), self.pin_file("ca-b.toml", pool)
+        views = (f'[[view]]\nname = "tenant-a"\nclients = ["{CLIENT_V4}/32"]\npin_file = "{pa}"\n'
+                 f'ca_file = "{pki("ca-bundle.pem")}"\n\n'
+                 f'[[view]]\nname = "tenant-b"\nclients = ["{TENANT_B_V4}/32"]\npin_file = "{pb}"\n'
+                 f'ca_file = "{pki("hostile/rogue-ca.crt")}"\n')
+
+        def logged(server, prefix):
+            return sum(1 for line in server.read_log().splitlines() if " IN" in line and prefix in line)
+
+        before = {(s, p): logged(s, p) for s in (g, r) for p in ("ta-", "tb-")}
+        with self.daemon("vwc", views) as d:
+            self.add_tenant_b(d)
+            for i in range(8):
+                ra = kdig(f"@{APPLIANCE_V4}", "-b", CLIENT_V4, f"ta-{i}.dotpin.test", "A")
+                self.assertIn(status_of(ra.stdout), ("NOERROR", "NXDOMAIN"), ra.stdout)
+                rb = kdig(f"@{APPLIANCE_V4}", "-b", TENANT_B_V4, f"tb-{i}.dotpin.test", "A")
+                self.assertIn(status_of(rb.stdout), ("NOERROR", "NXDOMAIN"), rb.stdout)
+            ra = kdig(f"@{APPLIANCE_V4}", "-b", CLIENT_V4, "www.dotpin.test", "A")
+            self.assertEqual(answer_of(ra.stdout), ANSWER_A, ra.stdout)
+            rb = kdig(f"@{APPLIANCE_V4}", "-b", TENANT_B_V4, "www.dotpin.test", "A")
+            self.assertEqual(answer_of(rb.stdout), ANSWER_B, rb.stdout)
+            for view, refused in (("tenant-a", "r"), ("tenant-b", "g")):
+                d.wait_published()
+                code, j = d.ctl("upstreams", "--view", view)
+                self.assertEqual(code, 0, j)
+                row = {u["name"]: u for u in j["result"]["upstreams"]}[refused]
+                self.assertGreaterEqual(row["failures"].get("unknown_ca", 0), 1, (view, row))
+                self.assertEqual(row["answers"], 0, (view, row))
+                # The expiry monitor probes each view's upstreams with that view's CA file too.
+                code, j = d.ctl("expiry", "--refresh", "--view", view)
+                errors = {i["upstream"] for i in j["result"]["items"] if i["status"] == "error"}
+                self.assertEqual(errors, {f"{view}/{refused}"}, j)
+                self.assertIn("did not authenticate", str(j["result"]["items"]))
+        time.sleep(0.2)
+        self.assertGreater(logged(g, "ta-"), before[(g, "ta-")])
+        self.assertGreater(logged(r, "tb-"), before[(r, "tb-")])
+        self.assertEqual(logged(r, "ta-"), before[(r, "ta-")], "tenant-a's query reached the server only tenant-b's CA vouches for")
+        self.assertEqual(logged(g, "tb-"), before[(g, "tb-")], "tenant-b's query reached the server only tenant-a's CA vouches for")
 
     def test_a_tenants_pool_refuses_the_other_tenants_server_and_sends_it_nothing(self):
         # tenant-a's upstream entry points at tenant-b's name server (a hijacked route, a

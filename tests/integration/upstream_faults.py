@@ -9,6 +9,8 @@ its own, stopped by PID, that logs what it received so a test can prove what rea
            random message, "unframed" sends raw random bytes whose first two announce a long frame
            that never comes
   stall    completes the handshake, reads queries and never answers
+  slow     completes the handshake and answers each query after 100 ms with its question and no
+           records (NOERROR): a working but slow name server
 
 Run directly (`python3 upstream_faults.py MODE PORT LOG [KEY CHAIN]`) it serves until killed. The
 FaultServer class starts one on a free port and stops it by PID."""
@@ -50,6 +52,12 @@ def _serve_connection(mode, raw, ctx, log):
                 conn.sendall(len(junk).to_bytes(2, "big") + junk)
             elif mode == "unframed":
                 conn.sendall(b"\x7f\xf0" + os.urandom(30))  # announces 32752 bytes, sends 30
+            elif mode == "slow":
+                time.sleep(0.1)
+                reply = bytearray(q)
+                reply[2] |= 0x80                       # QR
+                reply[3] = (reply[3] & 0x10) | 0x80    # RA, rcode NOERROR (CD kept)
+                conn.sendall(len(reply).to_bytes(2, "big") + bytes(reply))
             # stall: nothing
     except (OSError, ssl.SSLError) as e:
         _log(log, f"closed: {e.__class__.__name__}")
