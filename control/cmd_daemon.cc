@@ -3,6 +3,7 @@
 // drain|enable | log level | expiry: ask the running dotpind over its control socket and print the
 // answer as tables (or the daemon's JSON with --json).
 #include <algorithm>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <iomanip>
@@ -11,6 +12,7 @@
 #include "control/command.h"
 #include "control/control_server.h"
 #include "control/replies.h"
+#include "dataplane/busy_share.h"
 #include "tls/upstream_stats.h"
 
 namespace dotpin::ctl {
@@ -172,8 +174,21 @@ int run_stats(Invocation& inv) {
   int status = kExitOk;
   if (!ask_typed(inv, "stats", r, status)) return status;
   std::vector<std::vector<std::string>> rows;
-  auto row = [](const std::string& who, const std::map<std::string, std::uint64_t>& c,
-                const std::map<std::string, std::uint64_t>& d, const std::string& entries) {
+  // BUSY: the share of the loop's cycles spent in passes that did something; CPU/Q: those
+  // cycles per query (what the work cost, comparable with a kernel resolver's CPU time).
+  auto busy = [&r](std::uint64_t busy_cycles, std::uint64_t idle_cycles, const std::map<std::string, std::uint64_t>& c) {
+    const auto q = c.find("queries");
+    const auto b = dataplane::busy_share(busy_cycles, idle_cycles, q == c.end() ? 0 : q->second, r.tsc_hz);
+    char pct[16], ns[24];
+    std::snprintf(pct, sizeof pct, "%.1f%%", b.busy_fraction * 100);
+    if (b.ns_per_query) std::snprintf(ns, sizeof ns, "%.0f ns", *b.ns_per_query);
+    else std::snprintf(ns, sizeof ns, "-");
+    return std::pair<std::string, std::string>{pct, ns};
+  };
+  auto row = [&busy](const std::string& who, const std::map<std::string, std::uint64_t>& c,
+                     const std::map<std::string, std::uint64_t>& d, const std::string& entries,
+                     std::uint64_t busy_cycles, std::uint64_t idle_cycles) {
+    const auto [pct, ns] = busy(busy_cycles, idle_cycles, c);
     std::uint64_t dropped = 0;
     for (const auto& [_, n] : d) dropped += n;
     auto n = [&c](const char* name) {
@@ -182,14 +197,18 @@ int run_stats(Invocation& inv) {
     };
     return std::vector<std::string>{who, n("rx_packets"), n("queries"), n("cache_hits"), n("cache_misses"),
                                     n("forwarded"), n("merged"), n("upstream_servfails"), n("acl_refused"),
-                                    std::to_string(dropped), entries};
+                                    std::to_string(dropped), entries, pct, ns};
   };
-  for (const auto& l : r.lcores)
+  std::uint64_t busy_total = 0, idle_total = 0;
+  for (const auto& l : r.lcores) {
     rows.push_back(row("lcore " + std::to_string(l.lcore) + (l.running ? "" : " (stopped)"), l.counters, l.drops,
-                       std::to_string(l.cache.entries)));
-  rows.push_back(row("total", r.total_counters, r.total_drops, "-"));
+                       std::to_string(l.cache.entries), l.cycles.busy, l.cycles.idle));
+    busy_total += l.cycles.busy;
+    idle_total += l.cycles.idle;
+  }
+  rows.push_back(row("total", r.total_counters, r.total_drops, "-", busy_total, idle_total));
   print_table(inv.out, {"", "RX", "QUERIES", "HITS", "MISSES", "FORWARDED", "MERGED", "SERVFAIL", "ACL_REFUSED", "DROPPED",
-                        "CACHED"},
+                        "CACHED", "BUSY", "CPU/Q"},
               rows);
   std::string drops;
   for (const auto& [reason, n] : r.total_drops)

@@ -161,8 +161,10 @@ Result<nlohmann::json> stats_json(const dataplane::DataPlane& a, const Request& 
     for (std::size_t i = 0; i < total_drops.size(); ++i) total_drops[i] += v.drops[i];
     const auto& c = v.stats.cache;
     reply.lcores.push_back({v.lcore, v.queue, counters_by_name(v.counters), drops_by_name(v.drops), v.stats.inflight,
-                            {c.entries, c.bytes, c.hits, c.misses, c.evictions, c.expired}, v.stats.published, v.running});
+                            {c.entries, c.bytes, c.hits, c.misses, c.evictions, c.expired}, v.stats.published, v.running,
+                            {v.busy_cycles, v.idle_cycles, v.busy_passes, v.idle_passes}});
   }
+  reply.tsc_hz = a.tsc_hz();
   reply.total_counters = counters_by_name(total);
   reply.total_drops = drops_by_name(total_drops);
   // With views a prefix is limited per view (the same address may be in two): named with it.

@@ -58,6 +58,7 @@ MetricsInput gather_metrics(const dataplane::DataPlane& a, const ExpiryMonitor* 
   in.version = DOTPIN_VERSION;
   in.uptime_seconds = std::chrono::duration<double>(std::chrono::system_clock::now() - a.started_at()).count();
   in.lcores = a.lcore_views();
+  in.tsc_hz = a.tsc_hz();
   const auto views = a.views();
   const bool labelled = explicit_views(views);
   for (std::size_t v = 0; v < views.size(); ++v) {
@@ -168,6 +169,22 @@ std::string render_metrics(const MetricsInput& in) {
 
   w.family("dotpin_lcore_running", "gauge", "1 while the worker lcore's loop runs; 0 once it stopped (loop_aborted)");
   for (const auto& l : in.lcores) w.sample("dotpin_lcore_running", "lcore=\"" + std::to_string(l.lcore) + "\"", std::uint64_t{l.running});
+  // A poll-mode lcore spins: its busy cycles (passes that did something) are what its work cost.
+  w.family("dotpin_lcore_cycles_total", "counter",
+           "TSC cycles of the worker lcore's loop: state busy (passes that received, sent or completed something) or idle");
+  for (const auto& l : in.lcores) {
+    const std::string lc = "lcore=\"" + std::to_string(l.lcore) + "\"";
+    w.sample("dotpin_lcore_cycles_total", lc + ",state=\"busy\"", l.busy_cycles);
+    w.sample("dotpin_lcore_cycles_total", lc + ",state=\"idle\"", l.idle_cycles);
+  }
+  w.family("dotpin_lcore_passes_total", "counter", "passes of the worker lcore's loop, busy or idle");
+  for (const auto& l : in.lcores) {
+    const std::string lc = "lcore=\"" + std::to_string(l.lcore) + "\"";
+    w.sample("dotpin_lcore_passes_total", lc + ",state=\"busy\"", l.busy_passes);
+    w.sample("dotpin_lcore_passes_total", lc + ",state=\"idle\"", l.idle_passes);
+  }
+  w.family("dotpin_tsc_hz", "gauge", "the TSC frequency the lcore cycles are counted in");
+  w.sample("dotpin_tsc_hz", "", in.tsc_hz);
   w.family("dotpin_lcore_events_total", "counter", "packet outcomes per worker lcore (docs/operations.md)");
   for (const auto& l : in.lcores)
     for (std::size_t i = 0; i < l.counters.size(); ++i)

@@ -26,6 +26,7 @@ struct MetricsInput {
   double uptime_seconds = 0;
   std::uint64_t pin_generation = 0;
   std::vector<dataplane::LcoreView> lcores;
+  std::uint64_t tsc_hz = 0;  ///< what the lcores' cycles are counted in
   std::vector<std::string> upstream_names;
   std::vector<std::string> upstream_views;  ///< each upstream's view, with [[view]] sections (else empty)
   std::vector<std::string> view_names;      ///< with [[view]] sections, by position

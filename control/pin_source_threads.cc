@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "control/pin_source_threads.h"
 
+#include "tls/wolfssl_init.h"
+
 namespace dotpin::ctl {
 
 PinSourceThreads::PinSourceThreads(std::vector<PinSources*> sources, std::chrono::milliseconds tick)
@@ -50,6 +52,8 @@ void PinSourceThreads::loop(void (PinSources::*pass)()) {
     cv_.wait_for(lock, tick_, [&] { return stop_ || wakes_ != seen; });
     seen = wakes_;
   }
+  lock.unlock();
+  tls::release_thread_crypto_caches();  // learning handshakes verified chains on this thread
 }
 
 }  // namespace dotpin::ctl

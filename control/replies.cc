@@ -139,7 +139,12 @@ void to_json(nlohmann::json& j, const LcoreReply& r) {
          {"evictions", r.cache.evictions},
          {"expired", r.cache.expired}}},
        {"published", r.published},
-       {"running", r.running}};
+       {"running", r.running},
+       {"cycles",
+        {{"busy", r.cycles.busy},
+         {"idle", r.cycles.idle},
+         {"busy_passes", r.cycles.busy_passes},
+         {"idle_passes", r.cycles.idle_passes}}}};
 }
 void from_json(const nlohmann::json& j, LcoreReply& r) {
   get(j, "lcore", r.lcore);
@@ -156,6 +161,11 @@ void from_json(const nlohmann::json& j, LcoreReply& r) {
   get(c, "expired", r.cache.expired);
   get(j, "published", r.published);
   get(j, "running", r.running);
+  const auto& y = j.at("cycles");
+  get(y, "busy", r.cycles.busy);
+  get(y, "idle", r.cycles.idle);
+  get(y, "busy_passes", r.cycles.busy_passes);
+  get(y, "idle_passes", r.cycles.idle_passes);
 }
 
 // The upstream part at the top level, as `upstreams` has it, so either reply reads the other's.
@@ -176,6 +186,7 @@ void from_json(const nlohmann::json& j, TcpReply& r) {
 
 void to_json(nlohmann::json& j, const StatsReply& r) {
   j = r.upstreams;
+  j["tsc_hz"] = r.tsc_hz;
   j["lcores"] = r.lcores;
   j["totals"] = {{"counters", r.total_counters}, {"drops", r.total_drops}};
   j["port"] = r.port;
@@ -186,6 +197,7 @@ void to_json(nlohmann::json& j, const StatsReply& r) {
 }
 void from_json(const nlohmann::json& j, StatsReply& r) {
   j.get_to(r.upstreams);
+  get(j, "tsc_hz", r.tsc_hz);
   get(j, "lcores", r.lcores);
   const auto& t = j.at("totals");
   get(t, "counters", r.total_counters);

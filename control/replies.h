@@ -80,6 +80,10 @@ struct LcoreReply {
   } cache;
   std::uint64_t published = 0;  ///< publications so far (every 100 ms): wait for it to move
   bool running = true;          ///< false: its loop stopped (loop_aborted), restart dotpind
+  /// Its loop's TSC cycles and passes, busy (received, sent or completed something) and idle.
+  struct Cycles {
+    std::uint64_t busy = 0, idle = 0, busy_passes = 0, idle_passes = 0;
+  } cycles;
 };
 
 /// `stats`: the upstreams (as `upstreams`), every lcore, and the lcores' sums.
@@ -106,6 +110,7 @@ struct StatsReply {
   TcpReply tcp;
   TcpReply dot;
   std::vector<ViewReply> views;  ///< with [[view]] sections: each view's counters (or the --view one)
+  std::uint64_t tsc_hz = 0;      ///< what the lcores' cycles are counted in
 };
 
 /// One pin as `pins list` and `pins check` show it.

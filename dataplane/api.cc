@@ -62,6 +62,12 @@ UpstreamTotals sum_upstreams(std::shared_ptr<const PinSnapshot> pins, const std:
   return t;
 }
 
+BusyShare busy_share(const LcoreView& v, std::uint64_t tsc_hz) {
+  return busy_share(v.busy_cycles, v.idle_cycles, v.counters[static_cast<std::size_t>(Counter::kQueries)], tsc_hz);
+}
+
+std::string busy_text(const LcoreView& v, std::uint64_t tsc_hz) { return busy_text(busy_share(v, tsc_hz)); }
+
 std::vector<LimitedPrefix> top_limited(const std::vector<LcoreView>& lcores) {
   std::vector<LimitedPrefix> out;
   for (const LcoreView& v : lcores)

@@ -24,6 +24,7 @@
 
 #include "common/latency_histogram.h"
 #include "common/result.h"
+#include "dataplane/busy_share.h"
 #include "dataplane/cache_stats.h"
 #include "dataplane/counters.h"
 #include "dataplane/rate_limit.h"
@@ -76,6 +77,8 @@ struct LcoreView {
   bool running = true;  ///< false once its loop stopped by itself (loop_aborted): it takes no packets
   std::array<std::uint64_t, static_cast<std::size_t>(Counter::kCount_)> counters{};
   std::array<std::uint64_t, static_cast<std::size_t>(DropReason::kCount_)> drops{};
+  /// Its loop's TSC cycles in passes that did something and in idle passes (counters.h LoopCycles).
+  std::uint64_t busy_cycles = 0, idle_cycles = 0, busy_passes = 0, idle_passes = 0;
   PublishedStats stats;  ///< as of the lcore's last publication (at most 100 ms old)
 };
 
@@ -104,6 +107,10 @@ struct ViewFacts {
   std::string pin_file;
   std::string policy = "round-robin";  ///< how its pool picks an upstream
 };
+
+/// What @p v's work cost (busy_share.h), per query of Counter::kQueries.
+BusyShare busy_share(const LcoreView& v, std::uint64_t tsc_hz);
+std::string busy_text(const LcoreView& v, std::uint64_t tsc_hz);
 
 /// The client prefixes limited most ([ratelimit]), summed over @p lcores (a client's queries may
 /// reach more than one lcore), most limited first, at most kTopLimited.
@@ -148,6 +155,8 @@ class DataPlane {
   [[nodiscard]] virtual PortFacts port() const = 0;
   [[nodiscard]] virtual PortStats port_stats() const = 0;
   [[nodiscard]] virtual std::size_t worker_count() const = 0;
+  /// The TSC's frequency: what LcoreView's cycles are counted in (0: unknown).
+  [[nodiscard]] virtual std::uint64_t tsc_hz() const { return 0; }
   [[nodiscard]] virtual std::chrono::system_clock::time_point started_at() const = 0;
   /// The views in match order (at least one: "default" without [[view]] sections).
   [[nodiscard]] virtual std::vector<ViewFacts> views() const = 0;

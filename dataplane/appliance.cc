@@ -2,6 +2,7 @@
 #include "dataplane/appliance.h"
 
 #include <rte_launch.h>
+#include <rte_cycles.h>
 #include <rte_lcore.h>
 #include <wolfssl/options.h>
 #include <wolfssl/wolfcrypt/ecc.h>
@@ -218,6 +219,8 @@ PortStats Appliance::port_stats() const {
   return read_port_stats(port_);
 }
 
+std::uint64_t Appliance::tsc_hz() const { return rte_get_tsc_hz(); }
+
 std::vector<LcoreView> Appliance::lcore_views() const {
   std::vector<LcoreView> views;
   for (const auto& l : lcores_) {
@@ -230,6 +233,10 @@ std::vector<LcoreView> Appliance::lcore_views() const {
     const LcoreCounters& c = l->worker->counters();
     for (std::size_t i = 0; i < v.counters.size(); ++i) v.counters[i] = c.counters[i].get();
     for (std::size_t i = 0; i < v.drops.size(); ++i) v.drops[i] = c.drops[i].get();
+    v.busy_cycles = c.cycles.busy_cycles.get();
+    v.idle_cycles = c.cycles.idle_cycles.get();
+    v.busy_passes = c.cycles.busy_passes.get();
+    v.idle_passes = c.cycles.idle_passes.get();
     v.stats = l->worker->published();
     views.push_back(std::move(v));
   }
@@ -245,7 +252,9 @@ std::string Appliance::summary() const {
       if (v.counters[i]) out << ' ' << to_string(static_cast<Counter>(i)) << '=' << v.counters[i];
     for (std::size_t i = 1; i < v.drops.size(); ++i)
       if (v.drops[i]) out << " drop_" << to_string(static_cast<DropReason>(i)) << '=' << v.drops[i];
-    out << " cache_entries=" << v.stats.cache.entries << " cache_evictions=" << v.stats.cache.evictions << '\n';
+    out << " cache_entries=" << v.stats.cache.entries << " cache_evictions=" << v.stats.cache.evictions;
+    out << " busy_cycles=" << v.busy_cycles << " idle_cycles=" << v.idle_cycles << " busy_passes=" << v.busy_passes
+        << " idle_passes=" << v.idle_passes << " " << busy_text(v, tsc_hz()) << '\n';
   }
   if (const PortStats p = port_stats(); p.available) {
     out << "port " << port_.name << ": " << to_text(p) << '\n';

@@ -48,6 +48,7 @@ class Appliance final : public DataPlane {
   [[nodiscard]] PortFacts port() const override;
   [[nodiscard]] PortStats port_stats() const override;
   [[nodiscard]] std::size_t worker_count() const override { return lcores_.size(); }
+  [[nodiscard]] std::uint64_t tsc_hz() const override;
   [[nodiscard]] std::chrono::system_clock::time_point started_at() const override { return started_at_; }
   [[nodiscard]] std::vector<ViewFacts> views() const override;
   [[nodiscard]] std::shared_ptr<const PinSnapshot> pins(std::size_t view = 0) const override {

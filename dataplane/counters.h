@@ -75,9 +75,18 @@ class OwnedCounter {
   std::atomic<std::uint64_t> v_{0};
 };
 
+/// Where an lcore's time went, in TSC cycles: passes of its loop that received, sent or completed
+/// something (busy: what the work cost, polling of that pass included) and passes that found
+/// nothing to do (idle: a poll-mode lcore spins). Busy cycles per answer compare with a kernel
+/// peer's CPU time per answer; wall time of a spinning lcore would not.
+struct LoopCycles {
+  OwnedCounter busy_cycles, idle_cycles, busy_passes, idle_passes;
+};
+
 struct alignas(64) LcoreCounters {
   std::array<OwnedCounter, static_cast<std::size_t>(Counter::kCount_)> counters;
   std::array<OwnedCounter, static_cast<std::size_t>(DropReason::kCount_)> drops;
+  LoopCycles cycles;
   OwnedCounter& operator[](Counter c) noexcept { return counters[static_cast<std::size_t>(c)]; }
   const OwnedCounter& operator[](Counter c) const noexcept { return counters[static_cast<std::size_t>(c)]; }
   OwnedCounter& operator[](DropReason r) noexcept { return drops[static_cast<std::size_t>(r)]; }

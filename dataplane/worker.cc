@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "dataplane/worker.h"
 
+#include <rte_cycles.h>
 #include <rte_ethdev.h>
 #include <rte_mbuf.h>
 #include <rte_prefetch.h>
@@ -108,6 +109,7 @@ void Worker::tx(rte_mbuf* m) {
 void Worker::flush() {
   flush_kernel();
   if (tx_count_ == 0) return;
+  worked_ = true;
   const std::uint16_t sent = rte_eth_tx_burst(setup_.port, setup_.queue, tx_, static_cast<std::uint16_t>(tx_count_));
   counters_[Counter::kTxPackets].add(sent);
   if (sent < tx_count_) {
@@ -413,6 +415,7 @@ void Worker::handle_miss(rte_mbuf* m, Pending& p, Clock::time_point now) {
 
 void Worker::on_complete(std::uint64_t cookie, tls::DotShard::Outcome outcome, std::span<const std::uint8_t> response,
                          const dns::Ede& shard_ede) {
+  worked_ = true;
   InflightEntry* e = inflight_.find(cookie);
   if (e == nullptr) return;
   std::uint64_t& slot = leaders_[(e->key.hash ^ e->vi) & leader_mask_];
@@ -511,12 +514,14 @@ void Worker::deliver(std::uint64_t cookie, bool answer, const dns::Ede& ede, Cou
 }
 
 void Worker::poll_and_flush(Clock::time_point now) {
+  // I/O completions (handshakes, records read and written) are work even when no answer comes of
+  // them in this pass (LoopCycles).
   if (views_.size() == 1) {
-    views_[0]->shard->poll(now);
+    if (views_[0]->shard->poll(now) > 0) worked_ = true;
   } else {
     // One reactor for every view's shard: its completions once, then each shard's own work.
     for (auto& v : views_) v->shard->begin_pass(now);
-    reactor_.poll();
+    if (reactor_.poll() > 0) worked_ = true;
     for (auto& v : views_) v->shard->service(now);
   }
   flush();
@@ -554,7 +559,23 @@ bool Worker::run(const std::atomic<bool>& stop, std::chrono::milliseconds drain)
   if (setup_.pins) setup_.pins->online(setup_.pin_reader);
   bool clean = true;
   try {
-    while (!stop.load(std::memory_order_relaxed)) run_once(Clock::now());
+    // One TSC read per pass: its cycles are busy when the pass received, sent or completed
+    // something, idle otherwise (counters.h LoopCycles).
+    LoopCycles& cycles = counters_.cycles;
+    std::uint64_t last = rte_rdtsc();
+    while (!stop.load(std::memory_order_relaxed)) {
+      worked_ = false;
+      const bool received = run_once(Clock::now()) > 0;
+      const std::uint64_t t = rte_rdtsc();
+      if (received || worked_) {
+        cycles.busy_cycles.add(t - last);
+        cycles.busy_passes.add();
+      } else {
+        cycles.idle_cycles.add(t - last);
+        cycles.idle_passes.add();
+      }
+      last = t;
+    }
   } catch (...) {
     // Last resort: whatever threw left this pass unfinished. The lcore takes no more packets; it
     // leaves the pin feed (so that no reclamation waits for it), says why once, and drains.

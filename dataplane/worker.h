@@ -221,6 +221,7 @@ class Worker {
   unsigned kernel_tx_count_ = 0;
   rte_mbuf* kernel_tx_[kBurst];    // segments for the exception port, sent at the pass's flush
   bool streams_answered_ = false;  // this pass returned answers to the TCP service (wake it)
+  bool worked_ = false;            // this pass sent, completed or took in something (LoopCycles)
   std::unique_ptr<Pending[]> pending_;  // per packet of the burst being processed
   RateLimiter::Ref limit_[kBurst];      // per packet: its client's rate-limit entry (when its view has a query limit)
   // Stats for other threads. The lcore only try_locks: a reader holding the lock delays a

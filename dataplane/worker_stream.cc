@@ -39,6 +39,7 @@ void Worker::to_kernel(rte_mbuf* m, const PacketView& v) {
 
 void Worker::flush_kernel() {
   if (kernel_tx_count_ == 0) return;
+  worked_ = true;
   const std::uint16_t sent = rte_eth_tx_burst(static_cast<std::uint16_t>(setup_.exception_port), setup_.queue,
                                               kernel_tx_, static_cast<std::uint16_t>(kernel_tx_count_));
   counters_[Counter::kToKernel].add(sent);
@@ -117,6 +118,7 @@ unsigned Worker::poll_kernel() {
 void Worker::poll_streams(Clock::time_point now) {
   void* got[kBurst];
   const unsigned n = rte_ring_sc_dequeue_burst(setup_.streams->to_lcore, got, kBurst, nullptr);
+  if (n > 0) worked_ = true;
   for (unsigned i = 0; i < n; ++i) handle_stream(static_cast<StreamQuery*>(got[i]), now);
 }
 

@@ -398,10 +398,11 @@ void DotShard::expire(Clock::time_point now) {
   }
 }
 
-void DotShard::poll(Clock::time_point now, std::chrono::microseconds wait) noexcept {
+unsigned DotShard::poll(Clock::time_point now, std::chrono::microseconds wait) noexcept {
   now_ = now;
-  reactor_.poll(wait);
+  const unsigned completions = reactor_.poll(wait);
   service(now);
+  return completions;
 }
 
 void DotShard::service(Clock::time_point now) noexcept {

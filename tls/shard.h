@@ -110,7 +110,8 @@ class DotShard {
   /// One pass at @p now: runs I/O completions (waiting up to @p wait for one), handles failures
   /// and timeouts, and writes every connection's queued queries. Round trips are measured between
   /// the @p now of the pass that wrote a query and that of the pass that read its answer.
-  void poll(Clock::time_point now, std::chrono::microseconds wait = std::chrono::microseconds{0}) noexcept;
+  /// Returns how many I/O completions it ran (0: the pass found no I/O done).
+  unsigned poll(Clock::time_point now, std::chrono::microseconds wait = std::chrono::microseconds{0}) noexcept;
   /// poll() without running the reactor's completions: for an owner with several shards on one
   /// reactor (one per view), which polls the reactor once and then services each shard.
   void service(Clock::time_point now) noexcept;

@@ -3,6 +3,7 @@
 
 #include <wolfssl/options.h>
 #include <wolfssl/ssl.h>
+#include <wolfssl/wolfcrypt/ecc.h>
 
 #include <cstdlib>
 #include <mutex>
@@ -16,5 +17,7 @@ void ensure_wolfssl_initialised() {
     std::atexit([] { wolfSSL_Cleanup(); });
   });
 }
+
+void release_thread_crypto_caches() { wc_ecc_fp_free(); }
 
 }  // namespace dotpin::tls

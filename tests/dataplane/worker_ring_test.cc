@@ -13,6 +13,7 @@
 #include <filesystem>
 #include <random>
 #include <set>
+#include <thread>
 #include <unistd.h>
 
 #include "common/dns_wire.h"
@@ -21,6 +22,7 @@
 #include "tests/test_pki.h"
 #include "tests/tls/socket_dot_responder.h"
 #include "tls/dot_connection.h"
+#include "tls/wolfssl_init.h"
 
 namespace dotpin::dataplane {
 namespace {
@@ -278,6 +280,44 @@ TEST_F(WorkerRing, MissGoesUpstreamThenHitsAreServedFromCache) {
   EXPECT_EQ(genuine.queries.load(), 1);
   EXPECT_EQ(count(Counter::kCacheHits), 1u);
   EXPECT_EQ(count(Counter::kCacheMisses), 1u);
+  EXPECT_EQ(count(Counter::kUpstreamAnswers), 1u);
+}
+
+// The loop's TSC cycles: a pass is busy when it received, sent or completed something, idle
+// otherwise. With no traffic every pass is idle; a query makes busy passes (its receipt and the
+// upstream's completion), and the lcore goes back to idle passes after.
+TEST_F(WorkerRing, LoopCyclesAreBusyOnlyInPassesThatDidSomething) {
+  test::SocketDotResponder genuine(pki("leaf-p256.key"), pki("leaf-p256.chain.pem"));
+  const UpstreamPins up = upstream_at("genuine", genuine.port());
+  make_worker({&up});
+  const LoopCycles& cycles = worker_->counters().cycles;
+  std::atomic<bool> stop{false};
+  std::thread lcore([&] {
+    worker_->run(stop, 100ms);
+    tls::release_thread_crypto_caches();  // the handshake's ECC on this thread (FP_ECC)
+  });
+  const auto wait_for = [](const auto& done) {  // done() is called once per try (it may dequeue)
+    for (int i = 0; i < 500; ++i) {
+      if (done()) return true;
+      std::this_thread::sleep_for(10ms);
+    }
+    return false;
+  };
+  EXPECT_TRUE(wait_for([&] { return cycles.idle_passes.get() > 100; }));
+  EXPECT_EQ(cycles.busy_passes.get(), 0u) << "nothing was received, sent or completed";
+  EXPECT_EQ(cycles.busy_cycles.get(), 0u);
+  send({test::udp_frame(test::query("www.dotpin.test"))});
+  rte_mbuf* m = nullptr;
+  EXPECT_TRUE(wait_for([&] { return rte_ring_dequeue(tx_, reinterpret_cast<void**>(&m)) == 0; }));
+  if (m != nullptr) rte_pktmbuf_free(m);
+  const std::uint64_t idle_then = cycles.idle_passes.get();
+  EXPECT_TRUE(wait_for([&] { return cycles.idle_passes.get() > idle_then + 100; })) << "idle again after the answer";
+  stop = true;
+  lcore.join();
+  EXPECT_GE(cycles.busy_passes.get(), 2u) << "the query's receipt and its answer's completion at least";
+  EXPECT_LE(cycles.busy_passes.get(), 64u) << "a handshake and one query: a few passes, not all of them";
+  EXPECT_GT(cycles.busy_cycles.get(), 0u);
+  EXPECT_GT(cycles.idle_cycles.get(), cycles.busy_cycles.get()) << "mostly idle";
   EXPECT_EQ(count(Counter::kUpstreamAnswers), 1u);
 }
 

@@ -153,6 +153,7 @@ class ApplianceEndToEnd(ApplianceSuite):
             for i in range(200):
                 f.write(f"q{i}.dotpin.test A\nwww.dotpin.test A\n")
         with Dotpind(self.dir, pins, tag="perf") as d:
+            started = time.monotonic()
             r = subprocess.run(["dnsperf", "-s", APPLIANCE_V4, "-d", queries, "-l", "3", "-Q", "3000", "-t", "2", "-q", "100"],
                                capture_output=True, text=True, timeout=30)
             self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
@@ -160,12 +161,34 @@ class ApplianceEndToEnd(ApplianceSuite):
             lost = int(re.search(r"Queries lost:\s+(\d+)", r.stdout).group(1))
             self.assertGreater(sent, 1000, r.stdout)
             self.assertEqual(lost, 0, r.stdout)
+            # What the work cost: busy cycles (passes that did something), never more than the
+            # lcores' wall time; idle passes too (3000 q/s leaves a polling lcore mostly idle).
+            code, j = d.ctl("stats")
+            self.assertEqual(code, 0, j)
+            hz = j["result"]["tsc_hz"]
+            self.assertGreater(hz, 0)
+            wall = time.monotonic() - started + 30  # and the start-up before it, at most
+            busy = sum(l["cycles"]["busy"] for l in j["result"]["lcores"])
+            queries_seen = j["result"]["totals"]["counters"]["queries"]
+            for l in j["result"]["lcores"]:
+                self.assertGreater(l["cycles"]["idle_passes"], 0, l)
+                self.assertLess(l["cycles"]["busy"] / hz, wall, l)
+            self.assertGreater(busy, 0, j["result"]["lcores"])
+            print(f"\nbusy CPU per query at 3000 q/s: {busy / hz / queries_seen * 1e9:.0f} ns "
+                  f"({queries_seen} queries)", file=sys.stderr)
+            metrics = d.metrics()
+            self.assertIn(("dotpin_lcore_cycles_total", frozenset({("lcore", str(j["result"]["lcores"][0]["lcore"])),
+                                                                   ("state", "busy")})), metrics)
+            code, text_out = d.ctl("stats", json_out=False)
+            self.assertIn("CPU/Q", text_out)
         # 201 distinct names: each went upstream exactly once (a repeat while the first was in flight
         # joined it: "merged"); everything else came from the cache.
         self.assertEqual(d.counter("forwarded"), 201, d.summary)
         self.assertEqual(d.counter("upstream_answers"), d.counter("forwarded") + d.counter("merged"), d.summary)
         self.assertEqual(d.counter("cache_hits") + d.counter("forwarded") + d.counter("merged"), d.counter("queries"),
                          d.summary)
+        self.assertGreater(d.counter("busy_cycles"), 0, d.summary)
+        self.assertIn("ns CPU per query", d.summary)
 
     @unittest.skipUnless(shutil.which("dnsperf"), "dnsperf not installed")
     def test_two_worker_lcores_each_with_its_queue_cache_and_connection(self):
