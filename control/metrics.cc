@@ -170,19 +170,18 @@ std::string render_metrics(const MetricsInput& in) {
   w.family("dotpin_lcore_running", "gauge", "1 while the worker lcore's loop runs; 0 once it stopped (loop_aborted)");
   for (const auto& l : in.lcores) w.sample("dotpin_lcore_running", "lcore=\"" + std::to_string(l.lcore) + "\"", std::uint64_t{l.running});
   // A poll-mode lcore spins: its busy cycles (passes that did something) are what its work cost.
-  w.family("dotpin_lcore_cycles_total", "counter",
-           "TSC cycles of the worker lcore's loop: state busy (passes that received, sent or completed something) or idle");
-  for (const auto& l : in.lcores) {
-    const std::string lc = "lcore=\"" + std::to_string(l.lcore) + "\"";
-    w.sample("dotpin_lcore_cycles_total", lc + ",state=\"busy\"", l.busy_cycles);
-    w.sample("dotpin_lcore_cycles_total", lc + ",state=\"idle\"", l.idle_cycles);
-  }
-  w.family("dotpin_lcore_passes_total", "counter", "passes of the worker lcore's loop, busy or idle");
-  for (const auto& l : in.lcores) {
-    const std::string lc = "lcore=\"" + std::to_string(l.lcore) + "\"";
-    w.sample("dotpin_lcore_passes_total", lc + ",state=\"busy\"", l.busy_passes);
-    w.sample("dotpin_lcore_passes_total", lc + ",state=\"idle\"", l.idle_passes);
-  }
+  using Field = std::uint64_t dataplane::LcoreView::*;
+  const auto by_state = [&](const char* name, const char* help, Field busy, Field idle) {
+    w.family(name, "counter", help);
+    for (const auto& l : in.lcores)
+      for (const auto& [state, field] : {std::pair{"busy", busy}, std::pair{"idle", idle}})
+        w.sample(name, "lcore=\"" + std::to_string(l.lcore) + "\",state=\"" + state + "\"", l.*field);
+  };
+  by_state("dotpin_lcore_cycles_total",
+           "TSC cycles of the worker lcore's loop: state busy (passes that received, sent or completed something) or idle",
+           &dataplane::LcoreView::busy_cycles, &dataplane::LcoreView::idle_cycles);
+  by_state("dotpin_lcore_passes_total", "passes of the worker lcore's loop, busy or idle",
+           &dataplane::LcoreView::busy_passes, &dataplane::LcoreView::idle_passes);
   w.family("dotpin_tsc_hz", "gauge", "the TSC frequency the lcore cycles are counted in");
   w.sample("dotpin_tsc_hz", "", in.tsc_hz);
   w.family("dotpin_lcore_events_total", "counter", "packet outcomes per worker lcore (docs/operations.md)");
