@@ -362,6 +362,24 @@ void BM_Malformed(benchmark::State& state) {
 }
 BENCHMARK(BM_Malformed);
 
+// What the busy-cycle accounting adds to every pass of Worker::run: one TSC read and one
+// LoopCycles::account (two single-writer counter updates). Alternating busy and idle passes.
+void BM_PassAccounting(benchmark::State& state) {
+  LoopCycles cycles;
+  std::uint64_t last = rte_rdtsc();
+  bool busy = false;
+  for (auto _ : state) {
+    const std::uint64_t t = rte_rdtsc();
+    cycles.account(busy, last, t);
+    last = t;
+    busy = !busy;
+  }
+  benchmark::DoNotOptimize(cycles.busy_passes.get());
+  state.counters["tsc_per_pass"] =
+      static_cast<double>(cycles.busy_cycles.get() + cycles.idle_cycles.get()) / static_cast<double>(state.iterations());
+}
+BENCHMARK(BM_PassAccounting);
+
 // Misses: every query is a new name, forwarded over DoT to a local responder (in-process threads
 // on the same 2 cores); closed loop with arg 0 queries outstanding.
 void BM_Miss(benchmark::State& state) {

@@ -81,6 +81,18 @@ class OwnedCounter {
 /// peer's CPU time per answer; wall time of a spinning lcore would not.
 struct LoopCycles {
   OwnedCounter busy_cycles, idle_cycles, busy_passes, idle_passes;
+
+  /// One pass from TSC @p since to @p now: what Worker::run does after each pass
+  /// (bench/pipeline_bench.cc BM_PassAccounting measures it with the TSC read).
+  void account(bool busy, std::uint64_t since, std::uint64_t now) noexcept {
+    if (busy) {
+      busy_cycles.add(now - since);
+      busy_passes.add();
+    } else {
+      idle_cycles.add(now - since);
+      idle_passes.add();
+    }
+  }
 };
 
 struct alignas(64) LcoreCounters {

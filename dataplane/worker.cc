@@ -567,13 +567,7 @@ bool Worker::run(const std::atomic<bool>& stop, std::chrono::milliseconds drain)
       worked_ = false;
       const bool received = run_once(Clock::now()) > 0;
       const std::uint64_t t = rte_rdtsc();
-      if (received || worked_) {
-        cycles.busy_cycles.add(t - last);
-        cycles.busy_passes.add();
-      } else {
-        cycles.idle_cycles.add(t - last);
-        cycles.idle_passes.add();
-      }
+      cycles.account(received || worked_, last, t);
       last = t;
     }
   } catch (...) {
