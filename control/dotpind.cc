@@ -178,6 +178,7 @@ int main(int argc, char** argv) {
     // The appliance logs connection failures and report-mode mismatches: warnings.
     const auto view_configs = views;  // the appliance takes the config; the control plane keeps the views'
     const auto min_version = config.dataplane.tls_min_version;
+    const auto suite_order = config.dataplane.suite_order;
     auto appliance = dotpin::dataplane::Appliance::create(std::move(config.dataplane), first, dotpin::ctl::log_warn);
     if (!appliance) {
       log_line(appliance.error());
@@ -294,6 +295,7 @@ int main(int argc, char** argv) {
       std::snprintf(mac, sizeof mac, "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4], m[5]);
       log_line("ready: " + std::to_string(a.worker_count()) + " worker lcore(s) on port " + port.name + " (MAC " + mac +
                (port.rss ? ", RSS" : "") + ")");
+      log_line("upstream TLS: " + dotpin::tls::describe_suite_order(suite_order));
       log_line("control socket " + control.path + (control.group.empty() ? " (mode 0600)" : " (mode 0660, group " + control.group + ")"));
       while (g_signal == 0) std::this_thread::sleep_for(std::chrono::milliseconds(50));
       log_line(std::string("signal ") + std::to_string(g_signal) + ": stopping");

@@ -92,7 +92,7 @@ Result<std::unique_ptr<Appliance>> Appliance::create(DataPlaneConfig config,
     l->ctx.reserve(a->config_.views.size());
     for (std::size_t v = 0; v < a->config_.views.size(); ++v) {
       const ViewConfig& vc = a->config_.views[v];
-      auto ctx = tls::make_client_context({vc.ca_file, a->config_.tls_min_version});
+      auto ctx = tls::make_client_context({vc.ca_file, a->config_.tls_min_version, a->config_.suite_order});
       if (!ctx) return Error{"TLS context of view " + vc.name + ": " + ctx.error()};
       l->ctx.push_back(std::move(*ctx));
       WorkerView wv;

@@ -93,7 +93,7 @@ void read_dataplane_config(const toml::table& root, TomlReader& r, DataPlaneConf
 
   const toml::table* ups = r.section(root, "upstreams", {"ca_file", "tls_min_version", "policy", "connections", "max_inflight_per_connection",
                                                          "query_timeout_ms", "handshake_timeout_ms", "idle_timeout_ms", "pad_block",
-                                                         "retry_once", "inflight_per_lcore", "probe_interval_ms"});
+                                                         "retry_once", "inflight_per_lcore", "probe_interval_ms", "suite_order"});
   r.string(ups, "ca_file", c.ca_file);
   c.ca_file = r.relative(c.ca_file);
   std::string floor = "1.2";
@@ -101,6 +101,11 @@ void read_dataplane_config(const toml::table& root, TomlReader& r, DataPlaneConf
     // Stricter than the built-in policy, never weaker: there is no "1.1".
     if (auto f = tls::tls_floor_from_string(floor)) c.tls_min_version = *f;
     else r.error(n->source(), "'tls_min_version' must be \"1.2\" or \"1.3\"");
+  }
+  std::string order = "auto";
+  if (const toml::node* n = r.string(ups, "suite_order", order)) {
+    if (auto o = tls::suite_order_from_string(order)) c.suite_order = *o;
+    else r.error(n->source(), "'suite_order' must be \"auto\", \"aes-gcm\" or \"chacha20\"");
   }
   std::string policy = "round-robin";
   if (const toml::node* n = r.string(ups, "policy", policy)) {

@@ -63,6 +63,7 @@ struct DataPlaneConfig {
   TcpOptions tcp;                      ///< [tcp]: DNS over TCP for clients (the exception path)
   std::string ca_file;                 ///< [upstreams] ca_file: also require PKIX (empty: pins + name only)
   tls::TlsFloor tls_min_version = tls::TlsFloor::kTls12;  ///< [upstreams] tls_min_version: "1.2" or "1.3"
+  tls::SuiteOrder suite_order = tls::SuiteOrder::kAuto;   ///< [upstreams] suite_order
   tls::ShardOptions shard;
   std::size_t inflight_per_lcore = 4096;
   std::chrono::milliseconds drain{1000};

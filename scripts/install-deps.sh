@@ -16,6 +16,8 @@ packages=(
   # libunbound.pc names libevent (Requires.private): pkg-config, hence meson, needs its .pc; the
   # root trust anchor DaneLookup uses by default (/usr/share/dns/root.key)
   libevent-dev dns-root-data
+  # scripts/build-wolfssl.sh: Debian's wolfssl source package rebuilt with AES-NI (-Dwolfssl=aesni)
+  dpkg-dev autoconf automake libtool
 )
 
 # bench/compare/compare.sh also needs the forwarders it compares with, and gnuplot for its plots.
@@ -29,15 +31,21 @@ for p in "${packages[@]}"; do
 done
 if [ ${#missing[@]} -eq 0 ]; then
   echo "install-deps: all ${#packages[@]} packages present"
-  exit 0
+else
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "install-deps: missing ${missing[*]}; run as root (apt-get install)" >&2
+    exit 1
+  fi
+  echo "install-deps: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -q
+  # The unbound package may try to start its service; dotpin's tests run their own instances on
+  # other ports, so a running system unbound does not matter, and where no init runs nothing starts.
+  apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
-if [ "$(id -u)" -ne 0 ]; then
-  echo "install-deps: missing ${missing[*]}; run as root (apt-get install)" >&2
-  exit 1
+
+# The wolfSSL the build links by default (meson -Dwolfssl=aesni; -Dwolfssl=system needs none).
+# DOTPIN_WOLFSSL=system skips it; elsewhere than x86_64 there is no AES-NI build to make.
+if [ "${DOTPIN_WOLFSSL:-aesni}" = aesni ] && [ "$(uname -m)" = x86_64 ]; then
+  "$(dirname "$0")/build-wolfssl.sh"
 fi
-echo "install-deps: installing ${missing[*]}"
-export DEBIAN_FRONTEND=noninteractive
-apt-get update -q
-# The unbound package may try to start its service; dotpin's tests run their own instances on
-# other ports, so a running system unbound does not matter, and where no init runs nothing starts.
-apt-get install -y -q --no-install-recommends "${missing[@]}"

@@ -128,7 +128,7 @@ Result<FetchedChain> fetch_chain(const FetchOptions& options) {
 
   std::unique_ptr<WOLFSSL_CTX, CtxFree> ctx(wolfSSL_CTX_new(wolfSSLv23_client_method()));
   if (!ctx) return fail("wolfSSL_CTX_new failed");
-  if (auto st = apply_client_policy(ctx.get(), options.min_version); !st) return Error{st.error()};
+  if (auto st = apply_client_policy(ctx.get(), options.min_version, options.suite_order); !st) return Error{st.error()};
   FetchedChain out;
   if (!options.ca_file.empty()) {
     if (wolfSSL_CTX_load_verify_locations(ctx.get(), options.ca_file.c_str(), nullptr) != WOLFSSL_SUCCESS)

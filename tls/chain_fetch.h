@@ -26,6 +26,7 @@ struct FetchOptions {
   std::string ca_file;           ///< PEM CA bundle for a PKIX check; empty: no check
   std::chrono::milliseconds timeout{5000};  ///< for connect and handshake together
   TlsFloor min_version = TlsFloor::kTls12;  ///< the same strict client as the resolver's (client_context.h)
+  SuiteOrder suite_order = SuiteOrder::kAuto;  ///< as [upstreams] suite_order
 };
 
 struct FetchedChain {

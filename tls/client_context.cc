@@ -32,12 +32,18 @@ constexpr std::array<Suite, 9> kSuites{{
     {"ECDHE-RSA-CHACHA20-POLY1305", 0xcca8, false},
 }};
 
-constexpr std::string_view kList12 =
-    "TLS13-AES128-GCM-SHA256:TLS13-AES256-GCM-SHA384:TLS13-CHACHA20-POLY1305-SHA256:"
-    "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:"
-    "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305";
-constexpr std::string_view kList13 =
-    "TLS13-AES128-GCM-SHA256:TLS13-AES256-GCM-SHA384:TLS13-CHACHA20-POLY1305-SHA256";
+// The order within each version's suites: the cheaper AEAD first (bench/record_bench.cc measures
+// both, docs/benchmarks.md "TLS record cost"). The TLS 1.3 suites come before TLS 1.2's either way.
+constexpr std::array<std::string_view, 3> kAesFirst13{"TLS13-AES128-GCM-SHA256", "TLS13-AES256-GCM-SHA384",
+                                                      "TLS13-CHACHA20-POLY1305-SHA256"};
+constexpr std::array<std::string_view, 3> kChaChaFirst13{"TLS13-CHACHA20-POLY1305-SHA256", "TLS13-AES128-GCM-SHA256",
+                                                         "TLS13-AES256-GCM-SHA384"};
+constexpr std::array<std::string_view, 6> kAesFirst12{
+    "ECDHE-ECDSA-AES128-GCM-SHA256", "ECDHE-RSA-AES128-GCM-SHA256",   "ECDHE-ECDSA-AES256-GCM-SHA384",
+    "ECDHE-RSA-AES256-GCM-SHA384",   "ECDHE-ECDSA-CHACHA20-POLY1305", "ECDHE-RSA-CHACHA20-POLY1305"};
+constexpr std::array<std::string_view, 6> kChaChaFirst12{
+    "ECDHE-ECDSA-CHACHA20-POLY1305", "ECDHE-RSA-CHACHA20-POLY1305",   "ECDHE-ECDSA-AES128-GCM-SHA256",
+    "ECDHE-RSA-AES128-GCM-SHA256",   "ECDHE-ECDSA-AES256-GCM-SHA384", "ECDHE-RSA-AES256-GCM-SHA384"};
 
 // Signature algorithms for the handshake (CertificateVerify / ServerKeyExchange): no SHA-1.
 constexpr const char* kSigAlgs =
@@ -68,7 +74,63 @@ std::optional<TlsFloor> tls_floor_from_string(std::string_view text) {
   return std::nullopt;
 }
 
-std::string_view allowed_cipher_list(TlsFloor floor) { return floor == TlsFloor::kTls13 ? kList13 : kList12; }
+std::string_view to_string(SuiteOrder o) {
+  switch (o) {
+    case SuiteOrder::kAuto: return "auto";
+    case SuiteOrder::kAesGcmFirst: return "aes-gcm";
+    case SuiteOrder::kChaChaFirst: return "chacha20";
+  }
+  return "?";
+}
+
+std::optional<SuiteOrder> suite_order_from_string(std::string_view text) {
+  for (SuiteOrder o : {SuiteOrder::kAuto, SuiteOrder::kAesGcmFirst, SuiteOrder::kChaChaFirst})
+    if (to_string(o) == text) return o;
+  return std::nullopt;
+}
+
+bool wolfssl_has_aesni() noexcept {
+#if defined(WOLFSSL_AESNI)
+  return true;
+#else
+  return false;
+#endif
+}
+
+bool aes_gcm_accelerated() noexcept {
+  // wolfSSL's AES-NI code checks the CPU itself and falls back to C without it: accelerated
+  // only when both are there (AES rounds and the carry-less multiply GHASH needs).
+  return wolfssl_has_aesni() && __builtin_cpu_supports("aes") && __builtin_cpu_supports("pclmul");
+}
+
+SuiteOrder resolve(SuiteOrder order) noexcept {
+  if (order != SuiteOrder::kAuto) return order;
+  return aes_gcm_accelerated() ? SuiteOrder::kAesGcmFirst : SuiteOrder::kChaChaFirst;
+}
+
+std::string describe_suite_order(SuiteOrder configured) {
+  const bool aes = resolve(configured) == SuiteOrder::kAesGcmFirst;
+  std::string text = aes ? "AES-GCM suites first" : "ChaCha20-Poly1305 suites first";
+  if (configured != SuiteOrder::kAuto) return text + " (suite_order = \"" + std::string(to_string(configured)) + "\")";
+  if (!wolfssl_has_aesni()) return text + " (auto: this wolfSSL has no AES-NI code)";
+  if (!aes) return text + " (auto: this CPU has no AES-NI/PCLMULQDQ)";
+  return text + " (auto: wolfSSL with AES-NI on a CPU with AES-NI)";
+}
+
+std::string allowed_cipher_list(TlsFloor floor, SuiteOrder order) {
+  const bool aes = resolve(order) == SuiteOrder::kAesGcmFirst;
+  std::string list;
+  auto add = [&](std::span<const std::string_view> names) {
+    for (std::string_view n : names) {
+      if (!list.empty()) list += ':';
+      list += n;
+    }
+  };
+  add(aes ? std::span<const std::string_view>(kAesFirst13) : std::span<const std::string_view>(kChaChaFirst13));
+  if (floor == TlsFloor::kTls12)
+    add(aes ? std::span<const std::string_view>(kAesFirst12) : std::span<const std::string_view>(kChaChaFirst12));
+  return list;
+}
 
 bool suite_allowed(std::string_view name, TlsFloor floor) noexcept {
   return std::ranges::any_of(kSuites, [&](const Suite& s) {
@@ -84,10 +146,10 @@ bool version_allowed(std::string_view v, TlsFloor floor) noexcept {
   return v == "TLSv1.3" || (v == "TLSv1.2" && floor == TlsFloor::kTls12);
 }
 
-Status apply_client_policy(WOLFSSL_CTX* ctx, TlsFloor floor) {
+Status apply_client_policy(WOLFSSL_CTX* ctx, TlsFloor floor, SuiteOrder order) {
   const int min = floor == TlsFloor::kTls13 ? WOLFSSL_TLSV1_3 : WOLFSSL_TLSV1_2;
   if (wolfSSL_CTX_SetMinVersion(ctx, min) != WOLFSSL_SUCCESS) return fail("cannot set the minimum TLS version");
-  const std::string list(allowed_cipher_list(floor));
+  const std::string list = allowed_cipher_list(floor, order);
   if (wolfSSL_CTX_set_cipher_list(ctx, list.c_str()) != WOLFSSL_SUCCESS) return fail("cannot set the cipher suites");
   if (wolfSSL_CTX_set1_sigalgs_list(ctx, kSigAlgs) != WOLFSSL_SUCCESS)
     return fail("cannot set the signature algorithms");
@@ -130,7 +192,8 @@ Result<ClientContext> make_client_context(const ClientPolicy& policy) {
   c.floor_ = policy.min_version;
   c.ctx_.reset(wolfSSL_CTX_new(wolfSSLv23_client_method()));
   if (!c.ctx_) return fail("wolfSSL_CTX_new failed");
-  if (auto st = apply_client_policy(c.ctx_.get(), policy.min_version); !st) return Error{st.error()};
+  c.order_ = resolve(policy.suite_order);
+  if (auto st = apply_client_policy(c.ctx_.get(), policy.min_version, c.order_); !st) return Error{st.error()};
   wolfSSL_CTX_UseSessionTicket(c.ctx_.get());
   if (policy.ca_file.empty()) {
     wolfSSL_CTX_set_verify(c.ctx_.get(), WOLFSSL_VERIFY_NONE, nullptr);

@@ -26,6 +26,20 @@ from dotpin_harness import (status_of, main, APPLIANCE_V4, APPLIANCE_V6, OUTSIDE
 
 
 @unittest.skipUnless(os.geteuid() == 0, "needs root for network namespaces and net_tap")
+def expected_suite_order_line():
+    """What dotpind logs of its suite order ([upstreams] suite_order = "auto"): AES-GCM first only
+    with the AES-NI wolfSSL (linked statically; Debian's is a shared libwolfssl) on a CPU with AES-NI
+    and PCLMULQDQ."""
+    linked = subprocess.run(["ldd", DOTPIND], capture_output=True, text=True).stdout
+    with open("/proc/cpuinfo") as f:
+        flags = next((l.split(":", 1)[1].split() for l in f if l.startswith("flags")), [])
+    if "libwolfssl" in linked:
+        return "upstream TLS: ChaCha20-Poly1305 suites first (auto: this wolfSSL has no AES-NI code)"
+    if "aes" in flags and "pclmulqdq" in flags:
+        return "upstream TLS: AES-GCM suites first (auto: wolfSSL with AES-NI on a CPU with AES-NI)"
+    return "upstream TLS: ChaCha20-Poly1305 suites first (auto: this CPU has no AES-NI/PCLMULQDQ)"
+
+
 class ApplianceEndToEnd(ApplianceSuite):
     TAG = "e2e"
     SERVERS = {"genuine": ("leaf-p256.key", "leaf-p256.chain.pem"), "impostor": ("impostor.key", "impostor.chain.pem")}
@@ -200,6 +214,7 @@ class ApplianceEndToEnd(ApplianceSuite):
                 f.write(f"w{i}.dotpin.test A\n")
         with Dotpind(self.dir, pins, tag="mq", lcores=("--lcores", "0@0,1@1,2@1")) as d:
             self.assertIn("2 worker lcore(s)", d.read_log())
+            self.assertIn(expected_suite_order_line(), d.read_log())
             r = subprocess.run(["dnsperf", "-s", APPLIANCE_V4, "-d", queries, "-l", "2", "-Q", "1000", "-c", "16"],
                                capture_output=True, text=True, timeout=30)
             self.assertEqual(int(re.search(r"Queries lost:\s+(\d+)", r.stdout).group(1)), 0, r.stdout)

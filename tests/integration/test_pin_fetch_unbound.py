@@ -12,8 +12,8 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from dotpin_harness import (main, AUTH_NAME, UnboundDot, ctl, ctl_json, free_port, openssl_pin, pki,  # noqa: E402
-                            reference_pin)
+from dotpin_harness import (main, AUTH_NAME, OpenSslServer, UnboundDot, ctl, ctl_json, free_port,  # noqa: E402
+                            openssl_pin, pki, reference_pin)
 
 
 class FetchFromGenuineServer(unittest.TestCase):
@@ -43,6 +43,14 @@ class FetchFromGenuineServer(unittest.TestCase):
         self.assertIn(j["protocol"], ("TLSv1.3", "TLSv1.2"))
         self.assertEqual(j["peer"], self.addr)
         self.assertEqual(j["chain"][0]["subject"], "O=dotpin tests, CN=dns.dotpin.test")
+
+    def test_unbound_picks_the_suite_by_its_own_order(self):
+        # unbound sets SSL_OP_CIPHER_SERVER_PREFERENCE: OpenSSL's TLS 1.3 order (AES-256-GCM first)
+        # wins whichever AEAD dotpin names first (docs/architecture.md, "The strict TLS client").
+        for order in ("aes-gcm", "chacha20"):
+            code, j = ctl_json("pin", "fetch", self.addr, "--name", AUTH_NAME, "--suite-order", order)
+            self.assertEqual(code, 0, j)
+            self.assertEqual((j["protocol"], j["cipher"]), ("TLSv1.3", "TLS13-AES256-GCM-SHA384"), order)
 
     def test_human_output_explains_the_choice(self):
         r = ctl("pin", "fetch", self.addr, "--name", AUTH_NAME)
@@ -103,6 +111,36 @@ class FetchOtherKeyTypes(unittest.TestCase):
             self.assertLess(j["chain"][0]["days_left"], 0)
             r = ctl("pin", "fetch", f"127.0.0.1:{s.port}", "--name", AUTH_NAME)
             self.assertIn("EXPIRED", r.stdout)
+
+
+class SuiteOrderWithAServerThatHonoursIt(unittest.TestCase):
+    """openssl s_server without -serverpref takes the client's preference: the order dotpin offers
+    is the suite it gets, and its own log shows the same suite."""
+
+    def test_the_first_suite_of_the_order_is_negotiated(self):
+        server = OpenSslServer(pki("leaf-p256.key"), pki("leaf-p256.crt"), chain_extra=pki("issuing.crt"),
+                               tls_args=["-ciphersuites",
+                                         "TLS_AES_256_GCM_SHA384:TLS_AES_128_GCM_SHA256:TLS_CHACHA20_POLY1305_SHA256"])
+        server.start()
+        try:
+            for order, wolf, ossl in (("aes-gcm", "TLS13-AES128-GCM-SHA256", b"TLS_AES_128_GCM_SHA256"),
+                                      ("chacha20", "TLS13-CHACHA20-POLY1305-SHA256", b"TLS_CHACHA20_POLY1305_SHA256")):
+                mark = server.mark()
+                code, j = ctl_json("pin", "fetch", f"127.0.0.1:{server.port}", "--name", AUTH_NAME,
+                                   "--suite-order", order)
+                self.assertEqual(code, 0, j)
+                self.assertEqual(j["cipher"], wolf, order)
+                deadline = time.monotonic() + 5
+                while b"CIPHER is" not in server.read(mark) and time.monotonic() < deadline:
+                    time.sleep(0.05)
+                self.assertIn(b"CIPHER is " + ossl, server.read(mark), order)
+        finally:
+            server.cleanup()
+
+    def test_a_bad_order_is_refused_before_connecting(self):
+        r = ctl("pin", "fetch", "127.0.0.1:853", "--name", AUTH_NAME, "--suite-order", "aes")
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("--suite-order must be auto, aes-gcm or chacha20", r.stderr)
 
 
 class FetchFailures(unittest.TestCase):

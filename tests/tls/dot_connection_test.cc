@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "tests/test_pki.h"
@@ -420,6 +421,65 @@ TEST(ClientPolicy, TheSuiteListIsStrict) {
   EXPECT_FALSE(version_allowed("TLSv1.2", TlsFloor::kTls13));
   EXPECT_FALSE(version_allowed("TLSv1.1", TlsFloor::kTls12));
   EXPECT_EQ(tls_floor_from_string("1.1"), std::nullopt);
+}
+
+TEST(ClientPolicy, TheSuiteOrderChangesThePreferenceNotTheSet) {
+  auto sorted_suites = [](std::string list) {
+    std::vector<std::string> out;
+    for (std::size_t at = 0; at <= list.size();) {
+      const std::size_t end = std::min(list.find(':', at), list.size());
+      out.push_back(list.substr(at, end - at));
+      at = end + 1;
+    }
+    std::sort(out.begin(), out.end());
+    return out;
+  };
+  for (TlsFloor floor : {TlsFloor::kTls12, TlsFloor::kTls13}) {
+    const std::string aes = allowed_cipher_list(floor, SuiteOrder::kAesGcmFirst);
+    const std::string chacha = allowed_cipher_list(floor, SuiteOrder::kChaChaFirst);
+    EXPECT_EQ(aes.rfind("TLS13-AES128-GCM-SHA256:", 0), 0u) << aes;
+    EXPECT_EQ(chacha.rfind("TLS13-CHACHA20-POLY1305-SHA256:", 0), 0u) << chacha;
+    EXPECT_EQ(sorted_suites(aes), sorted_suites(chacha));
+    for (const auto& s : sorted_suites(aes)) EXPECT_TRUE(suite_allowed(s, floor)) << s;
+  }
+  // TLS 1.3's suites before any of TLS 1.2's, in either order.
+  const std::string chacha12 = allowed_cipher_list(TlsFloor::kTls12, SuiteOrder::kChaChaFirst);
+  EXPECT_LT(chacha12.find("TLS13-AES256-GCM-SHA384"), chacha12.find("ECDHE-ECDSA-CHACHA20-POLY1305"));
+  EXPECT_EQ(allowed_cipher_list(TlsFloor::kTls13, SuiteOrder::kChaChaFirst).find("ECDHE"), std::string::npos);
+  // auto: AES-GCM first exactly when it runs on AES-NI (library and CPU), else ChaCha20.
+  EXPECT_EQ(resolve(SuiteOrder::kAuto), aes_gcm_accelerated() ? SuiteOrder::kAesGcmFirst : SuiteOrder::kChaChaFirst);
+  EXPECT_EQ(allowed_cipher_list(TlsFloor::kTls12), allowed_cipher_list(TlsFloor::kTls12, resolve(SuiteOrder::kAuto)));
+#if defined(WOLFSSL_AESNI)
+  EXPECT_TRUE(wolfssl_has_aesni());
+#else
+  EXPECT_FALSE(wolfssl_has_aesni());
+  EXPECT_FALSE(aes_gcm_accelerated());
+#endif
+  EXPECT_EQ(suite_order_from_string("chacha20"), SuiteOrder::kChaChaFirst);
+  EXPECT_EQ(suite_order_from_string("aes-gcm"), SuiteOrder::kAesGcmFirst);
+  EXPECT_EQ(suite_order_from_string("auto"), SuiteOrder::kAuto);
+  EXPECT_EQ(suite_order_from_string("aes"), std::nullopt);
+  EXPECT_NE(describe_suite_order(SuiteOrder::kChaChaFirst).find("ChaCha20-Poly1305 suites first"), std::string::npos);
+}
+
+// A server that honours the client's order (a wolfSSL server told to: wolfSSL_UseClientSuites;
+// by default it applies its own) negotiates the suite the order names first.
+TEST_F(DotConnectionTest, AServerHonouringTheClientsOrderNegotiatesItsFirstSuite) {
+  for (auto [order, want] : {std::pair{SuiteOrder::kAesGcmFirst, "TLS13-AES128-GCM-SHA256"},
+                             std::pair{SuiteOrder::kChaChaFirst, "TLS13-CHACHA20-POLY1305-SHA256"}}) {
+    auto ctx = make_client_context({"", TlsFloor::kTls12, order});
+    ASSERT_TRUE(ctx.ok()) << ctx.error();
+    EXPECT_EQ(ctx->suite_order(), order);
+    auto srv = server("leaf-p256");
+    auto up = upstream_with(standard_pins());
+    DotConnection c(*ctx, up, 1, nullptr);
+    auto s = srv.accept();
+    ASSERT_EQ(wolfSSL_UseClientSuites(s->tls.ssl()), 0);  // 0, not WOLFSSL_SUCCESS, on success
+    MemoryDotServer::pump(c, *s, kNow);
+    ASSERT_EQ(c.state(), DotConnection::State::kReady) << to_string(c.failure());
+    EXPECT_STREQ(wolfSSL_get_cipher_name(c.io().ssl()), want);
+    EXPECT_STREQ(wolfSSL_get_cipher_name(s->tls.ssl()), want);
+  }
 }
 
 TEST_F(DotConnectionTest, AThousandQueriesInFlightAllComeBack) {
