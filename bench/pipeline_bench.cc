@@ -7,7 +7,9 @@
 // Each iteration: 32 prepared query frames are copied into mbufs and enqueued on the RX ring, the
 // worker runs one pass, and its replies are dequeued and freed. BM_Harness does the same work with
 // a worker that only moves packets (rx_burst -> tx_burst), so worker cost = total - harness.
-// Counters: queries/s (items), cycles per query from the TSC (total and net of the harness).
+// Counters: queries/s (items), cycles per query from the TSC (total and net of the harness), and
+// heap allocations per query made by the worker's own thread inside its passes (allocs_per_query:
+// malloc, calloc and realloc, which operator new and wolfSSL's XMALLOC both end in).
 // Run: build/bench/dotpin_pipeline_bench
 #include <benchmark/benchmark.h>
 #include <rte_cycles.h>
@@ -26,11 +28,36 @@
 #include <random>
 
 #include "bench/bench_pki.h"
+#include "dataplane/pass_clock.h"
 #include "dataplane/port.h"
 #include "dataplane/worker.h"
 #include "tests/dataplane/frames.h"
 #include "tests/tls/socket_dot_responder.h"
 #include "tls/dot_connection.h"
+
+// Counting allocations: this binary's malloc family stands in for glibc's (symbol interposition)
+// and counts the calls made while the calling thread has counting on.
+namespace {
+thread_local bool t_count_allocs = false;
+thread_local std::uint64_t t_allocs = 0;
+}  // namespace
+extern "C" {
+void* __libc_malloc(std::size_t);
+void* __libc_calloc(std::size_t, std::size_t);
+void* __libc_realloc(void*, std::size_t);
+void* malloc(std::size_t n) noexcept {
+  if (t_count_allocs) ++t_allocs;
+  return __libc_malloc(n);
+}
+void* calloc(std::size_t count, std::size_t size) noexcept {
+  if (t_count_allocs) ++t_allocs;
+  return __libc_calloc(count, size);
+}
+void* realloc(void* p, std::size_t n) noexcept {
+  if (t_count_allocs) ++t_allocs;
+  return __libc_realloc(p, n);
+}
+}
 
 namespace {
 
@@ -178,20 +205,35 @@ void report(benchmark::State& state, std::uint64_t queries, std::uint64_t cycles
   state.counters["tsc_ghz"] = static_cast<double>(rte_get_tsc_hz()) / 1e9;
 }
 
+// One worker pass with the worker thread's allocations counted.
+unsigned counted_pass(Worker& w) {
+  t_count_allocs = true;
+  const unsigned n = w.run_once(Clock::now());
+  t_count_allocs = false;
+  return n;
+}
+
+// allocs_per_query: what the passes since @p allocs0 allocated, per query.
+void report_allocs(benchmark::State& state, std::uint64_t allocs0, std::uint64_t queries) {
+  state.counters["allocs_per_query"] = static_cast<double>(t_allocs - allocs0) / static_cast<double>(queries);
+}
+
 // The timed loop of the cache-hit benchmarks: a burst of @p frames in, one pass, the replies out;
 // cycles per query and the hit ratio (a set-associative cache can lose a few names to full
 // buckets while warming).
 void run_hits(benchmark::State& state, Rig& rig, Worker& w, const std::vector<std::vector<std::uint8_t>>& frames) {
   std::size_t next = 0;
   std::uint64_t queries = 0, cycles = 0;
+  const std::uint64_t allocs0 = t_allocs;
   for (auto _ : state) {
     rig.feed(frames, next, kBurst);
     const std::uint64_t t0 = rte_rdtsc();
-    w.run_once(Clock::now());
+    counted_pass(w);
     cycles += rte_rdtsc() - t0;
     queries += rig.drain();
   }
   report(state, queries, cycles);
+  report_allocs(state, allocs0, queries);
   state.counters["hit_ratio"] = static_cast<double>(w.counters()[Counter::kCacheHits].get()) /
                                 static_cast<double>(w.counters()[Counter::kQueries].get());
 }
@@ -380,11 +422,34 @@ void BM_PassAccounting(benchmark::State& state) {
 }
 BENCHMARK(BM_PassAccounting);
 
+// A pass's time: Arg 0, steady_clock::now() (clock_gettime through the vDSO, what Worker::run read
+// per pass before); Arg 1, PassClock::at() on the TSC reading the loop takes anyway (pass_clock.h).
+void BM_PassTime(benchmark::State& state) {
+  PassClock<Clock> clock(rte_get_tsc_hz(), rte_rdtsc());
+  const bool tsc = state.range(0) != 0;
+  state.SetLabel(tsc ? "PassClock::at(rdtsc)" : "steady_clock::now()");
+  std::uint64_t sum = 0;
+  const std::uint64_t t0 = rte_rdtsc();
+  for (auto _ : state) {
+    const std::uint64_t t = rte_rdtsc();  // taken by the loop in both cases
+    const auto now = tsc ? clock.at(t) : Clock::now();
+    sum += static_cast<std::uint64_t>(now.time_since_epoch().count());
+  }
+  benchmark::DoNotOptimize(sum);
+  state.counters["tsc_per_pass"] =
+      static_cast<double>(rte_rdtsc() - t0) / static_cast<double>(state.iterations());
+}
+BENCHMARK(BM_PassTime)->Arg(0)->Arg(1);
+
 // Misses: every query is a new name, forwarded over DoT to a local responder (in-process threads
-// on the same 2 cores); closed loop with arg 0 queries outstanding.
+// on the same 2 cores); closed loop with arg 0 queries outstanding. Arg 1: the responder pads its
+// answers to 468-byte blocks as unbound does (the shard pads queries to 128: RFC 8467), 0: it
+// echoes the padded query (a 128-byte answer).
 void BM_Miss(benchmark::State& state) {
   Rig rig;
   test::SocketDotResponder responder(bench::pki_path("leaf-p256.key"), bench::pki_path("leaf-p256.chain.pem"));
+  responder.pad_block = state.range(1) != 0 ? 468 : 0;
+  state.SetLabel(state.range(1) != 0 ? "answers padded to 468" : "answers 128");
   UpstreamPins up;
   up.name = "bench";
   up.address = *parse_endpoint(responder.address(), 853, false);
@@ -405,13 +470,14 @@ void BM_Miss(benchmark::State& state) {
       if (n < kBurst) break;
     }
     const std::uint64_t t0 = rte_rdtsc();
-    w.run_once(Clock::now());
+    counted_pass(w);
     cycles += rte_rdtsc() - t0;
     answered += rig.drain();
   };
   while (answered < outstanding) pump();  // handshake and warm-up outside the timed loop
   cycles = 0;
   const std::uint64_t answered0 = answered;
+  const std::uint64_t allocs0 = t_allocs;
   const double cpu0 = cpu_seconds();
   for (auto _ : state) {
     const std::uint64_t target = answered + 1000;
@@ -420,13 +486,14 @@ void BM_Miss(benchmark::State& state) {
   const double cpu = cpu_seconds() - cpu0;
   const auto q = answered - answered0;
   report(state, q, cycles);
+  report_allocs(state, allocs0, q);
   state.counters["cpu_us_per_query"] = 1e6 * cpu / static_cast<double>(q);  // worker + responder
   while (w.inflight() > 0) {
     w.run_once(Clock::now());
     rig.drain();
   }
 }
-BENCHMARK(BM_Miss)->Arg(512)->UseRealTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_Miss)->Args({512, 0})->Args({512, 1})->UseRealTime()->Unit(benchmark::kMillisecond);
 
 }  // namespace
 

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "control/daemon_admin.h"
 
+#include "control/view_prefix.h"
+
 #include "pinning/pin_lint.h"
 #include "pinning/pem.h"
 
@@ -111,7 +113,7 @@ Result<PinSources*> DaemonAdmin::sources_of(const Request& r) const {
 
 std::string DaemonAdmin::view_prefix(std::size_t view) const {
   const auto views = dataplane_.views();
-  return explicit_views(views) && view < views.size() ? "view " + views[view].name + ": " : std::string();
+  return view < views.size() ? ctl::view_prefix(views[view].name, explicit_views(views)) : std::string();
 }
 
 Result<nlohmann::json> DaemonAdmin::pins_list(const Request& r) {

@@ -22,6 +22,7 @@
 #include "control/pin_source_threads.h"
 #include "control/pin_sources.h"
 #include "control/view_expiry.h"
+#include "control/view_prefix.h"
 #include "control/tofu_learner.h"
 #include "control/tofu_state.h"
 #include "pinning/pin_lint.h"
@@ -111,7 +112,7 @@ int main(int argc, char** argv) {
       for (const auto& d : trust) std::fprintf(stderr, "%s\n", d.to_string().c_str());
       if (!trust.empty()) return 1;
       if (const auto tofu = dotpin::ctl::load_tofu_state(v.tofu_state_file); !tofu) {
-        std::fprintf(stderr, "%sTOFU state file: %s\n", with_views ? ("view " + v.name + ": ").c_str() : "",
+        std::fprintf(stderr, "%sTOFU state file: %s\n", dotpin::ctl::view_prefix(v.name, with_views).c_str(),
                      tofu.error().c_str());
         return 1;
       }
@@ -145,7 +146,7 @@ int main(int argc, char** argv) {
     for (std::size_t i = 0; i < views.size(); ++i) {
       const auto& v = views[i];
       const bool ca_mode = !v.ca_file.empty();
-      const std::string who = with_views ? "view " + v.name + ": " : "";
+      const std::string who = dotpin::ctl::view_prefix(v.name, with_views);
       stores.push_back(std::make_unique<dotpin::PinStore>());
       dotpin::ctl::PinPublisher::Options po{v.pin_file, ca_mode, v.tofu_state_file};
       po.view = i;
@@ -229,14 +230,14 @@ int main(int argc, char** argv) {
         return (*resolver)->lookup(auth_name, port);
       };
       std::vector<std::unique_ptr<dotpin::ctl::PinSources>> sources;
-      for (std::size_t i = 0; i < view_configs.size() && status == 0; ++i) {
+      for (std::size_t i = 0; i < view_configs.size(); ++i) {
         dotpin::ctl::TofuLearner::Options lo;
         lo.ca_file = view_configs[i].ca_file;
         lo.min_version = min_version;
         lo.timeout = ctl.tofu_probe_timeout;
         auto learner = dotpin::ctl::TofuLearner::create(lo);
         if (!learner) {
-          log_line((with_views ? "view " + view_configs[i].name + ": " : std::string()) + learner.error());
+          log_line(dotpin::ctl::view_prefix(view_configs[i].name, with_views) + learner.error());
           status = 1;  // the data plane's own CA load succeeded, so this is rare
           break;
         }
@@ -251,11 +252,8 @@ int main(int argc, char** argv) {
         return status;
       }
       std::vector<dotpin::ctl::PinSources*> by_view_sources;
-      dotpin::ctl::SourceList source_list;
-      for (auto& s : sources) {
-        by_view_sources.push_back(s.get());
-        source_list.push_back(s.get());
-      }
+      for (auto& s : sources) by_view_sources.push_back(s.get());
+      const dotpin::ctl::SourceList source_list(by_view_sources.begin(), by_view_sources.end());  // read-only
       dotpin::ctl::PinSourceThreads source_threads(by_view_sources);
       const auto facts = a.views();
       dotpin::ctl::register_daemon_commands(**server, a, facts[0].pin_file);

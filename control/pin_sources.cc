@@ -7,6 +7,7 @@
 
 #include "control/alert_command.h"
 #include "control/dane_pins.h"
+#include "control/view_prefix.h"
 
 namespace dotpin::ctl {
 namespace {
@@ -46,7 +47,7 @@ PinSources::PinSources(Options options, PinPublisher& publisher, std::unique_ptr
 
 PinSources::~PinSources() = default;
 
-std::string PinSources::in_view() const { return options_.view.empty() ? "" : "view " + options_.view + ": "; }
+std::string PinSources::in_view() const { return view_prefix(options_.view, !options_.view.empty()); }
 
 std::string PinSources::who(const std::string& upstream) const { return in_view() + "upstream " + upstream; }
 

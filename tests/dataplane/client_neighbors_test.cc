@@ -5,6 +5,7 @@
 
 #include <array>
 #include <atomic>
+#include <chrono>
 #include <thread>
 
 namespace dotpin::dataplane {
@@ -99,14 +100,21 @@ TEST(ClientNeighbors, ACollisionEvictsAndNeverMisdirects) {
 TEST(ClientNeighbors, ConcurrentWritersNeverTearAnEntry) {
   ClientNeighbors n(1);
   std::atomic<bool> stop{false};
+  std::atomic<int> started{0};
   auto writer = [&](std::uint8_t id) {
     const std::uint8_t ip[4] = {198, 18, 0, id};
     const std::uint8_t mac[6] = {id, id, id, id, id, id};
+    n.learn(ip, false, mac, id, true);
+    started.fetch_add(1);
     while (!stop.load(std::memory_order_relaxed)) n.learn(ip, false, mac, id, true);
   };
   std::thread w1(writer, 1), w2(writer, 2);
+  // On two CPUs the reader can run its whole loop before a writer is scheduled at all (seen in
+  // CI): read only once both have written, and go on until an entry was seen (bounded).
+  while (started.load() < 2) std::this_thread::yield();
   unsigned seen = 0;
-  for (int i = 0; i < 200000; ++i) {
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  for (int i = 0; i < 200000 || (seen == 0 && std::chrono::steady_clock::now() < give_up); ++i) {
     for (std::uint8_t id : {std::uint8_t{1}, std::uint8_t{2}}) {
       const std::uint8_t ip[4] = {198, 18, 0, id};
       ClientNeighbors::Hop hop{};

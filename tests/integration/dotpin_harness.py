@@ -70,14 +70,21 @@ def wait_for_tcp(port, timeout=10.0):
 
 
 def stop_process(proc, timeout):
-    """SIGTERM, then SIGKILL after @timeout seconds; waits for it either way."""
-    if proc and proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+    """SIGTERM, then SIGKILL after @timeout seconds; waits for it either way. Returns how it ended,
+    for diagnosis: "exited N before the stop" (it was already gone), "exit N" / "signal N" after
+    SIGTERM, "SIGKILL after Ts", or None when there was no process."""
+    if not proc:
+        return None
+    if proc.poll() is not None:
+        return f"exited {proc.returncode} before the stop"
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+        return f"SIGKILL after {timeout}s (SIGTERM did not stop it)"
+    return f"exit {proc.returncode}" if proc.returncode >= 0 else f"signal {-proc.returncode}"
 
 
 def ctl(*args, stdin=None, timeout=60):
@@ -512,12 +519,16 @@ class Dotpind:
             return ""
 
     def stop(self):
-        stop_process(self.proc, 15)
+        self.ended = stop_process(self.proc, 15)
         self.proc = None
         if getattr(self, "log", None):
             self.log.close()
             self.log = None
         self.summary = self.read_log()
+        # How the process ended goes with the log: an assertion on the summary then says why the
+        # summary is missing (a crash, a hang through SIGTERM) instead of only that it is.
+        if self.ended and self.ended != "exit 0":
+            self.summary += f"\n[harness] dotpind: {self.ended}\n"
         # EAL leaves its runtime directory behind; it is ours to remove.
         shutil.rmtree(f"/var/run/dpdk/{self.prefix}", ignore_errors=True)
         return self.summary

@@ -95,6 +95,23 @@ class ShardTest : public ::testing::Test {
     while (!done() && Clock::now() < end) shard.poll(now(), 2ms);
   }
 
+  // Two queries through a shard to @p responder: cookie 1 from a client without EDNS, cookie 2 from
+  // one with EDNS but no padding of its own. Returns the plain query's length.
+  std::size_t forward_plain_and_edns(SocketDotResponder& responder) {
+    const auto up = upstream_at("a", responder.address());
+    auto shard = make_shard({&up});
+    dns::QueryOptions o;
+    o.id = 5;
+    o.edns = false;
+    const auto plain = *dns::build_query("www.dotpin.test", dns::kTypeA, o);
+    EXPECT_TRUE(shard->submit(1, plain, now()));
+    o.edns = true;
+    o.pad_block = 0;
+    EXPECT_TRUE(shard->submit(2, *dns::build_query("www.dotpin.test", dns::kTypeA, o), now()));
+    run_until(*shard, 2);
+    return plain.size();
+  }
+
   ClientContext ctx_;
   UringReactor reactor_{256};
   std::map<std::uint64_t, Result> results_;
@@ -188,24 +205,45 @@ TEST_F(ShardTest, OnlyAnImpostorMeansServfailWithExtendedError) {
 
 TEST_F(ShardTest, ClientsWithoutEdnsGetNoOptButTheWireIsPadded) {
   SocketDotResponder genuine(pki("leaf-p256.key"), pki("leaf-p256.chain.pem"));
-  const auto up = upstream_at("a", genuine.address());
-  auto shard = make_shard({&up});
-  dns::QueryOptions o;
-  o.id = 5;
-  o.edns = false;
-  const auto plain = *dns::build_query("www.dotpin.test", dns::kTypeA, o);
-  ASSERT_TRUE(shard->submit(1, plain, now()));
-  o.edns = true;
-  o.pad_block = 0;
-  ASSERT_TRUE(shard->submit(2, *dns::build_query("www.dotpin.test", dns::kTypeA, o), now()));
-  run_until(*shard, 2);
+  const std::size_t plain_size = forward_plain_and_edns(genuine);
   ASSERT_EQ(results_.size(), 2u);
   // The responder echoes what it got: the padded query. The client without EDNS gets it back
   // without the OPT record the shard added; the EDNS client keeps its OPT (now padded).
   EXPECT_EQ(dns::read_header(results_[1].bytes)->arcount, 0);
-  EXPECT_EQ(results_[1].bytes.size(), plain.size());
+  EXPECT_EQ(results_[1].bytes.size(), plain_size);
   EXPECT_EQ(dns::read_header(results_[2].bytes)->arcount, 1);
   EXPECT_EQ(results_[2].bytes.size() % 128, 0u);
+}
+
+// The benchmarks' responder pads like unbound (468-byte blocks): the padding must be a real
+// Padding option the shard copes with, and a client without EDNS still gets no OPT back.
+TEST_F(ShardTest, AnswersPaddedLikeUnboundsReachTheClientWithoutTheShardsOpt) {
+  SocketDotResponder genuine(pki("leaf-p256.key"), pki("leaf-p256.chain.pem"));
+  genuine.pad_block = 468;
+  genuine.answer_ttl = 300;
+  const std::size_t plain_size = forward_plain_and_edns(genuine);
+  ASSERT_EQ(results_.size(), 2u);
+  ASSERT_EQ(results_[1].outcome, DotShard::Outcome::kAnswer) << results_[1].text;
+  EXPECT_EQ(dns::read_header(results_[1].bytes)->arcount, 0);
+  EXPECT_EQ(dns::read_header(results_[1].bytes)->ancount, 1);
+  EXPECT_EQ(results_[1].bytes.size(), plain_size + 16);  // + the A record, no OPT
+  EXPECT_EQ(results_[2].bytes.size() % 468, 0u);            // the EDNS client sees the padding
+  EXPECT_EQ(dns::read_header(results_[2].bytes)->arcount, 1);
+}
+
+TEST(SocketDotResponderPadding, PadsToTheBlockOrLeavesAMessageWithoutOpt) {
+  dns::QueryOptions o;
+  o.id = 1;
+  auto padded = *dns::build_query("www.dotpin.test", dns::kTypeA, o);  // OPT with 128-byte padding
+  ASSERT_TRUE(SocketDotResponder::pad_answer(padded, 468));
+  EXPECT_EQ(padded.size(), 468u);
+  ASSERT_TRUE(SocketDotResponder::pad_answer(padded, 468));  // re-padding replaces, not adds
+  EXPECT_EQ(padded.size(), 468u);
+  o.edns = false;
+  auto plain = *dns::build_query("www.dotpin.test", dns::kTypeA, o);
+  const auto before = plain;
+  EXPECT_FALSE(SocketDotResponder::pad_answer(plain, 468));
+  EXPECT_EQ(plain, before);
 }
 
 TEST_F(ShardTest, RealUpstreamKilledWithQueriesInFlightLosesNothing) {
