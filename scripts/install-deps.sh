@@ -44,7 +44,7 @@ else
   apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
 
-# The wolfSSL the build links by default (meson -Dwolfssl=aesni; -Dwolfssl=system needs none).
+# The wolfSSL the build links by default on x86-64 (meson -Dwolfssl=auto|aesni; -Dwolfssl=system needs none).
 # DOTPIN_WOLFSSL=system skips it; elsewhere than x86_64 there is no AES-NI build to make.
 if [ "${DOTPIN_WOLFSSL:-aesni}" = aesni ] && [ "$(uname -m)" = x86_64 ]; then
   "$(dirname "$0")/build-wolfssl.sh"

@@ -100,7 +100,11 @@ bool wolfssl_has_aesni() noexcept {
 bool aes_gcm_accelerated() noexcept {
   // wolfSSL's AES-NI code checks the CPU itself and falls back to C without it: accelerated
   // only when both are there (AES rounds and the carry-less multiply GHASH needs).
+#if defined(__x86_64__) || defined(__i386__)
   return wolfssl_has_aesni() && __builtin_cpu_supports("aes") && __builtin_cpu_supports("pclmul");
+#else
+  return false;  // no AES-NI build elsewhere (scripts/build-wolfssl.sh is x86-64 only)
+#endif
 }
 
 SuiteOrder resolve(SuiteOrder order) noexcept {

@@ -49,6 +49,30 @@ TEST(PassClock, ReanchorsToTheRealClockAndNeverGoesBackwards) {
   EXPECT_GE(c.at(520'000'000 + 300'000'000 + 1), after);
 }
 
+// DPDK may measure the TSC rate 0.2 % off (rounded to 10 MHz). Over a day of passes the pass time
+// must stay within one re-anchor interval's error of the real clock, not drift away from it.
+TEST(PassClock, AWrongRateDoesNotAccumulate) {
+  for (double error : {-0.002, 0.002}) {
+    FakeClock::t = FakeClock::time_point(1000s);
+    const auto claimed = static_cast<std::uint64_t>(static_cast<double>(kHz) * (1 + error));
+    PassClock<FakeClock> c(claimed, 0);
+    std::uint64_t tsc = 0;
+    auto prev = c.at(0);
+    for (int step = 0; step < 864'000; ++step) {  // a day in 100 ms steps, real TSC at kHz
+      tsc += kHz / 10;
+      FakeClock::t += 100ms;
+      const auto t = c.at(tsc);
+      ASSERT_GE(t, prev) << step;
+      prev = t;
+      const auto lag = std::chrono::abs(t - FakeClock::t);
+      ASSERT_LE(lag, 1ms) << "error " << error << " at step " << step;
+    }
+    // Midway between anchors too.
+    FakeClock::t += 50ms;
+    EXPECT_LE(std::chrono::abs(c.at(tsc + kHz / 20) - FakeClock::t), 1ms);
+  }
+}
+
 TEST(PassClock, WithoutATscRateItReadsTheClockEveryTime) {
   FakeClock::t = FakeClock::time_point(5s);
   PassClock<FakeClock> c(0, 0);

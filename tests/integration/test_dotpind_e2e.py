@@ -23,9 +23,6 @@ from dotpin_harness import (status_of, main, APPLIANCE_V4, APPLIANCE_V6, OUTSIDE
                             kdig, reference_pin, CLIENT_MAC, dns_query, udp4_frame)
 
 
-
-
-@unittest.skipUnless(os.geteuid() == 0, "needs root for network namespaces and net_tap")
 def expected_suite_order_line():
     """What dotpind logs of its suite order ([upstreams] suite_order = "auto"): AES-GCM first only
     with the AES-NI wolfSSL (linked statically; Debian's is a shared libwolfssl) on a CPU with AES-NI
@@ -40,6 +37,7 @@ def expected_suite_order_line():
     return "upstream TLS: ChaCha20-Poly1305 suites first (auto: this CPU has no AES-NI/PCLMULQDQ)"
 
 
+@unittest.skipUnless(os.geteuid() == 0, "needs root for network namespaces and net_tap")
 class ApplianceEndToEnd(ApplianceSuite):
     TAG = "e2e"
     SERVERS = {"genuine": ("leaf-p256.key", "leaf-p256.chain.pem"), "impostor": ("impostor.key", "impostor.chain.pem")}

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <fstream>
 
 #include "tests/test_pki.h"
 #include "tests/tls/memory_dot_server.h"
@@ -451,6 +452,19 @@ TEST(ClientPolicy, TheSuiteOrderChangesThePreferenceNotTheSet) {
   EXPECT_EQ(allowed_cipher_list(TlsFloor::kTls12), allowed_cipher_list(TlsFloor::kTls12, resolve(SuiteOrder::kAuto)));
 #if defined(WOLFSSL_AESNI)
   EXPECT_TRUE(wolfssl_has_aesni());
+  {
+    // Independently of resolve(): what /proc/cpuinfo says of this CPU.
+    std::ifstream cpuinfo("/proc/cpuinfo");
+    std::string line;
+    bool aes = false, pclmul = false;
+    while (std::getline(cpuinfo, line))
+      if (line.rfind("flags", 0) == 0) {
+        aes = line.find(" aes ") != std::string::npos || line.ends_with(" aes");
+        pclmul = line.find(" pclmulqdq") != std::string::npos;
+        break;
+      }
+    EXPECT_EQ(aes_gcm_accelerated(), aes && pclmul);
+  }
 #else
   EXPECT_FALSE(wolfssl_has_aesni());
   EXPECT_FALSE(aes_gcm_accelerated());
