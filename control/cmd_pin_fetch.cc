@@ -93,11 +93,7 @@ int run_pin_fetch(Invocation& inv) {
       return fail_with("--timeout must be a number of seconds in (0, 300]");
     opts.timeout = std::chrono::milliseconds(static_cast<long>(seconds * 1000));
   }
-  if (auto o = inv.value("suite-order")) {
-    const auto order = tls::suite_order_from_string(*o);
-    if (!order) return fail_with("--suite-order must be auto, aes-gcm or chacha20");
-    opts.suite_order = *order;
-  }
+  if (!read_suite_order(inv, opts.suite_order)) return fail_with(std::string(kSuiteOrderUsage));
   if (opts.sni.empty() && server->family == 0) opts.sni = server->host;
 
   // Load the pin file before connecting, so that a bad file is reported without network traffic.

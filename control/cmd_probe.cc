@@ -60,11 +60,7 @@ int run_probe(Invocation& inv) {
     if (!floor) return failed("--tls-min must be 1.2 or 1.3");
     policy.min_version = *floor;
   }
-  if (auto o = inv.value("suite-order")) {
-    const auto order = tls::suite_order_from_string(*o);
-    if (!order) return failed("--suite-order must be auto, aes-gcm or chacha20");
-    policy.suite_order = *order;
-  }
+  if (!read_suite_order(inv, policy.suite_order)) return failed(std::string(kSuiteOrderUsage));
   auto ctx = tls::make_client_context(policy);
   if (!ctx) return failed(ctx.error());
 

@@ -16,6 +16,10 @@
 #include <string_view>
 #include <vector>
 
+namespace dotpin::tls {
+enum class SuiteOrder;  // tls/client_context.h
+}
+
 namespace dotpin::ctl {
 
 /// Process exit codes shared by every command.
@@ -63,6 +67,11 @@ struct Command {
 /// Reports a failure in the invocation's format (stderr text, or {"ok":false,"error":...} on stdout
 /// with --json) and returns kExitFailure. @p context prefixes the text form ("pin fetch").
 int report_error(Invocation& inv, std::string_view context, const std::string& message);
+
+/// The --suite-order option of the commands that connect (probe, pin fetch): @p order is left as
+/// it is without the option; false when the value is not auto, aes-gcm or chacha20.
+bool read_suite_order(const Invocation& inv, tls::SuiteOrder& order);
+inline constexpr std::string_view kSuiteOrderUsage = "--suite-order must be auto, aes-gcm or chacha20";
 
 /// Every command dotpinctl knows.
 std::span<const Command> command_table();

@@ -8,6 +8,7 @@
 #include <exception>
 
 #include "dotpin_version.h"
+#include "tls/client_context.h"
 
 namespace dotpin::ctl {
 
@@ -20,6 +21,14 @@ std::optional<std::string> Invocation::value(std::string_view name) const {
 std::vector<std::string> Invocation::values(std::string_view name) const {
   const auto it = options.find(std::string(name));
   return it == options.end() ? std::vector<std::string>{} : it->second;
+}
+
+bool read_suite_order(const Invocation& inv, tls::SuiteOrder& order) {
+  const auto text = inv.value("suite-order");
+  if (!text) return true;
+  const auto parsed = tls::suite_order_from_string(*text);
+  if (parsed) order = *parsed;
+  return parsed.has_value();
 }
 
 int report_error(Invocation& inv, std::string_view context, const std::string& message) {

@@ -61,29 +61,28 @@ TEST(Config, Good) {
   EXPECT_EQ(c.suite_order, tls::SuiteOrder::kAuto);
 }
 
-TEST(Config, SuiteOrderIsOneOfThree) {
+// kGood with @p line added to its [upstreams] section, parsed as c.toml.
+auto parse_with_upstreams_line(const std::string& line) {
   std::string text = kGood;
-  text.replace(text.find("policy ="), 0, "suite_order = \"chacha20\"\n");
-  const auto r = parse_config(text, "c.toml");
+  text.replace(text.find("policy ="), 0, line + "\n");
+  return parse_config(text, "c.toml");
+}
+
+TEST(Config, SuiteOrderIsOneOfThree) {
+  const auto r = parse_with_upstreams_line("suite_order = \"chacha20\"");
   ASSERT_TRUE(r.config) << errors_of(r);
   EXPECT_EQ(r.config->dataplane.suite_order, tls::SuiteOrder::kChaChaFirst);
-  std::string other = kGood;
-  other.replace(other.find("policy ="), 0, "suite_order = \"aes\"\n");
-  const auto bad = parse_config(other, "c.toml");
+  const auto bad = parse_with_upstreams_line("suite_order = \"aes\"");
   EXPECT_FALSE(bad.config);
   EXPECT_NE(errors_of(bad).find("c.toml:"), std::string::npos) << errors_of(bad);
   EXPECT_NE(errors_of(bad).find("'suite_order' must be"), std::string::npos) << errors_of(bad);
 }
 
 TEST(Config, TlsMinVersionMayOnlyBeStricter) {
-  std::string text = kGood;
-  text.replace(text.find("policy ="), 0, "tls_min_version = \"1.3\"\n");
-  const auto r = parse_config(text, "c.toml");
+  const auto r = parse_with_upstreams_line("tls_min_version = \"1.3\"");
   ASSERT_TRUE(r.config) << errors_of(r);
   EXPECT_EQ(r.config->dataplane.tls_min_version, tls::TlsFloor::kTls13);
-  std::string weaker = kGood;
-  weaker.replace(weaker.find("policy ="), 0, "tls_min_version = \"1.1\"\n");
-  const auto bad = parse_config(weaker, "c.toml");
+  const auto bad = parse_with_upstreams_line("tls_min_version = \"1.1\"");
   EXPECT_FALSE(bad.config);
   EXPECT_NE(errors_of(bad).find("'tls_min_version' must be"), std::string::npos) << errors_of(bad);
 }

@@ -278,7 +278,10 @@ class TlsParametersProbe(unittest.TestCase):
     def setUpClass(cls):
         cls.servers = {}
         try:
-            for tag, args in {**TLS_CASES, "aead": ["-tls1_2", "-cipher", "ECDHE-ECDSA-AES128-GCM-SHA256"]}.items():
+            # "tls13": every TLS 1.3 AEAD, AES-256-GCM first; s_server takes the client's order.
+            for tag, args in {**TLS_CASES, "aead": ["-tls1_2", "-cipher", "ECDHE-ECDSA-AES128-GCM-SHA256"],
+                              "tls13": ["-ciphersuites",
+                                        "TLS_AES_256_GCM_SHA384:TLS_AES_128_GCM_SHA256:TLS_CHACHA20_POLY1305_SHA256"]}.items():
                 cls.servers[tag] = OpenSslServer(pki("leaf-p256.key"), pki("leaf-p256.crt"), pki("issuing.crt"),
                                                  args).start()
         except Exception:
@@ -320,6 +323,28 @@ class TlsParametersProbe(unittest.TestCase):
         # The same TLS 1.2 ECDHE+AES-GCM server the control test below completes a handshake with:
         # with --tls-min 1.3 (dotpind: tls_min_version = "1.3") it is refused before any data.
         self.refused_before_data("aead", ca=False, extra=("--tls-min", "1.3"))
+
+    def test_no_suite_order_lets_a_null_or_cbc_server_in(self):
+        # The order only re-ranks the strict list: with either AEAD first, a server that offers
+        # only NULL or CBC still gets no handshake and no byte of the query.
+        for order in ("aes-gcm", "chacha20"):
+            for tag in ("null", "cbc"):
+                with self.subTest(order=order, server=tag):
+                    self.refused_before_data(tag, ca=False, extra=("--suite-order", order))
+
+    def test_the_engine_offers_the_suite_order_it_is_given(self):
+        # Through the resolver's own engine (probe: io_uring, wolfSSL, pin check): a server that
+        # follows the client's preference negotiates the AEAD the order names first, as its own
+        # output shows; the query then reaches it (it is not a DNS server: the probe times out).
+        s = self.servers["tls13"]
+        for order, cipher in (("aes-gcm", b"TLS_AES_128_GCM_SHA256"), ("chacha20", b"TLS_CHACHA20_POLY1305_SHA256")):
+            mark = s.mark()
+            r = probe(s.port, ("leaf-p256",), timeout="1", extra=("--suite-order", order))
+            self.assertEqual(r.returncode, EXIT_FAILURE, r.stdout + r.stderr)
+            time.sleep(0.3)
+            seen = s.read(mark)
+            self.assertIn(b"CIPHER is " + cipher, seen, (order, seen))
+            self.assertIn(b"\x06dotpin\x04test", seen, seen)
 
     def test_control_aead_server_shows_the_query(self):
         # Not a DNS server: the probe times out, but s_server's output shows the handshake and the query.

@@ -25,7 +25,9 @@
 #include <thread>
 #include <vector>
 
+#include "common/edns.h"
 #include "tls/dns_framing.h"
+#include "tls/edns_options.h"
 #include "tls/memory_tls.h"
 #include "tls/wolfssl_init.h"
 
@@ -82,46 +84,16 @@ class SocketDotResponder {
   std::atomic<long> queries{0};
   std::atomic<long> connections{0};
 
-  /// Grows (or adds) the Padding option of @p msg's OPT record so that the message's size is a
-  /// multiple of @p block. False (unchanged) when the message has no OPT record last.
+  /// Pads @p msg to a multiple of @p block bytes with the Padding option of its OPT record
+  /// (tls::pad_query works on any message: it rewrites the OPT record, keeping its other options).
+  /// False (unchanged) when the message has no OPT record: a server pads only EDNS answers.
   static bool pad_answer(std::vector<std::uint8_t>& msg, std::size_t block) {
-    if (msg.size() < 12 || block == 0) return false;
-    auto u16 = [&](std::size_t at) { return static_cast<std::size_t>(msg[at] << 8 | msg[at + 1]); };
-    auto skip_name = [&](std::size_t at) {
-      while (at < msg.size()) {
-        if ((msg[at] & 0xc0) == 0xc0) return at + 2;
-        if (msg[at] == 0) return at + 1;
-        at += msg[at] + 1u;
-      }
-      return msg.size() + 1;
-    };
-    std::size_t at = 12;
-    for (std::size_t q = u16(4); q > 0; --q) at = skip_name(at) + 4;
-    const std::size_t records = u16(6) + u16(8) + u16(10);
-    std::size_t opt = 0;
-    for (std::size_t r = 0; r < records && at + 11 <= msg.size(); ++r) {
-      const std::size_t type_at = skip_name(at);
-      if (type_at + 10 > msg.size()) return false;
-      if (u16(type_at) == 41) opt = at;
-      at = type_at + 10 + u16(type_at + 8);
-    }
-    if (opt == 0 || at != msg.size() || msg[opt] != 0) return false;  // OPT: root name, last record
-    const std::size_t rdlen_at = opt + 9;
-    // Drop an existing Padding option if it is the last one, then add one of the size needed.
-    std::size_t o = rdlen_at + 2, last = 0;
-    while (o + 4 <= msg.size()) {
-      last = o;
-      o += 4 + u16(o + 2);
-    }
-    if (last != 0 && u16(last) == 12) msg.resize(last);
-    const std::size_t base = msg.size() + 4;
-    const std::size_t pad = (block - base % block) % block;
-    const std::uint8_t head[] = {0, 12, static_cast<std::uint8_t>(pad >> 8), static_cast<std::uint8_t>(pad)};
-    msg.insert(msg.end(), std::begin(head), std::end(head));
-    msg.insert(msg.end(), pad, 0);
-    const std::size_t rdlen = msg.size() - (rdlen_at + 2);
-    msg[rdlen_at] = static_cast<std::uint8_t>(rdlen >> 8);
-    msg[rdlen_at + 1] = static_cast<std::uint8_t>(rdlen);
+    dns::OptRecord opt;
+    if (!dns::find_opt(msg, opt) || !opt.found) return false;
+    std::vector<std::uint8_t> out;
+    bool added = false;
+    if (!tls::pad_query(msg, block, out, added)) return false;
+    msg.swap(out);
     return true;
   }
 
